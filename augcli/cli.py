@@ -1,0 +1,179 @@
+"""The command-line interface: click commands only.
+
+Each command parses options, calls the library and prints. Library errors
+are turned into one line on stderr and an exit status at one boundary
+(``AugcliGroup.invoke``): 1 for a failed run, 2 for bad usage or a bad
+recipe; ``--debug`` shows the traceback instead. Heavy modules are imported
+inside the commands so ``augcli --help`` stays instant.
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from . import __version__
+
+
+class AugcliGroup(click.Group):
+    """Maps library exceptions to exit statuses, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        from .errors import AugcliError, RecipeError
+
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except RecipeError as exc:
+            if ctx.params.get("debug"):
+                raise
+            for problem in exc.problems:
+                click.echo(problem.format(exc.filename), err=True)
+            ctx.exit(exc.exit_code)
+        except AugcliError as exc:
+            if ctx.params.get("debug"):
+                raise
+            click.echo(f"augcli: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("augcli: interrupted; finished images are kept and recorded. "
+                       "Run the same command with --resume to finish.", err=True)
+            ctx.exit(130)
+        except Exception as exc:  # a bug, not bad input: still one line unless --debug
+            if ctx.params.get("debug"):
+                raise
+            click.echo(f"augcli: internal error: {type(exc).__name__}: {exc} (run with --debug for the "
+                       "traceback, and please report it)", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=AugcliGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="augcli")
+@click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
+def cli(debug: bool) -> None:
+    """Offline image dataset augmentation: a class-per-folder tree and a YAML
+    recipe in, an augmented copy tree and a manifest out.
+
+    \b
+    Example:
+      augcli expand data/ out/ --recipe recipes/flips.yaml
+    """
+
+
+def _splits(value: str) -> tuple[str, ...]:
+    return tuple(s.strip() for s in value.split(",") if s.strip())
+
+
+@cli.command()
+@click.argument("src", type=click.Path(file_okay=False, path_type=str))
+@click.argument("out", type=click.Path(file_okay=False, path_type=str))
+@click.option("-r", "--recipe", "recipe_path", required=True, type=click.Path(dir_okay=False),
+              help="YAML recipe file.")
+@click.option("--copies", type=click.IntRange(1, 100_000), help="Augmented outputs per source (overrides the recipe).")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Run seed (overrides the recipe; default 0).")
+@click.option("-j", "--jobs", type=click.IntRange(1, 1024), help="Worker processes [default: CPU count].")
+@click.option("--backend", type=click.Choice(["loky", "threading", "dask"]), default="loky", show_default=True,
+              help="joblib backend.")
+@click.option("--resume", is_flag=True, help="Finish an interrupted run into a non-empty OUT (same recipe and seed).")
+@click.option("--overwrite", is_flag=True, help="Replace an earlier augcli output in OUT.")
+@click.option("--dry-run", is_flag=True, help="Print the plan (classes, sources, outputs) and write nothing.")
+@click.option("--strict", is_flag=True, help="Exit 1 if any source file was skipped (after finishing the rest).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
+@click.option("--max-pixels", type=click.IntRange(0), default=89_478_485, show_default=True,
+              help="Skip images with more pixels than this (decompression bombs); 0 = no limit.")
+@click.option("--augment-splits", default="train", show_default=True,
+              help="Comma-separated splits to augment in a train/val/test layout; others are copied.")
+def expand(src, out, recipe_path, copies, seed, jobs, backend, resume, overwrite, dry_run, strict, quiet,
+           max_pixels, augment_splits):
+    """Write an augmented copy of the image tree SRC into OUT.
+
+    SRC holds one folder per class (SRC/cat/*.jpg), optionally under
+    train/ val/ test/. OUT gets the same tree with the originals and the
+    augmented copies, plus augcli.json, manifest.jsonl and skipped.jsonl.
+    SRC is never modified.
+
+    \b
+    Examples:
+      augcli expand data/ out/ --recipe recipes/flips.yaml
+      augcli expand data/ out/ -r recipes/standard.yaml --copies 8 -j 4
+      augcli expand data/ out/ -r recipes/standard.yaml --resume   # finish, or no-op if done
+    """
+    from .expand import expand as run_expand
+
+    progress = _Progress(enabled=not quiet and not dry_run and sys.stderr.isatty())
+    try:
+        summary = run_expand(
+            src, out, recipe_path, copies=copies, seed=seed, jobs=jobs, backend=backend, resume=resume,
+            overwrite=overwrite, dry_run=dry_run, max_pixels=max_pixels,
+            augment_splits=_splits(augment_splits), on_start=progress.start, on_progress=progress.update,
+        )
+    finally:
+        progress.close()
+    if summary.dry_run:
+        _print_plan(summary)
+        return
+    for folder in summary.empty_classes:
+        click.echo(f"augcli: warning: class folder {folder} has no images; it is left out of OUT", err=True)
+    if not quiet:
+        click.echo(summary.line(), err=True)
+    if strict and summary.skipped:
+        click.echo(f"augcli: error: {summary.skipped} source file(s) skipped (--strict); "
+                   f"see {out}/skipped.jsonl", err=True)
+        sys.exit(1)
+
+
+def _print_plan(summary) -> None:
+    width = max([len("class")] + [len(name) for name, _, _ in summary.plan_rows])
+    click.echo(f"{'class':<{width}}  {'sources':>7}  {'outputs':>7}")
+    for name, sources, outputs in summary.plan_rows:
+        click.echo(f"{name:<{width}}  {sources:>7}  {outputs:>7}")
+    click.echo(f"{'total':<{width}}  {summary.sources:>7}  {summary.written:>7}")
+    click.echo(f"dry run: would write {summary.written} images to {summary.out}; "
+               f"{summary.skipped} unusable and {summary.ignored} ignored files found; nothing written")
+
+
+class _Progress:
+    """A tqdm bar on stderr, only when stderr is a terminal."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.bar = None
+
+    def start(self, total: int) -> None:
+        if self.enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="img", file=sys.stderr, dynamic_ncols=True)
+
+    def update(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+@cli.command()
+@click.argument("recipe_path", metavar="RECIPE", type=click.Path(dir_okay=False))
+def validate(recipe_path):
+    """Validate RECIPE and print it normalised (every default written out).
+
+    Exit status 0 when valid; 2 with one line per problem otherwise.
+
+    \b
+    Example:
+      augcli validate recipes/standard.yaml
+    """
+    from .recipe import Recipe
+
+    click.echo(Recipe.load(recipe_path).to_yaml(), nl=False)
+
+
+def main() -> None:
+    cli(prog_name="augcli")
+
+
+if __name__ == "__main__":
+    main()

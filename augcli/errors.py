@@ -1,0 +1,45 @@
+"""Exceptions that reach the user, and the exit status each maps to.
+
+A skipped image is not an exception: workers return a ``Skip`` record (see
+``augcli.plan``) and the run goes on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class AugcliError(Exception):
+    """A failure during a run: one clear line for the user, exit status 1."""
+
+    exit_code = 1
+
+
+class UsageError(AugcliError):
+    """Something wrong before any work starts (options, paths, OUT state): exit 2."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a recipe, located as precisely as we can."""
+
+    path: str  # e.g. "pipeline[2].rotate.fill"; "" for the whole document
+    message: str  # what was found and what is allowed
+    line: int | None = None
+    hint: str | None = None  # a close match, "did you mean ..."
+
+    def format(self, filename: str) -> str:
+        where = f"{filename}:{self.line}" if self.line else filename
+        what = f"{self.path}: {self.message}" if self.path else self.message
+        hint = f" (did you mean '{self.hint}'?)" if self.hint else ""
+        return f"{where}: {what}{hint}"
+
+
+class RecipeError(UsageError):
+    """An invalid recipe: every problem found, reported together (exit 2)."""
+
+    def __init__(self, filename: str, problems: list[Problem]):
+        self.filename = filename
+        self.problems = list(problems)
+        super().__init__("\n".join(p.format(filename) for p in self.problems))

@@ -1,0 +1,246 @@
+"""The ``expand`` job end to end: check paths and OUT, scan, plan, resume,
+execute, record. The CLI is a thin layer over ``expand``.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from . import __version__
+from .errors import AugcliError, UsageError
+from .execute import default_jobs, run_tasks
+from .io import DEFAULT_MAX_PIXELS, is_temp
+from .manifest import (MANIFEST, META_FILES, RUN_FILE, SKIPPED, AppendLog, read_jsonl, read_run_record,
+                       write_run_record)
+from .plan import Plan, Task, make_plan
+from .recipe import Recipe
+from .scan import Scan, check_separate, scan
+from .worker import Job
+
+
+@dataclass
+class Summary:
+    """What a run did, for the closing line and for API callers."""
+
+    out: str
+    sources: int = 0
+    written: int = 0
+    skipped: int = 0
+    ignored: int = 0
+    already_done: int = 0
+    seconds: float = 0.0
+    up_to_date: bool = False
+    dry_run: bool = False
+    empty_classes: tuple[str, ...] = ()
+    plan_rows: list[tuple[str, int, int]] = field(default_factory=list)  # (class, sources, outputs)
+
+    @property
+    def images_per_second(self) -> float:
+        return self.written / self.seconds if self.seconds > 0 else 0.0
+
+    def line(self) -> str:
+        if self.up_to_date:
+            return f"augcli: {self.out} is up to date ({self.already_done} images; nothing to do)"
+        done = f" ({self.already_done} already done)" if self.already_done else ""
+        return (f"augcli: read {self.sources} images, wrote {self.written}{done}, skipped {self.skipped}, "
+                f"ignored {self.ignored} in {self.seconds:.1f} s ({self.images_per_second:.1f} images/s) "
+                f"-> {self.out}")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _is_empty(folder: Path) -> bool:
+    return not folder.exists() or not any(folder.iterdir())
+
+
+def _clear_previous_output(out: Path) -> None:
+    """``--overwrite``: remove what an earlier augcli run wrote (its recorded
+    images, records and temp files), leaving anything else alone."""
+    for record in read_jsonl(out / MANIFEST):
+        path = (out / record.get("path", "")).resolve()
+        if out.resolve() in path.parents:
+            path.unlink(missing_ok=True)
+    for name in META_FILES:
+        (out / name).unlink(missing_ok=True)
+    _remove_temp_files(out)
+    for folder, _, _ in sorted(os.walk(out), key=lambda w: -len(w[0])):
+        if Path(folder) != out and not any(Path(folder).iterdir()):
+            Path(folder).rmdir()
+
+
+def _remove_temp_files(out: Path) -> None:
+    for folder, _, files in os.walk(out):
+        for name in files:
+            if is_temp(name):
+                (Path(folder) / name).unlink(missing_ok=True)
+
+
+def _check_resumable(out: Path, recipe: Recipe, seed: int) -> dict:
+    record = read_run_record(out)
+    if record is None:
+        raise UsageError(f"--resume: {out} is not empty and has no {RUN_FILE}, so it is not an augcli output")
+    if record.get("recipe_sha256") != recipe.sha256:
+        raise UsageError(f"--resume: {out} was made with a different recipe (sha256 "
+                         f"{str(record.get('recipe_sha256'))[:12]}..., this one {recipe.sha256[:12]}...); "
+                         "use --overwrite to start again")
+    if record.get("seed") != seed:
+        raise UsageError(f"--resume: {out} was made with seed {record.get('seed')}, not {seed}; "
+                         "use the same --seed, or --overwrite to start again")
+    return record
+
+
+def _remaining(plan: Plan, done_paths: set[str], skipped_sources: set[str]) -> list[Task]:
+    """The tasks (with only their unfinished targets) still to do."""
+    tasks = []
+    for task in plan.tasks:
+        if task.source.relpath in skipped_sources:
+            continue
+        targets = tuple(t for t in task.targets if t.path not in done_paths)
+        if targets:
+            tasks.append(Task(task.source, targets))
+    return tasks
+
+
+def plan_table(plan: Plan) -> list[tuple[str, int, int]]:
+    """(class, sources, outputs) per split/class, in order."""
+    rows: dict[str, list[int]] = {}
+    for task in plan.tasks:
+        key = f"{task.source.split}/{task.source.label}" if task.source.split else task.source.label
+        row = rows.setdefault(key, [0, 0])
+        row[0] += 1
+        row[1] += len(task.targets)
+    return [(k, v[0], v[1]) for k, v in rows.items()]
+
+
+def expand(
+    src: str | os.PathLike,
+    out: str | os.PathLike,
+    recipe: Recipe | str | os.PathLike,
+    *,
+    copies: int | None = None,
+    seed: int | None = None,
+    jobs: int | None = None,
+    backend: str = "loky",
+    resume: bool = False,
+    overwrite: bool = False,
+    dry_run: bool = False,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    augment_splits: tuple[str, ...] = ("train",),
+    on_progress: Callable[[int], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> Summary:
+    """Expand SRC into OUT with ``recipe`` (a ``Recipe`` or a path to one).
+
+    Returns a ``Summary``; raises ``UsageError`` (exit 2) for anything wrong
+    before work starts and ``AugcliError`` (exit 1) for failures during the run.
+    Unusable source files are skipped and recorded, never raised.
+    """
+    started = time.perf_counter()
+    src_path, out_path = Path(src), Path(out)
+    if resume and overwrite:
+        raise UsageError("--resume and --overwrite exclude each other")
+    if not isinstance(recipe, Recipe):
+        recipe = Recipe.load(recipe)
+    recipe = recipe.with_overrides(copies=copies, seed=seed)
+    run_seed = recipe.effective_seed
+    if not src_path.is_dir():
+        raise UsageError(f"SRC {src} is not a folder" if src_path.exists() else f"SRC {src} does not exist")
+    if out_path.exists() and not out_path.is_dir():
+        raise UsageError(f"OUT {out} exists and is not a folder")
+    check_separate(src_path, out_path)
+
+    previous = None
+    if not _is_empty(out_path):
+        if resume:
+            previous = _check_resumable(out_path, recipe, run_seed)
+        elif overwrite:
+            if read_run_record(out_path) is None:
+                raise UsageError(f"--overwrite: {out} has no {RUN_FILE}; augcli only overwrites its own output")
+        elif not dry_run:
+            raise UsageError(f"OUT {out} is not empty: use --resume to finish an interrupted run, or "
+                             "--overwrite to replace an earlier augcli output")
+
+    found: Scan = scan(src_path)
+    plan = make_plan(found, recipe, augment_splits)
+    summary = Summary(out=str(out), ignored=len(found.ignored), empty_classes=found.empty_classes)
+    if dry_run:
+        summary.dry_run = True
+        summary.sources = len(found.sources)
+        summary.skipped = len(found.skipped)
+        summary.plan_rows = plan_table(plan)
+        summary.written = plan.n_outputs
+        return summary
+
+    if overwrite and previous is None and not _is_empty(out_path):
+        _clear_previous_output(out_path)
+    out_path.mkdir(parents=True, exist_ok=True)
+    _remove_temp_files(out_path)
+
+    done = read_jsonl(out_path / MANIFEST, repair=True) if previous else []
+    skipped_before = read_jsonl(out_path / SKIPPED, repair=True) if previous else []
+    done_paths = {r["path"] for r in done}
+    skipped_sources = {r["source"] for r in skipped_before}
+    tasks = _remaining(plan, done_paths, skipped_sources)
+    summary.already_done = len(done)
+    summary.sources = sum(1 for t in plan.tasks if t.source.relpath not in skipped_sources)
+
+    if previous and previous.get("status") == "complete" and not tasks:
+        summary.up_to_date = True
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    record = {
+        "tool": "augcli",
+        "version": __version__,
+        "recipe": recipe.to_plain(),
+        "recipe_sha256": recipe.sha256,
+        "seed": run_seed,
+        "source": str(src_path.resolve()),
+        "started": previous.get("started", _now()) if previous else _now(),
+        "finished": None,
+        "status": "running",
+        "counts": {"sources": len(found.sources), "written": len(done), "skipped": len(skipped_before),
+                   "ignored": len(found.ignored)},
+    }
+    write_run_record(out_path, record)
+    job = Job(str(src_path.resolve()), str(out_path.resolve()), recipe, run_seed, max_pixels)
+    written = skipped = 0
+    with AppendLog(out_path / MANIFEST) as manifest, AppendLog(out_path / SKIPPED) as skips:
+        for skip in found.skipped:
+            if skip.source not in skipped_sources:
+                skips.append(skip.to_json())
+                skipped += 1
+        if on_start:
+            on_start(sum(len(t.targets) for t in tasks))
+        try:
+            for records in run_tasks(tasks, job, jobs=jobs or default_jobs(), backend=backend):
+                for item in records:
+                    if "manifest" in item:
+                        manifest.append(item["manifest"])
+                        written += 1
+                    else:
+                        skips.append(item["skip"])
+                        skipped += 1
+                if on_progress:
+                    on_progress(len(records))
+        except BaseException as exc:
+            record.update(status="failed", finished=_now())
+            record["counts"].update(written=len(done) + written, skipped=len(skipped_before) + skipped)
+            write_run_record(out_path, record)
+            if isinstance(exc, OSError):
+                raise AugcliError(f"writing to {out} failed: {exc.strerror or exc}; finished images are kept, "
+                                  "run again with --resume when fixed") from exc
+            raise
+    record.update(status="complete", finished=_now())
+    record["counts"].update(written=len(done) + written, skipped=len(skipped_before) + skipped)
+    write_run_record(out_path, record)
+    summary.written = written
+    summary.skipped = len(skipped_before) + skipped
+    summary.seconds = time.perf_counter() - started
+    return summary

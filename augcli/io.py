@@ -1,0 +1,163 @@
+"""Reading and writing image files: the only module that touches pixels on disk.
+
+* ``sniff`` names a file's format from its first bytes (the content, not the
+  extension, decides).
+* ``decode`` applies EXIF orientation, takes the first frame, guards against
+  decompression bombs and normalises the pixel mode; any file it cannot use
+  raises ``Unusable`` with a one-line reason, which becomes a skip record.
+* ``encode`` converts to what the target format can hold, noting what changed.
+* ``write_atomic`` writes to an unmistakable temporary name in the final folder
+  and renames it into place, so a killed run never leaves a half-written image.
+"""
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from .imaging import normalize, to_mode_range
+
+TEMP_MARK = ".augcli-tmp"
+DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's own decompression-bomb limit
+
+# Formats by their magic bytes; ext is the canonical extension we write.
+_MAGIC = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"II+\x00", "TIFF"),
+    (b"MM\x00+", "TIFF"),
+)
+EXTENSIONS = {
+    "JPEG": (".jpg", ".jpeg"),
+    "PNG": (".png",),
+    "WEBP": (".webp",),
+    "BMP": (".bmp",),
+    "TIFF": (".tif", ".tiff"),
+    "GIF": (".gif",),
+}
+IMAGE_EXTENSIONS = frozenset(e for exts in EXTENSIONS.values() for e in exts)
+
+
+class Unusable(Exception):
+    """A source file that cannot be used; the message is the skip reason."""
+
+
+def sniff(head: bytes) -> str | None:
+    """The image format named by a file's first 16 bytes, or None."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    return next((fmt for magic, fmt in _MAGIC if head.startswith(magic)), None)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    image: Image.Image
+    format: str
+    rotated: bool  # EXIF orientation changed the pixels
+    icc_profile: bytes | None
+
+
+def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decoded:
+    """Decode image bytes, upright, first frame, in a working mode."""
+    if not data:
+        raise Unusable("empty file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # EXIF/metadata chatter is not the user's problem
+            img = Image.open(io.BytesIO(data))
+            width, height = img.size
+            if max_pixels and width * height > max_pixels:
+                raise Unusable(f"{width}x{height} is {width * height:,} pixels, over the limit of "
+                               f"{max_pixels:,} (--max-pixels); likely a decompression bomb")
+            fmt = img.format
+            img.seek(0)
+            img.load()
+            icc = img.info.get("icc_profile")
+            orientation = img.getexif().get(0x0112, 1)
+            upright = ImageOps.exif_transpose(img) if orientation != 1 else img
+            return Decoded(normalize(upright), fmt, orientation not in (1, None), icc)
+    except Unusable:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise Unusable(f"decompression bomb: {exc}") from None
+    except Image.UnidentifiedImageError:
+        raise Unusable("not a readable image (unknown or corrupt content)") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, ZeroDivisionError) as exc:
+        reason = str(exc).strip() or type(exc).__name__
+        raise Unusable(f"cannot decode: {reason}") from None
+
+
+# What each output format can hold; anything else is converted, with a note.
+_HOLDS = {
+    "JPEG": {"L", "RGB"},
+    "PNG": {"L", "LA", "RGB", "RGBA", "I;16", "I"},
+    "WEBP": {"RGB", "RGBA"},
+    "BMP": {"L", "RGB", "RGBA"},
+    "TIFF": {"L", "LA", "RGB", "RGBA", "I;16", "I", "F"},
+}
+
+
+def fit_mode(img: Image.Image, fmt: str, cval: float = 0) -> tuple[Image.Image, str | None]:
+    """Convert ``img`` into a mode ``fmt`` can hold; return it and a note of what changed."""
+    holds = _HOLDS[fmt]
+    if img.mode in holds:
+        return img, None
+    if img.mode in ("I;16", "I", "F"):
+        # keep the full range: 65535 -> 255 (float images are taken as 0..1)
+        arr = np.asarray(img, dtype=np.float64) * (255.0 if img.mode == "F" else 1 / 257)
+        eight = Image.fromarray(to_mode_range(arr, "L"))
+        return eight if "L" in holds else eight.convert("RGB"), f"{img.mode} image reduced to 8-bit for {fmt}"
+    if img.mode in ("LA", "RGBA"):
+        grey = int(round(min(max(cval, 0), 255)))
+        background = Image.new("RGBA", img.size, (grey, grey, grey, 255))
+        flat = Image.alpha_composite(background, img.convert("RGBA")).convert(img.mode[:-1])
+        flat = flat if flat.mode in holds else flat.convert("RGB")
+        return flat, f"alpha composited on background {cval:g} for {fmt}"
+    return img.convert("RGB"), None  # L for WEBP: a lossless widening
+
+
+def encode(img: Image.Image, fmt: str, *, quality: int = 95, icc_profile: bytes | None = None,
+           cval: float = 0) -> tuple[bytes, Image.Image, str | None]:
+    """Encode to ``fmt``; return the bytes, the image as written and a conversion note."""
+    img, note = fit_mode(img, fmt, cval)
+    options: dict = {}
+    if fmt == "JPEG":
+        options = {"quality": quality}
+    elif fmt == "WEBP":
+        options = {"quality": quality, "method": 4}
+    elif fmt == "TIFF":
+        options = {"compression": "tiff_lzw"}
+    if icc_profile and fmt in ("JPEG", "PNG", "WEBP", "TIFF") and img.mode in ("RGB", "RGBA"):
+        options["icc_profile"] = icc_profile
+    buffer = io.BytesIO()
+    img.save(buffer, fmt, **options)
+    return buffer.getvalue(), img, note
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and an
+    atomic rename: ``path`` is either absent, the old file, or complete."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.parent / f".{path.name}{TEMP_MARK}-{os.getpid()}"
+    try:
+        with open(temp, "wb") as handle:
+            handle.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def is_temp(name: str) -> bool:
+    """A leftover temporary file from an interrupted write."""
+    return TEMP_MARK in name and name.startswith(".")

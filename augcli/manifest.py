@@ -1,0 +1,84 @@
+"""The files that describe an output tree: ``augcli.json`` (the run record),
+``manifest.jsonl`` (one line per written image) and ``skipped.jsonl``.
+
+Only the parent process writes them. A manifest line is appended (one write,
+flushed) only after its image is in place, so after a kill the manifest is a
+prefix of the finished one, possibly plus a torn last line that ``read_jsonl``
+repairs.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Iterator
+
+RUN_FILE = "augcli.json"
+MANIFEST = "manifest.jsonl"
+SKIPPED = "skipped.jsonl"
+META_FILES = (RUN_FILE, MANIFEST, SKIPPED)
+
+
+def dumps(record: dict) -> str:
+    return json.dumps(record, ensure_ascii=False, separators=(", ", ": "))
+
+
+def write_run_record(out: Path, record: dict) -> None:
+    """Replace ``augcli.json`` atomically."""
+    temp = out / f".{RUN_FILE}.augcli-tmp"
+    temp.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(temp, out / RUN_FILE)
+
+
+def read_run_record(out: Path) -> dict | None:
+    try:
+        return json.loads((out / RUN_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}
+
+
+def read_jsonl(path: Path, repair: bool = False) -> list[dict]:
+    """The complete records of a JSON-lines file. With ``repair``, a torn last
+    line (a kill mid-append) is cut off the file."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    complete = raw[: raw.rfind(b"\n") + 1]
+    if repair and len(complete) != len(raw):
+        with open(path, "r+b") as handle:
+            handle.truncate(len(complete))
+    return [json.loads(line) for line in complete.decode("utf-8").splitlines() if line.strip()]
+
+
+class AppendLog:
+    """A JSON-lines file opened lazily (so ``skipped.jsonl`` exists only when
+    there is something in it), one flushed write per record."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._handle = None
+
+    def append(self, record: dict) -> None:
+        if self._handle is None:
+            self._handle = open(self.path, "a", encoding="utf-8")
+        self._handle.write(dumps(record) + "\n")
+        self._handle.flush()
+
+    def close(self) -> None:
+        if self._handle is not None:
+            os.fsync(self._handle.fileno())
+            self._handle.close()
+            self._handle = None
+
+    def __enter__(self) -> "AppendLog":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def iter_manifest(out: Path) -> Iterator[dict]:
+    yield from read_jsonl(out / MANIFEST)

@@ -1,0 +1,109 @@
+"""Sources x (copies | variants) -> tasks with collision-free output names.
+
+The planner never opens an image: it works from the scan (relative paths and
+sniffed formats) and the recipe, so a plan is cheap, deterministic and can be
+shown by ``--dry-run``. One task is one source with all its outputs, so a
+worker decodes each source once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from .io import EXTENSIONS
+from .recipe import Recipe
+from .scan import Scan, SourceImage
+
+_FORMAT_NAMES = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One file to write."""
+
+    path: str  # POSIX path relative to OUT
+    kind: str  # original | augmented | copied
+    copy: int  # 1.. for augmented outputs (and variants, by position); 0 otherwise
+    format: str  # Pillow format name to encode with
+    variant: str | None = None
+    byte_copy: bool = False  # may copy the source bytes (if no EXIF rotation is needed)
+
+
+@dataclass(frozen=True)
+class Task:
+    source: SourceImage
+    targets: tuple[Target, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    tasks: tuple[Task, ...]
+
+    @property
+    def n_outputs(self) -> int:
+        return sum(len(t.targets) for t in self.tasks)
+
+
+def output_format(source: SourceImage, recipe: Recipe) -> str:
+    """``same`` keeps the content's format, except GIF (a 256-colour palette would
+    quantise every augmented image), which is written as PNG."""
+    if recipe.output.format != "same":
+        return _FORMAT_NAMES[recipe.output.format]
+    return "PNG" if source.format == "GIF" else source.format
+
+
+def augmented_splits(scan: Scan, requested: tuple[str, ...]) -> set[str | None]:
+    """The splits whose images are augmented (the flat layout has one, None)."""
+    if not scan.splits:
+        return {None}
+    return {s for s in scan.splits if s.lower() in {r.lower() for r in requested}}
+
+
+def make_plan(scan: Scan, recipe: Recipe, augment: tuple[str, ...] = ("train",)) -> Plan:
+    augmented = augmented_splits(scan, augment)
+    used: set[str] = set()
+    tasks = []
+    for source in scan.sources:
+        targets = _targets(source, recipe, source.split in augmented, used)
+        used.update(t.path.casefold() for t in targets)
+        tasks.append(Task(source, targets))
+    return Plan(tuple(tasks))
+
+
+def _targets(source: SourceImage, recipe: Recipe, augment: bool, used: set[str]) -> tuple[Target, ...]:
+    fmt = output_format(source, recipe)
+    rel = PurePosixPath(source.relpath)
+    keep_ext = fmt == source.format and rel.suffix.lower() in EXTENSIONS[fmt]
+    ext = rel.suffix if keep_ext else EXTENSIONS[fmt][0]
+    verbatim = recipe.output.format == "same" and recipe.output.size is None and fmt == source.format
+
+    def build(stem: str) -> tuple[Target, ...]:
+        def at(name: str) -> str:
+            return str(rel.with_name(name))
+
+        if not augment:
+            return (Target(at(stem + ext), "copied", 0, fmt, byte_copy=verbatim),)
+        out = []
+        if recipe.include_originals:
+            out.append(Target(at(stem + ext), "original", 0, fmt, byte_copy=verbatim))
+        if recipe.variants:
+            for index, (name, _) in enumerate(recipe.variants, start=1):
+                out.append(Target(at(f"{stem}_{name}{ext}"), "augmented", index, fmt, variant=name))
+        else:
+            width = max(2, len(str(recipe.copies)))
+            for copy in range(1, recipe.copies + 1):
+                out.append(Target(at(f"{stem}_aug{copy:0{width}d}{ext}"), "augmented", copy, fmt))
+        return tuple(out)
+
+    # Collisions (a.jpg and a.png both written as PNG) are resolved here, never by
+    # overwriting: the later source (in path order) carries its own extension in
+    # its stem, then a number if that is taken too. Case-insensitive, for macOS.
+    stem = rel.stem
+    candidates = [stem, f"{stem}_{rel.suffix.lstrip('.').lower()}"] if rel.suffix else [stem]
+    candidates += [f"{candidates[-1]}_{n}" for n in range(2, 10_000)]
+    for candidate in candidates:
+        targets = build(candidate)
+        names = [t.path.casefold() for t in targets]
+        if not any(n in used for n in names) and len(set(names)) == len(names):
+            return targets
+    raise RuntimeError(f"could not find a free output name for {source.relpath}")

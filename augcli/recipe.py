@@ -1,0 +1,397 @@
+"""YAML recipe -> validated, frozen ``Recipe``.
+
+Every problem is collected (with the line it is on and a close match for
+typos) before a single ``RecipeError`` is raised, so a user fixes a recipe in
+one pass. YAML is read with safe-load semantics: a ``!!python/...`` tag is a
+problem, never executed. The normalised recipe (every default written out)
+is itself a valid recipe; its canonical JSON, without the seed, is hashed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+
+from .errors import Problem, RecipeError, UsageError
+from .ops import REGISTRY, lookup, suggest
+from .ops.spec import Choice, Fixed, Param, Uniform, Value, close_match, show
+
+# -- the frozen recipe ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpStep:
+    op: str
+    params: tuple[tuple[str, Value], ...]
+    p: float = 1.0
+
+    def to_plain(self) -> dict:
+        return {self.op: {**{k: v.to_plain() for k, v in self.params}, "p": self.p}}
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """Exactly one of ``steps``, picked uniformly."""
+
+    steps: tuple["Step", ...]
+    p: float = 1.0
+
+    def to_plain(self) -> dict:
+        return {"one_of": {"of": [s.to_plain() for s in self.steps], "p": self.p}}
+
+
+@dataclass(frozen=True)
+class SomeOf:
+    """``n`` distinct steps of ``steps`` (drawn per output), applied in recipe order."""
+
+    n: Value
+    steps: tuple["Step", ...]
+    p: float = 1.0
+
+    def to_plain(self) -> dict:
+        return {"some_of": {"n": self.n.to_plain(), "of": [s.to_plain() for s in self.steps], "p": self.p}}
+
+
+@dataclass(frozen=True)
+class Sequence:
+    """All of ``steps`` in order, as one unit (useful inside one_of)."""
+
+    steps: tuple["Step", ...]
+    p: float = 1.0
+
+    def to_plain(self) -> dict:
+        return {"sequence": {"of": [s.to_plain() for s in self.steps], "p": self.p}}
+
+
+Step = Union[OpStep, OneOf, SomeOf, Sequence]
+COMPOSITIONS = ("one_of", "some_of", "sequence")
+OUTPUT_FORMATS = ("same", "jpeg", "png", "webp")
+
+
+@dataclass(frozen=True)
+class Output:
+    format: str = "same"
+    quality: int = 95
+    size: tuple[int, int] | None = None
+
+    def to_plain(self) -> dict:
+        return {"format": self.format, "quality": self.quality, "size": list(self.size) if self.size else None}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A validated recipe. Build one with ``Recipe.from_yaml`` or ``Recipe.load``."""
+
+    version: int = 1
+    copies: int = 1
+    seed: int | None = None
+    include_originals: bool = True
+    output: Output = field(default_factory=Output)
+    pipeline: tuple[Step, ...] = ()
+    variants: tuple[tuple[str, tuple[Step, ...]], ...] = ()
+    name: str = field(default="<recipe>", compare=False)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Recipe":
+        """Read and validate a recipe file; ``UsageError`` if it cannot be read."""
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise UsageError(f"recipe file not found: {path}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read recipe {path}: {exc}") from None
+        return cls.from_yaml(text, name=str(path))
+
+    @classmethod
+    def from_yaml(cls, text: str, name: str = "<recipe>") -> "Recipe":
+        """Validate YAML text; raises ``RecipeError`` listing every problem."""
+        data, lines, problems = _read_yaml(text)
+        if data is not None:
+            parser = _Parser(lines)
+            recipe = parser.recipe(data)
+            # a value rejected while reading YAML (a tag) is reported once, not again as null
+            rejected = [p.path for p in problems]
+            problems += [p for p in parser.problems if not any(_within(p.path, r) for r in rejected)]
+        if problems:
+            raise RecipeError(name, sorted(problems, key=lambda p: p.line or 0))
+        return replace(recipe, name=name)
+
+    def with_overrides(self, copies: int | None = None, seed: int | None = None) -> "Recipe":
+        """The recipe with command-line ``--copies`` / ``--seed`` applied."""
+        if copies is not None:
+            if self.variants:
+                raise UsageError("--copies does not apply to a recipe with variants (one output per variant)")
+            self = replace(self, copies=copies)
+        if seed is not None:
+            self = replace(self, seed=seed)
+        return self
+
+    @property
+    def effective_seed(self) -> int:
+        return 0 if self.seed is None else self.seed
+
+    def to_plain(self) -> dict:
+        """The normalised recipe: every default written out; valid as a recipe itself."""
+        plain: dict[str, Any] = {"version": self.version}
+        if self.seed is not None:
+            plain["seed"] = self.seed
+        if not self.variants:
+            plain["copies"] = self.copies
+        plain["include_originals"] = self.include_originals
+        plain["output"] = self.output.to_plain()
+        if self.variants:
+            plain["variants"] = {name: [s.to_plain() for s in steps] for name, steps in self.variants}
+        else:
+            plain["pipeline"] = [s.to_plain() for s in self.pipeline]
+        return plain
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_plain(), sort_keys=False, default_flow_style=None, width=100)
+
+    @property
+    def sha256(self) -> str:
+        """Hash of the canonical JSON of the normalised recipe, seed excluded (the
+        seed is recorded, and checked on resume, on its own)."""
+        plain = self.to_plain()
+        plain.pop("seed", None)
+        canonical = json.dumps(plain, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# -- YAML with line numbers ----------------------------------------------------------
+
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")}
+
+
+def _read_yaml(text: str) -> tuple[Any, dict[str, int], list[Problem]]:
+    """Parse YAML into plain data plus a map from recipe path to line number."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        return None, {}, [Problem("", f"not valid YAML: {exc.problem or exc.context}", line)]
+    except yaml.YAMLError as exc:
+        return None, {}, [Problem("", f"not valid YAML: {exc}")]
+    if root is None:
+        return {}, {}, []
+    lines: dict[str, int] = {}
+    problems: list[Problem] = []
+    constructor = yaml.SafeLoader("")
+
+    def build(node: yaml.Node, path: str) -> Any:
+        line = node.start_mark.line + 1
+        lines.setdefault(path, line)
+        if node.tag not in _PLAIN_TAGS:
+            problems.append(Problem(path, f"YAML tag {node.tag.replace('tag:yaml.org,2002:', '!!')} is not "
+                                          "allowed: recipes are plain YAML (maps, lists, strings, numbers)", line))
+            return None
+        if isinstance(node, yaml.MappingNode):
+            out = {}
+            for key_node, value_node in node.value:
+                key = build(key_node, path)
+                if not isinstance(key, (str, int, float, bool)) or key is None:
+                    problems.append(Problem(path, f"{show(key)} cannot be a key", key_node.start_mark.line + 1))
+                    continue
+                sub = f"{path}.{key}" if path else str(key)
+                if key in out:
+                    problems.append(Problem(sub, "duplicate key", key_node.start_mark.line + 1))
+                lines[sub] = key_node.start_mark.line + 1
+                out[key] = build(value_node, sub)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [build(item, f"{path}[{i}]") for i, item in enumerate(node.value)]
+        return constructor.construct_object(node)
+
+    return build(root, ""), lines, problems
+
+
+# -- validation ----------------------------------------------------------------------
+
+_TOP_KEYS = ("version", "copies", "seed", "include_originals", "output", "pipeline", "variants")
+_VARIANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+_P = Param("p", "float", 1.0, 0, 1, doc="probability that the op fires")
+
+
+class _Parser:
+    """Walks the plain data, building frozen values and collecting problems."""
+
+    def __init__(self, lines: dict[str, int]):
+        self.lines = lines
+        self.problems: list[Problem] = []
+
+    def problem(self, path: str, message: str, hint: str | None = None) -> None:
+        probe = path
+        while probe and probe not in self.lines:
+            probe = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe)
+        self.problems.append(Problem(path, message, self.lines.get(probe), hint))
+
+    def unknown_keys(self, data: dict, allowed: tuple[str, ...], path: str, what: str) -> None:
+        for key in data:
+            if key not in allowed:
+                self.problem(_join(path, key), f"{show(key)} is not {what}; allowed: {', '.join(allowed)}",
+                             close_match(key, list(allowed)))
+
+    def value(self, param: Param, raw: Any, path: str) -> Value | None:
+        parsed, issues = param.parse(raw)
+        for issue in issues:
+            self.problem(path + issue.sub, issue.message, issue.hint)
+        return parsed
+
+    def fixed(self, param: Param, raw: Any, path: str) -> Any:
+        """A parameter that takes one value, not a range or choice."""
+        issue = param.check(raw)
+        if issue:
+            self.problem(path, issue.message, issue.hint)
+            return param.default
+        return tuple(raw) if isinstance(raw, list) else raw
+
+    def recipe(self, data: Any) -> Recipe | None:
+        if not isinstance(data, dict):
+            self.problem("", f"a recipe is a mapping of keys ({', '.join(_TOP_KEYS)}), found {type(data).__name__}")
+            return None
+        self.unknown_keys(data, _TOP_KEYS, "", "a recipe key")
+        fields: dict[str, Any] = {}
+        if "version" in data and data["version"] != 1:
+            self.problem("version", f"{show(data['version'])} is not a supported version; allowed: 1")
+        if "copies" in data:
+            fields["copies"] = self.fixed(Param("copies", "int", 1, 1, 100_000), data["copies"], "copies")
+        if "seed" in data:
+            fields["seed"] = self.fixed(Param("seed", "int", 0, 0, 2**63 - 1), data["seed"], "seed")
+        if "include_originals" in data:
+            fields["include_originals"] = self.fixed(Param("include_originals", "bool", True),
+                                                     data["include_originals"], "include_originals")
+        if "output" in data:
+            fields["output"] = self.output(data["output"], "output")
+        has_pipeline, has_variants = "pipeline" in data, "variants" in data
+        if has_pipeline and has_variants:
+            self.problem("variants", "a recipe has either a pipeline (with copies) or variants, not both")
+        elif has_variants:
+            if "copies" in data:
+                self.problem("copies", "copies does not apply with variants: each variant is one output")
+            fields["variants"] = self.variants(data["variants"], "variants")
+        elif has_pipeline:
+            fields["pipeline"] = self.steps(data["pipeline"], "pipeline")
+        else:
+            self.problem("", "the recipe needs a pipeline (applied to each of copies outputs) or variants")
+        return Recipe(**fields)
+
+    def output(self, data: Any, path: str) -> Output:
+        if not isinstance(data, dict):
+            self.problem(path, f"output is a mapping (format, quality, size), found {show(data)}")
+            return Output()
+        self.unknown_keys(data, ("format", "quality", "size"), path, "an output key")
+        return Output(
+            format=self.fixed(Param("format", "enum", "same", choices=OUTPUT_FORMATS),
+                              data.get("format", "same"), f"{path}.format"),
+            quality=self.fixed(Param("quality", "int", 95, 1, 100), data.get("quality", 95), f"{path}.quality"),
+            size=self.fixed(Param("size", "pair", None, nullable=True), data.get("size"), f"{path}.size"),
+        )
+
+    def variants(self, data: Any, path: str) -> tuple:
+        if not isinstance(data, dict) or not data:
+            self.problem(path, "variants is a mapping of name -> list of steps, e.g. {hflip: [hflip]}")
+            return ()
+        out = []
+        for name, steps in data.items():
+            sub = _join(path, name)
+            if not isinstance(name, str) or not _VARIANT_NAME.match(name):
+                self.problem(sub, f"variant name {show(name)} must be letters, digits, '_' or '-' "
+                                  "(it becomes part of file names)")
+            out.append((str(name), self.steps(steps if isinstance(steps, list) else [steps], sub)))
+        return tuple(out)
+
+    def steps(self, data: Any, path: str) -> tuple[Step, ...]:
+        if not isinstance(data, list):
+            self.problem(path, f"expected a list of steps (each '- opname: {{...}}'), found {show(data)}")
+            return ()
+        return tuple(s for i, item in enumerate(data) if (s := self.step(item, f"{path}[{i}]")) is not None)
+
+    def step(self, item: Any, path: str) -> Step | None:
+        if isinstance(item, str):
+            name, args = item, None
+        elif isinstance(item, dict) and len(item) == 1:
+            name, args = next(iter(item.items()))
+        elif isinstance(item, dict) and item:
+            names = [k for k in item if k in REGISTRY or k in COMPOSITIONS]
+            extra = ", ".join(str(k) for k in item if k not in names)
+            hint = f" (indent {extra} under {names[0]}?)" if len(names) == 1 else ""
+            self.problem(path, f"a step is one op name with its parameters, found keys "
+                               f"{', '.join(map(str, item))}{hint}")
+            return None
+        else:
+            self.problem(path, f"a step is an op name or {{opname: {{params}}}}, found {show(item)}")
+            return None
+        if not isinstance(name, str):
+            self.problem(path, f"{show(name)} is not an op name")
+            return None
+        if name in COMPOSITIONS:
+            return self.composition(name, args, _join(path, name))
+        spec = lookup(name)
+        if spec is None:
+            self.problem(_join(path, name), f"unknown op {show(name)}; see 'augcli transforms' for the list",
+                         suggest(name))
+            return None
+        return self.op(spec, args, _join(path, name))
+
+    def op(self, spec, args: Any, path: str) -> OpStep | None:
+        if args is None:
+            args = {}
+        if not isinstance(args, dict):
+            self.problem(path, f"parameters of {spec.name} are a mapping like {{p: 0.5}}, found {show(args)}")
+            return None
+        names = tuple(p.name for p in spec.params) + ("p",)
+        self.unknown_keys(args, names, path, f"a parameter of {spec.name}")
+        params = []
+        for param in spec.params:
+            if param.name in args:
+                parsed = self.value(param, args[param.name], f"{path}.{param.name}")
+                if parsed is not None:
+                    params.append((param.name, parsed))
+            elif param.required:
+                self.problem(path, f"{spec.name} needs {param.name} ({param.allowed()})")
+            else:
+                params.append((param.name, Fixed(param.default)))
+        p = self.fixed(_P, args.get("p", 1.0), f"{path}.p")
+        return OpStep(spec.name, tuple(params), float(p))
+
+    def composition(self, name: str, args: Any, path: str) -> Step | None:
+        allowed = ("n", "of", "p") if name == "some_of" else ("of", "p")
+        of_path = f"{path}.of"
+        if isinstance(args, list) and name != "some_of":
+            args, of_path = {"of": args}, path
+        if not isinstance(args, dict) or "of" not in args:
+            form = "{n: [1, 2], of: [...]}" if name == "some_of" else "a list of steps, or {of: [...], p: 0.5}"
+            self.problem(path, f"{name} takes {form}, found {show(args)}")
+            return None
+        self.unknown_keys(args, allowed, path, f"a key of {name}")
+        steps = self.steps(args["of"], of_path)
+        if isinstance(args["of"], list) and not args["of"]:
+            self.problem(of_path, f"{name} needs at least one step")
+        p = float(self.fixed(_P, args.get("p", 1.0), f"{path}.p"))
+        if name == "one_of":
+            return OneOf(steps, p)
+        if name == "sequence":
+            return Sequence(steps, p)
+        if "n" not in args:
+            self.problem(path, "some_of needs n, how many of its steps to apply (a number or a range [lo, hi])")
+            return None
+        count = len(args["of"]) if isinstance(args["of"], list) else 0
+        n = self.value(Param("n", "int", None, 0, count), args["n"], f"{path}.n")
+        return SomeOf(n, steps, p) if n is not None else None
+
+
+def _within(path: str, parent: str) -> bool:
+    return path == parent or path.startswith(parent + ".") or path.startswith(parent + "[")
+
+
+def _join(path: str, key: Any) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+__all__ = ["Recipe", "OpStep", "OneOf", "SomeOf", "Sequence", "Step", "Output", "Choice", "Fixed", "Uniform"]

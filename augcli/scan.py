@@ -1,0 +1,183 @@
+"""SRC -> a sorted list of source images, plus what was ignored or skipped.
+
+Layouts (SPEC section 1): each sub-folder of SRC is a class, or, when the
+top-level folders are split names, each split holds class folders. Files are
+found by extension and identified by content (the first bytes); nothing is
+decoded here. Symlinks are followed only while they stay inside SRC.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import AugcliError, UsageError
+from .io import IMAGE_EXTENSIONS, sniff
+
+SPLITS = ("train", "val", "valid", "validation", "test")
+OS_LITTER = {"thumbs.db", "desktop.ini", "__macosx", "$recycle.bin", "ehthumbs.db"}
+
+
+@dataclass(frozen=True)
+class SourceImage:
+    relpath: str  # POSIX path relative to SRC; a symlink is named by its own path
+    label: str
+    split: str | None
+    format: str  # the content's format, from its first bytes
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A source file that cannot be used, and why."""
+
+    source: str
+    reason: str
+
+    def to_json(self) -> dict:
+        return {"source": self.source, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Scan:
+    root: str
+    sources: tuple[SourceImage, ...]
+    skipped: tuple[Skip, ...]
+    ignored: tuple[str, ...]
+    empty_classes: tuple[str, ...]
+    splits: tuple[str, ...]  # empty for the flat layout
+
+
+def check_separate(src: Path, out: Path) -> None:
+    """Refuse OUT == SRC, OUT inside SRC and SRC inside OUT, before any work."""
+    real_src, real_out = src.resolve(), out.resolve()
+    if real_out == real_src:
+        raise UsageError(f"OUT {out} is the same folder as SRC: augcli never writes into its source")
+    if real_src in real_out.parents:
+        raise UsageError(f"OUT {out} is inside SRC {src}: choose an output folder outside the source tree")
+    if real_out in real_src.parents:
+        raise UsageError(f"SRC {src} is inside OUT {out}: choose an output folder outside the source tree")
+
+
+def _ignored(name: str) -> bool:
+    return name.startswith(".") or name.lower() in OS_LITTER
+
+
+class _Walker:
+    def __init__(self, root: Path):
+        self.root = root
+        self.real_root = root.resolve()
+        self.sources: list[SourceImage] = []
+        self.skipped: list[Skip] = []
+        self.ignored: list[str] = []
+
+    def inside(self, real: Path) -> bool:
+        return real == self.real_root or self.real_root in real.parents
+
+    def entries(self, folder: Path, rel: str) -> list[tuple[str, str, Path]]:
+        """(name, relpath, path) of each entry, sorted, litter ignored."""
+        out = []
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError as exc:
+            self.skipped.append(Skip(rel or ".", f"cannot list folder: {exc.strerror or exc}"))
+            return []
+        for name in names:
+            relpath = f"{rel}/{name}" if rel else name
+            if _ignored(name):
+                self.ignored.append(relpath)
+            else:
+                out.append((name, relpath, folder / name))
+        return out
+
+    def resolve(self, path: Path, relpath: str) -> Path | None:
+        """The real path of an entry, or None (recorded as skipped) when it is a
+        broken link or leaves SRC."""
+        if not path.is_symlink():
+            return path
+        try:
+            real = path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            self.skipped.append(Skip(relpath, "broken symlink (its target does not exist)"))
+            return None
+        if not self.inside(real):
+            self.skipped.append(Skip(relpath, f"symlink points outside SRC (to {real}); not followed"))
+            return None
+        return real
+
+    def walk_class(self, folder: Path, rel: str, label: str, split: str | None, seen: frozenset) -> int:
+        """Collect the images below one class folder; return how many."""
+        count = 0
+        for name, relpath, path in self.entries(folder, rel):
+            real = self.resolve(path, relpath)
+            if real is None:
+                continue
+            if real.is_dir():
+                key = real.resolve()
+                if key in seen:
+                    self.skipped.append(Skip(relpath, "symlink loop (folder already being scanned); not followed"))
+                    continue
+                count += self.walk_class(path, relpath, label, split, seen | {key})
+            elif Path(name).suffix.lower() not in IMAGE_EXTENSIONS:
+                self.ignored.append(relpath)
+            else:
+                count += self.add_image(real, relpath, label, split)
+        return count
+
+    def add_image(self, path: Path, relpath: str, label: str, split: str | None) -> int:
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(16)
+        except OSError as exc:
+            self.skipped.append(Skip(relpath, f"cannot read: {exc.strerror or exc}"))
+            return 0
+        if not head:
+            self.skipped.append(Skip(relpath, "empty file"))
+            return 0
+        fmt = sniff(head)
+        if fmt is None:
+            self.skipped.append(Skip(relpath, "not an image: content is not JPEG, PNG, GIF, WebP, BMP or TIFF"))
+            return 0
+        self.sources.append(SourceImage(relpath, label, split, fmt))
+        return 1
+
+
+def scan(src: str | Path) -> Scan:
+    """List the source images of SRC in a stable order."""
+    root = Path(src)
+    if not root.is_dir():
+        raise UsageError(f"SRC {src} is not a folder" if root.exists() else f"SRC {src} does not exist")
+    walker = _Walker(root)
+    top = walker.entries(root, "")
+    folders = [(n, r, p) for n, r, p in top if p.is_dir()]
+    walker.ignored += [r for n, r, p in top if not p.is_dir()]
+    split_names = [n for n, _, _ in folders if n.lower() in SPLITS]
+    if split_names and len(split_names) != len(folders):
+        others = ", ".join(n for n, _, _ in folders if n.lower() not in SPLITS)
+        raise AugcliError(f"SRC {src} mixes split folders ({', '.join(split_names)}) with other folders "
+                          f"({others}): put every class folder inside a split, or use no split folders")
+    groups = [(n, p) for n, _, p in folders] if split_names else [(None, root)]
+    empty, classes = [], 0
+    root_key = root.resolve()
+    for split, base in groups:
+        entries = walker.entries(base, split or "") if split else folders
+        for name, relpath, path in entries:
+            real = walker.resolve(path, relpath)
+            if real is None:
+                continue
+            if not real.is_dir():
+                walker.ignored.append(relpath)
+                continue
+            classes += 1
+            if walker.walk_class(path, relpath, name, split, frozenset({root_key, real.resolve()})) == 0:
+                empty.append(relpath)
+    if classes == 0:
+        raise AugcliError(f"no class folders found in SRC {src}: expected SRC/<class>/<images> "
+                          "(or SRC/train/<class>/<images>)")
+    return Scan(
+        root=str(root),
+        sources=tuple(sorted(walker.sources, key=lambda s: s.relpath)),
+        skipped=tuple(sorted(walker.skipped, key=lambda s: s.source)),
+        ignored=tuple(sorted(walker.ignored)),
+        empty_classes=tuple(empty),
+        splits=tuple(sorted(split_names)),
+    )

@@ -1,0 +1,105 @@
+"""What one worker does for one source: decode once, then for each target
+sample -> apply -> encode -> write atomically, and return small records.
+
+Workers never decide what to produce (the plan did) and never touch the
+manifest (the parent appends it). Nothing here depends on the process it runs
+in, so ``-j 1``, ``-j 8`` and a Dask cluster write the same bytes.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from .apply import apply
+from .io import Decoded, Unusable, decode, encode, write_atomic
+from .plan import Target, Task
+from .recipe import Recipe
+from .sampling import AppliedOp, item_rng, sample
+from .scan import Skip
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a worker needs besides its task: small and picklable."""
+
+    src: str
+    out: str
+    recipe: Recipe
+    seed: int
+    max_pixels: int
+
+
+def steps_for(recipe: Recipe, target: Target):
+    if target.variant is not None:
+        return dict(recipe.variants)[target.variant]
+    return recipe.pipeline
+
+
+def finish(img: Image.Image, recipe: Recipe) -> Image.Image:
+    """The recipe's final output step: ``output.size`` resizes last."""
+    if recipe.output.size is not None and img.size != tuple(recipe.output.size):
+        return img.resize(tuple(recipe.output.size), Image.Resampling.BICUBIC)
+    return img
+
+
+def render(decoded: Decoded, target: Target, ops: tuple[AppliedOp, ...], source_bytes: bytes,
+           recipe: Recipe) -> tuple[bytes, int, int, str | None]:
+    """The bytes of one output; ``preview`` and ``replay`` share this path."""
+    if target.byte_copy and not decoded.rotated:
+        width, height = decoded.image.size
+        return source_bytes, width, height, None
+    img = finish(apply(decoded.image, ops), recipe)
+    data, written, note = encode(img, target.format, quality=recipe.output.quality,
+                                 icc_profile=decoded.icc_profile, cval=_background(ops))
+    return data, written.width, written.height, note
+
+
+def _background(ops: tuple[AppliedOp, ...]) -> float:
+    """Alpha is composited (for JPEG) on the fill colour the recipe chose."""
+    return next((dict(op.params)["cval"] for op in ops if "cval" in dict(op.params)), 0.0)
+
+
+def process(task: Task, job: Job) -> list[dict]:
+    """Produce every target of one source; return manifest records, or one skip
+    record if the source cannot be used."""
+    source = task.source
+    try:
+        data = (Path(job.src) / source.relpath).read_bytes()
+        decoded = decode(data, max_pixels=job.max_pixels)
+    except Unusable as exc:
+        return [{"skip": Skip(source.relpath, str(exc)).to_json()}]
+    except OSError as exc:
+        return [{"skip": Skip(source.relpath, f"cannot read: {exc.strerror or exc}").to_json()}]
+    source_sha = hashlib.sha256(data).hexdigest()
+    records = []
+    for target in task.targets:
+        seed = None
+        ops: tuple[AppliedOp, ...] = ()
+        if target.kind == "augmented":
+            rng, seed = item_rng(job.seed, source.relpath, target.copy)
+            ops = sample(steps_for(job.recipe, target), rng, decoded.image.size)
+        out_bytes, width, height, note = render(decoded, target, ops, data, job.recipe)
+        write_atomic(Path(job.out) / target.path, out_bytes)
+        record = {
+            "path": target.path,
+            "source": source.relpath,
+            "label": source.label,
+            "split": source.split,
+            "kind": target.kind,
+            "copy": target.copy,
+            "seed": seed,
+            "ops": [op.to_json() for op in ops],
+            "width": width,
+            "height": height,
+            "sha256": hashlib.sha256(out_bytes).hexdigest(),
+            "source_sha256": source_sha,
+        }
+        if target.variant is not None:
+            record["variant"] = target.variant
+        if note:
+            record["note"] = note
+        records.append({"manifest": record})
+    return records
