@@ -213,7 +213,7 @@ def _read_yaml(text: str) -> tuple[Any, dict[str, int], list[Problem]]:
 
 # -- validation ----------------------------------------------------------------------
 
-_TOP_KEYS = ("version", "copies", "seed", "include_originals", "output", "pipeline", "variants")
+_TOP_KEYS = ("version", "copies", "seed", "include_originals", "output", "pipeline", "variants", "keras")
 _VARIANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _P = Param("p", "float", 1.0, 0, 1, doc="probability that the op fires")
 
@@ -269,7 +269,16 @@ class _Parser:
         if "output" in data:
             fields["output"] = self.output(data["output"], "output")
         has_pipeline, has_variants = "pipeline" in data, "variants" in data
-        if has_pipeline and has_variants:
+        if "keras" in data:
+            # ImageDataGenerator arguments pasted as a block: a one-step pipeline
+            if has_pipeline or has_variants:
+                self.problem("keras", "use keras: on its own, or as a step '- keras: {...}' inside the pipeline")
+            else:
+                step = self.op(lookup("keras"), data["keras"], "keras")
+                fields["pipeline"] = (step,) if step else ()
+        if "keras" in data:
+            pass
+        elif has_pipeline and has_variants:
             self.problem("variants", "a recipe has either a pipeline (with copies) or variants, not both")
         elif has_variants:
             if "copies" in data:
@@ -346,7 +355,10 @@ class _Parser:
             self.problem(path, f"parameters of {spec.name} are a mapping like {{p: 0.5}}, found {show(args)}")
             return None
         names = tuple(p.name for p in spec.params) + ("p",)
-        self.unknown_keys(args, names, path, f"a parameter of {spec.name}")
+        for key in [k for k in args if k in spec.refused]:
+            self.problem(f"{path}.{key}", f"{key} is not supported: {spec.refused[key]}")
+        self.unknown_keys({k: v for k, v in args.items() if k not in spec.refused}, names, path,
+                          f"a parameter of {spec.name}")
         params = []
         for param in spec.params:
             if param.name in args:
@@ -356,7 +368,9 @@ class _Parser:
             elif param.required:
                 self.problem(path, f"{spec.name} needs {param.name} ({param.allowed()})")
             else:
-                params.append((param.name, Fixed(param.default)))
+                # a default may itself be a range (random_resized_crop's scale)
+                params.append((param.name, param.parse(param.default)[0] if isinstance(param.default, list)
+                               else Fixed(param.default)))
         p = self.fixed(_P, args.get("p", 1.0), f"{path}.p")
         return OpStep(spec.name, tuple(params), float(p))
 

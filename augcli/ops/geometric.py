@@ -17,7 +17,7 @@ from PIL import Image
 
 from . import register
 from .spec import OpSpec, Param
-from .warp import FILL_MODES, INTERPOLATIONS, about_centre, warp
+from .warp import FILL_MODES, INTERPOLATIONS, about_centre, translation, warp
 
 FILL = Param("fill", "enum", "constant", choices=FILL_MODES,
              doc="how pixels beyond the border are filled (numpy.pad names)")
@@ -140,4 +140,278 @@ register(OpSpec(
     doc="Scale to a fixed [width, height] (antialiased when shrinking, as Pillow's resize).",
     category="geometric", out_size=lambda params, size: tuple(params["size"]),
     example="- resize: {size: [224, 224]}",
+))
+
+
+# -- translate, zoom, shear, affine ---------------------------------------------------
+
+UNIT = Param("unit", "enum", "pixels", choices=("pixels", "fraction"),
+             doc="x/y in pixels, or as a fraction of the width/height")
+
+
+def _shift(params: dict, size) -> tuple[float, float]:
+    x, y = params.get("x", 0.0), params.get("y", 0.0)
+    if params.get("unit") == "fraction":
+        return x * size[0], y * size[1]
+    return x, y
+
+
+def _translate_forward(params: dict, size):
+    return translation(*_shift(params, size)), size
+
+
+def _zoom_forward(params: dict, size):
+    sx = params["x"] if params.get("x") is not None else params["scale"]
+    sy = params["y"] if params.get("y") is not None else params["scale"]
+    return about_centre(np.diag([sx, sy]), size), size
+
+
+def _shear_linear(sx_deg: float, sy_deg: float) -> np.ndarray:
+    # x' = x + tan(sx) * (y - cy), y' = y + tan(sy) * (x - cx)
+    return np.array([[1.0, math.tan(math.radians(sx_deg))], [math.tan(math.radians(sy_deg)), 1.0]])
+
+
+def _shear_forward(params: dict, size):
+    return about_centre(_shear_linear(params["x"], params["y"]), size), size
+
+
+def _rotation_linear(angle: float) -> np.ndarray:
+    c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+    return np.array([[c, s], [-s, c]])  # counter-clockwise on screen (y down)
+
+
+def _affine_forward(params: dict, size):
+    linear = _rotation_linear(params["angle"]) @ np.diag([params["scale"]] * 2) @ _shear_linear(
+        params["shear_x"], params["shear_y"])
+    dx, dy = _shift({"x": params["translate_x"], "y": params["translate_y"], "unit": params["unit"]}, size)
+    return translation(dx, dy) @ about_centre(linear, size), size
+
+
+register(OpSpec(
+    "translate", affine_kernel(_translate_forward),
+    params=(
+        Param("x", "float", 0.0, doc="shift right (negative: left)"),
+        Param("y", "float", 0.0, doc="shift down (negative: up)"),
+        UNIT, *RESAMPLING,
+    ),
+    doc="Shift the content; exposed pixels are filled.", category="geometric", forward=_translate_forward,
+    example="- translate: {x: [-0.1, 0.1], y: [-0.1, 0.1], unit: fraction, fill: reflect}",
+))
+register(OpSpec(
+    "zoom", affine_kernel(_zoom_forward),
+    params=(
+        Param("scale", "float", 1.0, 0.05, 20, doc="> 1 enlarges the content (crops back to size), < 1 shrinks and pads"),
+        Param("x", "float", None, 0.05, 20, nullable=True, doc="horizontal scale (overrides scale)"),
+        Param("y", "float", None, 0.05, 20, nullable=True, doc="vertical scale (overrides scale)"),
+        *RESAMPLING,
+    ),
+    doc="Scale the content about the centre, keeping the image size.", category="geometric",
+    forward=_zoom_forward, example="- zoom: {scale: [0.9, 1.2], fill: reflect}",
+))
+register(OpSpec(
+    "shear", affine_kernel(_shear_forward),
+    params=(
+        Param("x", "float", 0.0, -80, 80, doc="degrees: x' = x + tan(x) * (y - cy)"),
+        Param("y", "float", 0.0, -80, 80, doc="degrees: y' = y + tan(y) * (x - cx)"),
+        *RESAMPLING,
+    ),
+    doc="Shear about the centre.", category="geometric", forward=_shear_forward,
+    example="- shear: {x: [-10, 10], fill: edge}",
+))
+register(OpSpec(
+    "affine", affine_kernel(_affine_forward),
+    params=(
+        Param("angle", "float", 0.0, -360, 360, doc="degrees, counter-clockwise"),
+        Param("scale", "float", 1.0, 0.05, 20, doc="> 1 enlarges the content"),
+        Param("shear_x", "float", 0.0, -80, 80, doc="degrees"),
+        Param("shear_y", "float", 0.0, -80, 80, doc="degrees"),
+        Param("translate_x", "float", 0.0, doc="shift right, in unit"),
+        Param("translate_y", "float", 0.0, doc="shift down, in unit"),
+        UNIT, *RESAMPLING,
+    ),
+    doc="Rotate, scale, shear (about the centre) and translate in one resample.", category="geometric",
+    forward=_affine_forward,
+    example="- affine: {angle: [-15, 15], scale: [0.9, 1.1], translate_x: [-0.05, 0.05], unit: fraction}",
+))
+
+
+# -- crops --------------------------------------------------------------------------
+
+
+def _clamp_box(box, size) -> list[int]:
+    """A crop box [x0, y0, x1, y1] clipped to the image and at least 1x1."""
+    w, h = size
+    x0, y0 = min(max(int(box[0]), 0), w - 1), min(max(int(box[1]), 0), h - 1)
+    x1, y1 = min(max(int(box[2]), x0 + 1), w), min(max(int(box[3]), y0 + 1), h)
+    return [x0, y0, x1, y1]
+
+
+def _crop_forward(params: dict, size):
+    x0, y0, x1, y1 = params["box"]
+    return translation(-x0, -y0), (x1 - x0, y1 - y0)
+
+
+def _crop_kernel(img: Image.Image, *, box, **_) -> Image.Image:
+    return img.crop(tuple(box))
+
+
+def _resolve_crop(params: dict, rng, size) -> dict:
+    return {**params, "box": _clamp_box(params["box"], size)}
+
+
+def _resolve_random_crop(params: dict, rng, size) -> dict:
+    w, h = size
+    cw, ch = min(params["size"][0], w), min(params["size"][1], h)
+    x0, y0 = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+    return {**params, "box": [x0, y0, x0 + cw, y0 + ch]}
+
+
+def _resolve_center_crop(params: dict, rng, size) -> dict:
+    w, h = size
+    cw, ch = min(params["size"][0], w), min(params["size"][1], h)
+    x0, y0 = (w - cw) // 2, (h - ch) // 2
+    return {**params, "box": [x0, y0, x0 + cw, y0 + ch]}
+
+
+register(OpSpec(
+    "crop", _crop_kernel,
+    params=(Param("box", "box", doc="[x0, y0, x1, y1] in pixels, x1/y1 exclusive; clipped to the image"),),
+    doc="Cut out a fixed box.", category="geometric", forward=_crop_forward, exact=True,
+    resolve=_resolve_crop, example="- crop: {box: [10, 10, 210, 160]}",
+))
+register(OpSpec(
+    "random_crop", _crop_kernel,
+    params=(Param("size", "pair", doc="[width, height] of the crop (at most the image size)"),),
+    doc="Cut out a box of a fixed size at a random position (recorded as box).", category="geometric",
+    forward=_crop_forward, exact=True, resolve=_resolve_random_crop, example="- random_crop: {size: [200, 150]}",
+))
+register(OpSpec(
+    "center_crop", _crop_kernel,
+    params=(Param("size", "pair", doc="[width, height] of the crop (at most the image size)"),),
+    doc="Cut out a box of a fixed size from the centre.", category="geometric", forward=_crop_forward,
+    exact=True, resolve=_resolve_center_crop, example="- center_crop: {size: [200, 200]}",
+))
+
+
+def _resolve_random_resized_crop(params: dict, rng, size) -> dict:
+    """torchvision's RandomResizedCrop: an area fraction and a log-uniform aspect
+    ratio, ten tries to fit, else the largest centred box of a clamped ratio."""
+    w, h = size
+    (a0, a1), (r0, r1) = params["scale"], params["ratio"]
+    for _ in range(10):
+        area = w * h * float(rng.uniform(a0, a1))
+        ratio = math.exp(float(rng.uniform(math.log(r0), math.log(r1))))
+        cw, ch = round(math.sqrt(area * ratio)), round(math.sqrt(area / ratio))
+        if 0 < cw <= w and 0 < ch <= h:
+            x0, y0 = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+            break
+    else:
+        ratio = min(max(w / h, r0), r1)
+        cw, ch = (w, round(w / ratio)) if w / h < ratio else (round(h * ratio), h)
+        cw, ch = min(max(cw, 1), w), min(max(ch, 1), h)
+        x0, y0 = (w - cw) // 2, (h - ch) // 2
+    return {"size": params["size"], "interpolation": params["interpolation"], "box": [x0, y0, x0 + cw, y0 + ch]}
+
+
+def _random_resized_crop(img: Image.Image, *, size, box, interpolation, **_) -> Image.Image:
+    # Pillow's resize with box= crops and resamples in one antialiased pass
+    return img.resize(tuple(size), _RESIZE_FILTERS[interpolation], box=tuple(box))
+
+
+register(OpSpec(
+    "random_resized_crop", _random_resized_crop,
+    params=(
+        Param("size", "pair", doc="output [width, height]"),
+        Param("scale", "pair_float", [0.08, 1.0], 0.001, 1, doc="[lo, hi] range of the crop's area fraction"),
+        Param("ratio", "pair_float", [0.75, 1.3333], 0.05, 20, doc="[lo, hi] range of width/height (log-uniform)"),
+        INTERPOLATION,
+    ),
+    doc="A random box (area fraction x aspect ratio, as torchvision) resized to size.",
+    category="geometric", out_size=lambda params, size: tuple(params["size"]),
+    resolve=_resolve_random_resized_crop,
+    example="- random_resized_crop: {size: [224, 224], scale: [0.5, 1.0]}",
+))
+
+
+# -- perspective and elastic -----------------------------------------------------------
+
+
+def _homography(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """The 3x3 projective map taking four points ``src`` to ``dst``."""
+    rows, rhs = [], []
+    for (x, y), (u, v) in zip(src, dst):
+        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
+        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
+        rhs += [u, v]
+    coeffs = np.linalg.solve(np.array(rows, float), np.array(rhs, float))
+    return np.append(coeffs, 1.0).reshape(3, 3)
+
+
+def _image_corners(size) -> np.ndarray:
+    w, h = size
+    return np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], float)
+
+
+def _resolve_perspective(params: dict, rng, size) -> dict:
+    """Move each corner inwards by up to magnitude x half the side (torchvision's
+    RandomPerspective), recorded as the corners' new positions."""
+    w, h = size
+    dx, dy = params["magnitude"] * (w - 1) / 2, params["magnitude"] * (h - 1) / 2
+    signs = [(1, 1), (-1, 1), (-1, -1), (1, -1)]
+    corners = [[round(float(x) + sx * float(rng.uniform(0, dx)), 2), round(float(y) + sy * float(rng.uniform(0, dy)), 2)]
+               for (x, y), (sx, sy) in zip(_image_corners(size), signs)]
+    return {**params, "corners": corners}
+
+
+def _perspective_forward(params: dict, size):
+    return _homography(_image_corners(size), np.array(params["corners"], float)), size
+
+
+register(OpSpec(
+    "perspective", affine_kernel(_perspective_forward),
+    params=(Param("magnitude", "float", 0.3, 0, 1, doc="how far corners may move inwards, as a fraction of half "
+                                                        "the side"), *RESAMPLING),
+    doc="Skew the view: the corners move inwards by random amounts (recorded as corners).",
+    category="geometric", forward=_perspective_forward, resolve=_resolve_perspective,
+    example="- perspective: {magnitude: [0.1, 0.3], fill: reflect, p: 0.5}",
+))
+
+
+def _resolve_elastic(params: dict, rng, size) -> dict:
+    return {**params, "seed": int(rng.integers(2**31))}
+
+
+def elastic(img: Image.Image, *, grid: int, magnitude: float, interpolation: str, seed: int, **_) -> Image.Image:
+    """Grid distortion (Augmentor's random distortion): the inner points of a
+    grid x grid mesh move by up to ``magnitude`` pixels; each cell is resampled
+    with Pillow's quad mesh. The border stays put, so no fill is needed."""
+    w, h = img.size
+    rng = np.random.default_rng(seed)
+    xs, ys = np.linspace(0, w, grid + 1), np.linspace(0, h, grid + 1)
+    px, py = np.meshgrid(xs, ys)
+    limit = min(magnitude, 0.45 * w / grid, 0.45 * h / grid)  # keep every quad convex
+    inner = (slice(1, grid), slice(1, grid))
+    px[inner] += rng.uniform(-limit, limit, px[inner].shape)
+    py[inner] += rng.uniform(-limit, limit, py[inner].shape)
+    mesh = []
+    for j in range(grid):
+        for i in range(grid):
+            box = (round(xs[i]), round(ys[j]), round(xs[i + 1]), round(ys[j + 1]))
+            quad = (px[j, i], py[j, i], px[j + 1, i], py[j + 1, i],
+                    px[j + 1, i + 1], py[j + 1, i + 1], px[j, i + 1], py[j, i + 1])
+            mesh.append((box, quad))
+    work = img.convert("I") if img.mode == "I;16" else img
+    out = work.transform(img.size, Image.Transform.MESH, mesh, resample=_RESIZE_FILTERS[interpolation])
+    return Image.fromarray(np.clip(np.asarray(out), 0, 65535).astype(np.uint16)) if img.mode == "I;16" else out
+
+
+register(OpSpec(
+    "elastic", elastic,
+    params=(
+        Param("grid", "int", 5, 2, 32, doc="cells per side of the distortion mesh"),
+        Param("magnitude", "float", 8.0, 0, 1000, doc="largest displacement of a mesh point, in pixels"),
+        INTERPOLATION,
+    ),
+    doc="Elastic grid distortion (random mesh displacements, recorded as a seed).", category="geometric",
+    resolve=_resolve_elastic, example="- elastic: {grid: 5, magnitude: [4, 10], p: 0.3}",
 ))

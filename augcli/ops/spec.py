@@ -100,7 +100,8 @@ class Param:
     """One parameter of an op: its type, default, allowed values and meaning.
 
     ``kind`` is one of ``float``, ``int``, ``bool``, ``enum`` (``choices``), ``pair``
-    (two positive integers, e.g. a size ``[w, h]``) or ``box`` (four integers).
+    (two positive integers, e.g. a size ``[w, h]``), ``box`` (four integers) or
+    ``pair_float`` (a ``[lo, hi]`` range the op itself draws from, e.g. an area).
     ``lo``/``hi`` bound the allowed values (inclusive; None = unbounded).
     """
 
@@ -130,6 +131,13 @@ class Param:
         if self.kind in ("pair", "box"):
             n = 2 if self.kind == "pair" else 4
             return f"a list of {n} integers" + (" or null" if self.nullable else "")
+        if self.kind == "pair_float":
+            return f"a pair [lo, hi] of numbers from {_number(self.lo)} to {_number(self.hi)}"
+        if self.kind == "keras_shift":
+            return "a number >= 0 (float < 1: fraction of the side, >= 1: pixels; int n: integers in +-(n-1)) " \
+                   "or a list of numbers (signed choice)"
+        if self.kind == "keras_zoom":
+            return "a number from 0 to 1 (z: zoom drawn from [1-z, 1+z]) or a pair [lo, hi]"
         noun = "an integer" if self.kind == "int" else "a number"
         if self.lo is not None and self.hi is not None:
             return f"{noun} from {_number(self.lo)} to {_number(self.hi)}"
@@ -149,6 +157,23 @@ class Param:
             return Issue(f"{show(value)} is not {self.allowed()}", close_match(value, list(self.choices)))
         if self.kind == "bool":
             return None if isinstance(value, bool) else Issue(f"{show(value)} is not {self.allowed()}")
+        if self.kind == "keras_shift":  # Keras: float range, int n -> +-(n-1), list -> signed choice
+            ok = _is_number(value) and value >= 0 or (
+                isinstance(value, (list, tuple)) and value and all(_is_number(v) for v in value))
+            return None if ok else Issue(f"{show(value)} is not {self.allowed()}")
+        if self.kind == "keras_zoom":  # Keras: z -> [1-z, 1+z], or [lo, hi]
+            ok = _is_number(value) and 0 <= value < 1 or (
+                isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_number(v) and v > 0 for v in value)
+                and value[0] <= value[1])
+            return None if ok else Issue(f"{show(value)} is not {self.allowed()}")
+        if self.kind == "pair_float":
+            ok = (
+                isinstance(value, (list, tuple))
+                and len(value) == 2
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+                and self.lo <= value[0] <= value[1] <= self.hi
+            )
+            return None if ok else Issue(f"{show(value)} is not {self.allowed()}")
         if self.kind in ("pair", "box"):
             n = 2 if self.kind == "pair" else 4
             ok = (
@@ -180,7 +205,7 @@ class Param:
                 Issue(i.message, i.hint, f".choice[{n}]") for n, v in enumerate(options) if (i := self.check(v))
             ]
             return (None if issues else Choice(tuple(_freeze(v) for v in options))), issues
-        if isinstance(raw, list) and self.kind not in ("pair", "box"):
+        if isinstance(raw, list) and self.kind not in LIST_VALUED:
             if not self.rangeable:
                 return None, [Issue(f"{show(raw)} is a range, but {self.name} is {self.allowed()}; "
                                     "to pick among values write {choice: [...]}")]
@@ -195,6 +220,13 @@ class Param:
             return (Fixed(lo) if lo == hi else Uniform(lo, hi)), []
         issue = self.check(raw)
         return (None, [issue]) if issue else (Fixed(_freeze(raw)), [])
+
+
+LIST_VALUED = ("pair", "box", "pair_float", "keras_shift", "keras_zoom")  # a list is the value, not a range
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _freeze(value: Any) -> Any:
@@ -227,7 +259,7 @@ class OpSpec:
     out_size: Callable[[dict, Size], Size] | None = None
     resolve: Callable[[dict, np.random.Generator, Size], dict] | None = None
     example: str = ""
-    aliases: tuple[str, ...] = field(default=())
+    refused: dict[str, str] = field(default_factory=dict)  # parameter -> why it is not supported
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)

@@ -75,7 +75,8 @@ def warp(
     cval: float = 0,
     interpolation: str = "bilinear",
 ) -> Image.Image:
-    """Resample ``img`` so that output pixel ``forward @ p`` shows input pixel ``p``.
+    """Resample ``img`` so that output pixel ``forward @ p`` shows input pixel ``p``
+    (``forward`` is a 3x3 affine or projective matrix).
 
     Pillow's 8-bit affine resample truncates instead of rounding, so bilinear and
     bicubic outputs sit up to one level (half a level on average) below the exact
@@ -86,6 +87,7 @@ def warp(
     ow, oh = out_size
     corners = np.array([[0, ow - 1, 0, ow - 1], [0, 0, oh - 1, oh - 1], [1, 1, 1, 1]], dtype=float)
     src = inverse @ corners
+    src = src[:2] / src[2]  # projective maps (perspective) divide; affine ones have w = 1
     s = _SUPPORT[interpolation]
     left = max(0, math.ceil(-src[0].min() - 1e-9) + s)
     top = max(0, math.ceil(-src[1].min() - 1e-9) + s)
@@ -94,11 +96,15 @@ def warp(
     if left or top or right or bottom:
         img = pad(img, left, top, right, bottom, fill, cval)
         inverse = translation(left, top) @ inverse
-    a = inverse[:2, :2]
-    c = inverse[:2, 2] + 0.5 - a @ np.array([0.5, 0.5])
-    data = (a[0, 0], a[0, 1], c[0], a[1, 0], a[1, 1], c[1])
+    # Pillow's coordinates put pixel centres at +0.5
+    pil = translation(0.5, 0.5) @ inverse @ translation(-0.5, -0.5)
+    pil = pil / pil[2, 2]
+    if np.allclose(pil[2, :2], 0):
+        method, data = Image.Transform.AFFINE, tuple(pil[:2].ravel())
+    else:
+        method, data = Image.Transform.PERSPECTIVE, tuple(pil.ravel()[:8])
     if img.mode == "I;16":
         # Pillow interpolates I;16 as if it were 8-bit; resample in 32-bit instead
-        wide = img.convert("I").transform((ow, oh), Image.Transform.AFFINE, data, resample=_RESAMPLE[interpolation])
+        wide = img.convert("I").transform((ow, oh), method, data, resample=_RESAMPLE[interpolation])
         return Image.fromarray(np.clip(np.asarray(wide), 0, 65535).astype(np.uint16))
-    return img.transform((ow, oh), Image.Transform.AFFINE, data, resample=_RESAMPLE[interpolation])
+    return img.transform((ow, oh), method, data, resample=_RESAMPLE[interpolation])
