@@ -171,6 +171,51 @@ def validate(recipe_path):
     click.echo(Recipe.load(recipe_path).to_yaml(), nl=False)
 
 
+@cli.command()
+@click.argument("name", required=False)
+def transforms(name):
+    """List every op with its parameters and defaults, or show op NAME in full.
+
+    \b
+    Examples:
+      augcli transforms
+      augcli transforms rotate
+    """
+    from .catalogue import describe, listing
+    from .errors import UsageError
+    from .ops import lookup, suggest
+
+    if name is None:
+        click.echo(listing(), nl=False)
+        return
+    spec = lookup(name)
+    if spec is None:
+        hint = suggest(name)
+        raise UsageError(f"unknown op {name!r}" + (f" (did you mean {hint!r}?)" if hint else "")
+                         + "; 'augcli transforms' lists them all")
+    click.echo(describe(spec), nl=False)
+
+
+@cli.command()
+def schema():
+    """Print a JSON Schema of recipe version 1, generated from the op registry.
+
+    Save it and point your editor's YAML language server at it for
+    completion and validation while writing recipes.
+
+    \b
+    Example:
+      augcli schema > augcli-recipe.schema.json
+      # first line of a recipe:
+      # yaml-language-server: $schema=./augcli-recipe.schema.json
+    """
+    import json
+
+    from .catalogue import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
 def main() -> None:
     cli(prog_name="augcli")
 

@@ -1,0 +1,166 @@
+"""Documentation generated from the op registry: ``augcli transforms``, the
+README's op table and the recipe JSON Schema. One source of truth, so the
+docs cannot drift from the code (a test regenerates the README table)."""
+from __future__ import annotations
+
+from typing import Any
+
+from .ops import REGISTRY
+from .ops.spec import REQUIRED, OpSpec, Param, show
+
+CATEGORIES = ("geometric", "colour", "noise")
+
+
+def _default(param: Param) -> str:
+    if param.default is REQUIRED:
+        return "required"
+    value = param.default
+    if isinstance(value, list):
+        return "[" + ", ".join(show(v) for v in value) + "]"
+    return show(value).strip("'")
+
+
+def _kind(param: Param) -> str:
+    if param.kind == "enum":
+        return " | ".join(param.choices)
+    return {"float": "number", "int": "integer", "bool": "true/false", "pair": "[w, h]", "box": "[x0, y0, x1, y1]",
+            "pair_float": "[lo, hi]", "keras_shift": "number or list", "keras_zoom": "number or [lo, hi]"}[param.kind]
+
+
+def _bounds(param: Param) -> str:
+    if param.lo is None and param.hi is None or param.kind in ("enum", "bool"):
+        return ""
+    lo = "" if param.lo is None else f"{param.lo:g}"
+    hi = "" if param.hi is None else f"{param.hi:g}"
+    return f"{lo}..{hi}"
+
+
+def params_line(spec: OpSpec) -> str:
+    return ", ".join(f"{p.name}={_default(p)}" for p in spec.params) or "-"
+
+
+def op_table() -> str:
+    """The Markdown table of every op, grouped by category (for the README)."""
+    rows = ["| op | parameters (default) | what it does |", "| --- | --- | --- |"]
+    for category in CATEGORIES:
+        for name, spec in REGISTRY.items():
+            if spec.category == category:
+                rows.append(f"| `{name}` | {params_line(spec).replace('|', '/')} | {spec.doc} |")
+    return "\n".join(rows) + "\n"
+
+
+def listing() -> str:
+    """``augcli transforms``: one line per op."""
+    width = max(map(len, REGISTRY))
+    lines = []
+    for category in CATEGORIES:
+        lines.append(f"{category}:")
+        for name, spec in REGISTRY.items():
+            if spec.category == category:
+                lines.append(f"  {name:<{width}}  {params_line(spec)}")
+    lines.append("\nEvery op also takes p (probability it fires, default 1). "
+                 "'augcli transforms NAME' shows one op in full.")
+    return "\n".join(lines) + "\n"
+
+
+def describe(spec: OpSpec) -> str:
+    """``augcli transforms NAME``: one op in full, with an example snippet."""
+    lines = [f"{spec.name} ({spec.category}): {spec.doc}", "", "parameters:"]
+    rows = [(p.name, _kind(p), _default(p), _bounds(p), p.doc) for p in spec.params]
+    rows.append(("p", "number", "1", "0..1", "probability that the op fires"))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for row in rows:
+        lines.append("  " + "  ".join(f"{cell:<{widths[i]}}" for i, cell in enumerate(row[:4])) + f"  {row[4]}")
+    if spec.refused:
+        lines += ["", "not supported (and why):"] + [f"  {k}: {v}" for k, v in spec.refused.items()]
+    lines += ["", "Numbers also take a range [lo, hi] (drawn uniformly per output) or {choice: [...]}.",
+              "", "example:", "  pipeline:", f"    {spec.example or '- ' + spec.name}"]
+    return "\n".join(lines) + "\n"
+
+
+# -- JSON Schema ---------------------------------------------------------------------------
+
+
+def _value_schema(param: Param) -> dict[str, Any]:
+    base: dict[str, Any]
+    if param.kind == "enum":
+        base = {"enum": list(param.choices)}
+    elif param.kind == "bool":
+        base = {"type": "boolean"}
+    elif param.kind in ("float", "int"):
+        base = {"type": "number" if param.kind == "float" else "integer"}
+        if param.lo is not None:
+            base["minimum"] = param.lo
+        if param.hi is not None:
+            base["maximum"] = param.hi
+    elif param.kind in ("pair", "box"):
+        n = 2 if param.kind == "pair" else 4
+        base = {"type": "array", "items": {"type": "integer"}, "minItems": n, "maxItems": n}
+    elif param.kind == "pair_float":
+        base = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}
+    elif param.kind == "keras_shift":
+        base = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "array", "items": {"type": "number"}}]}
+    else:  # keras_zoom
+        base = {"anyOf": [{"type": "number", "minimum": 0},
+                          {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}]}
+    if param.nullable:
+        base = {"anyOf": [base, {"type": "null"}]}
+    options = [base]
+    if param.rangeable:
+        options.append({"type": "array", "items": base, "minItems": 2, "maxItems": 2,
+                        "description": "a range [lo, hi], drawn uniformly per output"})
+    if param.kind not in ("keras_shift", "keras_zoom"):
+        options.append({"type": "object", "properties": {"choice": {"type": "array", "items": base, "minItems": 1}},
+                        "required": ["choice"], "additionalProperties": False})
+    return {"description": param.doc, "anyOf": options} if len(options) > 1 else {"description": param.doc, **base}
+
+
+def _op_schema(spec: OpSpec) -> dict[str, Any]:
+    props = {p.name: _value_schema(p) for p in spec.params}
+    props["p"] = {"type": "number", "minimum": 0, "maximum": 1, "description": "probability that the op fires"}
+    params = {"type": ["object", "null"], "properties": props, "additionalProperties": False,
+              "required": [p.name for p in spec.params if p.required]}
+    return {"type": "object", "description": spec.doc, "properties": {spec.name: params},
+            "required": [spec.name], "additionalProperties": False}
+
+
+def json_schema() -> dict[str, Any]:
+    """A JSON Schema (draft 2020-12) of recipe version 1, for editors."""
+    step_ref = {"$ref": "#/$defs/step"}
+    steps = {"type": "array", "items": step_ref}
+    composition = {
+        "one_of": {"anyOf": [steps, {"type": "object", "properties": {"of": steps, "p": {"type": "number"}},
+                                     "required": ["of"], "additionalProperties": False}]},
+        "sequence": {"anyOf": [steps, {"type": "object", "properties": {"of": steps, "p": {"type": "number"}},
+                                       "required": ["of"], "additionalProperties": False}]},
+        "some_of": {"type": "object", "properties": {"n": {"anyOf": [{"type": "integer"}, {
+            "type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}]}, "of": steps,
+            "p": {"type": "number"}}, "required": ["n", "of"], "additionalProperties": False},
+    }
+    step_options = [{"enum": sorted(REGISTRY)}]
+    step_options += [_op_schema(spec) for spec in REGISTRY.values()]
+    step_options += [{"type": "object", "properties": {k: v}, "required": [k], "additionalProperties": False}
+                     for k, v in composition.items()]
+    keras_params = _op_schema(REGISTRY["keras"])["properties"]["keras"]
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "augcli recipe, version 1",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "version": {"const": 1},
+            "copies": {"type": "integer", "minimum": 1, "description": "augmented outputs per source image"},
+            "seed": {"type": "integer", "minimum": 0},
+            "include_originals": {"type": "boolean"},
+            "output": {"type": "object", "additionalProperties": False, "properties": {
+                "format": {"enum": ["same", "jpeg", "png", "webp"]},
+                "quality": {"type": "integer", "minimum": 1, "maximum": 100},
+                "size": {"anyOf": [{"type": "null"}, {"type": "array", "items": {"type": "integer", "minimum": 1},
+                                                      "minItems": 2, "maxItems": 2}]}}},
+            "pipeline": steps,
+            "variants": {"type": "object", "additionalProperties": steps,
+                         "propertyNames": {"pattern": "^[A-Za-z0-9][A-Za-z0-9_-]*$"}},
+            "keras": keras_params,
+        },
+        "$defs": {"step": {"anyOf": step_options}},
+    }
