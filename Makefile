@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 RECIPE ?= recipes/flips.yaml
 
-.PHONY: demo test bench clean sample-data
+.PHONY: demo test bench clean sample-data readme-ops
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ test: $(VENV)/.installed-dev
 
 sample-data: $(VENV)/.installed
 	$(BIN)/python scripts/make_sample_data.py
+
+readme-ops: $(VENV)/.installed
+	$(BIN)/python scripts/update_readme_ops.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .hypothesis

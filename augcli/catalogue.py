@@ -24,7 +24,8 @@ def _kind(param: Param) -> str:
     if param.kind == "enum":
         return " | ".join(param.choices)
     return {"float": "number", "int": "integer", "bool": "true/false", "pair": "[w, h]", "box": "[x0, y0, x1, y1]",
-            "pair_float": "[lo, hi]", "keras_shift": "number or list", "keras_zoom": "number or [lo, hi]"}[param.kind]
+            "pair_float": "[lo, hi]", "keras_shift": "number or list", "keras_zoom": "number or [lo, hi]",
+            "keras_factor": "number or [lo, hi]"}[param.kind]
 
 
 def _bounds(param: Param) -> str:
@@ -100,6 +101,9 @@ def _value_schema(param: Param) -> dict[str, Any]:
         base = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}
     elif param.kind == "keras_shift":
         base = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "array", "items": {"type": "number"}}]}
+    elif param.kind == "keras_factor":
+        base = {"anyOf": [{"type": "number", "minimum": 0},
+                          {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}]}
     else:  # keras_zoom
         base = {"anyOf": [{"type": "number", "minimum": 0},
                           {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}]}
@@ -109,7 +113,7 @@ def _value_schema(param: Param) -> dict[str, Any]:
     if param.rangeable:
         options.append({"type": "array", "items": base, "minItems": 2, "maxItems": 2,
                         "description": "a range [lo, hi], drawn uniformly per output"})
-    if param.kind not in ("keras_shift", "keras_zoom"):
+    if not param.kind.startswith("keras_"):
         options.append({"type": "object", "properties": {"choice": {"type": "array", "items": base, "minItems": 1}},
                         "required": ["choice"], "additionalProperties": False})
     return {"description": param.doc, "anyOf": options} if len(options) > 1 else {"description": param.doc, **base}

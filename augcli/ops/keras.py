@@ -157,3 +157,128 @@ register(OpSpec(
     example="- keras: {rotation_range: 30, width_shift_range: 10.0, height_shift_range: 10.0, shear_range: 10, "
             "zoom_range: 0.1, vertical_flip: true, fill_mode: nearest}",
 ))
+
+
+# -- Keras preprocessing layers, where the mapping onto augcli is exact -------------------
+#
+# Their factors follow Keras: a number f means [-f, f], a pair [lo, hi] is used
+# as is. Rotation factors are fractions of a full turn (0.1 = 36 degrees),
+# zoom and translation factors fractions of the side. The drawn values are
+# recorded, so replay needs no Keras rules.
+
+LAYER_FILL = Param("fill_mode", "enum", "reflect", choices=tuple(KERAS_FILL),
+                   doc="Keras names: reflect=symmetric, nearest=edge, wrap, constant")
+LAYER_VALUE = Param("fill_value", "float", 0.0, 0, 255, doc="fill value for fill_mode constant")
+LAYER_INTERPOLATION = Param("interpolation", "enum", "bilinear", choices=("nearest", "bilinear"),
+                            doc="Keras layer interpolation")
+
+
+def _range(factor) -> tuple[float, float]:
+    return (-factor, factor) if not isinstance(factor, (list, tuple)) else tuple(factor)
+
+
+def _uniform(rng: np.random.Generator, factor) -> float:
+    lo, hi = _range(factor)
+    return round(float(rng.uniform(lo, hi)), 4) if lo != hi else float(lo)
+
+
+def _layer_warp(img: Image.Image, forward: np.ndarray, fill_mode: str, fill_value: float, interpolation: str):
+    return warp(img, forward, img.size, fill=KERAS_FILL[fill_mode], cval=fill_value, interpolation=interpolation)
+
+
+def _resolve_flip(params: dict, rng, size) -> dict:
+    mode = params["mode"]
+    return {"mode": mode, "hflip": "horizontal" in mode and bool(rng.random() < 0.5),
+            "vflip": "vertical" in mode and bool(rng.random() < 0.5)}
+
+
+def random_flip(img: Image.Image, *, hflip: bool, vflip: bool, **_) -> Image.Image:
+    if hflip:
+        img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    if vflip:
+        img = img.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+    return img
+
+
+def _resolve_rotation(params: dict, rng, size) -> dict:
+    return {**params, "angle": round(_uniform(rng, params["factor"]) * 360, 4)}
+
+
+def random_rotation(img: Image.Image, *, angle, fill_mode, fill_value, interpolation, **_) -> Image.Image:
+    c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+    return _layer_warp(img, about_centre(np.array([[c, s], [-s, c]]), img.size), fill_mode, fill_value,
+                       interpolation)
+
+
+def _resolve_zoom(params: dict, rng, size) -> dict:
+    zoom_y = 1 + _uniform(rng, params["height_factor"])
+    zoom_x = zoom_y if params["width_factor"] is None else 1 + _uniform(rng, params["width_factor"])
+    return {**params, "zoom_x": round(zoom_x, 4), "zoom_y": round(zoom_y, 4)}
+
+
+def random_zoom(img: Image.Image, *, zoom_x, zoom_y, fill_mode, fill_value, interpolation, **_) -> Image.Image:
+    # Keras zooms out for positive factors: the content shrinks by 1 / (1 + factor)
+    forward = about_centre(np.diag([1 / zoom_x, 1 / zoom_y]), img.size)
+    return _layer_warp(img, forward, fill_mode, fill_value, interpolation)
+
+
+def _resolve_translation(params: dict, rng, size) -> dict:
+    w, h = size
+    return {**params, "x": round(_uniform(rng, params["width_factor"]) * w, 4),
+            "y": round(_uniform(rng, params["height_factor"]) * h, 4)}
+
+
+def random_translation(img: Image.Image, *, x, y, fill_mode, fill_value, interpolation, **_) -> Image.Image:
+    return _layer_warp(img, translation(x, y), fill_mode, fill_value, interpolation)
+
+
+def _resolve_contrast(params: dict, rng, size) -> dict:
+    factor = params["factor"]
+    lower, upper = factor if isinstance(factor, (list, tuple)) else (factor, factor)
+    lo, hi = 1 - lower, 1 + upper
+    return {**params, "contrast": round(float(rng.uniform(max(lo, 0), hi)), 4)}
+
+
+def random_contrast(img: Image.Image, *, contrast, **_) -> Image.Image:
+    from .color import contrast as adjust
+
+    return adjust(img, factor=contrast)
+
+
+_LAYER_PARAMS = (LAYER_FILL, LAYER_INTERPOLATION, LAYER_VALUE)
+register(OpSpec(
+    "RandomFlip", random_flip,
+    params=(Param("mode", "enum", "horizontal_and_vertical",
+                  choices=("horizontal", "vertical", "horizontal_and_vertical"), doc="which axes may flip (p 0.5 each)"),),
+    doc="Keras RandomFlip: each allowed axis flips with probability 0.5.", category="geometric",
+    resolve=_resolve_flip, example="- RandomFlip: {mode: horizontal}",
+))
+register(OpSpec(
+    "RandomRotation", random_rotation,
+    params=(Param("factor", "keras_factor", doc="fraction of a full turn: f -> [-f, f] x 360 degrees, "
+                                                 "positive = counter-clockwise"), *_LAYER_PARAMS),
+    doc="Keras RandomRotation (factor in turns; recorded as angle in degrees).", category="geometric",
+    resolve=_resolve_rotation, example="- RandomRotation: {factor: 0.05}",
+))
+register(OpSpec(
+    "RandomZoom", random_zoom,
+    params=(Param("height_factor", "keras_factor", doc="f -> [-f, f]; positive zooms out (content x 1/(1+f))"),
+            Param("width_factor", "keras_factor", None, nullable=True, doc="null keeps the aspect ratio"),
+            *_LAYER_PARAMS),
+    doc="Keras RandomZoom (recorded as zoom_x, zoom_y in Keras' sense).", category="geometric",
+    resolve=_resolve_zoom, example="- RandomZoom: {height_factor: 0.2}",
+))
+register(OpSpec(
+    "RandomTranslation", random_translation,
+    params=(Param("height_factor", "keras_factor", doc="fraction of the height: f -> [-f, f], positive = down"),
+            Param("width_factor", "keras_factor", doc="fraction of the width: f -> [-f, f], positive = right"),
+            *_LAYER_PARAMS),
+    doc="Keras RandomTranslation (recorded as x, y in pixels).", category="geometric",
+    resolve=_resolve_translation, example="- RandomTranslation: {height_factor: 0.1, width_factor: 0.1}",
+))
+register(OpSpec(
+    "RandomContrast", random_contrast,
+    params=(Param("factor", "keras_factor", doc="f -> contrast factor in [1-f, 1+f]; [lo, hi] -> [1-lo, 1+hi]"),),
+    doc="Keras RandomContrast: (x - mean) * c + mean per channel (recorded as contrast).",
+    resolve=_resolve_contrast, example="- RandomContrast: {factor: 0.2}",
+))

@@ -136,6 +136,8 @@ class Param:
         if self.kind == "keras_shift":
             return "a number >= 0 (float < 1: fraction of the side, >= 1: pixels; int n: integers in +-(n-1)) " \
                    "or a list of numbers (signed choice)"
+        if self.kind == "keras_factor":
+            return "a number >= 0 (f: drawn from [-f, f]) or a pair [lo, hi]" + (" or null" if self.nullable else "")
         if self.kind == "keras_zoom":
             return "a number from 0 to 1 (z: zoom drawn from [1-z, 1+z]) or a pair [lo, hi]"
         noun = "an integer" if self.kind == "int" else "a number"
@@ -160,6 +162,11 @@ class Param:
         if self.kind == "keras_shift":  # Keras: float range, int n -> +-(n-1), list -> signed choice
             ok = _is_number(value) and value >= 0 or (
                 isinstance(value, (list, tuple)) and value and all(_is_number(v) for v in value))
+            return None if ok else Issue(f"{show(value)} is not {self.allowed()}")
+        if self.kind == "keras_factor":  # Keras layers: f -> [-f, f], or [lo, hi]
+            ok = _is_number(value) and value >= 0 or (
+                isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_number(v) for v in value)
+                and value[0] <= value[1])
             return None if ok else Issue(f"{show(value)} is not {self.allowed()}")
         if self.kind == "keras_zoom":  # Keras: z -> [1-z, 1+z], or [lo, hi]
             ok = _is_number(value) and 0 <= value < 1 or (
@@ -222,7 +229,7 @@ class Param:
         return (None, [issue]) if issue else (Fixed(_freeze(raw)), [])
 
 
-LIST_VALUED = ("pair", "box", "pair_float", "keras_shift", "keras_zoom")  # a list is the value, not a range
+LIST_VALUED = ("pair", "box", "pair_float", "keras_shift", "keras_zoom", "keras_factor")  # a list is the value, not a range
 
 
 def _is_number(value: Any) -> bool:
