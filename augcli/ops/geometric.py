@@ -387,7 +387,7 @@ def elastic(img: Image.Image, *, grid: int, magnitude: float, interpolation: str
     with Pillow's quad mesh. The border stays put, so no fill is needed."""
     w, h = img.size
     rng = np.random.default_rng(seed)
-    xs, ys = np.linspace(0, w, grid + 1), np.linspace(0, h, grid + 1)
+    xs, ys = np.round(np.linspace(0, w, grid + 1)), np.round(np.linspace(0, h, grid + 1))
     px, py = np.meshgrid(xs, ys)
     limit = min(magnitude, 0.45 * w / grid, 0.45 * h / grid)  # keep every quad convex
     inner = (slice(1, grid), slice(1, grid))
@@ -396,7 +396,7 @@ def elastic(img: Image.Image, *, grid: int, magnitude: float, interpolation: str
     mesh = []
     for j in range(grid):
         for i in range(grid):
-            box = (round(xs[i]), round(ys[j]), round(xs[i + 1]), round(ys[j + 1]))
+            box = (int(xs[i]), int(ys[j]), int(xs[i + 1]), int(ys[j + 1]))
             quad = (px[j, i], py[j, i], px[j + 1, i], py[j + 1, i],
                     px[j + 1, i + 1], py[j + 1, i + 1], px[j, i + 1], py[j, i + 1])
             mesh.append((box, quad))
