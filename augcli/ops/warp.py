@@ -80,7 +80,9 @@ def warp(
 
     Pillow's 8-bit affine resample truncates instead of rounding, so bilinear and
     bicubic outputs sit up to one level (half a level on average) below the exact
-    value; the oracle tests allow for that.
+    value; the oracle tests allow for that. RGBA is resampled premultiplied (no
+    dark fringes around transparent areas), so fully transparent pixels come out
+    as transparent black.
     """
     inverse = _snap(np.linalg.inv(_snap(forward)))
     w, h = img.size

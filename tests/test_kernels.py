@@ -1,0 +1,193 @@
+"""Core kernels and sampling against numpy/Pillow/scikit-image oracles, and the
+checks every registered op must pass (input not mutated, mode kept, neutral
+parameters are the identity)."""
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import numpy as np
+import pytest
+from PIL import Image, ImageEnhance
+from skimage.transform import AffineTransform, warp as sk_warp
+
+from augcli.ops import REGISTRY
+from augcli.ops.geometric import _rotate_forward
+from augcli.ops.warp import translation, warp
+from augcli.recipe import Recipe
+from augcli.sampling import item_rng, sample, stable_hash
+
+FILLS = ("constant", "edge", "reflect", "symmetric", "wrap")
+ROT = {"fill": "constant", "cval": 0.0, "interpolation": "bilinear", "expand": False}
+
+
+def noise(h=30, w=40, channels=3, seed=0) -> np.ndarray:
+    shape = (h, w, channels) if channels > 1 else (h, w)
+    return np.random.default_rng(seed).integers(0, 256, shape, np.uint8)
+
+
+def run(name: str, arr: np.ndarray, **params) -> np.ndarray:
+    return np.asarray(REGISTRY[name].kernel(Image.fromarray(arr), **params))
+
+
+def test_flips_and_quarter_turns_match_numpy():
+    arr = noise()
+    assert np.array_equal(run("hflip", arr), arr[:, ::-1])
+    assert np.array_equal(run("vflip", arr), arr[::-1])
+    assert np.array_equal(run("hflip", run("hflip", arr)), arr)
+    for k in range(-2, 6):
+        assert np.array_equal(run("rot90", arr, k=k), np.rot90(arr, k)), k
+
+
+def test_rotate_90_equals_rot90():
+    arr = noise()
+    assert np.array_equal(run("rotate", arr, angle=90.0, **{**ROT, "expand": True}), np.rot90(arr))
+    inner = run("rotate", arr, angle=90.0, **ROT)  # same canvas: compare where the square overlaps
+    assert np.array_equal(inner[:, 5:35], np.rot90(arr)[5:35])
+
+
+def test_positive_angles_turn_counter_clockwise():
+    dot = np.zeros((41, 41), np.uint8)
+    dot[20, 30] = 255  # right of the centre
+    out = run("rotate", dot, angle=90.0, **{**ROT, "interpolation": "nearest"})
+    assert np.argwhere(out == 255).tolist() == [[10, 20]]  # now above it
+
+
+@pytest.mark.parametrize("fill", FILLS)
+@pytest.mark.parametrize("angle", [13.0, -37.5])
+def test_rotate_matches_skimage_warp(fill, angle):
+    arr = noise()
+    params = {**ROT, "fill": fill, "cval": 100.0, "angle": angle}
+    out = run("rotate", arr, **params).astype(float)
+    forward, _ = _rotate_forward(params, (40, 30))
+    reference = sk_warp(arr.astype(float), AffineTransform(matrix=np.linalg.inv(forward)), order=1, mode=fill,
+                        cval=100, preserve_range=True)
+    diff = out - reference
+    assert diff.max() <= 1e-9 and diff.min() >= -1 - 1e-9  # Pillow truncates: within one level below
+
+
+@pytest.mark.parametrize("fill", FILLS)
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_integer_shift_fill_modes_are_np_pad(fill, channels):
+    arr = noise(channels=channels)
+    out = np.asarray(warp(Image.fromarray(arr), translation(6, -4), (40, 30), fill=fill, cval=9))
+    widths = ((0, 4), (6, 0)) + ((0, 0),) * (arr.ndim - 2)
+    padded = np.pad(arr, widths, mode=fill, **({"constant_values": 9} if fill == "constant" else {}))
+    expected = padded[4:34, 0:40].copy()
+    if channels == 4:
+        # Pillow resamples RGBA premultiplied (no dark fringes), so colour can move
+        # by a level in the round trip; alpha is exact, and exposed alpha is 0
+        if fill == "constant":
+            expected[:, :6, 3] = 0
+            expected[26:, :, 3] = 0
+        assert np.array_equal(out[..., 3], expected[..., 3])
+        visible = expected[..., 3] > 128
+        assert np.abs(out[visible][:, :3].astype(int) - expected[visible][:, :3]).max() <= 1
+    else:
+        assert np.array_equal(out, expected)
+
+
+@pytest.mark.parametrize("factor", [0.0, 0.3, 0.7, 1.0, 1.3, 2.5])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_brightness_is_pil_image_enhance(factor, channels):
+    arr = noise(channels=channels)
+    expected = np.asarray(ImageEnhance.Brightness(Image.fromarray(arr)).enhance(factor))
+    assert np.array_equal(run("brightness", arr, factor=factor), expected)
+
+
+@pytest.mark.parametrize("factor", [0.0, 0.5, 1.0, 1.7])
+def test_contrast_is_the_keras_formula(factor):
+    arr = noise()
+    mean = arr.reshape(-1, 3).mean(axis=0)
+    expected = np.clip(np.rint((arr - mean) * factor + mean), 0, 255)
+    assert np.abs(run("contrast", arr, factor=factor).astype(float) - expected).max() <= 1
+
+
+def test_resize_is_pillow_resize():
+    arr = noise()
+    expected = np.asarray(Image.fromarray(arr).resize((17, 23), Image.Resampling.BICUBIC))
+    assert np.array_equal(run("resize", arr, size=(17, 23), interpolation="bicubic"), expected)
+
+
+def test_16_bit_images_stay_16_bit_and_keep_their_range():
+    arr = (noise(channels=1).astype(np.uint16) * 257)
+    img = Image.fromarray(arr)
+    for name, params in [("rotate", {**ROT, "angle": 10.0}), ("brightness", {"factor": 0.5}),
+                         ("contrast", {"factor": 1.2})]:
+        out = REGISTRY[name].kernel(img, **params)
+        assert out.mode == "I;16", name
+    halved = np.asarray(REGISTRY["brightness"].kernel(img, factor=0.5)).astype(int)
+    assert np.abs(halved - arr // 2).max() <= 1
+    rotated = np.asarray(REGISTRY["rotate"].kernel(img, **{**ROT, "angle": 10.0}))
+    assert rotated.max() > 255 * 100
+
+
+# -- properties every registered op has ------------------------------------------------
+
+
+def example_params(name: str, size) -> dict:
+    """The params an op's documented example draws (so every op is covered)."""
+    spec = REGISTRY[name]
+    recipe = Recipe.from_yaml("pipeline:\n  " + re.sub(r"p: 0\.\d+", "p: 1", spec.example))
+    for copy in range(50):
+        ops = sample(recipe.pipeline, item_rng(0, name, copy)[0], size)
+        if ops:
+            return ops[0].kwargs()
+    raise AssertionError(f"{name}'s example never fires")
+
+
+def colour_image(mode: str) -> Image.Image:
+    if mode == "I;16":
+        return Image.fromarray(noise(channels=1).astype(np.uint16) * 257)
+    channels = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}[mode]
+    return Image.fromarray(noise(channels=channels), mode=None) if channels != 2 else \
+        Image.fromarray(noise(channels=2))
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA", "I;16"])
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_op_keeps_mode_and_leaves_its_input_alone(name, mode):
+    img = colour_image(mode)
+    before = img.tobytes()
+    params = example_params(name, img.size)
+    out = REGISTRY[name].kernel(img, **params)
+    assert img.tobytes() == before, "input mutated"
+    if name != "grayscale":
+        assert out.mode == mode
+    if mode in ("LA", "RGBA") and REGISTRY[name].category == "colour":
+        assert out.getchannel("A").tobytes() == img.getchannel("A").tobytes(), "alpha recoloured"
+    json.dumps(params)  # what the manifest records is plain JSON
+
+
+def test_drawn_values_stay_in_range_and_p_is_exact():
+    recipe = Recipe.from_yaml(
+        "pipeline:\n"
+        "  - rotate: {angle: [-20, 20], fill: {choice: [reflect, wrap]}, p: 0.5}\n"
+        "  - rot90: {k: [1, 3]}\n"
+        "  - hflip: {p: 0}\n"
+        "  - vflip: {p: 1}\n"
+    )
+    angles, ks, fills, fired = [], set(), set(), 0
+    n = 2000
+    for copy in range(n):
+        ops = {op.op: op.kwargs() for op in sample(recipe.pipeline, item_rng(1, "a.jpg", copy)[0], (40, 30))}
+        assert "hflip" not in ops and "vflip" in ops
+        if "rotate" in ops:
+            fired += 1
+            angles.append(ops["rotate"]["angle"])
+            fills.add(ops["rotate"]["fill"])
+        ks.add(ops["rot90"]["k"])
+    assert -20 <= min(angles) and max(angles) <= 20 and max(angles) - min(angles) > 39
+    assert ks == {1, 2, 3} and fills == {"reflect", "wrap"}
+    assert abs(fired - n / 2) < 4 * math.sqrt(n / 4)  # four standard deviations
+
+
+def test_seeds_are_keys_not_stream_positions():
+    a = item_rng(7, "cat/1.jpg", 3)[0].random(4)
+    assert np.array_equal(a, item_rng(7, "cat/1.jpg", 3)[0].random(4))
+    assert not np.array_equal(a, item_rng(7, "cat/1.jpg", 4)[0].random(4))
+    assert not np.array_equal(a, item_rng(7, "cat/2.jpg", 3)[0].random(4))
+    import hashlib
+
+    assert stable_hash("cat/1.jpg") == int.from_bytes(hashlib.sha256(b"cat/1.jpg").digest()[:8], "little")
