@@ -354,3 +354,27 @@ def test_every_command_has_help_with_an_example(run, command):
 def test_module_entry_point_and_version():
     result = subprocess.run([sys.executable, "-m", "augcli", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("augcli, version ")
+
+
+def test_oversize_images_are_skipped_as_bombs(run, src, recipe, tmp_path):
+    out = tmp_path / "out"
+    result = run("expand", src, out, "-r", recipe, "-j", "1", "--max-pixels", "2000")
+    assert result.exit_code == 0
+    reasons = [json.loads(line)["reason"] for line in (out / "skipped.jsonl").read_text().splitlines()]
+    assert len(reasons) == 5  # every source but the 30x20 grey PNG
+    assert all("over the limit of 2,000 (--max-pixels)" in r for r in reasons)
+
+
+def test_symlinks_inside_src_are_followed_outside_are_skipped(run, src, recipe, tmp_path):
+    make_image(tmp_path / "elsewhere.jpg")
+    os.symlink(src / "cat" / "c1.jpg", src / "dog" / "alias.jpg")
+    os.symlink(tmp_path / "elsewhere.jpg", src / "dog" / "outside.jpg")
+    os.symlink(src / "cat" / "missing.jpg", src / "dog" / "broken.jpg")
+    os.symlink(src / "dog", src / "dog" / "loop")
+    out = tmp_path / "out"
+    assert run("expand", src, out, "-r", recipe, "-j", "1", src=src).exit_code == 0
+    records = {r["path"]: r for r in manifest(out)}
+    assert records["dog/alias.jpg"]["label"] == "dog"
+    skipped = {r["source"]: r["reason"] for r in map(json.loads, (out / "skipped.jsonl").read_text().splitlines())}
+    assert "outside SRC" in skipped["dog/outside.jpg"] and "broken" in skipped["dog/broken.jpg"]
+    assert "loop" in skipped["dog/loop"]
