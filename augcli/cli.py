@@ -61,6 +61,14 @@ def cli(debug: bool) -> None:
     """
 
 
+def _balance(value: str | None) -> str | int | None:
+    if value is None or value == "max":
+        return value
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    raise click.BadParameter(f"{value!r} is not 'max' or a positive number of images per class")
+
+
 def _splits(value: str) -> tuple[str, ...]:
     return tuple(s.strip() for s in value.split(",") if s.strip())
 
@@ -72,6 +80,8 @@ def _splits(value: str) -> tuple[str, ...]:
               help="YAML recipe file.")
 @click.option("--copies", type=click.IntRange(1, 100_000), help="Augmented outputs per source (overrides the recipe).")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Run seed (overrides the recipe; default 0).")
+@click.option("--balance", "balance", metavar="max|N", callback=lambda ctx, param, value: _balance(value),
+              help="Top every class up to the largest class's count (max) or to N images (overrides the recipe).")
 @click.option("-j", "--jobs", type=click.IntRange(1, 1024), help="Worker processes [default: CPU count].")
 @click.option("--backend", type=click.Choice(["loky", "threading", "dask"]), default="loky", show_default=True,
               help="joblib backend.")
@@ -84,7 +94,7 @@ def _splits(value: str) -> tuple[str, ...]:
               help="Skip images with more pixels than this (decompression bombs); 0 = no limit.")
 @click.option("--augment-splits", default="train", show_default=True,
               help="Comma-separated splits to augment in a train/val/test layout; others are copied.")
-def expand(src, out, recipe_path, copies, seed, jobs, backend, resume, overwrite, dry_run, strict, quiet,
+def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, resume, overwrite, dry_run, strict, quiet,
            max_pixels, augment_splits):
     """Write an augmented copy of the image tree SRC into OUT.
 
@@ -104,7 +114,7 @@ def expand(src, out, recipe_path, copies, seed, jobs, backend, resume, overwrite
     progress = _Progress(enabled=not quiet and not dry_run and sys.stderr.isatty())
     try:
         summary = run_expand(
-            src, out, recipe_path, copies=copies, seed=seed, jobs=jobs, backend=backend, resume=resume,
+            src, out, recipe_path, copies=copies, seed=seed, balance=balance, jobs=jobs, backend=backend, resume=resume,
             overwrite=overwrite, dry_run=dry_run, max_pixels=max_pixels,
             augment_splits=_splits(augment_splits), on_start=progress.start, on_progress=progress.update,
         )
@@ -125,7 +135,7 @@ def expand(src, out, recipe_path, copies, seed, jobs, backend, resume, overwrite
 
 def _print_plan(summary) -> None:
     width = max([len("class")] + [len(name) for name, _, _ in summary.plan_rows])
-    click.echo(f"{'class':<{width}}  {'sources':>7}  {'outputs':>7}")
+    click.echo(f"{'class':<{width}}  {'before':>7}  {'after':>7}")
     for name, sources, outputs in summary.plan_rows:
         click.echo(f"{name:<{width}}  {sources:>7}  {outputs:>7}")
     click.echo(f"{'total':<{width}}  {summary.sources:>7}  {summary.written:>7}")

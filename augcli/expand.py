@@ -125,6 +125,7 @@ def expand(
     *,
     copies: int | None = None,
     seed: int | None = None,
+    balance: str | int | None = None,
     jobs: int | None = None,
     backend: str = "loky",
     resume: bool = False,
@@ -147,7 +148,7 @@ def expand(
         raise UsageError("--resume and --overwrite exclude each other")
     if not isinstance(recipe, Recipe):
         recipe = Recipe.load(recipe)
-    recipe = recipe.with_overrides(copies=copies, seed=seed)
+    recipe = recipe.with_overrides(copies=copies, seed=seed, balance=balance)
     run_seed = recipe.effective_seed
     if not src_path.is_dir():
         raise UsageError(f"SRC {src} is not a folder" if src_path.exists() else f"SRC {src} does not exist")

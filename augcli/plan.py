@@ -7,10 +7,13 @@ worker decodes each source once.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from .errors import Problem, RecipeError
 from .io import EXTENSIONS
+from .ops.spec import close_match
 from .recipe import Recipe
 from .scan import Scan, SourceImage
 
@@ -59,18 +62,74 @@ def augmented_splits(scan: Scan, requested: tuple[str, ...]) -> set[str | None]:
     return {s for s in scan.splits if s.lower() in {r.lower() for r in requested}}
 
 
+def check_class_names(scan: Scan, recipe: Recipe) -> None:
+    """Class names in ``classes:`` and a per-class balance must exist in SRC."""
+    labels = sorted({s.label for s in scan.sources} | {c.rsplit("/", 1)[-1] for c in scan.empty_classes})
+    named = [(f"classes.{name}", name) for name, _ in recipe.classes]
+    if recipe.balance is not None and isinstance(recipe.balance.target, tuple):
+        named += [(f"balance.target.{name}", name) for name, _ in recipe.balance.target]
+    problems = [
+        Problem(path, f"no class {name!r} in SRC; its classes are: {', '.join(labels)}",
+                recipe.lines.get(path), close_match(name, labels))
+        for path, name in named if name not in labels
+    ]
+    if problems:
+        raise RecipeError(recipe.name, problems)
+
+
+def copies_per_source(scan: Scan, recipe: Recipe, augmented: set) -> dict[str, int]:
+    """How many augmented outputs each augmented source gets.
+
+    ``balance`` spreads the outputs a class needs to reach its target evenly
+    over its sources (in path order, the first ones take the remainder), so no
+    source gets more than one output more than another.
+    """
+    sources = [s for s in scan.sources if s.split in augmented]
+    counts = Counter((s.split, s.label) for s in sources)
+    balance = recipe.balance.target if recipe.balance is not None else None
+    largest = Counter()
+    for (split, _), n in counts.items():
+        largest[split] = max(largest[split], n)
+    per_source: dict[str, int] = {}
+    seen: Counter = Counter()
+    for source in sources:
+        key = (source.split, source.label)
+        rule = recipe.rule(source.label)
+        target = None
+        if balance == "max":
+            target = largest[source.split]
+        elif isinstance(balance, int):
+            target = balance
+        elif isinstance(balance, tuple):
+            target = dict(balance).get(source.label)
+        if rule is not None and rule.copies is not None:
+            per_source[source.relpath] = rule.copies
+        elif target is None:
+            per_source[source.relpath] = recipe.copies
+        else:
+            n = counts[key]
+            needed = max(0, target - (n if recipe.include_originals else 0))
+            per_source[source.relpath] = needed // n + (1 if seen[key] < needed % n else 0)
+        seen[key] += 1
+    return per_source
+
+
 def make_plan(scan: Scan, recipe: Recipe, augment: tuple[str, ...] = ("train",)) -> Plan:
+    check_class_names(scan, recipe)
     augmented = augmented_splits(scan, augment)
+    copies = copies_per_source(scan, recipe, augmented)
+    width = max(2, len(str(max(copies.values(), default=1))))
     used: set[str] = set()
     tasks = []
     for source in scan.sources:
-        targets = _targets(source, recipe, source.split in augmented, used)
+        targets = _targets(source, recipe, source.split in augmented, used, copies.get(source.relpath, 0), width)
         used.update(t.path.casefold() for t in targets)
         tasks.append(Task(source, targets))
     return Plan(tuple(tasks))
 
 
-def _targets(source: SourceImage, recipe: Recipe, augment: bool, used: set[str]) -> tuple[Target, ...]:
+def _targets(source: SourceImage, recipe: Recipe, augment: bool, used: set[str], copies: int,
+             width: int) -> tuple[Target, ...]:
     fmt = output_format(source, recipe)
     rel = PurePosixPath(source.relpath)
     keep_ext = fmt == source.format and rel.suffix.lower() in EXTENSIONS[fmt]
@@ -87,11 +146,12 @@ def _targets(source: SourceImage, recipe: Recipe, augment: bool, used: set[str])
         if recipe.include_originals:
             out.append(Target(at(stem + ext), "original", 0, fmt, byte_copy=verbatim))
         if recipe.variants:
+            wanted = {name for name, _ in recipe.variants_for(source.label)}
             for index, (name, _) in enumerate(recipe.variants, start=1):
-                out.append(Target(at(f"{stem}_{name}{ext}"), "augmented", index, fmt, variant=name))
+                if name in wanted:
+                    out.append(Target(at(f"{stem}_{name}{ext}"), "augmented", index, fmt, variant=name))
         else:
-            width = max(2, len(str(recipe.copies)))
-            for copy in range(1, recipe.copies + 1):
+            for copy in range(1, copies + 1):
                 out.append(Target(at(f"{stem}_aug{copy:0{width}d}{ext}"), "augmented", copy, fmt))
         return tuple(out)
 

@@ -84,6 +84,37 @@ class Output:
 
 
 @dataclass(frozen=True)
+class ClassRule:
+    """Per-class overrides: ops to leave out, its own copies or its own pipeline."""
+
+    exclude: tuple[str, ...] = ()
+    copies: int | None = None
+    pipeline: tuple[Step, ...] | None = None
+
+    def to_plain(self) -> dict:
+        plain: dict[str, Any] = {}
+        if self.exclude:
+            plain["exclude"] = list(self.exclude)
+        if self.copies is not None:
+            plain["copies"] = self.copies
+        if self.pipeline is not None:
+            plain["pipeline"] = [s.to_plain() for s in self.pipeline]
+        return plain
+
+
+@dataclass(frozen=True)
+class Balance:
+    """Top classes up to a count of images: the largest class's ("max"), a
+    number, or a number per class (other classes keep ``copies``)."""
+
+    target: str | int | tuple[tuple[str, int], ...]
+
+    def to_plain(self) -> dict:
+        target = dict(self.target) if isinstance(self.target, tuple) else self.target
+        return {"target": target}
+
+
+@dataclass(frozen=True)
 class Recipe:
     """A validated recipe. Build one with ``Recipe.from_yaml`` or ``Recipe.load``."""
 
@@ -94,7 +125,10 @@ class Recipe:
     output: Output = field(default_factory=Output)
     pipeline: tuple[Step, ...] = ()
     variants: tuple[tuple[str, tuple[Step, ...]], ...] = ()
+    classes: tuple[tuple[str, ClassRule], ...] = ()
+    balance: Balance | None = None
     name: str = field(default="<recipe>", compare=False)
+    lines: dict = field(default_factory=dict, compare=False, repr=False)  # recipe path -> line, for messages
 
     @classmethod
     def load(cls, path: str | Path) -> "Recipe":
@@ -121,8 +155,13 @@ class Recipe:
             raise RecipeError(name, sorted(problems, key=lambda p: p.line or 0))
         return replace(recipe, name=name)
 
-    def with_overrides(self, copies: int | None = None, seed: int | None = None) -> "Recipe":
-        """The recipe with command-line ``--copies`` / ``--seed`` applied."""
+    def with_overrides(self, copies: int | None = None, seed: int | None = None,
+                       balance: str | int | None = None) -> "Recipe":
+        """The recipe with command-line ``--copies`` / ``--seed`` / ``--balance`` applied."""
+        if balance is not None:
+            if self.variants:
+                raise UsageError("--balance needs a recipe with a pipeline (variants are one output each)")
+            self = replace(self, balance=Balance(balance))
         if copies is not None:
             if self.variants:
                 raise UsageError("--copies does not apply to a recipe with variants (one output per variant)")
@@ -140,7 +179,7 @@ class Recipe:
         plain: dict[str, Any] = {"version": self.version}
         if self.seed is not None:
             plain["seed"] = self.seed
-        if not self.variants:
+        if not self.variants and not (self.balance and not isinstance(self.balance.target, tuple)):
             plain["copies"] = self.copies
         plain["include_originals"] = self.include_originals
         plain["output"] = self.output.to_plain()
@@ -148,7 +187,30 @@ class Recipe:
             plain["variants"] = {name: [s.to_plain() for s in steps] for name, steps in self.variants}
         else:
             plain["pipeline"] = [s.to_plain() for s in self.pipeline]
+        if self.balance is not None:
+            plain["balance"] = self.balance.to_plain()
+        if self.classes:
+            plain["classes"] = {name: rule.to_plain() for name, rule in self.classes}
         return plain
+
+    def rule(self, label: str) -> ClassRule | None:
+        return dict(self.classes).get(label)
+
+    def pipeline_for(self, label: str) -> tuple[Step, ...]:
+        """The pipeline one class's outputs are drawn from (class rules applied)."""
+        rule = self.rule(label)
+        if rule is None:
+            return self.pipeline
+        steps = rule.pipeline if rule.pipeline is not None else self.pipeline
+        return without_ops(steps, set(rule.exclude))
+
+    def variants_for(self, label: str) -> tuple[tuple[str, tuple[Step, ...]], ...]:
+        """The variants one class gets: those using an excluded op are left out."""
+        rule = self.rule(label)
+        if rule is None or not rule.exclude:
+            return self.variants
+        return tuple((name, steps) for name, steps in self.variants
+                     if without_ops(steps, set(rule.exclude)) == steps)
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_plain(), sort_keys=False, default_flow_style=None, width=100)
@@ -161,6 +223,34 @@ class Recipe:
         plain.pop("seed", None)
         canonical = json.dumps(plain, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def without_ops(steps: tuple[Step, ...], excluded: set[str]) -> tuple[Step, ...]:
+    """``steps`` with every op named in ``excluded`` removed (compositions left
+    empty are dropped; some_of's n is capped by what remains)."""
+    if not excluded:
+        return steps
+    kept: list[Step] = []
+    for step in steps:
+        if isinstance(step, OpStep):
+            if step.op not in excluded:
+                kept.append(step)
+            continue
+        inner = without_ops(step.steps, excluded)
+        if not inner:
+            continue
+        if isinstance(step, SomeOf):
+            n = step.n
+            if isinstance(n, Fixed):
+                n = Fixed(min(n.value, len(inner)))
+            elif isinstance(n, Uniform):
+                n = Uniform(min(n.lo, len(inner)), min(n.hi, len(inner)))
+            elif isinstance(n, Choice):
+                n = Choice(tuple(min(v, len(inner)) for v in n.values))
+            kept.append(SomeOf(n, inner, step.p))
+        else:
+            kept.append(replace(step, steps=inner))
+    return tuple(kept)
 
 
 # -- YAML with line numbers ----------------------------------------------------------
@@ -213,7 +303,8 @@ def _read_yaml(text: str) -> tuple[Any, dict[str, int], list[Problem]]:
 
 # -- validation ----------------------------------------------------------------------
 
-_TOP_KEYS = ("version", "copies", "seed", "include_originals", "output", "pipeline", "variants", "keras")
+_TOP_KEYS = ("version", "copies", "seed", "include_originals", "output", "pipeline", "variants", "keras",
+             "balance", "classes")
 _VARIANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _P = Param("p", "float", 1.0, 0, 1, doc="probability that the op fires")
 
@@ -288,7 +379,62 @@ class _Parser:
             fields["pipeline"] = self.steps(data["pipeline"], "pipeline")
         else:
             self.problem("", "the recipe needs a pipeline (applied to each of copies outputs) or variants")
-        return Recipe(**fields)
+        if "balance" in data:
+            if has_variants:
+                self.problem("balance", "balance needs a pipeline: variants are one output each")
+            elif "copies" in data and not (isinstance(data["balance"], dict)
+                                           and isinstance(data["balance"].get("target"), dict)):
+                self.problem("copies", "copies does not apply when balance sets a count for every class "
+                                       "(only with a per-class target such as {target: {cat: 300}})")
+            fields["balance"] = self.balance(data["balance"], "balance")
+        if "classes" in data:
+            fields["classes"] = self.classes(data["classes"], "classes")
+        return Recipe(**fields, lines=self.lines)
+
+    def balance(self, data: Any, path: str) -> Balance | None:
+        if not isinstance(data, dict) or "target" not in data:
+            self.problem(path, f"balance is {{target: max}}, {{target: 500}} or {{target: {{cat: 300}}}}, "
+                               f"found {show(data)}")
+            return None
+        self.unknown_keys(data, ("target",), path, "a key of balance")
+        target = data["target"]
+        count = Param("target", "int", 1, 1, 10_000_000)
+        if target == "max":
+            return Balance("max")
+        if isinstance(target, dict) and target:
+            for label, value in target.items():
+                if issue := count.check(value):
+                    self.problem(f"{path}.target.{label}", issue.message)
+            return Balance(tuple((str(k), v) for k, v in target.items()))
+        if issue := count.check(target):
+            self.problem(f"{path}.target", f"{issue.message}, 'max', or a mapping of class -> count")
+            return None
+        return Balance(target)
+
+    def classes(self, data: Any, path: str) -> tuple:
+        if not isinstance(data, dict):
+            self.problem(path, f"classes is a mapping of class name -> {{exclude, copies, pipeline}}, found {show(data)}")
+            return ()
+        rules = []
+        for label, rule in data.items():
+            sub = _join(path, label)
+            if not isinstance(rule, dict):
+                self.problem(sub, f"a class rule is a mapping with exclude, copies or pipeline, found {show(rule)}")
+                continue
+            self.unknown_keys(rule, ("exclude", "copies", "pipeline"), sub, "a class rule key")
+            exclude = rule.get("exclude", [])
+            if not isinstance(exclude, list):
+                self.problem(f"{sub}.exclude", f"exclude is a list of op names, found {show(exclude)}")
+                exclude = []
+            for i, name in enumerate(exclude):
+                if name not in REGISTRY:
+                    self.problem(f"{sub}.exclude[{i}]", f"unknown op {show(name)}", suggest(str(name)))
+            copies = None
+            if "copies" in rule:
+                copies = self.fixed(Param("copies", "int", 1, 0, 100_000), rule["copies"], f"{sub}.copies")
+            pipeline = self.steps(rule["pipeline"], f"{sub}.pipeline") if "pipeline" in rule else None
+            rules.append((str(label), ClassRule(tuple(map(str, exclude)), copies, pipeline)))
+        return tuple(rules)
 
     def output(self, data: Any, path: str) -> Output:
         if not isinstance(data, dict):

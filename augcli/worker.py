@@ -32,10 +32,11 @@ class Job:
     max_pixels: int
 
 
-def steps_for(recipe: Recipe, target: Target):
+def steps_for(recipe: Recipe, target: Target, label: str):
+    """The steps one output is drawn from (per-class rules applied)."""
     if target.variant is not None:
         return dict(recipe.variants)[target.variant]
-    return recipe.pipeline
+    return recipe.pipeline_for(label)
 
 
 def finish(img: Image.Image, recipe: Recipe) -> Image.Image:
@@ -80,7 +81,7 @@ def process(task: Task, job: Job) -> list[dict]:
         ops: tuple[AppliedOp, ...] = ()
         if target.kind == "augmented":
             rng, seed = item_rng(job.seed, source.relpath, target.copy)
-            ops = sample(steps_for(job.recipe, target), rng, decoded.image.size)
+            ops = sample(steps_for(job.recipe, target, source.label), rng, decoded.image.size)
         out_bytes, width, height, note = render(decoded, target, ops, data, job.recipe)
         write_atomic(Path(job.out) / target.path, out_bytes)
         record = {

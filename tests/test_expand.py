@@ -138,6 +138,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(run, src, recipe, tmp_path):
     assert result.exit_code == 0
     assert not out.exists()
     lines = result.stdout.splitlines()
+    assert lines[0].split() == ["class", "before", "after"]
     assert lines[1].split() == ["cat", "4", "16"] and lines[2].split() == ["dog", "2", "8"]
     assert "would write 24 images" in result.stdout
 

@@ -1,0 +1,106 @@
+"""Dataset-level features: class balancing, per-class rules, and their errors."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from augcli.plan import make_plan
+from augcli.recipe import Recipe
+from augcli.scan import scan
+
+from .conftest import make_image
+
+
+@pytest.fixture
+def uneven(tmp_path: Path) -> Path:
+    """cat: 7 images, dog: 3, bird: 1, fish: none."""
+    root = tmp_path / "uneven"
+    for label, n in {"cat": 7, "dog": 3, "bird": 1}.items():
+        for i in range(n):
+            make_image(root / label / f"{label}{i}.png", (24, 16), seed=i)
+    (root / "fish").mkdir()
+    return root
+
+
+def per_class(root: Path, text: str) -> tuple[dict[str, int], dict[str, list[int]]]:
+    """Outputs per class, and augmented copies per source of each class."""
+    plan = make_plan(scan(root), Recipe.from_yaml(text))
+    totals, copies = Counter(), {}
+    for task in plan.tasks:
+        totals[task.source.label] += len(task.targets)
+        copies.setdefault(task.source.label, []).append(sum(t.kind == "augmented" for t in task.targets))
+    return dict(totals), copies
+
+
+def test_balance_max_tops_every_class_up_to_the_largest(uneven):
+    totals, copies = per_class(uneven, "pipeline: [hflip]\nbalance: {target: max}")
+    assert totals == {"cat": 7, "dog": 7, "bird": 7}
+    assert copies == {"cat": [0] * 7, "dog": [2, 1, 1], "bird": [6]}  # spread evenly, remainder first
+
+
+def test_balance_to_a_number_and_a_target_below_a_class(uneven):
+    totals, copies = per_class(uneven, "pipeline: [hflip]\nbalance: {target: 5}")
+    assert totals == {"cat": 7, "dog": 5, "bird": 5}  # never removes images
+    assert copies["cat"] == [0] * 7
+    totals, copies = per_class(uneven, "include_originals: false\npipeline: [hflip]\nbalance: {target: 10}")
+    assert totals == {"cat": 10, "dog": 10, "bird": 10}
+    assert copies["cat"] == [2, 2, 2, 1, 1, 1, 1]
+
+
+def test_balance_per_class_leaves_other_classes_at_copies(uneven):
+    totals, _ = per_class(uneven, "copies: 1\npipeline: [hflip]\nbalance: {target: {dog: 9}}")
+    assert totals == {"cat": 14, "dog": 9, "bird": 2}
+
+
+def test_class_rules_override_copies_and_exclude_ops(uneven, run, tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("copies: 4\npipeline:\n  - hflip: {p: 0.5}\n  - vflip: {p: 0.5}\n"
+                      "  - one_of: [{rot90: {k: [1, 3]}}, {brightness: {factor: [0.8, 1.2]}}]\n"
+                      "classes:\n  dog: {exclude: [hflip, rot90]}\n  bird: {copies: 1}\n")
+    out = tmp_path / "out"
+    assert run("expand", uneven, out, "-r", recipe, "-j", "1", src=uneven).exit_code == 0
+    records = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    dog_ops = {op["op"] for r in records if r["label"] == "dog" for op in r["ops"]}
+    cat_ops = {op["op"] for r in records if r["label"] == "cat" for op in r["ops"]}
+    assert "hflip" not in dog_ops and "rot90" not in dog_ops and "brightness" in dog_ops
+    assert {"hflip", "rot90"} <= cat_ops
+    assert sum(r["label"] == "bird" and r["kind"] == "augmented" for r in records) == 1
+
+
+def test_variants_using_an_excluded_op_are_left_out_for_that_class(uneven):
+    plan = make_plan(scan(uneven), Recipe.from_yaml(
+        "variants: {h: [hflip], r: [{rot90: {k: 2}}]}\nclasses: {dog: {exclude: [hflip]}}"))
+    names = {t.path for task in plan.tasks for t in task.targets}
+    assert "dog/dog0_r.png" in names and "dog/dog0_h.png" not in names and "cat/cat0_h.png" in names
+
+
+def test_unknown_class_names_are_errors_with_the_real_ones(uneven, run, tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("pipeline: [hflip]\nclasses:\n  dgo: {copies: 2}\n")
+    result = run("expand", uneven, tmp_path / "out", "-r", recipe)
+    assert result.exit_code == 2
+    assert result.stderr == (f"{recipe}:3: classes.dgo: no class 'dgo' in SRC; its classes are: bird, cat, dog, "
+                             "fish (did you mean 'dog'?)\n")
+
+
+def test_dry_run_shows_the_balance_plan(uneven, run, tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("pipeline: [hflip]\n")
+    result = run("expand", uneven, tmp_path / "out", "-r", recipe, "--balance", "max", "--dry-run")
+    assert result.exit_code == 0
+    assert [line.split() for line in result.stdout.splitlines()[:5]] == [
+        ["class", "before", "after"], ["bird", "1", "7"], ["cat", "7", "7"], ["dog", "3", "7"], ["total", "11", "21"]]
+
+
+def test_balance_recipe_errors():
+    from augcli.errors import RecipeError
+
+    with pytest.raises(RecipeError, match="copies does not apply when balance sets a count"):
+        Recipe.from_yaml("copies: 3\npipeline: [hflip]\nbalance: {target: max}")
+    with pytest.raises(RecipeError, match="balance.target: 'most' is not an integer"):
+        Recipe.from_yaml("pipeline: [hflip]\nbalance: {target: most}")
+    with pytest.raises(RecipeError, match=r"classes.cat.exclude\[0\]: unknown op 'hflp' \(did you mean 'hflip'"):
+        Recipe.from_yaml("pipeline: [hflip]\nclasses: {cat: {exclude: [hflp]}}")
