@@ -9,6 +9,7 @@ inside the commands so ``augcli --help`` stays instant.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -224,6 +225,46 @@ def schema():
     from .catalogue import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2))
+
+
+@cli.command("manifest")
+@click.argument("out", type=click.Path(exists=True, file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True,
+              help="csv: one row per image with the ops in one column; jsonl: the manifest as is.")
+def manifest_command(out, fmt):
+    """Print OUT's manifest as a table (one row per written image).
+
+    \b
+    Examples:
+      augcli manifest out/ > manifest.csv
+      python -c "import pandas as pd; print(pd.read_json('out/manifest.jsonl', lines=True))"
+    """
+    from .stats import load_manifest, to_csv
+
+    records = load_manifest(out)
+    if fmt == "csv":
+        click.echo(to_csv(records), nl=False)
+    else:
+        click.echo((Path(out) / "manifest.jsonl").read_text(encoding="utf-8"), nl=False)
+
+
+@cli.command()
+@click.argument("out", type=click.Path(exists=True, file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def stats(out, as_json):
+    """Summarise OUT: images per class, how often each op fired, parameter ranges.
+
+    \b
+    Example:
+      augcli stats out/
+    """
+    from .stats import load_manifest, render, stats_json, summarise
+
+    summary = summarise(load_manifest(out))
+    if as_json:
+        click.echo(stats_json(summary))
+    else:
+        click.echo(render(summary), nl=False)
 
 
 def main() -> None:

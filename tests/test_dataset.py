@@ -104,3 +104,29 @@ def test_balance_recipe_errors():
         Recipe.from_yaml("pipeline: [hflip]\nbalance: {target: most}")
     with pytest.raises(RecipeError, match=r"classes.cat.exclude\[0\]: unknown op 'hflp' \(did you mean 'hflip'"):
         Recipe.from_yaml("pipeline: [hflip]\nclasses: {cat: {exclude: [hflp]}}")
+
+
+def test_manifest_as_csv_and_stats(run, src, recipe, tmp_path):
+    import csv
+    import io
+
+    out = tmp_path / "out"
+    run("expand", src, out, "-r", recipe, "-j", "1")
+    records = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    rows = list(csv.DictReader(io.StringIO(run("manifest", out).stdout)))
+    assert [r["path"] for r in rows] == [r["path"] for r in records]
+    first_aug = next(r for r in rows if r["kind"] == "augmented")
+    assert first_aug["ops"].split("; ")[0].split("(")[0] == records[1]["ops"][0]["op"]
+    assert run("manifest", out, "--format", "jsonl").stdout == (out / "manifest.jsonl").read_text()
+
+    summary = json.loads(run("stats", out, "--json").stdout)
+    assert summary["classes"]["cat"] == {"sources": 4, "written": 16, "original": 4, "augmented": 12}
+    fired = Counter(op["op"] for r in records for op in r["ops"])
+    assert {k: v["fired"] for k, v in summary["ops"].items()} == dict(fired)
+    angles = [op["angle"] for r in records for op in r["ops"] if op["op"] == "rotate"]
+    assert summary["params"]["rotate.angle"]["min"] == min(angles) and -20 <= min(angles)
+    text = run("stats", out).stdout
+    assert text.splitlines()[0].split() == ["class", "sources", "written", "augmented"]
+    assert "rotate.angle" in text
+    missing = run("stats", tmp_path)
+    assert missing.exit_code == 2 and "has no manifest.jsonl" in missing.stderr

@@ -1,0 +1,104 @@
+"""Read an output tree's manifest as a table, and summarise it: the numbers a
+user checks before training (images per class, how often each op fired, the
+parameter ranges actually drawn)."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from .errors import UsageError
+from .manifest import MANIFEST, read_jsonl
+
+COLUMNS = ("path", "source", "label", "split", "kind", "copy", "seed", "width", "height", "ops", "sha256",
+           "source_sha256")
+
+
+def load_manifest(out: str | Path) -> list[dict]:
+    path = Path(out) / MANIFEST
+    if not path.is_file():
+        raise UsageError(f"{out} has no {MANIFEST}: not an augcli output folder")
+    return read_jsonl(path)
+
+
+def short_ops(ops: list[dict]) -> str:
+    """``rotate(angle=-12.66,fill=reflect); hflip`` - readable in a spreadsheet."""
+    parts = []
+    for op in ops:
+        args = ",".join(f"{k}={v}" for k, v in op.items() if k != "op")
+        parts.append(f"{op['op']}({args})" if args else op["op"])
+    return "; ".join(parts)
+
+
+def to_csv(records: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for record in records:
+        writer.writerow([short_ops(record["ops"]) if c == "ops" else record.get(c) for c in COLUMNS])
+    return buffer.getvalue()
+
+
+def summarise(records: list[dict]) -> dict:
+    """Counts per class, op frequencies and drawn parameter ranges."""
+    classes: dict[str, Counter] = defaultdict(Counter)
+    sources: dict[str, set] = defaultdict(set)
+    fired: Counter = Counter()
+    numbers: dict[tuple[str, str], list[float]] = defaultdict(list)
+    values: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    augmented = 0
+    for record in records:
+        key = f"{record['split']}/{record['label']}" if record.get("split") else record["label"]
+        classes[key][record["kind"]] += 1
+        sources[key].add(record["source"])
+        if record["kind"] != "augmented":
+            continue
+        augmented += 1
+        for op in record["ops"]:
+            fired[op["op"]] += 1
+            for name, value in op.items():
+                if name == "op" or value is None or isinstance(value, list):
+                    continue
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    numbers[(op["op"], name)].append(value)
+                else:
+                    values[(op["op"], name)][str(value).lower() if isinstance(value, bool) else value] += 1
+    return {
+        "classes": {k: {"sources": len(sources[k]), "written": sum(v.values()), **dict(v)}
+                    for k, v in sorted(classes.items())},
+        "augmented": augmented,
+        "ops": {op: {"fired": n, "share": n / augmented if augmented else 0.0} for op, n in fired.most_common()},
+        # parameters that vary; the constant ones (a fill mode, a cval) are in the recipe
+        "params": {f"{op}.{name}": {"min": min(v), "max": max(v), "mean": sum(v) / len(v)}
+                   for (op, name), v in sorted(numbers.items()) if min(v) != max(v)},
+        "values": {f"{op}.{name}": dict(c.most_common()) for (op, name), c in sorted(values.items()) if len(c) > 1},
+    }
+
+
+def render(summary: dict) -> str:
+    """The summary as plain-text tables."""
+    lines = []
+    width = max([5] + [len(k) for k in summary["classes"]])
+    lines.append(f"{'class':<{width}}  {'sources':>7}  {'written':>7}  {'augmented':>9}")
+    for name, row in summary["classes"].items():
+        lines.append(f"{name:<{width}}  {row['sources']:>7}  {row['written']:>7}  {row.get('augmented', 0):>9}")
+    if summary["ops"]:
+        lines.append("")
+        lines.append(f"op fired in (of {summary['augmented']} augmented images):")
+        for op, row in summary["ops"].items():
+            lines.append(f"  {op:<20} {row['fired']:>7}  {row['share']:6.1%}")
+    if summary["params"]:
+        lines.append("")
+        lines.append("parameters drawn (min .. max, mean; constant ones omitted):")
+        for name, row in summary["params"].items():
+            lines.append(f"  {name:<28} {row['min']:>10g} .. {row['max']:<10g} mean {row['mean']:.4g}")
+    if summary["values"]:
+        for name, counts in summary["values"].items():
+            lines.append(f"  {name:<28} " + ", ".join(f"{k}: {v}" for k, v in counts.items()))
+    return "\n".join(lines) + "\n"
+
+
+def stats_json(summary: dict) -> str:
+    return json.dumps(summary, indent=2)
