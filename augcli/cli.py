@@ -85,7 +85,9 @@ def _splits(value: str) -> tuple[str, ...]:
               help="Top every class up to the largest class's count (max) or to N images (overrides the recipe).")
 @click.option("-j", "--jobs", type=click.IntRange(1, 1024), help="Worker processes [default: CPU count].")
 @click.option("--backend", type=click.Choice(["loky", "threading", "dask"]), default="loky", show_default=True,
-              help="joblib backend.")
+              help="joblib backend; dask runs on a Dask cluster (pip install 'augcli[dask]').")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Dask scheduler for --backend dask, e.g. tcp://10.0.0.5:8786 [default: a local cluster].")
 @click.option("--resume", is_flag=True, help="Finish an interrupted run into a non-empty OUT (same recipe and seed).")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier augcli output in OUT.")
 @click.option("--dry-run", is_flag=True, help="Print the plan (classes, sources, outputs) and write nothing.")
@@ -95,7 +97,7 @@ def _splits(value: str) -> tuple[str, ...]:
               help="Skip images with more pixels than this (decompression bombs); 0 = no limit.")
 @click.option("--augment-splits", default="train", show_default=True,
               help="Comma-separated splits to augment in a train/val/test layout; others are copied.")
-def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, resume, overwrite, dry_run, strict, quiet,
+def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, scheduler, resume, overwrite, dry_run, strict, quiet,
            max_pixels, augment_splits):
     """Write an augmented copy of the image tree SRC into OUT.
 
@@ -115,7 +117,8 @@ def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, resume, 
     progress = _Progress(enabled=not quiet and not dry_run and sys.stderr.isatty())
     try:
         summary = run_expand(
-            src, out, recipe_path, copies=copies, seed=seed, balance=balance, jobs=jobs, backend=backend, resume=resume,
+            src, out, recipe_path, copies=copies, seed=seed, balance=balance, jobs=jobs, backend=backend, scheduler=scheduler,
+            resume=resume,
             overwrite=overwrite, dry_run=dry_run, max_pixels=max_pixels,
             augment_splits=_splits(augment_splits), on_start=progress.start, on_progress=progress.update,
         )

@@ -1,14 +1,21 @@
 """Fan the tasks out over CPU cores with joblib: the only module that imports it.
 
 Results come back in plan order (joblib's ordered generator), so the parent
-appends manifest lines in the same order whatever ``--jobs`` is, and a killed
-run's manifest is always a prefix of the finished one.
+appends manifest lines in the same order whatever ``--jobs`` or the backend
+is, and a killed run's manifest is always a prefix of the finished one.
+
+The ``dask`` backend runs the same tasks on a Dask cluster through joblib's
+dask backend: a scheduler at ``--scheduler ADDRESS``, or a ``LocalCluster``
+sized to this machine. Workers read SRC and write OUT themselves, so both
+must be on storage every worker sees; only the parent writes the manifest.
 """
 from __future__ import annotations
 
+import contextlib
 import os
-from typing import Callable, Iterable, Iterator
+from typing import Iterable, Iterator
 
+from .errors import AugcliError
 from .plan import Task
 from .worker import Job, process
 
@@ -19,9 +26,13 @@ def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def run_tasks(tasks: Iterable[Task], job: Job, *, jobs: int = 1, backend: str = "loky") -> Iterator[list[dict]]:
+def run_tasks(tasks: Iterable[Task], job: Job, *, jobs: int = 1, backend: str = "loky",
+              scheduler: str | None = None) -> Iterator[list[dict]]:
     """Yield each task's records, in task order."""
     tasks = list(tasks)
+    if backend == "dask":
+        yield from _run_dask(tasks, job, jobs, scheduler)
+        return
     if jobs == 1 or len(tasks) <= 1:
         for task in tasks:
             yield process(task, job)
@@ -33,4 +44,30 @@ def run_tasks(tasks: Iterable[Task], job: Job, *, jobs: int = 1, backend: str = 
     yield from parallel(delayed(process)(task, job) for task in tasks)
 
 
-ProgressFn = Callable[[int], None]
+@contextlib.contextmanager
+def dask_client(jobs: int, scheduler: str | None):
+    """A distributed Client for ``scheduler``, or for a LocalCluster of ``jobs`` workers."""
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise AugcliError("--backend dask needs Dask: pip install 'augcli[dask]'") from None
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise AugcliError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        with client:
+            yield client
+        return
+    with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with Client(cluster) as client:
+            yield client
+
+
+def _run_dask(tasks: list[Task], job: Job, jobs: int, scheduler: str | None) -> Iterator[list[dict]]:
+    from joblib import Parallel, delayed, parallel_config
+
+    with dask_client(jobs, scheduler):
+        with parallel_config(backend="dask"):
+            parallel = Parallel(return_as="generator", batch_size="auto")
+            yield from parallel(delayed(process)(task, job) for task in tasks)

@@ -128,6 +128,7 @@ def expand(
     balance: str | int | None = None,
     jobs: int | None = None,
     backend: str = "loky",
+    scheduler: str | None = None,
     resume: bool = False,
     overwrite: bool = False,
     dry_run: bool = False,
@@ -220,7 +221,7 @@ def expand(
         if on_start:
             on_start(sum(len(t.targets) for t in tasks))
         try:
-            for records in run_tasks(tasks, job, jobs=jobs or default_jobs(), backend=backend):
+            for records in run_tasks(tasks, job, jobs=jobs or default_jobs(), backend=backend, scheduler=scheduler):
                 for item in records:
                     if "manifest" in item:
                         manifest.append(item["manifest"])
