@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from PIL import Image, ImageOps
 from .imaging import normalize, to_mode_range
 
 TEMP_MARK = ".augcli-tmp"
+_PILLOW_LIMIT = threading.Lock()  # Image.MAX_IMAGE_PIXELS is global; the threading backend shares it
 DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's own decompression-bomb limit
 
 # Formats by their magic bytes; ext is the canonical extension we write.
@@ -67,6 +69,17 @@ class Decoded:
     icc_profile: bytes | None
 
 
+def _open(data: bytes) -> Image.Image:
+    """``Image.open`` with Pillow's own bomb guard off: ``decode`` applies
+    ``max_pixels`` itself, with a message that names the option."""
+    with _PILLOW_LIMIT:
+        limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            return Image.open(io.BytesIO(data))
+        finally:
+            Image.MAX_IMAGE_PIXELS = limit
+
+
 def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decoded:
     """Decode image bytes, upright, first frame, in a working mode."""
     if not data:
@@ -74,7 +87,7 @@ def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decoded:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # EXIF/metadata chatter is not the user's problem
-            img = Image.open(io.BytesIO(data))
+            img = _open(data)
             width, height = img.size
             if max_pixels and width * height > max_pixels:
                 raise Unusable(f"{width}x{height} is {width * height:,} pixels, over the limit of "

@@ -90,22 +90,37 @@ def tree_digest(root: Path, exclude=("augcli.json",)) -> dict[str, str]:
     }
 
 
+# where each command takes its source tree, so every CLI call in the suite is guarded
+SOURCE_ARG = {"expand": 1, "preview": 1, "replay": 2}
+
+
+def source_of(args: list[str]) -> Path | None:
+    if args and args[0] in SOURCE_ARG and len(args) > SOURCE_ARG[args[0]]:
+        return Path(args[SOURCE_ARG[args[0]]])
+    if "--source" in args:
+        return Path(args[args.index("--source") + 1])
+    return None
+
+
 class Cli:
     def __init__(self):
         self.runner = CliRunner()
 
     def __call__(self, *args, src: Path | None = None, **kwargs):
-        before = snapshot(src) if src is not None else None
-        result = self.runner.invoke(cli, [str(a) for a in args], catch_exceptions=False, **kwargs)
-        if src is not None:
-            assert snapshot(src) == before, "the source tree was modified"
+        args = [str(a) for a in args]
+        guarded = [p for p in {src, source_of(args)} if p is not None and p.is_dir()]
+        before = {p: snapshot(p) for p in guarded}
+        result = self.runner.invoke(cli, args, catch_exceptions=False, **kwargs)
+        for path, state in before.items():
+            assert snapshot(path) == state, f"the source tree {path} was modified by augcli {' '.join(args)}"
         return result
 
 
 @pytest.fixture
 def run() -> Cli:
-    """``run(*args, src=SRC)`` invokes augcli and asserts SRC is bit-identical,
-    with the same mtimes, afterwards."""
+    """``run(*args)`` invokes augcli and asserts that the source tree of the
+    command (SRC of expand/preview/replay, --source of verify, or ``src=``)
+    is bit-identical, with the same mtimes and modes, afterwards."""
     return Cli()
 
 
