@@ -8,6 +8,7 @@ inside the commands so ``augcli --help`` stays instant.
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -114,6 +115,9 @@ def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, schedule
     """
     from .expand import expand as run_expand
 
+    # loky's resource-tracker process chatters about semaphores after a Ctrl-C;
+    # it inherits this environment, and its warnings are not the user's business
+    os.environ.setdefault("PYTHONWARNINGS", "ignore:resource_tracker:UserWarning")
     progress = _Progress(enabled=not quiet and not dry_run and sys.stderr.isatty())
     try:
         summary = run_expand(

@@ -38,10 +38,37 @@ def run_tasks(tasks: Iterable[Task], job: Job, *, jobs: int = 1, backend: str = 
             yield process(task, job)
         return
     from joblib import Parallel, delayed
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
 
-    parallel = Parallel(n_jobs=jobs, backend=backend, return_as="generator", batch_size="auto",
-                        pre_dispatch="4 * n_jobs")
-    yield from parallel(delayed(process)(task, job) for task in tasks)
+    done = 0
+    while done < len(tasks):
+        parallel = Parallel(n_jobs=jobs, backend=backend, return_as="generator", batch_size="auto",
+                            pre_dispatch="4 * n_jobs")
+        try:
+            for records in parallel(delayed(process)(task, job) for task in tasks[done:]):
+                yield records
+                done += 1
+        except TerminatedWorkerError:
+            # A worker died (a decoder crash, the OOM killer). The culprit is among
+            # the tasks in flight: run those one at a time in a process of their
+            # own, skip the one that kills it, then go on in parallel.
+            for task in tasks[done : done + ISOLATION_WINDOW]:
+                yield _isolated(task, job)
+                done += 1
+
+
+ISOLATION_WINDOW = 64  # more than joblib keeps in flight for the pool sizes we use
+
+
+def _isolated(task: Task, job: Job) -> list[dict]:
+    from joblib.externals.loky import get_reusable_executor
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+
+    try:
+        return get_reusable_executor(max_workers=1).submit(process, task, job).result()
+    except TerminatedWorkerError:
+        reason = "the worker process died while processing this image (a crash, or out of memory)"
+        return [{"skip": {"source": task.source.relpath, "reason": reason}}]
 
 
 @contextlib.contextmanager

@@ -4,11 +4,14 @@ execute, record. The CLI is a thin layer over ``expand``.
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from . import __version__
 from .errors import AugcliError, UsageError
@@ -79,6 +82,52 @@ def _remove_temp_files(out: Path) -> None:
         for name in files:
             if is_temp(name):
                 (Path(folder) / name).unlink(missing_ok=True)
+
+
+class _StopRequest:
+    requested = False
+
+
+def _until_ctrl_c(results: Iterator, stop: _StopRequest) -> Iterator:
+    """Yield ``results`` until Ctrl-C, which stops the run after the current
+    result so the manifest stays consistent (a second Ctrl-C interrupts at once).
+
+    Ctrl-C reaches the whole process group, workers included. They start while
+    the first result is computed, with Ctrl-C ignored, a setting child
+    processes inherit: only this process decides when to stop.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield from results
+        return
+
+    def handler(signum, frame):
+        if stop.requested:
+            raise KeyboardInterrupt
+        stop.requested = True
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        for count, item in enumerate(results):
+            if count == 0:
+                signal.signal(signal.SIGINT, handler)
+            yield item
+            if stop.requested:
+                return
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _close_quietly(results) -> None:
+    """Stop the workers; joblib's pool shutdown after an interrupt may warn or
+    trip over its own bookkeeping in a helper thread, none of which is the user's."""
+    hook = threading.excepthook
+    threading.excepthook = lambda args: None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            results.close()
+    finally:
+        threading.excepthook = hook
 
 
 def _check_resumable(out: Path, recipe: Recipe, seed: int) -> dict:
@@ -220,8 +269,10 @@ def expand(
                 skipped += 1
         if on_start:
             on_start(sum(len(t.targets) for t in tasks))
+        results = run_tasks(tasks, job, jobs=jobs or default_jobs(), backend=backend, scheduler=scheduler)
+        stop = _StopRequest()
         try:
-            for records in run_tasks(tasks, job, jobs=jobs or default_jobs(), backend=backend, scheduler=scheduler):
+            for records in _until_ctrl_c(results, stop):
                 for item in records:
                     if "manifest" in item:
                         manifest.append(item["manifest"])
@@ -231,7 +282,11 @@ def expand(
                         skipped += 1
                 if on_progress:
                     on_progress(len(records))
+            _close_quietly(results)
+            if stop.requested:
+                raise KeyboardInterrupt
         except BaseException as exc:
+            _close_quietly(results)
             record.update(status="failed", finished=_now())
             record["counts"].update(written=len(done) + written, skipped=len(skipped_before) + skipped)
             write_run_record(out_path, record)

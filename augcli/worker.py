@@ -8,6 +8,9 @@ in, so ``-j 1``, ``-j 8`` and a Dask cluster write the same bytes.
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,9 +66,20 @@ def _background(ops: tuple[AppliedOp, ...]) -> float:
     return next((dict(op.params)["cval"] for op in ops if "cval" in dict(op.params)), 0.0)
 
 
+def _leave_ctrl_c_to_the_parent() -> None:
+    """Ctrl-C reaches the whole process group; worker processes ignore it and
+    let the parent stop the run at a consistent point."""
+    if os.getpid() != _PARENT_PID and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+_PARENT_PID = os.getpid()  # in a worker process this module is imported afresh, with its own pid
+
+
 def process(task: Task, job: Job) -> list[dict]:
     """Produce every target of one source; return manifest records, or one skip
     record if the source cannot be used."""
+    _leave_ctrl_c_to_the_parent()
     source = task.source
     try:
         data = (Path(job.src) / source.relpath).read_bytes()
