@@ -145,6 +145,8 @@ class Recipe:
     def from_yaml(cls, text: str, name: str = "<recipe>") -> "Recipe":
         """Validate YAML text; raises ``RecipeError`` listing every problem."""
         data, lines, problems = _read_yaml(text)
+        if data is None and not problems:
+            data = {}  # an empty or null document: report what is missing
         if data is not None:
             parser = _Parser(lines)
             recipe = parser.recipe(data)

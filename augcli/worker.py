@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from .apply import apply
@@ -96,7 +97,13 @@ def process(task: Task, job: Job) -> list[dict]:
         if target.kind == "augmented":
             rng, seed = item_rng(job.seed, source.relpath, target.copy)
             ops = sample(steps_for(job.recipe, target, source.label), rng, decoded.image.size)
-        out_bytes, width, height, note = render(decoded, target, ops, data, job.recipe)
+        try:
+            out_bytes, width, height, note = render(decoded, target, ops, data, job.recipe)
+        except (ValueError, ZeroDivisionError, OSError, MemoryError, np.linalg.LinAlgError) as exc:
+            # an op that cannot work on this image (say, a degenerate size): skip the
+            # source, keep the run going; what was already written stays valid
+            reason = f"cannot augment ({', '.join(op.op for op in ops) or 'encode'}): {type(exc).__name__}: {exc}"
+            return records + [{"skip": Skip(source.relpath, reason).to_json()}]
         write_atomic(Path(job.out) / target.path, out_bytes)
         record = {
             "path": target.path,

@@ -387,15 +387,16 @@ def elastic(img: Image.Image, *, grid: int, magnitude: float, interpolation: str
     with Pillow's quad mesh. The border stays put, so no fill is needed."""
     w, h = img.size
     rng = np.random.default_rng(seed)
-    xs, ys = np.round(np.linspace(0, w, grid + 1)), np.round(np.linspace(0, h, grid + 1))
+    gx, gy = min(grid, w), min(grid, h)  # at least one pixel per cell
+    xs, ys = np.round(np.linspace(0, w, gx + 1)), np.round(np.linspace(0, h, gy + 1))
     px, py = np.meshgrid(xs, ys)
-    limit = min(magnitude, 0.45 * w / grid, 0.45 * h / grid)  # keep every quad convex
-    inner = (slice(1, grid), slice(1, grid))
+    limit = min(magnitude, 0.45 * w / gx, 0.45 * h / gy)  # keep every quad convex
+    inner = (slice(1, gy), slice(1, gx))
     px[inner] += rng.uniform(-limit, limit, px[inner].shape)
     py[inner] += rng.uniform(-limit, limit, py[inner].shape)
     mesh = []
-    for j in range(grid):
-        for i in range(grid):
+    for j in range(gy):
+        for i in range(gx):
             box = (int(xs[i]), int(ys[j]), int(xs[i + 1]), int(ys[j + 1]))
             quad = (px[j, i], py[j, i], px[j + 1, i], py[j + 1, i],
                     px[j + 1, i + 1], py[j + 1, i + 1], px[j, i + 1], py[j, i + 1])
