@@ -43,20 +43,66 @@ def about_centre(linear: np.ndarray, size: tuple[int, int], out_size: tuple[int,
     return translation((ow - 1) / 2, (oh - 1) / 2) @ m @ translation(-(w - 1) / 2, -(h - 1) / 2)
 
 
+def _strips(img: Image.Image, before: int, after: int, fill: str, axis: int) -> tuple[Image.Image, Image.Image]:
+    """The two border strips ``np.pad(mode=fill)`` adds along one axis (0: x, 1: y),
+    cut from ``img`` with Pillow (crop/transpose/resize are C loops; no array copies)."""
+    n = img.size[axis]
+    flip = Image.Transpose.FLIP_LEFT_RIGHT if axis == 0 else Image.Transpose.FLIP_TOP_BOTTOM
+
+    def cut(a: int, b: int) -> Image.Image:
+        box = (a, 0, b, img.height) if axis == 0 else (0, a, img.width, b)
+        return img.crop(box)
+
+    def stretch(strip: Image.Image, length: int) -> Image.Image:
+        size = (max(length, 1), img.height) if axis == 0 else (img.width, max(length, 1))
+        return strip.resize(size, Image.Resampling.NEAREST)
+
+    if fill == "edge":
+        return stretch(cut(0, 1), before), stretch(cut(n - 1, n), after)
+    if fill == "symmetric":  # dcba|abcd
+        return cut(0, before).transpose(flip), cut(n - after, n).transpose(flip)
+    if fill == "reflect":  # dcb|abcd
+        return cut(1, before + 1).transpose(flip), cut(n - after - 1, n - 1).transpose(flip)
+    return cut(n - before, n), cut(0, after)  # wrap: bcd|abcd
+
+
+def _pad_axis(img: Image.Image, before: int, after: int, fill: str, axis: int) -> Image.Image:
+    if not before and not after:
+        return img
+    w, h = img.size
+    size = (w + before + after, h) if axis == 0 else (w, h + before + after)
+    canvas = Image.new(img.mode, size, None)  # uninitialised: every pixel is pasted below
+    first, last = _strips(img, before, after, fill, axis)
+    canvas.paste(img, (before, 0) if axis == 0 else (0, before))
+    if before:
+        canvas.paste(first, (0, 0))
+    if after:
+        canvas.paste(last, (before + (w if axis == 0 else 0), 0) if axis == 0 else (0, before + h))
+    return canvas
+
+
 def pad(img: Image.Image, left: int, top: int, right: int, bottom: int, fill: str, cval: float) -> Image.Image:
     """Extend ``img`` by the given margins, filling like ``numpy.pad(mode=fill)``;
     ``constant`` uses ``cval`` for colour bands and 0 for alpha."""
-    arr = np.asarray(img)
-    h, w = arr.shape[:2]
+    w, h = img.size
     if fill == "constant":
-        out = np.empty((h + top + bottom, w + left + right) + arr.shape[2:], arr.dtype)
         values = fill_values(img, cval)
-        out[...] = values if arr.ndim == 3 else values[0]
-        out[top : top + h, left : left + w] = arr
-    else:
-        widths = ((top, bottom), (left, right)) + ((0, 0),) * (arr.ndim - 2)
-        out = np.pad(arr, widths, mode=fill)
-    return Image.fromarray(out)
+        colour = values[0] if len(values) == 1 else tuple(int(v) for v in values)
+        if img.mode == "F":
+            colour = float(values[0])
+        elif len(values) == 1:
+            colour = int(colour)
+        canvas = Image.new(img.mode, (w + left + right, h + top + bottom), colour)
+        canvas.paste(img, (left, top))
+        return canvas
+    # margins up to the image's own size come from Pillow crops; numpy handles the
+    # rare larger ones (repeated reflections), with identical results
+    limit_x, limit_y = (w - 1, h - 1) if fill == "reflect" else (w, h)
+    if max(left, right) <= limit_x and max(top, bottom) <= limit_y and w > 1 and h > 1:
+        return _pad_axis(_pad_axis(img, left, right, fill, 0), top, bottom, fill, 1)
+    arr = np.asarray(img)
+    widths = ((top, bottom), (left, right)) + ((0, 0),) * (arr.ndim - 2)
+    return Image.fromarray(np.pad(arr, widths, mode=fill))
 
 
 def _snap(matrix: np.ndarray) -> np.ndarray:
