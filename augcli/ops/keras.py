@@ -30,9 +30,9 @@ import math
 import numpy as np
 from PIL import Image
 
-from ..imaging import colour_op, max_value
 from . import register
 from .color import brightness as enhance_brightness
+from .color import shift_channels
 from .spec import OpSpec, Param
 from .warp import INTERPOLATIONS, about_centre, translation, warp
 
@@ -104,19 +104,6 @@ def keras_forward(drawn: dict, size) -> np.ndarray:
     shear_m = about_centre(np.array([[math.cos(shear), 0.0], [-math.sin(shear), 1.0]]), size)
     zoom = about_centre(np.diag([drawn["zoom_x"], drawn["zoom_y"]]), size)
     return np.linalg.inv(rotation @ shift @ shear_m @ zoom)
-
-
-def shift_channels(img: Image.Image, value: float) -> Image.Image:
-    """Add ``value`` (0..255 scale) to every colour channel, clipped to the image's own min and max."""
-
-    def shift(base: Image.Image) -> Image.Image:
-        arr = np.asarray(base)
-        lo, hi = arr.min(), arr.max()
-        scaled = value * max_value(base.mode) / 255.0
-        out = np.clip(arr.astype(np.float32) + scaled, lo, hi)
-        return Image.fromarray(np.rint(out).astype(arr.dtype) if arr.dtype.kind != "f" else out.astype(arr.dtype))
-
-    return colour_op(shift)(img)
 
 
 def keras(img: Image.Image, *, rotate, shift_x, shift_y, shear, zoom_x, zoom_y, hflip, vflip, channel_shift: float,

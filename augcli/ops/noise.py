@@ -1,0 +1,102 @@
+"""Noise and occlusion: the only kernels that need randomness.
+
+Their randomness is drawn at sampling time as a ``seed`` (and, for cutout,
+the concrete boxes) recorded in the manifest, so replay regenerates the same
+pixels: a kernel builds ``np.random.default_rng(seed)`` and nothing else.
+Values are on the 0..255 scale (scaled for 16-bit images); alpha is untouched.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from ..imaging import colour_op, max_value, to_mode_range
+from . import register
+from .spec import OpSpec, Param
+
+
+def _with_seed(params: dict, rng: np.random.Generator, size) -> dict:
+    return {**params, "seed": int(rng.integers(2**31))}
+
+
+def gaussian_noise(img: Image.Image, *, sigma: float, per_channel: bool, seed: int) -> Image.Image:
+    """Add zero-mean Gaussian noise with standard deviation ``sigma`` (0..255 scale)."""
+
+    def add(base: Image.Image) -> Image.Image:
+        if sigma == 0:
+            return base.copy()
+        arr = np.asarray(base)
+        rng = np.random.default_rng(seed)
+        scale = sigma * max_value(base.mode) / 255
+        shape = arr.shape if per_channel or arr.ndim == 2 else arr.shape[:2] + (1,)
+        noise = rng.standard_normal(shape, dtype=np.float32) * np.float32(scale)
+        return Image.fromarray(to_mode_range(arr.astype(np.float32) + noise, base.mode))
+
+    return colour_op(add)(img)
+
+
+def salt_pepper(img: Image.Image, *, amount: float, salt_ratio: float, seed: int) -> Image.Image:
+    """Set a fraction ``amount`` of pixels to white (``salt_ratio`` of them) or black."""
+
+    def sprinkle(base: Image.Image) -> Image.Image:
+        arr = np.array(base)
+        rng = np.random.default_rng(seed)
+        draw = rng.random(arr.shape[:2], dtype=np.float32)
+        arr[draw < amount * salt_ratio] = max_value(base.mode)
+        arr[(draw >= amount * salt_ratio) & (draw < amount)] = 0
+        return Image.fromarray(arr)
+
+    return colour_op(sprinkle)(img)
+
+
+def _resolve_cutout(params: dict, rng: np.random.Generator, size) -> dict:
+    w, h = size
+    side = max(1, round(params["size"] * min(w, h)))
+    boxes = []
+    for _ in range(params["count"]):
+        x0, y0 = int(rng.integers(0, max(w - side, 0) + 1)), int(rng.integers(0, max(h - side, 0) + 1))
+        boxes.append([x0, y0, min(x0 + side, w), min(y0 + side, h)])
+    return {**params, "boxes": boxes, "seed": int(rng.integers(2**31))}
+
+
+def cutout(img: Image.Image, *, boxes, value: float, noise: bool, seed: int, **_) -> Image.Image:
+    """Erase square boxes (random erasing): fill with ``value`` or with uniform noise."""
+
+    def erase(base: Image.Image) -> Image.Image:
+        arr = np.array(base)
+        rng = np.random.default_rng(seed)
+        top = max_value(base.mode)
+        for x0, y0, x1, y1 in boxes:
+            region = arr[y0:y1, x0:x1]
+            if noise:
+                region[...] = to_mode_range(rng.uniform(0, top, region.shape), base.mode)
+            else:
+                region[...] = to_mode_range(np.array(value * top / 255), base.mode)
+        return Image.fromarray(arr)
+
+    return colour_op(erase)(img)
+
+
+register(OpSpec(
+    "gaussian_noise", gaussian_noise,
+    params=(Param("sigma", "float", lo=0, hi=255, doc="standard deviation, 0..255 scale"),
+            Param("per_channel", "bool", True, doc="independent noise per channel (false: the same for all)")),
+    doc="Additive Gaussian noise (recorded with its seed).", category="noise", resolve=_with_seed,
+    example="- gaussian_noise: {sigma: [0, 8]}",
+))
+register(OpSpec(
+    "salt_pepper", salt_pepper,
+    params=(Param("amount", "float", lo=0, hi=1, doc="fraction of pixels replaced"),
+            Param("salt_ratio", "float", 0.5, 0, 1, doc="share of white among them")),
+    doc="Impulse noise: random white and black pixels (recorded with its seed).", category="noise",
+    resolve=_with_seed, example="- salt_pepper: {amount: [0, 0.02]}",
+))
+register(OpSpec(
+    "cutout", cutout,
+    params=(Param("count", "int", 1, 0, 100, doc="number of boxes"),
+            Param("size", "float", 0.2, 0, 1, doc="box side as a fraction of the shorter image side"),
+            Param("value", "float", 0.0, 0, 255, doc="fill value (0..255 scale)"),
+            Param("noise", "bool", False, doc="fill with uniform noise instead of value")),
+    doc="Random erasing: square boxes filled with a value or noise (recorded as boxes and seed).",
+    category="noise", resolve=_resolve_cutout, example="- cutout: {count: [1, 3], size: [0.1, 0.25], p: 0.5}",
+))

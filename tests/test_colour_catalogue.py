@@ -1,0 +1,121 @@
+"""Colour and noise ops against Pillow's own implementations or their formula,
+neutral parameters as the identity, and replayable randomness."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageEnhance, ImageFilter, ImageOps
+
+from augcli.apply import apply
+from augcli.ops import REGISTRY
+from augcli.recipe import Recipe
+from augcli.sampling import AppliedOp, item_rng, sample
+
+from .test_kernels import example_params
+
+
+def rgb(h=32, w=48, seed=0) -> Image.Image:
+    return Image.fromarray(np.random.default_rng(seed).integers(0, 256, (h, w, 3), np.uint8))
+
+
+def op(name: str, img: Image.Image, **params) -> np.ndarray:
+    return np.asarray(REGISTRY[name].kernel(img, **params)).astype(int)
+
+
+def close(a, b, tol=1) -> bool:
+    return np.abs(np.asarray(a).astype(int) - np.asarray(b).astype(int)).max() <= tol
+
+
+@pytest.mark.parametrize("name,params,oracle", [
+    ("saturation", {"factor": 0.4}, lambda im: ImageEnhance.Color(im).enhance(0.4)),
+    ("sharpen", {"factor": 2.0}, lambda im: ImageEnhance.Sharpness(im).enhance(2.0)),
+    ("blur", {"radius": 1.5}, lambda im: im.filter(ImageFilter.GaussianBlur(1.5))),
+    ("equalize", {}, ImageOps.equalize),
+    ("autocontrast", {"cutoff": 2.0}, lambda im: ImageOps.autocontrast(im, cutoff=2.0)),
+    ("posterize", {"bits": 3}, lambda im: ImageOps.posterize(im, 3)),
+    ("solarize", {"threshold": 100.0}, lambda im: ImageOps.solarize(im, 100)),
+    ("invert", {}, ImageOps.invert),
+    ("grayscale", {"channels": 1}, lambda im: im.convert("L")),
+    ("grayscale", {"channels": 3}, lambda im: im.convert("L").convert("RGB")),
+])
+def test_ops_match_pillow(name, params, oracle):
+    img = rgb()
+    assert close(op(name, img, **params), oracle(img), tol=0)
+
+
+def test_gamma_and_channel_shift_follow_their_formula():
+    img = rgb()
+    arr = np.asarray(img).astype(float)
+    assert close(op("gamma", img, gamma=0.5), np.clip(np.rint(255 * (arr / 255) ** 0.5), 0, 255))
+    assert close(op("channel_shift", img, value=30.0), np.clip(arr + 30, arr.min(), arr.max()))
+
+
+def test_hue_rotates_colours_and_leaves_grey_alone():
+    red = Image.new("RGB", (4, 4), (255, 0, 0))
+    assert op("hue", red, shift=120.0)[0, 0].tolist() == [0, 255, 0]
+    grey = Image.new("RGB", (4, 4), (90, 90, 90))
+    assert op("hue", grey, shift=77.0)[0, 0].tolist() == [90, 90, 90]
+
+
+def test_jpeg_adds_the_artefacts_of_that_quality():
+    img = rgb()
+    buffer = io.BytesIO()
+    img.save(buffer, "JPEG", quality=20)
+    with Image.open(io.BytesIO(buffer.getvalue())) as reference:
+        assert close(op("jpeg", img, quality=20), reference.convert("RGB"), tol=0)
+
+
+NEUTRAL = {
+    "brightness": {"factor": 1.0}, "contrast": {"factor": 1.0}, "saturation": {"factor": 1.0},
+    "hue": {"shift": 0.0}, "gamma": {"gamma": 1.0}, "channel_shift": {"value": 0.0}, "sharpen": {"factor": 1.0},
+    "blur": {"radius": 0.0}, "posterize": {"bits": 8}, "solarize": {"threshold": 256.0},
+    "autocontrast_full": None,
+    "gaussian_noise": {"sigma": 0.0, "per_channel": True, "seed": 1},
+    "salt_pepper": {"amount": 0.0, "salt_ratio": 0.5, "seed": 1},
+    "cutout": {"count": 0, "size": 0.2, "value": 0.0, "noise": False, "boxes": [], "seed": 1},
+}
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "I;16"])
+@pytest.mark.parametrize("name", sorted(k for k, v in NEUTRAL.items() if v is not None))
+def test_neutral_parameters_are_the_identity(name, mode):
+    base = rgb()
+    img = {"L": base.convert("L"), "RGB": base, "RGBA": base.convert("RGBA"),
+           "I;16": Image.fromarray(np.asarray(base.convert("L")).astype(np.uint16) * 257)}[mode]
+    assert np.array_equal(np.asarray(REGISTRY[name].kernel(img, **NEUTRAL[name])), np.asarray(img))
+
+
+def test_noise_is_seeded_and_replays_from_the_manifest():
+    recipe = Recipe.from_yaml("pipeline:\n  - gaussian_noise: {sigma: 10}\n  - salt_pepper: {amount: 0.05}\n"
+                              "  - cutout: {count: 2, size: 0.25, noise: true}\n")
+    img = rgb(64, 64)
+    ops = sample(recipe.pipeline, item_rng(5, "a.png", 1)[0], img.size)
+    replayed = [AppliedOp.from_json(o.to_json()) for o in ops]
+    assert np.array_equal(np.asarray(apply(img, ops)), np.asarray(apply(img, replayed)))
+    other = sample(recipe.pipeline, item_rng(5, "a.png", 2)[0], img.size)
+    assert not np.array_equal(np.asarray(apply(img, ops)), np.asarray(apply(img, other)))
+    cut = ops[2].kwargs()
+    assert len(cut["boxes"]) == 2 and all(x1 - x0 == 16 for x0, _, x1, _ in cut["boxes"])
+
+
+def test_noise_statistics():
+    grey = Image.new("L", (200, 200), 128)
+    noisy = op("gaussian_noise", grey, sigma=10.0, per_channel=True, seed=3) - 128
+    assert abs(noisy.mean()) < 0.3 and 9.5 < noisy.std() < 10.5
+    sprinkled = op("salt_pepper", grey, amount=0.1, salt_ratio=0.25, seed=3)
+    assert abs((sprinkled == 255).mean() - 0.025) < 0.005 and abs((sprinkled == 0).mean() - 0.075) < 0.008
+
+
+def test_alpha_is_never_recoloured_and_16_bit_keeps_its_depth():
+    rgba = rgb().convert("RGBA")
+    rgba.putalpha(Image.linear_gradient("L").resize(rgba.size))
+    deep = Image.fromarray(np.asarray(rgb().convert("L")).astype(np.uint16) * 257)
+    for name, spec in REGISTRY.items():
+        if spec.category == "geometric":
+            continue
+        params = example_params(name, rgba.size)
+        out = spec.kernel(rgba, **params)
+        assert out.getchannel("A").tobytes() == rgba.getchannel("A").tobytes(), name
+        assert spec.kernel(deep, **params).mode == "I;16", name
