@@ -24,7 +24,8 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.installed
 	$(BIN)/augcli expand sample_data/ out/demo/ --recipe $(RECIPE) --overwrite
-	@echo "demo: outputs in out/demo/ (manifest: out/demo/manifest.jsonl)"
+	$(BIN)/augcli preview sample_data/ --recipe recipes/standard.yaml --out out/demo/preview.png
+	@echo "demo: outputs in out/demo/, manifest out/demo/manifest.jsonl, contact sheet out/demo/preview.png"
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q

@@ -190,6 +190,95 @@ def validate(recipe_path):
 
 
 @cli.command()
+@click.argument("src", required=False, type=click.Path(file_okay=False))
+@click.option("-r", "--recipe", "recipe_path", type=click.Path(dir_okay=False), help="YAML recipe file.")
+@click.option("-o", "--out", "out_path", default="preview.png", show_default=True, type=click.Path(dir_okay=False),
+              help="Where to write the contact sheet (PNG).")
+@click.option("-n", "--images", type=click.IntRange(1, 200), default=6, show_default=True,
+              help="Source images (rows), spread over the classes.")
+@click.option("-k", "--variants", type=click.IntRange(1, 50), default=4, show_default=True,
+              help="Augmented versions per image (columns after the original).")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Seed (default: the recipe's): the same as expand's.")
+@click.option("--from", "from_out", type=click.Path(exists=True, file_okay=False),
+              help="Draw the sheet from an existing output folder's manifest instead of a recipe.")
+def preview(src, recipe_path, out_path, images, variants, seed, from_out):
+    """Write a contact sheet PNG: one row per sampled image, the original first,
+    then augmentations exactly as expand would write them, each labelled with
+    the ops that fired.
+
+    \b
+    Examples:
+      augcli preview data/ --recipe recipes/standard.yaml
+      augcli preview data/ -r recipes/heavy.yaml -n 8 -k 6 --out heavy.png
+      augcli preview --from out/ --out check.png
+    """
+    from .errors import UsageError
+    from .preview import preview_rows, rows_from_output, sheet
+    from .recipe import Recipe
+
+    if from_out is None and (src is None or recipe_path is None):
+        raise UsageError("preview needs SRC and --recipe, or --from OUT")
+    if src is not None:
+        target = Path(out_path).resolve()
+        if Path(src).resolve() in target.parents:
+            raise UsageError(f"--out {out_path} is inside SRC {src}: augcli never writes into its source")
+    if from_out is not None:
+        rows = rows_from_output(from_out, images=images, variants=variants, seed=seed or 0)
+    else:
+        rows = preview_rows(src, Recipe.load(recipe_path), images=images, variants=variants, seed=seed)
+    if not rows:
+        raise UsageError("no images to preview (no usable images in the augmented split)")
+    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    sheet(rows).save(out_path)
+    columns = max(len(r.tiles) for r in rows)
+    click.echo(f"augcli: preview of {len(rows)} images x {columns - 1} augmentations written to {out_path}",
+               err=True)
+
+
+@cli.command()
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--source", "source", type=click.Path(exists=True, file_okay=False),
+              help="Also check that the source images still have the recorded hashes.")
+def verify(out, source):
+    """Re-hash every image in OUT against manifest.jsonl; report missing, extra
+    and changed files by name. Exit 1 on any mismatch.
+
+    \b
+    Examples:
+      augcli verify out/
+      augcli verify out/ --source data/
+    """
+    from .verify import verify as run_verify
+
+    report = run_verify(out, source)
+    for line in report.lines():
+        click.echo(line)
+    click.echo(report.summary(), err=True)
+    if not report.ok:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("manifest", type=click.Path(dir_okay=False))
+@click.argument("src", type=click.Path(file_okay=False))
+@click.argument("newout", type=click.Path(file_okay=False))
+@click.option("--only", metavar="PATTERN", help="Only outputs whose path matches this glob, e.g. 'cat/*_aug0[12].jpg'.")
+def replay(manifest, src, newout, only):
+    """Regenerate the images of a manifest from SRC and the recorded ops alone
+    (no recipe needed): byte-identical with the same library versions.
+
+    \b
+    Examples:
+      augcli replay out/manifest.jsonl data/ out-again/
+      augcli replay out/manifest.jsonl data/ subset/ --only 'cat/*'
+    """
+    from .replay import replay as run_replay
+
+    written = run_replay(manifest, src, newout, only=only)
+    click.echo(f"augcli: replayed {written} images into {newout}", err=True)
+
+
+@cli.command()
 @click.argument("name", required=False)
 def transforms(name):
     """List every op with its parameters and defaults, or show op NAME in full.

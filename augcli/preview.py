@@ -1,0 +1,233 @@
+"""Contact sheets: look at a recipe before running it.
+
+One row per sampled source image (spread over the classes), the original
+first, then K augmentations produced exactly as ``expand`` produces them: the
+same keyed seeds, ``sample``, ``apply`` and output resize. Only the sampled
+sources are decoded, so a huge SRC costs a scan, not a decode.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from .apply import apply
+from .errors import UsageError
+from .io import decode
+from .manifest import MANIFEST, read_jsonl
+from .ops import lookup
+from .plan import augmented_splits
+from .recipe import Recipe
+from .sampling import item_rng, sample
+from .scan import SourceImage, scan
+from .worker import finish
+
+TILE = 192
+LABEL_LINES = 2
+BACKGROUND = (244, 244, 242)
+INK = (40, 40, 40)
+MUTED = (110, 110, 110)
+
+SHORT_NAMES = {"rotate": "rot", "translate": "shift", "brightness": "bright", "saturation": "sat",
+               "gaussian_noise": "noise", "salt_pepper": "s&p", "random_resized_crop": "rrc",
+               "channel_shift": "ch.shift", "perspective": "persp"}
+HIDDEN_PARAMS = {"interpolation", "cval", "seed", "boxes", "corners", "box", "unit", "fill_value", "mode"}
+
+
+@dataclass
+class Tile:
+    image: Image.Image
+    caption: str
+
+
+@dataclass
+class Row:
+    label: str
+    tiles: list[Tile]
+
+
+def _number(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def describe_ops(ops: list[dict]) -> str:
+    """``rot -12.3° reflect · hflip · contrast 1.21``: each op with the values
+    that differ from its defaults, compactly."""
+    parts = []
+    for op in ops:
+        spec = lookup(op["op"])
+        defaults = {p.name: p.default for p in spec.params} if spec else {}
+        words = [SHORT_NAMES.get(op["op"], op["op"])]
+        for name, value in op.items():
+            if name == "op" or name in HIDDEN_PARAMS or value is None or defaults.get(name, object()) == value:
+                continue
+            if isinstance(value, bool):
+                words.append(name if value else f"no {name}")
+            elif isinstance(value, (int, float)):
+                words.append(_number(value) + ("°" if name in ("angle", "rotate", "shear") else ""))
+            elif isinstance(value, str):
+                words.append(value)
+        parts.append(" ".join(words))
+    return " · ".join(parts) if parts else "no op fired"
+
+
+def pick_sources(sources: list[SourceImage], count: int, seed: int) -> list[SourceImage]:
+    """``count`` sources spread over the classes: each class shuffled with the
+    seed, then taken round-robin."""
+    by_class: dict[tuple, list[SourceImage]] = defaultdict(list)
+    for source in sources:
+        by_class[(source.split, source.label)].append(source)
+    rng = np.random.default_rng(seed)
+    queues = []
+    for key in sorted(by_class, key=lambda k: (str(k[0]), k[1])):
+        members = by_class[key]
+        queues.append([members[i] for i in rng.permutation(len(members))])
+    picked: list[SourceImage] = []
+    while len(picked) < count and any(queues):
+        for queue in queues:
+            if queue and len(picked) < count:
+                picked.append(queue.pop(0))
+    return picked
+
+
+def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: int = 4,
+                 seed: int | None = None, augment_splits: tuple[str, ...] = ("train",)) -> list[Row]:
+    """The sheet's content, full size: per sampled source, the original and the
+    augmented images exactly as ``expand`` renders them (before encoding)."""
+    run_seed = recipe.effective_seed if seed is None else seed
+    found = scan(src)
+    splits = augmented_splits(found, augment_splits)
+    candidates = [s for s in found.sources if s.split in splits]
+    rows = []
+    for source in pick_sources(candidates, images, run_seed):
+        try:
+            decoded = decode((Path(src) / source.relpath).read_bytes())
+        except Exception as exc:  # an unusable file is shown as such, not fatal
+            rows.append(Row(f"{source.label}: {source.relpath}", [Tile(_placeholder(), f"skipped: {exc}")]))
+            continue
+        tiles = [Tile(finish(decoded.image, recipe) if recipe.output.size else decoded.image, "original")]
+        if recipe.variants:
+            named = recipe.variants_for(source.label)
+            jobs = [(index, name, steps) for index, (name, steps) in enumerate(recipe.variants, 1)
+                    if name in dict(named)][:variants]
+        else:
+            steps = recipe.pipeline_for(source.label)
+            jobs = [(copy, None, steps) for copy in range(1, variants + 1)]
+        for copy, name, steps in jobs:
+            rng, _ = item_rng(run_seed, source.relpath, copy)
+            ops = sample(steps, rng, decoded.image.size)
+            image = finish(apply(decoded.image, ops), recipe)
+            caption = describe_ops([op.to_json() for op in ops])
+            tiles.append(Tile(image, f"{name}: {caption}" if name else caption))
+        rows.append(Row(f"{source.label}: {source.relpath}", tiles))
+    return rows
+
+
+def rows_from_output(out: str | Path, *, images: int = 6, variants: int = 4, seed: int = 0) -> list[Row]:
+    """The sheet's content from an existing output tree, via its manifest."""
+    out = Path(out)
+    records = read_jsonl(out / MANIFEST)
+    if not records:
+        raise UsageError(f"{out} has no {MANIFEST} (or it is empty): not an augcli output folder")
+    by_source: dict[str, list[dict]] = defaultdict(list)
+    for record in records:
+        by_source[record["source"]].append(record)
+    sources = [SourceImage(s, recs[0]["label"], recs[0].get("split"), "") for s, recs in by_source.items()
+               if any(r["kind"] == "augmented" for r in recs)]
+    rows = []
+    for source in pick_sources(sources, images, seed):
+        recs = by_source[source.relpath]
+        originals = [r for r in recs if r["kind"] == "original"][:1]
+        augmented = [r for r in recs if r["kind"] == "augmented"][:variants]
+        tiles = []
+        for record in originals + augmented:
+            with Image.open(out / record["path"]) as img:
+                img.load()
+                image = img.copy()
+            caption = "original" if record["kind"] == "original" else describe_ops(record["ops"])
+            tiles.append(Tile(image, caption))
+        rows.append(Row(f"{source.label}: {source.relpath}", tiles))
+    return rows
+
+
+def _placeholder() -> Image.Image:
+    return Image.new("RGB", (TILE, TILE), (220, 220, 220))
+
+
+def _font(size: int) -> ImageFont.ImageFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, OSError):  # Pillow without FreeType: the small bitmap font
+        return ImageFont.load_default()
+
+
+def _display(image: Image.Image) -> Image.Image:
+    """Any working mode as 8-bit RGB for the sheet (16-bit scaled down)."""
+    if image.mode in ("I;16", "I", "F"):
+        arr = np.asarray(image, dtype=np.float64)
+        arr = arr * (255.0 if image.mode == "F" else 1 / 257)
+        image = Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8))
+    if image.mode in ("LA", "RGBA"):
+        checker = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        return Image.alpha_composite(checker, image.convert("RGBA")).convert("RGB")
+    return image.convert("RGB")
+
+
+def _wrap(draw: ImageDraw.ImageDraw, text: str, font, width: int, lines: int) -> list[str]:
+    words, out, line = text.split(" "), [], ""
+    for word in words:
+        trial = f"{line} {word}".strip()
+        if draw.textlength(trial, font=font) <= width:
+            line = trial
+            continue
+        out.append(line)
+        line = word
+        if len(out) == lines:
+            break
+    if len(out) < lines and line:
+        out.append(line)
+    if len(out) == lines and " ".join(out) != text:
+        last = out[-1]
+        while last and draw.textlength(last + "…", font=font) > width:
+            last = last[:-1]
+        out[-1] = last + "…"
+    return out
+
+
+def sheet(rows: list[Row], tile: int = TILE) -> Image.Image:
+    """Lay rows out as a labelled grid: equal tiles, aspect kept, a header row."""
+    font, small = _font(14), _font(12)
+    pad, label_h, header_h, row_label_h = 10, LABEL_LINES * 15 + 6, 26, 20
+    columns = max((len(r.tiles) for r in rows), default=1)
+    width = pad + columns * (tile + pad)
+    row_h = row_label_h + tile + label_h + pad
+    canvas = Image.new("RGB", (width, header_h + len(rows) * row_h + pad), BACKGROUND)
+    draw = ImageDraw.Draw(canvas)
+    for c in range(columns):
+        title = "original" if c == 0 else f"aug {c}"
+        draw.text((pad + c * (tile + pad) + 2, 6), title, fill=INK, font=font)
+    for r, row in enumerate(rows):
+        top = header_h + r * row_h
+        draw.text((pad + 2, top + 2), row.label, fill=INK, font=font)
+        for c, item in enumerate(row.tiles):
+            left = pad + c * (tile + pad)
+            box_top = top + row_label_h
+            draw.rectangle((left, box_top, left + tile - 1, box_top + tile - 1), fill=(255, 255, 255))
+            thumb = _display(item.image)
+            thumb.thumbnail((tile, tile), Image.Resampling.LANCZOS)
+            canvas.paste(thumb, (left + (tile - thumb.width) // 2, box_top + (tile - thumb.height) // 2))
+            for i, line in enumerate(_wrap(draw, item.caption, small, tile - 4, LABEL_LINES)):
+                draw.text((left + 2, box_top + tile + 3 + i * 15), line, fill=MUTED if c == 0 else INK, font=small)
+    return canvas
+
+
+def preview(src: str | Path, recipe: Recipe | str | Path, *, images: int = 6, variants: int = 4,
+            seed: int | None = None) -> Image.Image:
+    """The contact sheet of ``recipe`` on ``src`` as a PIL image (the Python API)."""
+    if not isinstance(recipe, Recipe):
+        recipe = Recipe.load(recipe)
+    return sheet(preview_rows(src, recipe, images=images, variants=variants, seed=seed))
+
