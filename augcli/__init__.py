@@ -1,27 +1,36 @@
 """augcli: offline image dataset augmentation.
 
 A class-per-folder image tree and a YAML recipe in; an augmented copy tree and
-a manifest out. The Python API mirrors the CLI::
+a manifest out. The Python API mirrors the CLI (which is a thin layer over it)::
 
     import augcli
-    summary = augcli.expand("data/", "out/", recipe="recipes/flips.yaml", jobs=2)
+    recipe = augcli.Recipe.from_yaml("copies: 4\\npipeline: [{rotate: {angle: [-15, 15]}}]")
+    sheet = augcli.preview("data/", recipe)            # a PIL image
+    summary = augcli.expand("data/", "out/", recipe=recipe, jobs=2)
 
-Importing augcli does no work and loads no heavy module; the API names below
-are imported on first use.
+Importing augcli does no work and loads no heavy module; the names below are
+imported on first use.
 """
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["expand", "Recipe", "__version__"]
+__all__ = ["expand", "preview", "replay", "verify", "Recipe", "AugcliError", "RecipeError", "__version__"]
+
+_LAZY = {
+    "expand": ("job", "expand"),
+    "preview": ("sheet", "preview"),
+    "replay": ("regenerate", "replay"),
+    "verify": ("integrity", "verify"),
+    "Recipe": ("recipe", "Recipe"),
+    "AugcliError": ("errors", "AugcliError"),
+    "RecipeError": ("errors", "RecipeError"),
+}
 
 
 def __getattr__(name: str):
-    if name == "expand":
-        from .expand import expand
+    if name in _LAZY:
+        import importlib
 
-        return expand
-    if name == "Recipe":
-        from .recipe import Recipe
-
-        return Recipe
+        module, attribute = _LAZY[name]
+        return getattr(importlib.import_module(f".{module}", __name__), attribute)
     raise AttributeError(f"module 'augcli' has no attribute {name!r}")

@@ -113,7 +113,7 @@ def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, schedule
       augcli expand data/ out/ -r recipes/standard.yaml --copies 8 -j 4
       augcli expand data/ out/ -r recipes/standard.yaml --resume   # finish, or no-op if done
     """
-    from .expand import expand as run_expand
+    from .job import expand as run_expand
 
     # loky's resource-tracker process chatters about semaphores after a Ctrl-C;
     # it inherits this environment, and its warnings are not the user's business
@@ -213,7 +213,7 @@ def preview(src, recipe_path, out_path, images, variants, seed, from_out):
       augcli preview --from out/ --out check.png
     """
     from .errors import UsageError
-    from .preview import preview_rows, rows_from_output, sheet
+    from .sheet import preview_rows, rows_from_output, sheet
     from .recipe import Recipe
 
     if from_out is None and (src is None or recipe_path is None):
@@ -248,7 +248,7 @@ def verify(out, source):
       augcli verify out/
       augcli verify out/ --source data/
     """
-    from .verify import verify as run_verify
+    from .integrity import verify as run_verify
 
     report = run_verify(out, source)
     for line in report.lines():
@@ -272,7 +272,7 @@ def replay(manifest, src, newout, only):
       augcli replay out/manifest.jsonl data/ out-again/
       augcli replay out/manifest.jsonl data/ subset/ --only 'cat/*'
     """
-    from .replay import replay as run_replay
+    from .regenerate import replay as run_replay
 
     written = run_replay(manifest, src, newout, only=only)
     click.echo(f"augcli: replayed {written} images into {newout}", err=True)

@@ -130,3 +130,19 @@ def test_manifest_as_csv_and_stats(run, src, recipe, tmp_path):
     assert "rotate.angle" in text
     missing = run("stats", tmp_path)
     assert missing.exit_code == 2 and "has no manifest.jsonl" in missing.stderr
+
+
+def test_python_api_matches_the_cli(run, src, recipe, tmp_path):
+    import augcli
+
+    summary = augcli.expand(src, tmp_path / "api", recipe=augcli.Recipe.load(recipe), jobs=1)
+    assert (summary.sources, summary.written, summary.skipped) == (6, 24, 0)
+    run("expand", src, tmp_path / "cli", "-r", recipe, "-j", "1")
+    from .conftest import tree_digest
+
+    assert tree_digest(tmp_path / "api") == tree_digest(tmp_path / "cli")
+    sheet = augcli.preview(src, recipe, images=2, variants=2)
+    assert sheet.mode == "RGB" and sheet.width > 2 * 192
+    assert augcli.verify(tmp_path / "api", src).ok
+    with pytest.raises(augcli.RecipeError):
+        augcli.Recipe.from_yaml("pipeline: [hflp]")

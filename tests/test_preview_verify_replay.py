@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from augcli.preview import describe_ops, pick_sources, preview, preview_rows
+from augcli.sheet import describe_ops, pick_sources, preview, preview_rows
 from augcli.recipe import Recipe
 from augcli.scan import scan
 

@@ -1,4 +1,4 @@
-"""The ``expand`` job end to end: check paths and OUT, scan, plan, resume,
+"""The ``expand`` job end to end (``augcli.expand``): check paths and OUT, scan, plan, resume,
 execute, record. The CLI is a thin layer over ``expand``.
 """
 from __future__ import annotations
