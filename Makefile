@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 RECIPE ?= recipes/flips.yaml
 
-.PHONY: demo test bench clean sample-data readme-ops
+.PHONY: demo demo-balance test bench clean sample-data readme-ops
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,16 @@ demo: $(VENV)/.installed
 	$(BIN)/augcli expand sample_data/ out/demo/ --recipe $(RECIPE) --overwrite
 	$(BIN)/augcli preview sample_data/ --recipe recipes/standard.yaml --out out/demo/preview.png
 	@echo "demo: outputs in out/demo/, manifest out/demo/manifest.jsonl, contact sheet out/demo/preview.png"
+
+# class balancing on an unbalanced copy of sample_data: cat 8, coffee 3, rocket 1 image(s)
+demo-balance: $(VENV)/.installed
+	rm -rf out/unbalanced && mkdir -p out/unbalanced/coffee out/unbalanced/rocket
+	cp -r sample_data/cat out/unbalanced/
+	cp sample_data/coffee/coffee_00[1-3].* out/unbalanced/coffee/
+	cp sample_data/rocket/rocket_001.jpg out/unbalanced/rocket/
+	$(BIN)/augcli expand out/unbalanced out/balanced --recipe recipes/balance.yaml --dry-run
+	$(BIN)/augcli expand out/unbalanced out/balanced --recipe recipes/balance.yaml --overwrite
+	$(BIN)/augcli stats out/balanced
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q

@@ -8,7 +8,7 @@ from typing import Any
 from .ops import REGISTRY
 from .ops.spec import REQUIRED, OpSpec, Param, show
 
-CATEGORIES = ("geometric", "colour", "noise")
+CATEGORIES = ("geometric", "colour", "noise", "policy")
 
 
 def _default(param: Param) -> str:

@@ -80,6 +80,11 @@ def _sample_step(step: Step, rng: np.random.Generator, size: Size, fired: list) 
     if isinstance(step, OpStep):
         spec = lookup(step.op)
         params = {name: value.draw(spec.param(name), rng) for name, value in step.params}
+        if spec.expand is not None:  # a policy: record and apply the plain ops it chose
+            for name, chosen in spec.expand(params, rng, size):
+                fired.append(AppliedOp(name, tuple(chosen.items())))
+                size = lookup(name).size_after(chosen, size)
+            return size
         if spec.resolve is not None:
             params = spec.resolve(params, rng, size)
         fired.append(AppliedOp(step.op, tuple(params.items())))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from pathlib import Path
 
@@ -146,3 +147,63 @@ def test_python_api_matches_the_cli(run, src, recipe, tmp_path):
     assert augcli.verify(tmp_path / "api", src).ok
     with pytest.raises(augcli.RecipeError):
         augcli.Recipe.from_yaml("pipeline: [hflp]")
+
+
+def policy_draws(text: str, n: int = 600, size=(331, 200)) -> list[list[dict]]:
+    from augcli.sampling import item_rng, sample
+
+    recipe = Recipe.from_yaml("pipeline:\n  - " + text)
+    return [[op.to_json() for op in sample(recipe.pipeline, item_rng(2, "p.jpg", c)[0], size)] for c in range(n)]
+
+
+PUBLISHED = {  # op -> (largest magnitude in its unit, as the papers / torchvision), for RandAugment m=30, TA wide
+    "randaugment": {"rotate": 30.0, "shear": math.degrees(math.atan(0.3)), "translate": 150.0,
+                    "factor": 0.9, "bits": (4, 8)},
+    "trivialaugment": {"rotate": 135.0, "shear": math.degrees(math.atan(0.99)), "translate": 32.0,
+                       "factor": 0.99, "bits": (2, 8)},
+}
+POLICY_OPS = {"shear", "translate", "rotate", "brightness", "saturation", "contrast", "sharpen", "posterize",
+              "solarize", "autocontrast", "equalize"}
+
+
+@pytest.mark.parametrize("policy,text", [("randaugment", "randaugment: {n: 2, m: 30}"),
+                                         ("randaugment", "randaugment: {n: 3, m: 9}"),
+                                         ("trivialaugment", "trivialaugment: {}")])
+def test_policies_expand_to_plain_ops_within_the_published_ranges(policy, text):
+    limits = PUBLISHED[policy]
+    seen = Counter()
+    for ops in policy_draws(text):
+        assert len(ops) <= (int(text.split("n: ")[1][0]) if "n:" in text else 1)
+        for op in ops:
+            seen[op["op"]] += 1
+            name = op["op"]
+            assert name in POLICY_OPS
+            if name == "rotate":
+                assert abs(op["angle"]) <= limits["rotate"] + 1e-6
+            elif name == "shear":
+                assert max(abs(op["x"]), abs(op["y"])) <= limits["shear"] + 1e-3 and 0 in (op["x"], op["y"])
+            elif name == "translate":
+                assert max(abs(op["x"]), abs(op["y"])) <= limits["translate"] + 1e-6
+            elif name in ("brightness", "saturation", "contrast", "sharpen"):
+                assert abs(op["factor"] - 1) <= limits["factor"] + 1e-6
+            elif name == "posterize":
+                assert limits["bits"][0] <= op["bits"] <= limits["bits"][1]
+            elif name == "solarize":
+                assert 0 <= op["threshold"] <= 255
+    assert set(seen) == POLICY_OPS  # every operation of the published list shows up
+    if "m: 30" in text:
+        rotations = [op["angle"] for ops in policy_draws(text) for op in ops if op["op"] == "rotate"]
+        assert {abs(a) for a in rotations} == {30.0}  # RandAugment uses exactly magnitude bin m
+
+
+def test_policy_outputs_replay_from_the_manifest(run, src, tmp_path):
+    recipe = tmp_path / "p.yaml"
+    recipe.write_text("copies: 3\npipeline:\n  - randaugment: {n: 2, m: 12}\n")
+    out = tmp_path / "out"
+    assert run("expand", src, out, "-r", recipe, "-j", "1").exit_code == 0
+    records = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    assert all(op["op"] in POLICY_OPS for r in records for op in r["ops"])
+    assert run("replay", out / "manifest.jsonl", src, tmp_path / "again").exit_code == 0
+    from .conftest import tree_digest
+
+    assert tree_digest(tmp_path / "again") == tree_digest(out)

@@ -27,4 +27,4 @@ def suggest(name: str) -> str | None:
 
 
 # Importing the kernel modules fills the registry.
-from . import color, geometric, keras, noise  # noqa: E402,F401
+from . import color, geometric, keras, noise, policies  # noqa: E402,F401

@@ -254,6 +254,8 @@ class OpSpec:
     that fuse without needing fill or interpolation. ``out_size`` tells the
     sampler how a non-affine op changes the size; ``resolve(params, rng, size)``
     draws values that depend on the image size (a crop position, say).
+    A policy gives ``expand(params, rng, size)`` instead of a kernel: the plain
+    ops it chose, which is what gets recorded and applied.
     """
 
     name: str
@@ -267,6 +269,7 @@ class OpSpec:
     resolve: Callable[[dict, np.random.Generator, Size], dict] | None = None
     example: str = ""
     refused: dict[str, str] = field(default_factory=dict)  # parameter -> why it is not supported
+    expand: Callable[[dict, np.random.Generator, Size], list[tuple[str, dict]]] | None = None  # policies
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)

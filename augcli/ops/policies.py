@@ -1,0 +1,116 @@
+"""Augmentation policies that expand to plain catalogue ops when sampled.
+
+RandAugment (Cubuk et al. 2020) and TrivialAugment (Müller & Hutter 2021),
+with the operation lists and magnitude ranges torchvision implements
+(``transforms/autoaugment.py``, 31 magnitude bins). The manifest records the
+concrete ops that were chosen (a rotate of 12 degrees, a posterize to 5
+bits), so replay needs no policy. Geometry pivots about the image centre, as
+everywhere in augcli (torchvision shears about the top-left corner).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import register
+from .spec import OpSpec, Param
+from .warp import FILL_MODES, INTERPOLATIONS
+
+BINS = 31
+
+
+def _space(wide: bool, size) -> dict[str, tuple[np.ndarray, bool]]:
+    """op -> (magnitudes per bin, signed), as torchvision's _augmentation_space."""
+    w, h = size
+    zero = np.zeros(BINS)
+    return {
+        "identity": (zero, False),
+        "shear_x": (np.linspace(0.0, 0.99 if wide else 0.3, BINS), True),
+        "shear_y": (np.linspace(0.0, 0.99 if wide else 0.3, BINS), True),
+        "translate_x": (np.linspace(0.0, 32.0 if wide else 150.0 / 331.0 * w, BINS), True),
+        "translate_y": (np.linspace(0.0, 32.0 if wide else 150.0 / 331.0 * h, BINS), True),
+        "rotate": (np.linspace(0.0, 135.0 if wide else 30.0, BINS), True),
+        "brightness": (np.linspace(0.0, 0.99 if wide else 0.9, BINS), True),
+        "color": (np.linspace(0.0, 0.99 if wide else 0.9, BINS), True),
+        "contrast": (np.linspace(0.0, 0.99 if wide else 0.9, BINS), True),
+        "sharpness": (np.linspace(0.0, 0.99 if wide else 0.9, BINS), True),
+        "posterize": (8 - np.round(np.arange(BINS) / ((BINS - 1) / (6 if wide else 4))), False),
+        "solarize": (np.linspace(255.0, 0.0, BINS), False),
+        "autocontrast": (zero, False),
+        "equalize": (zero, False),
+    }
+
+
+def _as_op(name: str, magnitude: float, params: dict) -> tuple[str, dict] | None:
+    """One policy operation as a plain augcli op (None for identity)."""
+    geometry = {"fill": params["fill"], "cval": params["cval"], "interpolation": params["interpolation"]}
+    m = round(float(magnitude), 4)
+    if name == "identity":
+        return None
+    if name in ("shear_x", "shear_y"):
+        degrees = round(math.degrees(math.atan(m)), 4)
+        return "shear", {"x": degrees if name == "shear_x" else 0.0, "y": degrees if name == "shear_y" else 0.0,
+                         **geometry}
+    if name in ("translate_x", "translate_y"):
+        return "translate", {"x": m if name == "translate_x" else 0.0, "y": m if name == "translate_y" else 0.0,
+                             "unit": "pixels", **geometry}
+    if name == "rotate":
+        return "rotate", {"angle": m, **geometry, "expand": False}
+    if name in ("brightness", "color", "contrast", "sharpness"):
+        op = {"color": "saturation", "sharpness": "sharpen"}.get(name, name)
+        return op, {"factor": round(1.0 + m, 4)}
+    if name == "posterize":
+        return "posterize", {"bits": int(m)}
+    if name == "solarize":
+        return "solarize", {"threshold": m}
+    if name == "autocontrast":
+        return "autocontrast", {"cutoff": 0.0}
+    return "equalize", {}
+
+
+def _pick(space: dict, rng: np.random.Generator, bin_index: int | None) -> tuple[str, float]:
+    names = list(space)
+    name = names[int(rng.integers(len(names)))]
+    magnitudes, signed = space[name]
+    index = int(rng.integers(BINS)) if bin_index is None else bin_index
+    magnitude = float(magnitudes[index])
+    if signed and rng.integers(2):
+        magnitude = -magnitude
+    return name, magnitude
+
+
+def _randaugment(params: dict, rng: np.random.Generator, size) -> list[tuple[str, dict]]:
+    space = _space(False, size)
+    chosen = [_as_op(*_pick(space, rng, params["m"]), params) for _ in range(params["n"])]
+    return [op for op in chosen if op is not None]
+
+
+def _trivialaugment(params: dict, rng: np.random.Generator, size) -> list[tuple[str, dict]]:
+    op = _as_op(*_pick(_space(True, size), rng, None), params)
+    return [op] if op is not None else []
+
+
+GEOMETRY = (
+    Param("fill", "enum", "constant", choices=FILL_MODES, doc="fill for shear/translate/rotate (torchvision: black)"),
+    Param("cval", "float", 0.0, 0, 255, doc="constant fill value"),
+    Param("interpolation", "enum", "nearest", choices=INTERPOLATIONS, doc="torchvision's default is nearest"),
+)
+
+
+def _not_applied(img, **_):
+    raise TypeError("policies are expanded into plain ops when sampled; they have no kernel of their own")
+
+
+register(OpSpec(
+    "randaugment", _not_applied,
+    params=(Param("n", "int", 2, 0, 10, doc="operations applied per image"),
+            Param("m", "int", 9, 0, BINS - 1, doc="magnitude bin, 0..30 (torchvision's default 9)"), *GEOMETRY),
+    doc="RandAugment: n operations drawn uniformly (with replacement) at magnitude bin m; recorded as plain ops.",
+    category="policy", expand=_randaugment, example="- randaugment: {n: 2, m: 9}",
+))
+register(OpSpec(
+    "trivialaugment", _not_applied, params=GEOMETRY,
+    doc="TrivialAugment Wide: one operation at a random magnitude; recorded as a plain op.",
+    category="policy", expand=_trivialaugment, example="- trivialaugment: {}",
+))
