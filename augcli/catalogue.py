@@ -165,6 +165,14 @@ def json_schema() -> dict[str, Any]:
             "variants": {"type": "object", "additionalProperties": steps,
                          "propertyNames": {"pattern": "^[A-Za-z0-9][A-Za-z0-9_-]*$"}},
             "keras": keras_params,
+            "balance": {"type": "object", "additionalProperties": False, "required": ["target"], "properties": {
+                "target": {"anyOf": [{"const": "max"}, {"type": "integer", "minimum": 1},
+                                     {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1}}]}}},
+            "classes": {"type": "object", "additionalProperties": {
+                "type": "object", "additionalProperties": False, "properties": {
+                    "exclude": {"type": "array", "items": {"enum": sorted(REGISTRY)}},
+                    "copies": {"type": "integer", "minimum": 0},
+                    "pipeline": steps}}},
         },
         "$defs": {"step": {"anyOf": step_options}},
     }
