@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 RECIPE ?= recipes/flips.yaml
 
-.PHONY: demo demo-balance test bench clean sample-data readme-ops
+.PHONY: demo demo-balance test bench bench-ops clean sample-data readme-ops
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,17 @@ demo-balance: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $@ $(VENV)/.installed
+
+# augcli vs the codec floor, albumentations and Augmentor (benchmarks/README.md)
+bench: $(VENV)/.installed-bench
+	$(BIN)/python benchmarks/run.py --preset small --reps 3 --memory
+
+bench-ops: $(VENV)/.installed-bench
+	$(BIN)/python benchmarks/ops.py
 
 sample-data: $(VENV)/.installed
 	$(BIN)/python scripts/make_sample_data.py

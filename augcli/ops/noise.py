@@ -29,8 +29,10 @@ def gaussian_noise(img: Image.Image, *, sigma: float, per_channel: bool, seed: i
         rng = np.random.default_rng(seed)
         scale = sigma * max_value(base.mode) / 255
         shape = arr.shape if per_channel or arr.ndim == 2 else arr.shape[:2] + (1,)
-        noise = rng.standard_normal(shape, dtype=np.float32) * np.float32(scale)
-        return Image.fromarray(to_mode_range(arr.astype(np.float32) + noise, base.mode))
+        noisy = rng.standard_normal(shape, dtype=np.float32)  # float32 and in place: half the time of float64
+        noisy *= np.float32(scale)
+        noisy = noisy + arr if noisy.shape != arr.shape else np.add(noisy, arr, out=noisy)
+        return Image.fromarray(to_mode_range(noisy, base.mode))
 
     return colour_op(add)(img)
 

@@ -1,0 +1,190 @@
+"""End-to-end benchmark: augcli against the codec floor and its peers, in one run.
+
+    python benchmarks/run.py [--preset small|large] [--reps 3] [--memory]
+
+Every tool runs as a whole process (start-up included) on the same source
+JPEGs, writing 5 JPEG outputs per source; tools alternate within each
+repetition. Reported: median images/s written, the ratio to the codec floor
+(decode once + encode 5x, same processes) and to augcli, and the peak RSS of
+the whole process tree (parent + workers, sampled every 20 ms). albumentations
+and Augmentor run only when installed (``pip install -e '.[bench]'``).
+The Markdown table is printed and written to benchmarks/results/.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import psutil
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from make_dataset import build  # noqa: E402
+
+PY = sys.executable
+RECIPES = HERE / "recipes"
+AUGCLI = [PY, "-m", "augcli"]
+
+
+def tools(src: Path, with_dask: bool) -> dict[str, callable]:
+    """name -> function(out) returning the command line."""
+    standard, flips = str(RECIPES / "bench-standard.yaml"), str(RECIPES / "bench-flips.yaml")
+    found = {
+        "codec floor (decode + encode only), 2 processes":
+            lambda out: [PY, str(HERE / "peers" / "codec_floor.py"), str(src), str(out), "--jobs", "2"],
+        "augcli standard -j 2": lambda out: AUGCLI + ["expand", str(src), str(out), "-r", standard, "-j", "2", "-q"],
+        "augcli standard -j 1": lambda out: AUGCLI + ["expand", str(src), str(out), "-r", standard, "-j", "1", "-q"],
+        "augcli flips -j 2": lambda out: AUGCLI + ["expand", str(src), str(out), "-r", flips, "-j", "2", "-q"],
+    }
+    if with_dask and importlib.util.find_spec("distributed"):
+        found["augcli standard, dask LocalCluster of 2"] = lambda out: AUGCLI + [
+            "expand", str(src), str(out), "-r", standard, "-j", "2", "--backend", "dask", "-q"]
+    if importlib.util.find_spec("albumentations"):
+        found["albumentations + joblib script, 2 processes"] = lambda out: [
+            PY, str(HERE / "peers" / "albumentations_script.py"), str(src), str(out), "--jobs", "2"]
+    if importlib.util.find_spec("Augmentor"):
+        found["Augmentor (own thread pool, JPEG q75)"] = lambda out: [
+            PY, str(HERE / "peers" / "augmentor_script.py"), str(src), str(out)]
+    return found
+
+
+def measure(command: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS (bytes) of the whole process tree."""
+    log = tempfile.TemporaryFile()  # a file, not a pipe: chatty tools (progress bars) never block on it
+    started = time.perf_counter()
+    proc = psutil.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            tree = [proc] + proc.children(recursive=True)
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.02)
+    seconds = time.perf_counter() - started
+    log.seek(0)
+    errors = log.read().decode(errors="replace")[-2000:]
+    log.close()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {errors}")
+    return seconds, peak
+
+
+def count_outputs(out: Path) -> int:
+    return sum(1 for p in out.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg"))
+
+
+def startup(command: list[str], reps: int = 5) -> float:
+    times = []
+    for _ in range(reps):
+        started = time.perf_counter()
+        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def versions() -> str:
+    names = ["augcli", "Pillow", "numpy", "joblib", "albumentations", "opencv-python-headless", "Augmentor", "dask"]
+    found = []
+    for name in names:
+        try:
+            from importlib.metadata import version
+
+            found.append(f"{name} {version(name)}")
+        except Exception:
+            pass
+    return ", ".join(found)
+
+
+def cpu() -> str:
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = platform.processor() or "unknown CPU"
+    return f"{os.cpu_count()} cores, {model}, {psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preset", choices=["small", "large"], default="small")
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--memory", action="store_true", help="also compare peak RSS on 200 vs 2000 sources")
+    parser.add_argument("--no-dask", action="store_true")
+    args = parser.parse_args()
+    src = build(args.preset)
+    sources = sum(1 for _ in src.rglob("*.jpg"))
+    runs = tools(src, not args.no_dask)
+    results: dict[str, list[tuple[float, int, int]]] = {name: [] for name in runs}
+    scratch = Path(tempfile.mkdtemp(prefix="augcli-bench-"))
+    try:
+        names = list(runs)
+        for rep in range(args.reps):
+            order = names[rep % len(names):] + names[: rep % len(names)]  # alternate who goes first
+            for name in order:
+                out = scratch / "out"
+                shutil.rmtree(out, ignore_errors=True)
+                seconds, peak = measure(runs[name](out))
+                results[name].append((seconds, peak, count_outputs(out)))
+                print(f"rep {rep + 1}: {name}: {seconds:.2f} s", file=sys.stderr)
+        memory_rows = []
+        if args.memory:
+            for preset in ("small", "large"):
+                data = build(preset)
+                out = scratch / "out"
+                shutil.rmtree(out, ignore_errors=True)
+                seconds, peak = measure(AUGCLI + ["expand", str(data), str(out), "-r",
+                                                  str(RECIPES / "bench-flips.yaml"), "-j", "2", "-q"])
+                memory_rows.append((preset, sum(1 for _ in data.rglob("*.jpg")), peak, seconds))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    def rate(name: str) -> float:
+        return statistics.median(n / s for s, _, n in results[name])
+
+    floor = rate(names[0])
+    augcli = rate("augcli standard -j 2")
+    lines = [
+        f"# augcli benchmark, {date.today().isoformat()}, preset {args.preset}",
+        "",
+        f"{sources} source JPEGs (640x480, q90), 5 JPEG q90 outputs each; median of {args.reps} runs, whole "
+        f"processes; tools alternate within each run. Machine: {cpu()}. Versions: {versions()}.",
+        "",
+        "| tool | images/s | vs codec floor | vs augcli standard -j 2 | peak RSS, process tree |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for name in names:
+        peak = max(p for _, p, _ in results[name]) / 2**20
+        lines.append(f"| {name} | {rate(name):.0f} | {rate(name) / floor:.2f} | {rate(name) / augcli:.2f} | "
+                     f"{peak:.0f} MiB |")
+    lines += ["", f"Scaling: augcli standard -j 2 / -j 1 = {augcli / rate('augcli standard -j 1'):.2f}x.", ""]
+    if memory_rows:
+        lines += ["| sources (flips, -j 2) | peak RSS | seconds |", "| ---: | ---: | ---: |"]
+        lines += [f"| {n} | {p / 2**20:.0f} MiB | {s:.1f} |" for _, n, p, s in memory_rows]
+        small, large = memory_rows[0][2], memory_rows[1][2]
+        lines += ["", f"Peak RSS with {memory_rows[1][1]} sources is {large / small:.2f}x that with "
+                      f"{memory_rows[0][1]}.", ""]
+    help_s = startup(AUGCLI[:1] + ["-m", "augcli", "--help"])
+    validate_s = startup(AUGCLI + ["validate", str(HERE.parent / "recipes" / "flips.yaml")])
+    lines += [f"Start-up (median of 5): `augcli --help` {help_s:.2f} s, `augcli validate` {validate_s:.2f} s.", "",
+              f"Reproduce: `make bench` (or `python benchmarks/run.py --preset {args.preset} --reps {args.reps}"
+              f"{' --memory' if args.memory else ''}`)."]
+    report = "\n".join(lines) + "\n"
+    print(report)
+    target = HERE / "results" / f"{date.today().isoformat()}-{args.preset}.md"
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(report)
+    print(f"written to {target}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
