@@ -160,10 +160,14 @@ def encode(img: Image.Image, fmt: str, *, quality: int = 95, icc_profile: bytes 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file in the same folder and an
     atomic rename: ``path`` is either absent, the old file, or complete."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.parent / f".{path.name}{TEMP_MARK}-{os.getpid()}"
     try:
-        with open(temp, "wb") as handle:
+        try:
+            handle = open(temp, "wb")
+        except FileNotFoundError:  # first file in this folder: one mkdir, not one per write
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(temp, "wb")
+        with handle:
             handle.write(data)
         os.replace(temp, path)
     except BaseException:

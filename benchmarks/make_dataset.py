@@ -8,7 +8,7 @@ rocket resized to about 640x480, JPEG quality 90, into benchmarks/data/PRESET/.
 """
 from __future__ import annotations
 
-import sys
+import argparse
 from pathlib import Path
 
 import numpy as np
@@ -44,4 +44,6 @@ def build(preset: str) -> Path:
 
 
 if __name__ == "__main__":
-    print(build(sys.argv[1] if len(sys.argv) > 1 else "small"))
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("preset", nargs="?", choices=sorted(PRESETS), default="small")
+    print(build(parser.parse_args().preset))
