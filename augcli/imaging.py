@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Callable
 
-import numpy as np
-from PIL import Image
+from .lazy import lazy
+
+np = lazy("numpy")  # the op modules import this one; see lazy.py
+Image = lazy("PIL.Image")
 
 WORKING_MODES = ("L", "LA", "RGB", "RGBA", "I;16", "I", "F")
 

@@ -13,6 +13,7 @@ The Markdown table is printed and written to benchmarks/results/.
 from __future__ import annotations
 
 import argparse
+import compileall
 import importlib.util
 import os
 import platform
@@ -26,6 +27,8 @@ from datetime import date
 from pathlib import Path
 
 import psutil
+
+import augcli
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -121,6 +124,9 @@ def main() -> None:
     parser.add_argument("--memory", action="store_true", help="also compare peak RSS on 200 vs 2000 sources")
     parser.add_argument("--no-dask", action="store_true")
     args = parser.parse_args()
+    # run augcli as an installed copy runs: from compiled bytecode (an editable install
+    # under PYTHONDONTWRITEBYTECODE would recompile it in every process, workers included)
+    compileall.compile_dir(Path(augcli.__file__).parent, quiet=1)
     src = build(args.preset)
     sources = sum(1 for _ in src.rglob("*.jpg"))
     runs = tools(src, not args.no_dask)

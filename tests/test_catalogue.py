@@ -85,3 +85,16 @@ def test_help_is_instant_no_heavy_imports():
             "print(sorted(m for m in ('numpy', 'PIL', 'skimage', 'joblib', 'yaml', 'tqdm') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("args", [["validate", "recipes/standard.yaml"], ["validate", "recipes/keras-course.yaml"],
+                                  ["validate", "recipes/randaugment.yaml"], ["transforms"], ["schema"]])
+def test_registry_commands_import_no_pixel_libraries(args):
+    """validate, transforms and schema read parameter schemas only: numpy and
+    Pillow (most of their start-up) stay unimported (augcli/lazy.py)."""
+    code = ("import sys; from augcli.cli import cli\n"
+            f"try: cli({args!r}, prog_name='augcli')\nexcept SystemExit as e: assert not e.code, e.code\n"
+            "print(sorted(m for m in ('numpy', 'PIL', 'skimage', 'joblib', 'tqdm') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=ROOT).stdout
+    assert out.strip().splitlines()[-1] == "[]"

@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import io
 
-import numpy as np
-from PIL import Image, ImageEnhance, ImageFilter, ImageOps, ImageStat
-
+from ..lazy import lazy
 from ..imaging import colour_op, map_values, max_value, split_alpha, to_mode_range, with_alpha
 from . import register
 from .spec import OpSpec, Param
+
+np = lazy("numpy")
+Image = lazy("PIL.Image")
+ImageEnhance = lazy("PIL.ImageEnhance")
+ImageFilter = lazy("PIL.ImageFilter")
+ImageOps = lazy("PIL.ImageOps")
+ImageStat = lazy("PIL.ImageStat")
 
 
 def brightness(img: Image.Image, *, factor: float) -> Image.Image:

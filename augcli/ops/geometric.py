@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-from PIL import Image
-
+from ..lazy import lazy
 from . import register
 from .spec import OpSpec, Param
 from .warp import FILL_MODES, INTERPOLATIONS, about_centre, translation, warp
+
+np = lazy("numpy")
+Image = lazy("PIL.Image")
 
 FILL = Param("fill", "enum", "constant", choices=FILL_MODES,
              doc="how pixels beyond the border are filled (numpy.pad names)")
@@ -63,12 +64,10 @@ def _rot90_forward(params: dict, size):
     return matrix, (w, h)
 
 
-_ROT90 = {1: Image.Transpose.ROTATE_90, 2: Image.Transpose.ROTATE_180, 3: Image.Transpose.ROTATE_270}
-
-
 def rot90(img: Image.Image, *, k: int) -> Image.Image:
     k %= 4
-    return img.transpose(_ROT90[k]) if k else img.copy()
+    turns = {1: Image.Transpose.ROTATE_90, 2: Image.Transpose.ROTATE_180, 3: Image.Transpose.ROTATE_270}
+    return img.transpose(turns[k]) if k else img.copy()
 
 
 register(OpSpec(
@@ -120,15 +119,8 @@ register(OpSpec(
 
 # -- resize -------------------------------------------------------------------------
 
-_RESIZE_FILTERS = {
-    "nearest": Image.Resampling.NEAREST,
-    "bilinear": Image.Resampling.BILINEAR,
-    "bicubic": Image.Resampling.BICUBIC,
-}
-
-
 def resize(img: Image.Image, *, size, interpolation: str) -> Image.Image:
-    return img.resize(tuple(size), _RESIZE_FILTERS[interpolation])
+    return img.resize(tuple(size), Image.Resampling[interpolation.upper()])
 
 
 register(OpSpec(
@@ -315,7 +307,7 @@ def _resolve_random_resized_crop(params: dict, rng, size) -> dict:
 
 def _random_resized_crop(img: Image.Image, *, size, box, interpolation, **_) -> Image.Image:
     # Pillow's resize with box= crops and resamples in one antialiased pass
-    return img.resize(tuple(size), _RESIZE_FILTERS[interpolation], box=tuple(box))
+    return img.resize(tuple(size), Image.Resampling[interpolation.upper()], box=tuple(box))
 
 
 register(OpSpec(
@@ -402,7 +394,7 @@ def elastic(img: Image.Image, *, grid: int, magnitude: float, interpolation: str
                     px[j + 1, i + 1], py[j + 1, i + 1], px[j, i + 1], py[j, i + 1])
             mesh.append((box, quad))
     work = img.convert("I") if img.mode == "I;16" else img
-    out = work.transform(img.size, Image.Transform.MESH, mesh, resample=_RESIZE_FILTERS[interpolation])
+    out = work.transform(img.size, Image.Transform.MESH, mesh, resample=Image.Resampling[interpolation.upper()])
     return Image.fromarray(np.clip(np.asarray(out), 0, 65535).astype(np.uint16)) if img.mode == "I;16" else out
 
 

@@ -27,14 +27,15 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-from PIL import Image
-
+from ..lazy import lazy
 from . import register
 from .color import brightness as enhance_brightness
 from .color import shift_channels
 from .spec import OpSpec, Param
 from .warp import INTERPOLATIONS, about_centre, translation, warp
+
+np = lazy("numpy")
+Image = lazy("PIL.Image")
 
 KERAS_FILL = {"nearest": "edge", "reflect": "symmetric", "wrap": "wrap", "constant": "constant"}
 

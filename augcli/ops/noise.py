@@ -7,12 +7,13 @@ Values are on the 0..255 scale (scaled for 16-bit images); alpha is untouched.
 """
 from __future__ import annotations
 
-import numpy as np
-from PIL import Image
-
+from ..lazy import lazy
 from ..imaging import colour_op, max_value, to_mode_range
 from . import register
 from .spec import OpSpec, Param
+
+np = lazy("numpy")
+Image = lazy("PIL.Image")
 
 
 def _with_seed(params: dict, rng: np.random.Generator, size) -> dict:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
+from ..lazy import lazy
 from . import register
 from .spec import OpSpec, Param
 from .warp import FILL_MODES, INTERPOLATIONS
+
+np = lazy("numpy")
 
 BINS = 31
 

@@ -17,7 +17,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import numpy as np
+from ..lazy import lazy
+
+np = lazy("numpy")
 
 REQUIRED = object()  # sentinel default: the recipe must give a value
 FLOAT_DIGITS = 4  # drawn floats are rounded so manifests stay readable and replay exact

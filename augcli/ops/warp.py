@@ -14,18 +14,14 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-from PIL import Image
-
+from ..lazy import lazy
 from ..imaging import fill_values
+
+np = lazy("numpy")
+Image = lazy("PIL.Image")
 
 FILL_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
-_RESAMPLE = {
-    "nearest": Image.Resampling.NEAREST,
-    "bilinear": Image.Resampling.BILINEAR,
-    "bicubic": Image.Resampling.BICUBIC,
-}
 _SUPPORT = {"nearest": 1, "bilinear": 1, "bicubic": 2}
 
 
@@ -153,6 +149,6 @@ def warp(
         method, data = Image.Transform.PERSPECTIVE, tuple(pil.ravel()[:8])
     if img.mode == "I;16":
         # Pillow interpolates I;16 as if it were 8-bit; resample in 32-bit instead
-        wide = img.convert("I").transform((ow, oh), method, data, resample=_RESAMPLE[interpolation])
+        wide = img.convert("I").transform((ow, oh), method, data, resample=Image.Resampling[interpolation.upper()])
         return Image.fromarray(np.clip(np.asarray(wide), 0, 65535).astype(np.uint16))
-    return img.transform((ow, oh), method, data, resample=_RESAMPLE[interpolation])
+    return img.transform((ow, oh), method, data, resample=Image.Resampling[interpolation.upper()])

@@ -1,0 +1,30 @@
+"""Deferred imports for the op modules.
+
+``validate``, ``transforms`` and ``schema`` only read the registry's parameter
+schemas; numpy and Pillow would be most of their start-up time. An op module
+writes ``np = lazy("numpy")`` and the real import happens at the first
+attribute use, which in a worker is the first image.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+
+class LazyModule:
+    def __init__(self, name: str):
+        self.__dict__["_name"] = name
+
+    def __getattr__(self, attr: str) -> Any:
+        # Runs only for names not yet copied: the first use, and names a module
+        # sets later (numpy's own lazily loaded submodules).
+        module = importlib.import_module(self._name)
+        self.__dict__.update(vars(module))
+        return getattr(module, attr)
+
+    def __repr__(self) -> str:
+        return f"<lazy module {self._name!r}>"
+
+
+def lazy(name: str) -> Any:
+    return LazyModule(name)
