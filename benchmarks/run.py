@@ -158,7 +158,7 @@ def main() -> None:
         return statistics.median(n / s for s, _, n in results[name])
 
     floor = rate(names[0])
-    augcli = rate("augcli standard -j 2")
+    ours = rate("augcli standard -j 2")
     lines = [
         f"# augcli benchmark, {date.today().isoformat()}, preset {args.preset}",
         "",
@@ -170,9 +170,9 @@ def main() -> None:
     ]
     for name in names:
         peak = max(p for _, p, _ in results[name]) / 2**20
-        lines.append(f"| {name} | {rate(name):.0f} | {rate(name) / floor:.2f} | {rate(name) / augcli:.2f} | "
+        lines.append(f"| {name} | {rate(name):.0f} | {rate(name) / floor:.2f} | {rate(name) / ours:.2f} | "
                      f"{peak:.0f} MiB |")
-    lines += ["", f"Scaling: augcli standard -j 2 / -j 1 = {augcli / rate('augcli standard -j 1'):.2f}x.", ""]
+    lines += ["", f"Scaling: augcli standard -j 2 / -j 1 = {ours / rate('augcli standard -j 1'):.2f}x.", ""]
     if memory_rows:
         lines += ["| sources (flips, -j 2) | peak RSS | seconds |", "| ---: | ---: | ---: |"]
         lines += [f"| {n} | {p / 2**20:.0f} MiB | {s:.1f} |" for _, n, p, s in memory_rows]
