@@ -3,16 +3,20 @@
 Consecutive affine ops that agree on fill, cval and interpolation are fused
 into one resample (their forward matrices composed), so rotate + zoom + shear
 costs one interpolation and no double blur. Runs made only of exact ops
-(flips, quarter turns) stay lossless transposes.
+(flips, quarter turns) stay lossless transposes. Consecutive point ops
+(brightness, contrast, gamma, ...) become one lookup table.
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterable
 
 import numpy as np
 from PIL import Image
 
+from .imaging import point_chain
 from .ops import lookup
+from .ops.spec import OpSpec
 from .ops.warp import warp
 from .sampling import AppliedOp
 
@@ -22,18 +26,37 @@ _RESAMPLING_KEYS = ("fill", "cval", "interpolation")
 def apply(img: Image.Image, ops: Iterable[AppliedOp]) -> Image.Image:
     """Return ``img`` with ``ops`` applied in order; ``img`` is not modified."""
     run: list[AppliedOp] = []
+    kind = None
     for op in ops:
         spec = lookup(op.op)
         if spec is None:
             raise ValueError(f"unknown op {op.op!r}")
-        if spec.forward is not None and (not run or _fusable(run, op)):
+        mine = _kind(spec)
+        if run and mine is not None and mine == kind and (kind == "point" or _fusable(run, op)):
             run.append(op)
             continue
-        img = _apply_run(img, run)
-        run = [op] if spec.forward is not None else []
-        if spec.forward is None:
-            img = spec.kernel(img, **op.kwargs())
-    return _apply_run(img, run)
+        img = _apply_run(img, run, kind)
+        run, kind = [op], mine
+    return _apply_run(img, run, kind)
+
+
+def _kind(spec: OpSpec) -> str | None:
+    """How an op fuses with its neighbours: affine ops into one resample, point
+    ops into one lookup table; anything else runs on its own."""
+    if spec.forward is not None:
+        return "affine"
+    return "point" if spec.values is not None else None
+
+
+def _apply_run(img: Image.Image, run: list[AppliedOp], kind: str | None) -> Image.Image:
+    if not run:
+        return img
+    if kind == "affine":
+        return _apply_affine_run(img, run)
+    if kind == "point":
+        return point_chain(img, [partial(lookup(op.op).values, op.kwargs()) for op in run])
+    (op,) = run
+    return lookup(op.op).kernel(img, **op.kwargs())
 
 
 def _resampling(op: AppliedOp) -> tuple | None:
@@ -50,9 +73,7 @@ def _fusable(run: list[AppliedOp], op: AppliedOp) -> bool:
     return mine is None or not theirs or theirs == {mine}
 
 
-def _apply_run(img: Image.Image, run: list[AppliedOp]) -> Image.Image:
-    if not run:
-        return img
+def _apply_affine_run(img: Image.Image, run: list[AppliedOp]) -> Image.Image:
     if len(run) == 1 or all(lookup(op.op).exact for op in run):
         for op in run:
             img = lookup(op.op).kernel(img, **op.kwargs())

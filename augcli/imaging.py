@@ -125,3 +125,36 @@ def fill_values(img: Image.Image, cval: float) -> tuple[float, ...]:
     if dtype_of(img.mode).kind != "f":
         colour = float(np.clip(round(colour), 0, max_value(img.mode)))
     return tuple(0.0 if b == "A" else colour for b in bands)
+
+
+def point_chain(img: Image.Image, steps: list[Callable]) -> Image.Image:
+    """Apply point ops in order; each step is ``make(mode, means) -> fn(v, band)``
+    (``means()`` gives the per-band means of the image the step receives).
+
+    For 8-bit colour bands the whole chain becomes one lookup table and one
+    Pillow ``point`` call: each step maps the previous table's values, and means
+    come from the source histogram through the table, as exact integer sums the
+    way ``ImageStat`` computes them. The result is identical to applying the steps
+    one at a time; other modes do exactly that.
+    """
+    base, alpha = split_alpha(img)
+    if base.mode not in ("L", "RGB"):
+        for make in steps:
+            current = base
+            base = map_values(current, make(current.mode, lambda: [float(np.asarray(current).mean())]))
+        return with_alpha(base, alpha)
+    bands = len(base.getbands())
+    tables = np.tile(np.arange(256, dtype=np.int64), (bands, 1))
+    histogram = None
+
+    def means() -> list[float]:
+        nonlocal histogram
+        if histogram is None:
+            histogram = np.asarray(base.histogram(), dtype=np.int64).reshape(bands, 256)
+        return [int((tables[b] * histogram[b]).sum()) / max(int(histogram[b].sum()), 1) for b in range(bands)]
+
+    for make in steps:
+        fn = make(base.mode, means)
+        tables = np.stack([to_mode_range(fn(tables[b].astype(np.float64), b), base.mode).astype(np.int64)
+                           for b in range(bands)])
+    return with_alpha(base.point(tables.ravel().tolist()), alpha)

@@ -6,9 +6,10 @@ cost one Pillow ``point`` call whatever their formula.
 from __future__ import annotations
 
 import io
+from functools import partial
 
 from ..lazy import lazy
-from ..imaging import colour_op, map_values, max_value, split_alpha, to_mode_range, with_alpha
+from ..imaging import colour_op, max_value, point_chain, split_alpha, to_mode_range, with_alpha
 from . import register
 from .spec import OpSpec, Param
 
@@ -20,32 +21,44 @@ ImageOps = lazy("PIL.ImageOps")
 ImageStat = lazy("PIL.ImageStat")
 
 
-def brightness(img: Image.Image, *, factor: float) -> Image.Image:
+def pointwise(values):
+    """A kernel from a point op's value mapping ``values(params, mode, means) ->
+    fn(v, band)``; ``apply`` chains consecutive point ops into one lookup table."""
+
+    def kernel(img: Image.Image, **params) -> Image.Image:
+        return point_chain(img, [partial(values, params)])
+
+    kernel.__doc__ = values.__doc__
+    return kernel
+
+
+def _brightness(params: dict, mode: str, means):
     """PIL ``ImageEnhance.Brightness``: a blend with black, ``trunc(float32(v * factor))``."""
+    factor = params["factor"]
+    if mode == "F":
+        return lambda v, band: v * factor
     f = np.float32(factor)
-    if img.mode == "F":
-        return map_values(img, lambda v, band: v * factor)
-    return map_values(img, lambda v, band: np.floor(v.astype(np.float32) * f).astype(np.float64))
+    return lambda v, band: np.floor(v.astype(np.float32) * f).astype(np.float64)
 
 
-def contrast(img: Image.Image, *, factor: float) -> Image.Image:
+def _contrast(params: dict, mode: str, means):
     """``(x - mean_c) * factor + mean_c`` per colour channel, clipped (Keras RandomContrast)."""
+    factor, mean = params["factor"], means()
+    return lambda v, band: (v - mean[band]) * factor + mean[band]
 
-    def per_band(base: Image.Image) -> Image.Image:
-        means = ImageStat.Stat(base).mean if base.mode in ("L", "RGB") else [float(np.asarray(base).mean())]
-        return map_values(base, lambda v, band: (v - means[band]) * factor + means[band])
 
-    return colour_op(per_band)(img)
+brightness = pointwise(_brightness)
+contrast = pointwise(_contrast)
 
 
 register(OpSpec(
-    "brightness", brightness,
+    "brightness", brightness, values=_brightness,
     params=(Param("factor", "float", lo=0, hi=10, doc="multiplier: 1 = unchanged, 0 = black"),),
     doc="Scale pixel values (PIL ImageEnhance.Brightness).",
     example="- brightness: {factor: [0.8, 1.2]}",
 ))
 register(OpSpec(
-    "contrast", contrast,
+    "contrast", contrast, values=_contrast,
     params=(Param("factor", "float", lo=0, hi=10, doc="1 = unchanged, 0 = flat mean colour, >1 stronger"),),
     doc="Stretch values about each channel's mean: (x - mean) * factor + mean, clipped.",
     example="- contrast: {factor: [0.5, 1.5]}",
@@ -85,10 +98,13 @@ def hue(img: Image.Image, *, shift: float) -> Image.Image:
     return colour_op(rotate)(img)
 
 
-def gamma(img: Image.Image, *, gamma: float) -> Image.Image:
+def _gamma(params: dict, mode: str, means):
     """``max * (x / max) ** gamma``: < 1 brightens shadows, > 1 darkens them."""
-    top = max_value(img.mode)
-    return map_values(img, lambda v, band: top * (v / top) ** gamma)
+    top, gamma = max_value(mode), params["gamma"]
+    return lambda v, band: top * (v / top) ** gamma
+
+
+gamma = pointwise(_gamma)
 
 
 def shift_channels(img: Image.Image, value: float) -> Image.Image:
@@ -155,24 +171,30 @@ def autocontrast(img: Image.Image, *, cutoff: float) -> Image.Image:
     return colour_op(apply)(img)
 
 
-def posterize(img: Image.Image, *, bits: int) -> Image.Image:
+def _posterize(params: dict, mode: str, means):
     """Keep the top ``bits`` bits of each 8-bit value (PIL ``ImageOps.posterize``;
     16-bit images keep the same share of their 16 bits' top)."""
-    step = 2 ** (8 - bits) * max_value(img.mode) / 255 if img.mode == "I;16" else 2 ** (8 - bits)
-    return map_values(img, lambda v, band: np.floor(v / step) * step)
+    bits = params["bits"]
+    step = 2 ** (8 - bits) * max_value(mode) / 255 if mode == "I;16" else 2 ** (8 - bits)
+    return lambda v, band: np.floor(v / step) * step
 
 
-def solarize(img: Image.Image, *, threshold: float) -> Image.Image:
+def _solarize(params: dict, mode: str, means):
     """Invert values at or above ``threshold`` (0..255 scale), as PIL ``ImageOps.solarize``."""
-    top = max_value(img.mode)
-    cut = threshold * top / 255
-    return map_values(img, lambda v, band: np.where(v < cut, v, top - v))
+    top = max_value(mode)
+    cut = params["threshold"] * top / 255
+    return lambda v, band: np.where(v < cut, v, top - v)
 
 
-def invert(img: Image.Image) -> Image.Image:
+def _invert(params: dict, mode: str, means):
     """Negative: ``max - x`` (PIL ``ImageOps.invert``)."""
-    top = max_value(img.mode)
-    return map_values(img, lambda v, band: top - v)
+    top = max_value(mode)
+    return lambda v, band: top - v
+
+
+posterize = pointwise(_posterize)
+solarize = pointwise(_solarize)
+invert = pointwise(_invert)
 
 
 def _smooth16(arr: np.ndarray) -> np.ndarray:
@@ -250,7 +272,7 @@ register(OpSpec(
     doc="Shift the hue in HSV.", example="- hue: {shift: [-10, 10]}",
 ))
 register(OpSpec(
-    "gamma", gamma, params=(Param("gamma", "float", lo=0.05, hi=20, doc="< 1 brighter shadows, > 1 darker"),),
+    "gamma", gamma, values=_gamma, params=(Param("gamma", "float", lo=0.05, hi=20, doc="< 1 brighter shadows, > 1 darker"),),
     doc="Gamma curve: max * (x / max) ** gamma.", example="- gamma: {gamma: [0.8, 1.25]}",
 ))
 register(OpSpec(
@@ -272,14 +294,14 @@ register(OpSpec(
     doc="Stretch values to the full range (PIL ImageOps.autocontrast).", example="- autocontrast: {cutoff: 1}",
 ))
 register(OpSpec(
-    "posterize", posterize, params=(Param("bits", "int", lo=1, hi=8, doc="bits kept per channel"),),
+    "posterize", posterize, values=_posterize, params=(Param("bits", "int", lo=1, hi=8, doc="bits kept per channel"),),
     doc="Reduce the number of levels (PIL ImageOps.posterize).", example="- posterize: {bits: [4, 6]}",
 ))
 register(OpSpec(
-    "solarize", solarize, params=(Param("threshold", "float", 128.0, 0, 256, doc="0..255 scale; 256 = unchanged"),),
+    "solarize", solarize, values=_solarize, params=(Param("threshold", "float", 128.0, 0, 256, doc="0..255 scale; 256 = unchanged"),),
     doc="Invert values at or above a threshold (PIL ImageOps.solarize).", example="- solarize: {threshold: [128, 256]}",
 ))
-register(OpSpec("invert", invert, doc="Negative image (PIL ImageOps.invert).", example="- invert: {p: 0.05}"))
+register(OpSpec("invert", invert, values=_invert, doc="Negative image (PIL ImageOps.invert).", example="- invert: {p: 0.05}"))
 register(OpSpec(
     "sharpen", sharpen, params=(Param("factor", "float", lo=0, hi=10, doc="1 = unchanged, > 1 sharper"),),
     doc="Sharpness (PIL ImageEnhance.Sharpness).", example="- sharpen: {factor: [1, 2]}",

@@ -257,7 +257,9 @@ class OpSpec:
     sampler how a non-affine op changes the size; ``resolve(params, rng, size)``
     draws values that depend on the image size (a crop position, say).
     A policy gives ``expand(params, rng, size)`` instead of a kernel: the plain
-    ops it chose, which is what gets recorded and applied.
+    ops it chose, which is what gets recorded and applied. Point ops give
+    ``values(params, mode, means) -> fn(v, band)``, their value mapping, so runs
+    of them become one lookup table.
     """
 
     name: str
@@ -272,6 +274,7 @@ class OpSpec:
     example: str = ""
     refused: dict[str, str] = field(default_factory=dict)  # parameter -> why it is not supported
     expand: Callable[[dict, np.random.Generator, Size], list[tuple[str, dict]]] | None = None  # policies
+    values: Callable[[dict, str, Callable[[], list[float]]], Callable] | None = None  # point ops
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
