@@ -14,7 +14,7 @@ from skimage.transform import AffineTransform, warp as sk_warp
 
 from augcli.ops import REGISTRY
 from augcli.ops.geometric import _rotate_forward
-from augcli.ops.warp import translation, warp
+from augcli.ops.warp import pad, translation, warp
 from augcli.recipe import Recipe
 from augcli.sampling import item_rng, sample, stable_hash
 
@@ -65,6 +65,18 @@ def test_rotate_matches_skimage_warp(fill, angle):
                         cval=100, preserve_range=True)
     diff = out - reference
     assert diff.max() <= 1e-9 and diff.min() >= -1 - 1e-9  # Pillow truncates: within one level below
+
+
+@pytest.mark.parametrize("fill", ["edge", "reflect", "symmetric", "wrap"])
+@pytest.mark.parametrize("channels", [1, 3, 4])
+@pytest.mark.parametrize("margins", [(3, 0, 0, 0), (0, 0, 0, 5), (7, 2, 1, 9), (29, 19, 29, 19), (0, 4, 12, 0)])
+def test_pad_is_np_pad(fill, channels, margins):
+    """The one-canvas Pillow padding equals numpy's on every side and corner."""
+    arr = noise(channels=channels)  # 40 x 30
+    left, top, right, bottom = margins
+    out = np.asarray(pad(Image.fromarray(arr), left, top, right, bottom, fill, 0))
+    widths = ((top, bottom), (left, right)) + ((0, 0),) * (arr.ndim - 2)
+    assert np.array_equal(out, np.pad(arr, widths, mode=fill))
 
 
 @pytest.mark.parametrize("fill", FILLS)

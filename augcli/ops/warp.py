@@ -39,18 +39,19 @@ def about_centre(linear: np.ndarray, size: tuple[int, int], out_size: tuple[int,
     return translation((ow - 1) / 2, (oh - 1) / 2) @ m @ translation(-(w - 1) / 2, -(h - 1) / 2)
 
 
-def _strips(img: Image.Image, before: int, after: int, fill: str, axis: int) -> tuple[Image.Image, Image.Image]:
-    """The two border strips ``np.pad(mode=fill)`` adds along one axis (0: x, 1: y),
-    cut from ``img`` with Pillow (crop/transpose/resize are C loops; no array copies)."""
-    n = img.size[axis]
+def _strips(canvas: Image.Image, start: int, n: int, span: tuple[int, int], before: int, after: int,
+            fill: str, axis: int) -> tuple[Image.Image, Image.Image]:
+    """The two border strips ``np.pad(mode=fill)`` adds along one axis (0: x, 1: y)
+    to the ``n`` pixels from ``start`` of ``canvas`` (covering ``span`` on the other
+    axis), cut with Pillow (crop/transpose/resize are C loops; no array copies)."""
     flip = Image.Transpose.FLIP_LEFT_RIGHT if axis == 0 else Image.Transpose.FLIP_TOP_BOTTOM
+    lo, hi = span
 
     def cut(a: int, b: int) -> Image.Image:
-        box = (a, 0, b, img.height) if axis == 0 else (0, a, img.width, b)
-        return img.crop(box)
+        return canvas.crop((start + a, lo, start + b, hi) if axis == 0 else (lo, start + a, hi, start + b))
 
     def stretch(strip: Image.Image, length: int) -> Image.Image:
-        size = (max(length, 1), img.height) if axis == 0 else (img.width, max(length, 1))
+        size = (max(length, 1), strip.height) if axis == 0 else (strip.width, max(length, 1))
         return strip.resize(size, Image.Resampling.NEAREST)
 
     if fill == "edge":
@@ -62,18 +63,23 @@ def _strips(img: Image.Image, before: int, after: int, fill: str, axis: int) -> 
     return cut(n - before, n), cut(0, after)  # wrap: bcd|abcd
 
 
-def _pad_axis(img: Image.Image, before: int, after: int, fill: str, axis: int) -> Image.Image:
-    if not before and not after:
-        return img
+def _pad_in_place(img: Image.Image, left: int, top: int, right: int, bottom: int, fill: str) -> Image.Image:
+    """One canvas: the image in the middle, then the x strips beside it, then the
+    y strips cut from the x-padded rows (these modes map x and y independently,
+    so the corners come out as numpy's)."""
     w, h = img.size
-    size = (w + before + after, h) if axis == 0 else (w, h + before + after)
-    canvas = Image.new(img.mode, size, None)  # uninitialised: every pixel is pasted below
-    first, last = _strips(img, before, after, fill, axis)
-    canvas.paste(img, (before, 0) if axis == 0 else (0, before))
-    if before:
-        canvas.paste(first, (0, 0))
-    if after:
-        canvas.paste(last, (before + (w if axis == 0 else 0), 0) if axis == 0 else (0, before + h))
+    width = w + left + right
+    canvas = Image.new(img.mode, (width, h + top + bottom), None)  # uninitialised: all pasted below
+    canvas.paste(img, (left, top))
+    for axis, before, after, start, n, span in ((0, left, right, left, w, (top, top + h)),
+                                                (1, top, bottom, top, h, (0, width))):
+        if not before and not after:
+            continue
+        first, last = _strips(canvas, start, n, span, before, after, fill, axis)
+        if before:
+            canvas.paste(first, (start - before, span[0]) if axis == 0 else (0, start - before))
+        if after:
+            canvas.paste(last, (start + n, span[0]) if axis == 0 else (0, start + n))
     return canvas
 
 
@@ -95,7 +101,7 @@ def pad(img: Image.Image, left: int, top: int, right: int, bottom: int, fill: st
     # rare larger ones (repeated reflections), with identical results
     limit_x, limit_y = (w - 1, h - 1) if fill == "reflect" else (w, h)
     if max(left, right) <= limit_x and max(top, bottom) <= limit_y and w > 1 and h > 1:
-        return _pad_axis(_pad_axis(img, left, right, fill, 0), top, bottom, fill, 1)
+        return _pad_in_place(img, left, top, right, bottom, fill)
     arr = np.asarray(img)
     widths = ((top, bottom), (left, right)) + ((0, 0),) * (arr.ndim - 2)
     return Image.fromarray(np.pad(arr, widths, mode=fill))
