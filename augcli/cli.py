@@ -118,6 +118,9 @@ def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, schedule
     # loky's resource-tracker process chatters about semaphores after a Ctrl-C;
     # it inherits this environment, and its warnings are not the user's business
     os.environ.setdefault("PYTHONWARNINGS", "ignore:resource_tracker:UserWarning")
+    from .worker import keep_freed_memory
+
+    keep_freed_memory()  # this process is augcli's own; with -j 1 it is the worker too
     progress = _Progress(enabled=not quiet and not dry_run and sys.stderr.isatty())
     try:
         summary = run_expand(
