@@ -74,13 +74,30 @@ def _fusable(run: list[AppliedOp], op: AppliedOp) -> bool:
 
 
 def _apply_affine_run(img: Image.Image, run: list[AppliedOp]) -> Image.Image:
-    if len(run) == 1 or all(lookup(op.op).exact for op in run):
-        for op in run:
-            img = lookup(op.op).kernel(img, **op.kwargs())
-        return img
+    if len(run) == 1:
+        (op,) = run
+        return lookup(op.op).kernel(img, **op.kwargs())
     matrix, size = np.eye(3), img.size
     for op in run:
         step, size = lookup(op.op).forward(op.kwargs(), size)
         matrix = step @ matrix
+    if all(lookup(op.op).exact for op in run):
+        # flips and quarter turns compose to one of the eight symmetries of the
+        # rectangle: one lossless transpose, whatever the run's length
+        turn = _TRANSPOSES[tuple(np.rint(matrix[:2, :2]).astype(int).ravel())]
+        return img.copy() if turn is None else img.transpose(turn)
     settings = next(r for r in map(_resampling, run) if r is not None)
     return warp(img, matrix, size, **dict(zip(_RESAMPLING_KEYS, settings)))
+
+
+# the linear part of an exact run's forward map (x right, y down) -> Pillow's transpose
+_TRANSPOSES = {
+    (1, 0, 0, 1): None,
+    (-1, 0, 0, 1): Image.Transpose.FLIP_LEFT_RIGHT,
+    (1, 0, 0, -1): Image.Transpose.FLIP_TOP_BOTTOM,
+    (-1, 0, 0, -1): Image.Transpose.ROTATE_180,
+    (0, 1, -1, 0): Image.Transpose.ROTATE_90,  # counter-clockwise, as rot90 k=1
+    (0, -1, 1, 0): Image.Transpose.ROTATE_270,
+    (0, 1, 1, 0): Image.Transpose.TRANSPOSE,
+    (0, -1, -1, 0): Image.Transpose.TRANSVERSE,
+}

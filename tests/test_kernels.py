@@ -206,3 +206,27 @@ def test_seeds_are_keys_not_stream_positions():
     import hashlib
 
     assert stable_hash("cat/1.jpg") == int.from_bytes(hashlib.sha256(b"cat/1.jpg").digest()[:8], "little")
+
+
+@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("channels", [1, 3])
+def test_runs_of_flips_and_quarter_turns_are_one_exact_transpose(seed, channels):
+    """apply() composes flips and rot90 into one transpose; pixels must equal
+    numpy's flips and rot90 applied one by one (non-square, so axes cannot mix)."""
+    from augcli.apply import apply
+    from augcli.sampling import AppliedOp
+
+    rng = np.random.default_rng(seed)
+    arr = noise(h=30, w=40, channels=channels, seed=seed)
+    expected, ops = arr, []
+    for _ in range(int(rng.integers(2, 6))):
+        name = str(rng.choice(["hflip", "vflip", "rot90"]))
+        if name == "hflip":
+            expected, op = expected[:, ::-1], AppliedOp("hflip", ())
+        elif name == "vflip":
+            expected, op = expected[::-1], AppliedOp("vflip", ())
+        else:
+            k = int(rng.integers(0, 4))
+            expected, op = np.rot90(expected, k), AppliedOp("rot90", (("k", k),))
+        ops.append(op)
+    assert np.array_equal(np.asarray(apply(Image.fromarray(arr), ops)), expected), ops
