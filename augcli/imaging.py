@@ -91,29 +91,13 @@ def to_mode_range(values: np.ndarray, mode: str) -> np.ndarray:
     return np.clip(np.rint(values), 0, max_value(mode)).astype(dtype)
 
 
-def map_values(img: Image.Image, fn: Callable[[np.ndarray, int], np.ndarray]) -> Image.Image:
-    """Apply a per-value mapping ``fn(values, band) -> float values`` to the colour
-    bands of ``img`` (alpha untouched).
-
-    8- and 16-bit images go through a lookup table (Pillow's ``point`` or a numpy
-    gather), so the cost does not depend on how expensive ``fn`` is.
-    """
-
-    def per_band(base: Image.Image) -> Image.Image:
-        mode = base.mode
-        bands = len(base.getbands())
-        if mode in ("L", "RGB"):
-            ramp = np.arange(256, dtype=np.float64)
-            lut = np.concatenate([to_mode_range(fn(ramp, b), mode) for b in range(bands)])
-            return base.point(lut.tolist())
-        arr = np.asarray(base)
-        if mode == "I;16":
-            lut = to_mode_range(fn(np.arange(65536, dtype=np.float64), 0), mode)
-            return Image.fromarray(lut[arr])
-        out = to_mode_range(fn(arr.astype(np.float64), 0), mode)
-        return Image.fromarray(out)
-
-    return colour_op(per_band)(img)
+def _map_wide(base: Image.Image, fn: Callable[[np.ndarray, int], np.ndarray]) -> Image.Image:
+    """``fn(values, band)`` on a single-band 16-bit, 32-bit or float image: a
+    65536-entry table gathered by numpy for I;16, the values themselves otherwise."""
+    arr = np.asarray(base)
+    if base.mode == "I;16":
+        return Image.fromarray(to_mode_range(fn(np.arange(65536, dtype=np.float64), 0), base.mode)[arr])
+    return Image.fromarray(to_mode_range(fn(arr.astype(np.float64), 0), base.mode))
 
 
 def fill_values(img: Image.Image, cval: float) -> tuple[float, ...]:
@@ -140,8 +124,7 @@ def point_chain(img: Image.Image, steps: list[Callable]) -> Image.Image:
     base, alpha = split_alpha(img)
     if base.mode not in ("L", "RGB"):
         for make in steps:
-            current = base
-            base = map_values(current, make(current.mode, lambda: [float(np.asarray(current).mean())]))
+            base = _map_wide(base, make(base.mode, lambda image=base: [float(np.asarray(image).mean())]))
         return with_alpha(base, alpha)
     bands = len(base.getbands())
     tables = np.tile(np.arange(256, dtype=np.int64), (bands, 1))

@@ -160,8 +160,8 @@ def _targets(source: SourceImage, recipe: Recipe, augment: bool, used: set[str],
     # overwriting: the later source (in path order) carries its own extension in
     # its stem, then a number if that is taken too. Case-insensitive, for macOS.
     stem = rel.stem
-    tagged = f"{stem}_{rel.suffix.lstrip('.').lower()}" if rel.suffix else stem
-    candidates = itertools.chain([stem, tagged], (f"{tagged}_{n}" for n in range(2, 10_000)))
+    head = [stem, f"{stem}_{rel.suffix.lstrip('.').lower()}"] if rel.suffix else [stem]
+    candidates = itertools.chain(head, (f"{head[-1]}_{n}" for n in range(2, 10_000)))
     for candidate in candidates:
         targets = build(candidate)
         names = [t.path.casefold() for t in targets]

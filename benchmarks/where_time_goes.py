@@ -19,16 +19,18 @@ from make_dataset import build
 
 HERE = Path(__file__).resolve().parent
 
+RESAMPLE = "fused geometric resample, padding included (Pillow transform)"
+OTHER_OPS = "other ops (colour LUTs, flips, ...)"
+HASH = "sha256 of source and output, for the manifest"
 # Non-overlapping stages of worker.process, by (module file, function name); their
 # cumulative times add up to the worker's total, the rest is Python glue.
 STAGES = [
     ("decode the source (once for all its copies)", "io.py", "decode"),
     ("draw the parameters (seeded generator, sampling)", "sampling.py", ("item_rng", "sample")),
-    ("fused geometric resample, padding included (Pillow transform)", "warp.py", "warp"),
-    ("other ops (colour LUTs, flips, ...)", "apply.py", "apply"),
+    (RESAMPLE, "warp.py", "warp"),
+    (OTHER_OPS, "apply.py", "apply"),
     ("encode JPEG", "io.py", "encode"),
     ("write: temp file + rename", "io.py", "write_atomic"),
-    ("sha256 for the manifest", "~", "<built-in method _hashlib.openssl_sha256>"),
 ]
 
 
@@ -51,8 +53,12 @@ def main() -> None:
 
     total = cumulative("worker.py", "process")
     outputs = summary.written
-    rows = [(stage, cumulative(file, names)) for stage, file, names in STAGES]
-    rows[3] = (rows[3][0], rows[3][1] - rows[2][1])  # apply contains warp
+    measured = {stage: cumulative(file, names) for stage, file, names in STAGES}
+    measured[OTHER_OPS] -= measured[RESAMPLE]  # apply() calls warp()
+    # sha256 called by the worker itself (seeding hashes paths with it too, inside item_rng)
+    measured[HASH] = sum(caller[3] for k, v in stats.items() if k[2] == "<built-in method _hashlib.openssl_sha256>"
+                         for where, caller in v[4].items() if where[0].endswith("worker.py"))
+    rows = list(measured.items())
     resample = sum(v[2] for k, v in stats.items() if k[2] == "<method 'transform' of 'ImagingCore' objects>")
     rows.append(("everything else (records, paths, numpy glue)", total - sum(s for _, s in rows)))
     lines = [f"# Where the time goes, {date.today().isoformat()}: `{args.recipe.name}`, -j 1, {outputs} outputs",
@@ -60,8 +66,9 @@ def main() -> None:
     for stage, seconds in rows:
         lines.append(f"| {stage} | {seconds / outputs * 1e3:.2f} | {seconds / total:.0%} |")
     lines.append(f"| **total in the worker** | **{total / outputs * 1e3:.2f}** | 100% |")
-    lines += ["", f"Of the resample, Pillow's bilinear `transform` itself (C, one thread) takes "
-              f"{resample / outputs * 1e3:.2f} ms per output ({resample / total:.0%} of the total)."]
+    if resample:
+        lines += ["", f"Of the resample, Pillow's bilinear `transform` itself (C, one thread) takes "
+                  f"{resample / outputs * 1e3:.2f} ms per output ({resample / total:.0%} of the total)."]
     lines += ["", "cProfile adds overhead to Python calls, not to the C calls that dominate. "
               "Reproduce: `python benchmarks/where_time_goes.py`."]
     text = "\n".join(lines) + "\n"

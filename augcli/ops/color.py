@@ -1,7 +1,8 @@
 """Colour ops. They act on the colour bands only: alpha is never recoloured.
 
-Point-wise ops are built as lookup tables (``imaging.map_values``), so they
-cost one Pillow ``point`` call whatever their formula.
+Point ops are declared by their value mapping alone (``point_op``) and run as
+lookup tables (``imaging.point_chain``), so a run of them costs one Pillow
+``point`` call whatever their formulas.
 """
 from __future__ import annotations
 
@@ -21,14 +22,16 @@ ImageOps = lazy("PIL.ImageOps")
 ImageStat = lazy("PIL.ImageStat")
 
 
-def pointwise(values):
-    """A kernel from a point op's value mapping ``values(params, mode, means) ->
-    fn(v, band)``; ``apply`` chains consecutive point ops into one lookup table."""
+def point_op(name: str, values, **spec):
+    """Register a point op from its value mapping ``values(params, mode, means) ->
+    fn(v, band)``; its kernel is that mapping as a one-step ``point_chain``, and
+    ``apply`` chains consecutive point ops into one lookup table. Returns the kernel."""
 
     def kernel(img: Image.Image, **params) -> Image.Image:
         return point_chain(img, [partial(values, params)])
 
     kernel.__doc__ = values.__doc__
+    register(OpSpec(name, kernel, values=values, **spec))
     return kernel
 
 
@@ -47,22 +50,18 @@ def _contrast(params: dict, mode: str, means):
     return lambda v, band: (v - mean[band]) * factor + mean[band]
 
 
-brightness = pointwise(_brightness)
-contrast = pointwise(_contrast)
-
-
-register(OpSpec(
-    "brightness", brightness, values=_brightness,
+brightness = point_op(
+    "brightness", _brightness,
     params=(Param("factor", "float", lo=0, hi=10, doc="multiplier: 1 = unchanged, 0 = black"),),
     doc="Scale pixel values (PIL ImageEnhance.Brightness).",
     example="- brightness: {factor: [0.8, 1.2]}",
-))
-register(OpSpec(
-    "contrast", contrast, values=_contrast,
+)
+contrast = point_op(
+    "contrast", _contrast,
     params=(Param("factor", "float", lo=0, hi=10, doc="1 = unchanged, 0 = flat mean colour, >1 stronger"),),
     doc="Stretch values about each channel's mean: (x - mean) * factor + mean, clipped.",
     example="- contrast: {factor: [0.5, 1.5]}",
-))
+)
 
 
 # -- the rest of the colour catalogue -------------------------------------------------
@@ -102,9 +101,6 @@ def _gamma(params: dict, mode: str, means):
     """``max * (x / max) ** gamma``: < 1 brightens shadows, > 1 darkens them."""
     top, gamma = max_value(mode), params["gamma"]
     return lambda v, band: top * (v / top) ** gamma
-
-
-gamma = pointwise(_gamma)
 
 
 def shift_channels(img: Image.Image, value: float) -> Image.Image:
@@ -192,11 +188,6 @@ def _invert(params: dict, mode: str, means):
     return lambda v, band: top - v
 
 
-posterize = pointwise(_posterize)
-solarize = pointwise(_solarize)
-invert = pointwise(_invert)
-
-
 def _smooth16(arr: np.ndarray) -> np.ndarray:
     """Pillow's SMOOTH 3x3 kernel ([1 1 1; 1 5 1; 1 1 1] / 13), borders kept as Pillow does."""
     work = arr.astype(np.float64)
@@ -271,10 +262,10 @@ register(OpSpec(
     "hue", hue, params=(Param("shift", "float", lo=-180, hi=180, doc="degrees around the colour wheel"),),
     doc="Shift the hue in HSV.", example="- hue: {shift: [-10, 10]}",
 ))
-register(OpSpec(
-    "gamma", gamma, values=_gamma, params=(Param("gamma", "float", lo=0.05, hi=20, doc="< 1 brighter shadows, > 1 darker"),),
+gamma = point_op(
+    "gamma", _gamma, params=(Param("gamma", "float", lo=0.05, hi=20, doc="< 1 brighter shadows, > 1 darker"),),
     doc="Gamma curve: max * (x / max) ** gamma.", example="- gamma: {gamma: [0.8, 1.25]}",
-))
+)
 register(OpSpec(
     "channel_shift", channel_shift,
     params=(Param("value", "float", lo=-255, hi=255, doc="added to every colour channel (0..255 scale)"),),
@@ -293,15 +284,15 @@ register(OpSpec(
     params=(Param("cutoff", "float", 0.0, 0, 49, doc="percent of darkest/brightest pixels to ignore"),),
     doc="Stretch values to the full range (PIL ImageOps.autocontrast).", example="- autocontrast: {cutoff: 1}",
 ))
-register(OpSpec(
-    "posterize", posterize, values=_posterize, params=(Param("bits", "int", lo=1, hi=8, doc="bits kept per channel"),),
+posterize = point_op(
+    "posterize", _posterize, params=(Param("bits", "int", lo=1, hi=8, doc="bits kept per channel"),),
     doc="Reduce the number of levels (PIL ImageOps.posterize).", example="- posterize: {bits: [4, 6]}",
-))
-register(OpSpec(
-    "solarize", solarize, values=_solarize, params=(Param("threshold", "float", 128.0, 0, 256, doc="0..255 scale; 256 = unchanged"),),
+)
+solarize = point_op(
+    "solarize", _solarize, params=(Param("threshold", "float", 128.0, 0, 256, doc="0..255 scale; 256 = unchanged"),),
     doc="Invert values at or above a threshold (PIL ImageOps.solarize).", example="- solarize: {threshold: [128, 256]}",
-))
-register(OpSpec("invert", invert, values=_invert, doc="Negative image (PIL ImageOps.invert).", example="- invert: {p: 0.05}"))
+)
+invert = point_op("invert", _invert, doc="Negative image (PIL ImageOps.invert).", example="- invert: {p: 0.05}")
 register(OpSpec(
     "sharpen", sharpen, params=(Param("factor", "float", lo=0, hi=10, doc="1 = unchanged, > 1 sharper"),),
     doc="Sharpness (PIL ImageEnhance.Sharpness).", example="- sharpen: {factor: [1, 2]}",

@@ -15,7 +15,7 @@ import math
 from ..lazy import lazy
 from . import register
 from .spec import OpSpec, Param
-from .warp import FILL_MODES, INTERPOLATIONS, about_centre, translation, warp
+from .warp import FILL_MODES, INTERPOLATIONS, about_centre, resampling_filter, translation, warp
 
 np = lazy("numpy")
 Image = lazy("PIL.Image")
@@ -120,7 +120,7 @@ register(OpSpec(
 # -- resize -------------------------------------------------------------------------
 
 def resize(img: Image.Image, *, size, interpolation: str) -> Image.Image:
-    return img.resize(tuple(size), Image.Resampling[interpolation.upper()])
+    return img.resize(tuple(size), resampling_filter(interpolation))
 
 
 register(OpSpec(
@@ -307,7 +307,7 @@ def _resolve_random_resized_crop(params: dict, rng, size) -> dict:
 
 def _random_resized_crop(img: Image.Image, *, size, box, interpolation, **_) -> Image.Image:
     # Pillow's resize with box= crops and resamples in one antialiased pass
-    return img.resize(tuple(size), Image.Resampling[interpolation.upper()], box=tuple(box))
+    return img.resize(tuple(size), resampling_filter(interpolation), box=tuple(box))
 
 
 register(OpSpec(
@@ -394,7 +394,7 @@ def elastic(img: Image.Image, *, grid: int, magnitude: float, interpolation: str
                     px[j + 1, i + 1], py[j + 1, i + 1], px[j, i + 1], py[j, i + 1])
             mesh.append((box, quad))
     work = img.convert("I") if img.mode == "I;16" else img
-    out = work.transform(img.size, Image.Transform.MESH, mesh, resample=Image.Resampling[interpolation.upper()])
+    out = work.transform(img.size, Image.Transform.MESH, mesh, resample=resampling_filter(interpolation))
     return Image.fromarray(np.clip(np.asarray(out), 0, 65535).astype(np.uint16)) if img.mode == "I;16" else out
 
 

@@ -25,6 +25,11 @@ INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
 _SUPPORT = {"nearest": 1, "bilinear": 1, "bicubic": 2}
 
 
+def resampling_filter(interpolation: str):
+    """Pillow's filter for one of ``INTERPOLATIONS``."""
+    return Image.Resampling[interpolation.upper()]
+
+
 def translation(dx: float, dy: float) -> np.ndarray:
     return np.array([[1.0, 0.0, dx], [0.0, 1.0, dy], [0.0, 0.0, 1.0]])
 
@@ -155,6 +160,6 @@ def warp(
         method, data = Image.Transform.PERSPECTIVE, tuple(pil.ravel()[:8])
     if img.mode == "I;16":
         # Pillow interpolates I;16 as if it were 8-bit; resample in 32-bit instead
-        wide = img.convert("I").transform((ow, oh), method, data, resample=Image.Resampling[interpolation.upper()])
+        wide = img.convert("I").transform((ow, oh), method, data, resample=resampling_filter(interpolation))
         return Image.fromarray(np.clip(np.asarray(wide), 0, 65535).astype(np.uint16))
-    return img.transform((ow, oh), method, data, resample=Image.Resampling[interpolation.upper()])
+    return img.transform((ow, oh), method, data, resample=resampling_filter(interpolation))
