@@ -294,6 +294,9 @@ def expand(
                 raise AugcliError(f"writing to {out} failed: {exc.strerror or exc}; finished images are kept, "
                                   "run again with --resume when fixed") from exc
             raise
+    # a worker killed mid-write (OOM, a lost Dask worker) leaves its temp file; its
+    # task was redone elsewhere or skipped, and every worker has finished now
+    _remove_temp_files(out_path)
     record.update(status="complete", finished=_now())
     record["counts"].update(written=len(done) + written, skipped=len(skipped_before) + skipped)
     write_run_record(out_path, record)

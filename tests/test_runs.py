@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import augcli.worker
+from augcli.io import is_temp
 from .conftest import load, make_image, tree_digest
 
 
@@ -128,6 +129,7 @@ def test_full_or_read_only_disk_fails_cleanly_and_resumes(run, tree, recipe, ref
 CRASHER = """
 import os, signal
 import augcli.worker
+from augcli.io import is_temp
 
 _process = augcli.worker.process
 
@@ -138,6 +140,37 @@ def process(task, job):
 
 augcli.worker.process = process
 """
+
+
+DIES_MID_WRITE = """
+import os, signal
+import augcli.io, augcli.worker
+
+_write = augcli.worker.write_atomic
+
+def write_atomic(path, data):
+    if "07" in path.name:  # killed (OOM, say) with half an image in its temp file
+        (path.parent / f".{path.name}{augcli.io.TEMP_MARK}-{os.getpid()}").write_bytes(data[: len(data) // 2])
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _write(path, data)
+
+augcli.worker.write_atomic = write_atomic
+"""
+
+
+def test_a_worker_dying_mid_write_leaves_no_temp_file(tree, recipe, tmp_path):
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(DIES_MID_WRITE)
+    env = {**os.environ, "PYTHONPATH": f"{hook}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-m", "augcli", "expand", str(tree), str(out), "-r", str(recipe),
+                             "-j", "2"], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    skipped = [json.loads(line)["source"] for line in (out / "skipped.jsonl").read_text().splitlines()]
+    assert skipped == ["cat/07.jpg"]
+    assert [p.name for p in out.rglob("*") if is_temp(p.name)] == []
+    assert assert_consistent(out) == 19 * 4
 
 
 def test_a_dying_worker_is_reported_and_its_image_skipped(tree, recipe, tmp_path):
