@@ -117,10 +117,13 @@ def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: 
             steps = recipe.pipeline_for(source.label)
             jobs = [(copy, None, steps) for copy in range(1, variants + 1)]
         for copy, name, steps in jobs:
-            rng, _ = item_rng(run_seed, source.relpath, copy)
-            ops = sample(steps, rng, decoded.image.size)
-            image = finish(apply(decoded.image, ops), recipe)
-            caption = describe_ops([op.to_json() for op in ops])
+            try:
+                rng, _ = item_rng(run_seed, source.relpath, copy)
+                ops = sample(steps, rng, decoded.image.size)
+                image = finish(apply(decoded.image, ops), recipe)
+                caption = describe_ops([op.to_json() for op in ops])
+            except Exception as exc:  # as in expand: one image's failure is shown, not fatal
+                image, caption = _placeholder(), f"skipped: {type(exc).__name__}: {exc}"
             tiles.append(Tile(image, f"{name}: {caption}" if name else caption))
         rows.append(Row(f"{source.label}: {source.relpath}", tiles))
     return rows

@@ -15,7 +15,6 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 from .apply import apply
@@ -111,20 +110,26 @@ def process(task: Task, job: Job) -> list[dict]:
         return [{"skip": Skip(source.relpath, str(exc)).to_json()}]
     except OSError as exc:
         return [{"skip": Skip(source.relpath, f"cannot read: {exc.strerror or exc}").to_json()}]
+    except Exception as exc:  # whatever else a decoder raises is this file's problem, not the run's
+        return [{"skip": Skip(source.relpath, f"cannot decode: {type(exc).__name__}: {exc}").to_json()}]
     source_sha = hashlib.sha256(data).hexdigest()
     records = []
     for target in task.targets:
         seed = None
         ops: tuple[AppliedOp, ...] = ()
-        if target.kind == "augmented":
-            rng, seed = item_rng(job.seed, source.relpath, target.copy)
-            ops = sample(steps_for(job.recipe, target, source.label), rng, decoded.image.size)
+        stage = "draw parameters"
         try:
+            if target.kind == "augmented":
+                rng, seed = item_rng(job.seed, source.relpath, target.copy)
+                ops = sample(steps_for(job.recipe, target, source.label), rng, decoded.image.size)
+            stage = f"augment ({', '.join(op.op for op in ops)})" if ops else "encode"
             out_bytes, width, height, note = render(decoded, target, ops, data, job.recipe)
-        except (ValueError, ZeroDivisionError, OSError, MemoryError, np.linalg.LinAlgError) as exc:
-            # an op that cannot work on this image (say, a degenerate size): skip the
-            # source, keep the run going; what was already written stays valid
-            reason = f"cannot augment ({', '.join(op.op for op in ops) or 'encode'}): {type(exc).__name__}: {exc}"
+        except Exception as exc:
+            # Nothing about one source may stop the run: whatever drawing, applying
+            # or encoding raises for it (a degenerate size, an op's own limits) skips
+            # the source with the reason; what was already written stays valid.
+            # Writing is outside: a full disk is the run's failure, not the source's.
+            reason = f"cannot {stage}: {type(exc).__name__}: {exc}"
             return records + [{"skip": Skip(source.relpath, reason).to_json()}]
         write_atomic(Path(job.out) / target.path, out_bytes)
         record = {
