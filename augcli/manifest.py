@@ -17,6 +17,9 @@ RUN_FILE = "augcli.json"
 MANIFEST = "manifest.jsonl"
 SKIPPED = "skipped.jsonl"
 META_FILES = (RUN_FILE, MANIFEST, SKIPPED)
+# names at the top of OUT that augcli's own files take: no class folder may have
+# one (casefolded, as on case-insensitive filesystems)
+RESERVED_NAMES = frozenset(name.casefold() for name in META_FILES)
 
 
 def dumps(record: dict) -> str:

@@ -115,12 +115,19 @@ def copies_per_source(scan: Scan, recipe: Recipe, augmented: set) -> dict[str, i
     return per_source
 
 
+def output_folders(scan: Scan) -> set[str]:
+    """Every folder OUT will have (those holding sources, as in SRC), casefolded:
+    no output file may take one of these names (``a_aug01.jpg/`` next to ``a.jpg``)."""
+    return {str(folder).casefold() for source in scan.sources
+            for folder in PurePosixPath(source.relpath).parents if str(folder) != "."}
+
+
 def make_plan(scan: Scan, recipe: Recipe, augment: tuple[str, ...] = ("train",)) -> Plan:
     check_class_names(scan, recipe)
     augmented = augmented_splits(scan, augment)
     copies = copies_per_source(scan, recipe, augmented)
     width = max(2, len(str(max(copies.values(), default=1))))
-    used: set[str] = set()
+    used = output_folders(scan)
     tasks = []
     for source in scan.sources:
         targets = _targets(source, recipe, source.split in augmented, used, copies.get(source.relpath, 0), width)

@@ -22,6 +22,7 @@ from .ops import lookup
 from .plan import augmented_splits
 from .recipe import Recipe
 from .sampling import item_rng, sample
+from .trees import read_inside
 from .scan import SourceImage, scan
 from .worker import finish
 
@@ -104,7 +105,7 @@ def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: 
     rows = []
     for source in pick_sources(candidates, images, run_seed):
         try:
-            decoded = decode((Path(src) / source.relpath).read_bytes())
+            decoded = decode(read_inside(src, source.relpath))
         except Exception as exc:  # an unusable file is shown as such, not fatal
             rows.append(Row(f"{source.label}: {source.relpath}", [Tile(_placeholder(), f"skipped: {exc}")]))
             continue

@@ -8,6 +8,7 @@ in, so ``-j 1``, ``-j 8`` and a Dask cluster write the same bytes.
 from __future__ import annotations
 
 import ctypes
+import errno
 import hashlib
 import os
 import signal
@@ -23,6 +24,12 @@ from .plan import Target, Task
 from .recipe import Recipe
 from .sampling import AppliedOp, item_rng, sample
 from .scan import Skip
+from .trees import Refused, read_inside
+
+
+# what OUT's filesystem says about a name it will not take (too long, bytes it
+# refuses): that source is skipped; any other write error stops the run
+NAME_ERRORS = frozenset({errno.ENAMETOOLONG, errno.EILSEQ, errno.EINVAL})
 
 
 @dataclass(frozen=True)
@@ -104,9 +111,9 @@ def process(task: Task, job: Job) -> list[dict]:
     _settle_in()
     source = task.source
     try:
-        data = (Path(job.src) / source.relpath).read_bytes()
+        data = read_inside(job.src, source.relpath)
         decoded = decode(data, max_pixels=job.max_pixels)
-    except Unusable as exc:
+    except (Unusable, Refused) as exc:
         return [{"skip": Skip(source.relpath, str(exc)).to_json()}]
     except OSError as exc:
         return [{"skip": Skip(source.relpath, f"cannot read: {exc.strerror or exc}").to_json()}]
@@ -131,7 +138,13 @@ def process(task: Task, job: Job) -> list[dict]:
             # Writing is outside: a full disk is the run's failure, not the source's.
             reason = f"cannot {stage}: {type(exc).__name__}: {exc}"
             return records + [{"skip": Skip(source.relpath, reason).to_json()}]
-        write_atomic(Path(job.out) / target.path, out_bytes)
+        try:
+            write_atomic(Path(job.out) / target.path, out_bytes)
+        except OSError as exc:
+            if exc.errno not in NAME_ERRORS:
+                raise  # a full or read-only disk is the run's failure
+            reason = f"cannot write {target.path} in OUT: {exc.strerror or exc}"
+            return records + [{"skip": Skip(source.relpath, reason).to_json()}]
         record = {
             "path": target.path,
             "source": source.relpath,
