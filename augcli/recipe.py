@@ -132,9 +132,17 @@ class Recipe:
 
     @classmethod
     def load(cls, path: str | Path) -> "Recipe":
-        """Read and validate a recipe file; ``UsageError`` if it cannot be read."""
+        """Read and validate a recipe file; ``UsageError`` if it cannot be read.
+
+        At most ``MAX_RECIPE_BYTES`` are read, so ``/dev/zero`` or a 50 MB
+        file costs a bounded read, not the machine's memory."""
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            with open(path, "rb") as handle:
+                raw = handle.read(MAX_RECIPE_BYTES + 1)
+            if len(raw) > MAX_RECIPE_BYTES:
+                raise UsageError(f"recipe {path} is larger than {MAX_RECIPE_BYTES:,} bytes (1 MiB), "
+                                 "the most a recipe may be")
+            text = raw.decode("utf-8")
         except FileNotFoundError:
             raise UsageError(f"recipe file not found: {path}") from None
         except (OSError, UnicodeDecodeError) as exc:
@@ -259,11 +267,46 @@ def without_ops(steps: tuple[Step, ...], excluded: set[str]) -> tuple[Step, ...]
 
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")}
 
+# Bounds on what reading a recipe may cost. Real recipes are a few hundred
+# bytes, a few hundred values and a dozen levels deep.
+MAX_RECIPE_BYTES = 1 << 20
+MAX_VALUES = 100_000  # after alias expansion: "billion laughs" stops here
+MAX_DEPTH = 64  # nesting; deeper would exhaust Python's recursion in the composer
+
+
+class _TooDeep(yaml.YAMLError):
+    def __init__(self, line: int):
+        self.line = line
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """The safe loader, refusing documents nested more than ``MAX_DEPTH`` deep
+    (its composer recurses once per level)."""
+
+    depth = 0
+
+    def compose_node(self, parent, index):
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _TooDeep(self.peek_event().start_mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+class _TooMany(Exception):
+    """More values than ``MAX_VALUES`` once aliases are expanded."""
+
 
 def _read_yaml(text: str) -> tuple[Any, dict[str, int], list[Problem]]:
     """Parse YAML into plain data plus a map from recipe path to line number."""
+    if len(text) > MAX_RECIPE_BYTES:  # (a str given to from_yaml; load reads at most this)
+        return None, {}, [Problem("", f"the recipe is {len(text):,} characters; at most {MAX_RECIPE_BYTES:,}")]
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_BoundedLoader)
+    except _TooDeep as exc:
+        return None, {}, [Problem("", f"the recipe is nested more than {MAX_DEPTH} levels deep", exc.line)]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -275,8 +318,13 @@ def _read_yaml(text: str) -> tuple[Any, dict[str, int], list[Problem]]:
     lines: dict[str, int] = {}
     problems: list[Problem] = []
     constructor = yaml.SafeLoader("")
+    count = 0
 
     def build(node: yaml.Node, path: str) -> Any:
+        nonlocal count
+        count += 1  # every value, each time an alias repeats it
+        if count > MAX_VALUES:
+            raise _TooMany
         line = node.start_mark.line + 1
         lines.setdefault(path, line)
         if node.tag not in _PLAIN_TAGS:
@@ -298,9 +346,22 @@ def _read_yaml(text: str) -> tuple[Any, dict[str, int], list[Problem]]:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [build(item, f"{path}[{i}]") for i, item in enumerate(node.value)]
-        return constructor.construct_object(node)
+        try:
+            value = constructor.construct_object(node)
+        except ValueError:  # Python refuses int("9" * 5000)
+            value = None
+        else:
+            if not (isinstance(value, int) and value.bit_length() > 256):
+                return value
+        # no recipe needs such a number, and Python will not even print it
+        problems.append(Problem(path, f"a number too long to read ({len(node.value):,} characters)", line))
+        return None
 
-    return build(root, ""), lines, problems
+    try:
+        return build(root, ""), lines, problems
+    except _TooMany:
+        return None, {}, [Problem("", f"the recipe has more than {MAX_VALUES:,} values (counting every repeat of a "
+                                      "YAML alias *name); recipes are much smaller")]
 
 
 # -- validation ----------------------------------------------------------------------
