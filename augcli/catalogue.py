@@ -7,6 +7,7 @@ from typing import Any
 
 from .ops import REGISTRY
 from .ops.spec import REQUIRED, OpSpec, Param, show
+from .recipe import MAX_BALANCE, MAX_COPIES
 
 CATEGORIES = ("geometric", "colour", "noise", "policy")
 
@@ -153,7 +154,8 @@ def json_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "properties": {
             "version": {"const": 1},
-            "copies": {"type": "integer", "minimum": 1, "description": "augmented outputs per source image"},
+            "copies": {"type": "integer", "minimum": 1, "maximum": MAX_COPIES,
+                       "description": "augmented outputs per source image"},
             "seed": {"type": "integer", "minimum": 0},
             "include_originals": {"type": "boolean"},
             "output": {"type": "object", "additionalProperties": False, "properties": {
@@ -166,12 +168,13 @@ def json_schema() -> dict[str, Any]:
                          "propertyNames": {"pattern": "^[A-Za-z0-9][A-Za-z0-9_-]*$"}},
             "keras": keras_params,
             "balance": {"type": "object", "additionalProperties": False, "required": ["target"], "properties": {
-                "target": {"anyOf": [{"const": "max"}, {"type": "integer", "minimum": 1},
-                                     {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1}}]}}},
+                "target": {"anyOf": [{"const": "max"}, {"type": "integer", "minimum": 1, "maximum": MAX_BALANCE},
+                                     {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1,
+                                                                                 "maximum": MAX_BALANCE}}]}}},
             "classes": {"type": "object", "additionalProperties": {
                 "type": "object", "additionalProperties": False, "properties": {
                     "exclude": {"type": "array", "items": {"enum": sorted(REGISTRY)}},
-                    "copies": {"type": "integer", "minimum": 0},
+                    "copies": {"type": "integer", "minimum": 0, "maximum": MAX_COPIES},
                     "pipeline": steps}}},
         },
         "$defs": {"step": {"anyOf": step_options}},

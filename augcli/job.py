@@ -3,6 +3,7 @@ execute, record. The CLI is a thin layer over ``expand``.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import threading
@@ -144,27 +145,20 @@ def _check_resumable(out: Path, recipe: Recipe, seed: int) -> dict:
     return record
 
 
-def _remaining(plan: Plan, done_paths: set[str], skipped_sources: set[str]) -> list[Task]:
-    """The tasks (with only their unfinished targets) still to do."""
-    tasks = []
-    for task in plan.tasks:
+def _remaining(plan: Plan, done_paths: set[str], skipped_sources: set[str]) -> Iterator[Task]:
+    """The tasks (with only their unfinished targets) still to do, streamed."""
+    for task in plan.tasks():
         if task.source.relpath in skipped_sources:
             continue
         targets = tuple(t for t in task.targets if t.path not in done_paths)
         if targets:
-            tasks.append(Task(task.source, targets))
-    return tasks
+            yield Task(task.source, targets)
 
 
-def plan_table(plan: Plan) -> list[tuple[str, int, int]]:
-    """(class, sources, outputs) per split/class, in order."""
-    rows: dict[str, list[int]] = {}
-    for task in plan.tasks:
-        key = f"{task.source.split}/{task.source.label}" if task.source.split else task.source.label
-        row = rows.setdefault(key, [0, 0])
-        row[0] += 1
-        row[1] += len(task.targets)
-    return [(k, v[0], v[1]) for k, v in rows.items()]
+def _to_do(plan: Plan, done: list[dict], skipped_sources: set[str]) -> int:
+    """How many outputs are left, from counts (the plan's targets are never listed)."""
+    planned = sum(o.count for o in plan.outputs if o.source.relpath not in skipped_sources)
+    return max(0, planned - sum(1 for r in done if r.get("source") not in skipped_sources))
 
 
 def expand(
@@ -223,8 +217,8 @@ def expand(
     if dry_run:
         summary.dry_run = True
         summary.sources = len(found.sources)
-        summary.skipped = len(found.skipped)
-        summary.plan_rows = plan_table(plan)
+        summary.skipped = len(found.skipped) + len(plan.skipped)
+        summary.plan_rows = plan.table()
         summary.written = plan.n_outputs
         return summary
 
@@ -238,10 +232,12 @@ def expand(
     done_paths = {r["path"] for r in done}
     skipped_sources = {r["source"] for r in skipped_before}
     tasks = _remaining(plan, done_paths, skipped_sources)
+    first = next(tasks, None)
+    tasks = itertools.chain([first] if first else [], tasks)
     summary.already_done = len(done)
-    summary.sources = sum(1 for t in plan.tasks if t.source.relpath not in skipped_sources)
+    summary.sources = sum(1 for s in found.sources if s.relpath not in skipped_sources)
 
-    if previous and previous.get("status") == "complete" and not tasks:
+    if previous and previous.get("status") == "complete" and first is None:
         summary.up_to_date = True
         summary.seconds = time.perf_counter() - started
         return summary
@@ -263,12 +259,12 @@ def expand(
     job = Job(str(src_path.resolve()), str(out_path.resolve()), recipe, run_seed, max_pixels)
     written = skipped = 0
     with AppendLog(out_path / MANIFEST) as manifest, AppendLog(out_path / SKIPPED) as skips:
-        for skip in found.skipped:
+        for skip in found.skipped + plan.skipped:
             if skip.source not in skipped_sources:
                 skips.append(skip.to_json())
                 skipped += 1
         if on_start:
-            on_start(sum(len(t.targets) for t in tasks))
+            on_start(_to_do(plan, done, skipped_sources))
         results = run_tasks(tasks, job, jobs=jobs or default_jobs(), backend=backend, scheduler=scheduler)
         stop = _StopRequest()
         try:

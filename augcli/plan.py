@@ -2,8 +2,11 @@
 
 The planner never opens an image: it works from the scan (relative paths and
 sniffed formats) and the recipe, so a plan is cheap, deterministic and can be
-shown by ``--dry-run``. One task is one source with all its outputs, so a
-worker decodes each source once.
+shown by ``--dry-run``. A plan is one small record per source (how its
+outputs are named and how many there are), and ``tasks()`` streams the work:
+one task is one source with its outputs (at most ``TASK_OUTPUTS`` of them,
+so a source asked for 100,000 copies is several tasks), and a worker decodes
+the source once per task. Memory does not grow with ``copies``.
 """
 from __future__ import annotations
 
@@ -11,12 +14,13 @@ import itertools
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Iterator
 
 from .errors import Problem, RecipeError
 from .io import EXTENSIONS
 from .ops.spec import close_match
-from .recipe import Recipe
-from .scan import Scan, SourceImage
+from .recipe import MAX_COPIES, Recipe
+from .scan import Scan, Skip, SourceImage
 
 _FORMAT_NAMES = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}
 
@@ -35,17 +39,81 @@ class Target:
 
 @dataclass(frozen=True)
 class Task:
+    """One unit of work: one source and (some of) its outputs, decoded once."""
+
     source: SourceImage
     targets: tuple[Target, ...]
 
 
+TASK_OUTPUTS = 256  # a source with more outputs is split into tasks of this many (each decodes it once)
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """What one source produces, described, not listed: a source with 100,000
+    copies costs this record, and its targets exist only while a task holds them."""
+
+    source: SourceImage
+    folder: str  # POSIX folder relative to OUT ("" never: sources are below a class)
+    stem: str  # collision-free, chosen at planning
+    ext: str
+    format: str
+    plain: str | None  # "original", "copied" or None: the file named stem + ext
+    byte_copy: bool
+    copies: int
+    width: int  # digits of the copy number
+    variants: tuple[tuple[int, str], ...] = ()  # (index in the recipe, name)
+
+    @property
+    def count(self) -> int:
+        return (self.plain is not None) + len(self.variants) + self.copies
+
+    def short_names(self) -> list[str]:
+        """The names other than the numbered copies (few per source)."""
+        names = [self.stem + self.ext] if self.plain is not None else []
+        return names + [f"{self.stem}_{name}{self.ext}" for _, name in self.variants]
+
+    def targets(self) -> Iterator[Target]:
+        at = f"{self.folder}/" if self.folder else ""
+        if self.plain is not None:
+            yield Target(at + self.stem + self.ext, self.plain, 0, self.format, byte_copy=self.byte_copy)
+        for index, name in self.variants:
+            yield Target(f"{at}{self.stem}_{name}{self.ext}", "augmented", index, self.format, variant=name)
+        for copy in range(1, self.copies + 1):
+            yield Target(f"{at}{self.stem}_aug{copy:0{self.width}d}{self.ext}", "augmented", copy, self.format)
+
+    def tasks(self) -> Iterator[Task]:
+        """This source's tasks, at most ``TASK_OUTPUTS`` targets each."""
+        targets = self.targets()
+        while chunk := tuple(itertools.islice(targets, TASK_OUTPUTS)):
+            yield Task(self.source, chunk)
+
+
 @dataclass(frozen=True)
 class Plan:
-    tasks: tuple[Task, ...]
+    """Every source's outputs, named; ``tasks()`` streams the work."""
+
+    outputs: tuple[Outputs, ...]
+    skipped: tuple[Skip, ...] = ()  # sources no free name could be found for
+
+    def tasks(self) -> Iterator[Task]:
+        for outputs in self.outputs:
+            yield from outputs.tasks()
 
     @property
     def n_outputs(self) -> int:
-        return sum(len(t.targets) for t in self.tasks)
+        return sum(o.count for o in self.outputs)
+
+    def table(self) -> list[tuple[str, int, int]]:
+        """(class, sources, outputs) per split/class, in order."""
+        rows: dict[str, list[int]] = {}
+        for outputs in self.outputs:
+            source = outputs.source
+            key = f"{source.split}/{source.label}" if source.split else source.label
+            row = rows.setdefault(key, [0, 0])
+            row[0] += 1
+            row[1] += outputs.count
+        return [(k, v[0], v[1]) for k, v in rows.items()]
 
 
 def output_format(source: SourceImage, recipe: Recipe) -> str:
@@ -93,6 +161,7 @@ def copies_per_source(scan: Scan, recipe: Recipe, augmented: set) -> dict[str, i
         largest[split] = max(largest[split], n)
     per_source: dict[str, int] = {}
     seen: Counter = Counter()
+    problems: dict[tuple, Problem] = {}
     for source in sources:
         key = (source.split, source.label)
         rule = recipe.rule(source.label)
@@ -111,8 +180,86 @@ def copies_per_source(scan: Scan, recipe: Recipe, augmented: set) -> dict[str, i
             n = counts[key]
             needed = max(0, target - (n if recipe.include_originals else 0))
             per_source[source.relpath] = needed // n + (1 if seen[key] < needed % n else 0)
+            if per_source[source.relpath] > MAX_COPIES and key not in problems:
+                problems[key] = _too_many_copies(recipe, source, target, n, per_source[source.relpath])
         seen[key] += 1
+    if problems:
+        raise RecipeError(recipe.name, list(problems.values()))
     return per_source
+
+
+def _too_many_copies(recipe: Recipe, source: SourceImage, target: int, n: int, each: int) -> Problem:
+    """Balancing a class of ``n`` images to ``target`` would give each ``each`` copies."""
+    path = "balance.target" + (f".{source.label}" if isinstance(recipe.balance.target, tuple) else "")
+    name = f"{source.split}/{source.label}" if source.split else source.label
+    return Problem(path, f"class {name} needs {each:,} copies of each of its {n:,} images to reach {target:,}; "
+                         f"at most {MAX_COPIES:,} per image (add images or lower the target)",
+                   recipe.lines.get(path) or recipe.lines.get("balance"))
+
+
+class _Names:
+    """The names taken in OUT so far, without listing numbered copies.
+
+    A source's outputs are a few short names (its original, its variants) and
+    a family ``stem_augNN.ext`` for NN in 1..copies (NN always ``width``
+    digits). Two sources share a name only if a short name of one is a short
+    name, a folder or a family member of the other, or both have a family with
+    the same stem and extension; each case is one lookup here. Everything is
+    casefolded, as on case-insensitive filesystems.
+    """
+
+    def __init__(self, folders: set[str], width: int):
+        self.width = width
+        self.taken: set[str] = set()  # short names and folders, as full paths
+        self.families: dict[tuple[str, str, str], int] = {}  # (folder, stem, ext) -> copies
+        self.numbered: dict[tuple[str, str, str], int] = {}  # short names/folders shaped like a copy -> lowest NN
+        for folder in folders:
+            parent, _, name = folder.rpartition("/")
+            self._take(parent, name)
+
+    def _split(self, name: str) -> tuple[str, int, str] | None:
+        """(stem, NN, ext) if ``name`` has the shape of a numbered copy."""
+        base, dot, ext = name.rpartition(".")
+        if not dot:
+            return None
+        stem, mark, digits = base.rpartition("_aug")
+        if not mark or len(digits) != self.width or not digits.isdigit():
+            return None
+        return stem, int(digits), "." + ext
+
+    def _take(self, folder: str, name: str) -> None:
+        self.taken.add(f"{folder}/{name}")
+        shaped = self._split(name)
+        if shaped is not None:
+            key = (folder, shaped[0], shaped[2])
+            self.numbered[key] = min(self.numbered.get(key, shaped[1]), shaped[1])
+
+    def free(self, outputs: Outputs) -> bool:
+        folder = outputs.folder.casefold()
+        shorts = [n.casefold() for n in outputs.short_names()]
+        if len(set(shorts)) != len(shorts):
+            return False
+        family = (folder, outputs.stem.casefold(), outputs.ext.casefold())
+        for name in shorts:
+            if f"{folder}/{name}" in self.taken:
+                return False
+            shaped = self._split(name)
+            if shaped is not None:
+                nn = shaped[1]
+                key = (folder, shaped[0], shaped[2])
+                if 1 <= nn <= self.families.get(key, 0) or (key == family and 1 <= nn <= outputs.copies):
+                    return False
+        if outputs.copies:
+            if family in self.families or 1 <= self.numbered.get(family, 0) <= outputs.copies:
+                return False
+        return True
+
+    def take(self, outputs: Outputs) -> None:
+        folder = outputs.folder.casefold()
+        for name in outputs.short_names():
+            self._take(folder, name.casefold())
+        if outputs.copies:
+            self.families[(folder, outputs.stem.casefold(), outputs.ext.casefold())] = outputs.copies
 
 
 def output_folders(scan: Scan) -> set[str]:
@@ -123,45 +270,39 @@ def output_folders(scan: Scan) -> set[str]:
 
 
 def make_plan(scan: Scan, recipe: Recipe, augment: tuple[str, ...] = ("train",)) -> Plan:
+    """Name every source's outputs. The plan holds one small record per source,
+    never a list of outputs, so its memory does not grow with ``copies``."""
     check_class_names(scan, recipe)
     augmented = augmented_splits(scan, augment)
     copies = copies_per_source(scan, recipe, augmented)
     width = max(2, len(str(max(copies.values(), default=1))))
-    used = output_folders(scan)
-    tasks = []
+    names = _Names(output_folders(scan), width)
+    planned, skipped = [], []
     for source in scan.sources:
-        targets = _targets(source, recipe, source.split in augmented, used, copies.get(source.relpath, 0), width)
-        used.update(t.path.casefold() for t in targets)
-        tasks.append(Task(source, targets))
-    return Plan(tuple(tasks))
+        outputs = _name(source, recipe, source.split in augmented, names, copies.get(source.relpath, 0), width)
+        if outputs is None:
+            skipped.append(Skip(source.relpath, "no free output name (all 10,000 candidates are taken)"))
+            continue
+        names.take(outputs)
+        planned.append(outputs)
+    return Plan(tuple(planned), tuple(skipped))
 
 
-def _targets(source: SourceImage, recipe: Recipe, augment: bool, used: set[str], copies: int,
-             width: int) -> tuple[Target, ...]:
+def _name(source: SourceImage, recipe: Recipe, augment: bool, names: _Names, copies: int,
+          width: int) -> Outputs | None:
     fmt = output_format(source, recipe)
     rel = PurePosixPath(source.relpath)
     keep_ext = fmt == source.format and rel.suffix.lower() in EXTENSIONS[fmt]
     ext = rel.suffix if keep_ext else EXTENSIONS[fmt][0]
     verbatim = recipe.output.format == "same" and recipe.output.size is None and fmt == source.format
-
-    def build(stem: str) -> tuple[Target, ...]:
-        def at(name: str) -> str:
-            return str(rel.with_name(name))
-
-        if not augment:
-            return (Target(at(stem + ext), "copied", 0, fmt, byte_copy=verbatim),)
-        out = []
-        if recipe.include_originals:
-            out.append(Target(at(stem + ext), "original", 0, fmt, byte_copy=verbatim))
-        if recipe.variants:
-            wanted = {name for name, _ in recipe.variants_for(source.label)}
-            for index, (name, _) in enumerate(recipe.variants, start=1):
-                if name in wanted:
-                    out.append(Target(at(f"{stem}_{name}{ext}"), "augmented", index, fmt, variant=name))
-        else:
-            for copy in range(1, copies + 1):
-                out.append(Target(at(f"{stem}_aug{copy:0{width}d}{ext}"), "augmented", copy, fmt))
-        return tuple(out)
+    folder = str(rel.parent)
+    if not augment:
+        plain, variants, copies = "copied", (), 0
+    else:
+        plain = "original" if recipe.include_originals else None
+        wanted = {name for name, _ in recipe.variants_for(source.label)} if recipe.variants else set()
+        variants = tuple((index, name) for index, (name, _) in enumerate(recipe.variants, start=1) if name in wanted)
+        copies = 0 if recipe.variants else copies
 
     # Collisions (a.jpg and a.png both written as PNG) are resolved here, never by
     # overwriting: the later source (in path order) carries its own extension in
@@ -170,8 +311,7 @@ def _targets(source: SourceImage, recipe: Recipe, augment: bool, used: set[str],
     head = [stem, f"{stem}_{rel.suffix.lstrip('.').lower()}"] if rel.suffix else [stem]
     candidates = itertools.chain(head, (f"{head[-1]}_{n}" for n in range(2, 10_000)))
     for candidate in candidates:
-        targets = build(candidate)
-        names = [t.path.casefold() for t in targets]
-        if not any(n in used for n in names) and len(set(names)) == len(names):
-            return targets
-    raise RuntimeError(f"could not find a free output name for {source.relpath}")
+        outputs = Outputs(source, folder, candidate, ext, fmt, plain, verbatim, copies, width, variants)
+        if names.free(outputs):
+            return outputs
+    return None

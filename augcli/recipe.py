@@ -69,6 +69,10 @@ class Sequence:
 
 
 Step = Union[OpStep, OneOf, SomeOf, Sequence]
+# What a recipe may ask for: augmented outputs per source (however asked: copies,
+# a class rule or balance) and images per class for balance
+MAX_COPIES = 100_000
+MAX_BALANCE = 1_000_000
 COMPOSITIONS = ("one_of", "some_of", "sequence")
 OUTPUT_FORMATS = ("same", "jpeg", "png", "webp")
 
@@ -171,6 +175,9 @@ class Recipe:
         if balance is not None:
             if self.variants:
                 raise UsageError("--balance needs a recipe with a pipeline (variants are one output each)")
+            if isinstance(balance, int) and balance > MAX_BALANCE:
+                raise UsageError(f"--balance: {balance} is more than {MAX_BALANCE:,} images per class, "
+                                 "the most balance may ask for")
             self = replace(self, balance=Balance(balance))
         if copies is not None:
             if self.variants:
@@ -414,7 +421,7 @@ class _Parser:
         if "version" in data and data["version"] != 1:
             self.problem("version", f"{show(data['version'])} is not a supported version; allowed: 1")
         if "copies" in data:
-            fields["copies"] = self.fixed(Param("copies", "int", 1, 1, 100_000), data["copies"], "copies")
+            fields["copies"] = self.fixed(Param("copies", "int", 1, 1, MAX_COPIES), data["copies"], "copies")
         if "seed" in data:
             fields["seed"] = self.fixed(Param("seed", "int", 0, 0, 2**63 - 1), data["seed"], "seed")
         if "include_originals" in data:
@@ -461,7 +468,7 @@ class _Parser:
             return None
         self.unknown_keys(data, ("target",), path, "a key of balance")
         target = data["target"]
-        count = Param("target", "int", 1, 1, 10_000_000)
+        count = Param("target", "int", 1, 1, MAX_BALANCE)
         if target == "max":
             return Balance("max")
         if isinstance(target, dict) and target:
@@ -494,7 +501,7 @@ class _Parser:
                     self.problem(f"{sub}.exclude[{i}]", f"unknown op {show(name)}", suggest(str(name)))
             copies = None
             if "copies" in rule:
-                copies = self.fixed(Param("copies", "int", 1, 0, 100_000), rule["copies"], f"{sub}.copies")
+                copies = self.fixed(Param("copies", "int", 1, 0, MAX_COPIES), rule["copies"], f"{sub}.copies")
             pipeline = self.steps(rule["pipeline"], f"{sub}.pipeline") if "pipeline" in rule else None
             rules.append((str(label), ClassRule(tuple(map(str, exclude)), copies, pipeline)))
         return tuple(rules)

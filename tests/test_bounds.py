@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from augcli.errors import RecipeError
 from augcli.recipe import MAX_DEPTH, MAX_RECIPE_BYTES, MAX_VALUES, Recipe
@@ -83,3 +84,156 @@ def test_the_caps_leave_real_recipes_alone():
     assert recipes
     for path in recipes:
         Recipe.load(path)
+
+
+# -- the plan --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def five(tmp_path: Path) -> Path:
+    from .conftest import make_image
+
+    root = tmp_path / "five"
+    for i in range(5):
+        make_image(root / ("cat" if i < 3 else "dog") / f"{i}.png", (8, 6), seed=i)
+    return root
+
+
+def test_planning_a_large_request_does_not_materialise_it(five):
+    import itertools
+    import tracemalloc
+
+    from augcli.plan import TASK_OUTPUTS, make_plan
+    from augcli.scan import scan
+
+    found = scan(five)
+    recipe = Recipe.from_yaml("version: 1\ncopies: 100000\npipeline: [hflip]\n")
+    tracemalloc.start()
+    try:
+        plan = make_plan(found, recipe)
+        streamed = 0
+        for task in itertools.islice(plan.tasks(), 400):  # the first source's 100,001 outputs and more
+            assert len(task.targets) <= TASK_OUTPUTS
+            streamed += len(task.targets)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert plan.n_outputs == 5 * 100_001 and streamed > 100_001
+    # 500,005 targets held at once cost ~235 MB; a streamed plan holds one task's worth
+    assert peak < 2 << 20, f"planning peaked at {peak / 2**20:.1f} MiB"
+
+
+def test_a_large_dry_run_counts_without_materialising(run, five, tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("version: 1\ncopies: 100000\npipeline: [hflip]\n")
+    result = run("expand", five, tmp_path / "out", "-r", recipe, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "cat          3   300003" in result.stdout and "dog          2   200002" in result.stdout
+    assert "would write 500005 images" in result.stdout
+
+
+def test_a_split_task_writes_what_one_task_writes(run, five, tmp_path, monkeypatch):
+    import json
+
+    import augcli.plan
+
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("version: 1\ncopies: 7\nseed: 3\npipeline:\n  - rotate: {angle: [-30, 30]}\n")
+    outs = {}
+    for chunk in (1000, 3):  # one task per source, then sources split into tasks of at most 3 outputs
+        monkeypatch.setattr(augcli.plan, "TASK_OUTPUTS", chunk)
+        out = outs[chunk] = tmp_path / f"out{chunk}"
+        assert run("expand", five, out, "-r", recipe, "-j", "2").exit_code == 0
+    lines = [(outs[c] / "manifest.jsonl").read_text().splitlines() for c in outs]
+    assert lines[0] == lines[1] and len(lines[0]) == 5 * 8
+    for record in map(json.loads, lines[0]):
+        assert (outs[3] / record["path"]).read_bytes() == (outs[1000] / record["path"]).read_bytes()
+
+
+@pytest.mark.parametrize("recipe, message", [
+    ("copies: 100001\npipeline: [hflip]",
+     "r.yaml:1: copies: 100001 is out of range: allowed is an integer from 1 to 100000"),
+    ("pipeline: [hflip]\nbalance: {target: 10000000}",
+     "r.yaml:2: balance.target: 10000000 is out of range: allowed is an integer from 1 to 1000000, 'max', "
+     "or a mapping of class -> count"),
+    ("pipeline: [hflip]\nbalance: {target: {cat: 2000000}}",
+     "r.yaml:2: balance.target.cat: 2000000 is out of range: allowed is an integer from 1 to 1000000"),
+])
+def test_what_a_recipe_may_ask_for_is_bounded(recipe, message):
+    with pytest.raises(RecipeError) as info:
+        Recipe.from_yaml(recipe, name="r.yaml")
+    assert [p.format("r.yaml") for p in info.value.problems] == [message]
+
+
+def test_balance_needing_too_many_copies_per_source_is_refused(run, five, tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("version: 1\npipeline: [hflip]\nbalance: {target: 900000}\n")
+    result = run("expand", five, tmp_path / "out", "-r", recipe, "--dry-run")
+    assert result.exit_code == 2
+    assert result.stderr == (f"{recipe}:3: balance.target: class cat needs 299,999 copies of each of its 3 "
+                             "images to reach 900,000; at most 100,000 per image (add images or lower the target)\n"
+                             f"{recipe}:3: balance.target: class dog needs 449,999 copies of each of its 2 "
+                             "images to reach 900,000; at most 100,000 per image (add images or lower the target)\n")
+    result = run("expand", five, tmp_path / "out", "-r", recipe, "--balance", "5000000", "--dry-run")
+    assert result.exit_code == 2
+    assert "--balance: 5000000 is more than 1,000,000 images per class" in result.stderr
+
+
+# the names a streamed plan chooses are the names the listed plan chose: each
+# source takes the first free candidate, checking every name written before it
+STEMS = ["a", "A", "a_aug01", "a_AUG02", "a_aug1", "a_jpg", "a_jpg_2", "a_png", "b", "a.b", "a_h"]
+EXTS = [".jpg", ".JPG", ".jpeg", ".png", ".PNG"]
+FOLDERS = ["cat", "Cat/x", "cat/a_aug01.jpg", "cat/A_AUG02.JPG", "cat/a.png"]
+
+
+def listed_names(found, recipe) -> list[list[str]]:
+    """Reference: the planner's naming rule applied with every output name listed."""
+    from pathlib import PurePosixPath
+
+    from augcli.io import EXTENSIONS
+    from augcli.plan import augmented_splits, copies_per_source, output_folders, output_format
+
+    copies = copies_per_source(found, recipe, augmented_splits(found, ("train",)))
+    width = max(2, len(str(max(copies.values(), default=1))))
+    used, chosen = set(output_folders(found)), []
+    for source in found.sources:
+        fmt = output_format(source, recipe)
+        rel = PurePosixPath(source.relpath)
+        ext = rel.suffix if fmt == source.format and rel.suffix.lower() in EXTENSIONS[fmt] else EXTENSIONS[fmt][0]
+        head = [rel.stem, f"{rel.stem}_{rel.suffix.lstrip('.').lower()}"]
+        for stem in head + [f"{head[-1]}_{n}" for n in range(2, 50)]:
+            names = ([stem + ext] if recipe.include_originals else [])
+            names += [f"{stem}_{name}{ext}" for name, _ in recipe.variants]
+            n = 0 if recipe.variants else copies[source.relpath]
+            names += [f"{stem}_aug{c:0{width}d}{ext}" for c in range(1, n + 1)]
+            paths = [str(rel.with_name(n)) for n in names]
+            folded = [p.casefold() for p in paths]
+            if len(set(folded)) == len(folded) and not used & set(folded):
+                used.update(folded)
+                chosen.append(paths)
+                break
+    return chosen
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(FOLDERS), st.sampled_from(STEMS), st.sampled_from(EXTS)),
+                min_size=1, max_size=8, unique_by=lambda t: f"{t[0]}/{t[1]}{t[2]}"),
+       st.sampled_from(["copies: 2\npipeline: [hflip]", "copies: 12\npipeline: [hflip]",
+                        "include_originals: false\ncopies: 1\npipeline: [hflip]",
+                        "variants: {h: [hflip], aug01: [vflip]}",
+                        "output: {format: png}\ncopies: 2\npipeline: [hflip]"]))
+def test_streamed_names_match_the_listed_rule_and_never_collide(files, text):
+    from augcli.plan import make_plan
+    from augcli.scan import Scan, SourceImage
+
+    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
+    sources = sorted((SourceImage(f"{folder}/{stem}{ext}", folder.split("/")[0], None, fmt[ext.lower()])
+                      for folder, stem, ext in files), key=lambda s: s.relpath)
+    found = Scan("src", tuple(sources), (), (), (), ())
+    recipe = Recipe.from_yaml(text)
+    plan = make_plan(found, recipe)
+    streamed = [[t.path for t in o.targets()] for o in plan.outputs]
+    assert streamed == listed_names(found, recipe)
+    paths = [p.casefold() for names in streamed for p in names]
+    folders = {str(f).casefold() for p in paths for f in Path(p).parents}
+    assert len(set(paths)) == len(paths) and not folders & set(paths)
