@@ -7,7 +7,7 @@ from typing import Any
 
 from .ops import REGISTRY
 from .ops.spec import REQUIRED, OpSpec, Param, show
-from .recipe import MAX_BALANCE, MAX_COPIES
+from .limits import MAX_BALANCE, MAX_COPIES
 
 CATEGORIES = ("geometric", "colour", "noise", "policy")
 

@@ -95,7 +95,8 @@ def _splits(value: str) -> tuple[str, ...]:
 @click.option("--strict", is_flag=True, help="Exit 1 if any source file was skipped (after finishing the rest).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
 @click.option("--max-pixels", type=click.IntRange(0), default=89_478_485, show_default=True,
-              help="Skip images with more pixels than this (decompression bombs); 0 = no limit.")
+              help="Skip images with more pixels than this (decompression bombs); outputs are bounded by it too. "
+                   "0 = no limit.")
 @click.option("--augment-splits", default="train", show_default=True,
               help="Comma-separated splits to augment in a train/val/test layout; others are copied.")
 def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, scheduler, resume, overwrite, dry_run, strict, quiet,
@@ -178,7 +179,9 @@ class _Progress:
 
 @cli.command()
 @click.argument("recipe_path", metavar="RECIPE", type=click.Path(dir_okay=False))
-def validate(recipe_path):
+@click.option("--max-pixels", type=click.IntRange(0), default=89_478_485, show_default=True,
+              help="The most pixels an output size in the recipe may have (as expand's option); 0 = no limit.")
+def validate(recipe_path, max_pixels):
     """Validate RECIPE and print it normalised (every default written out).
 
     Exit status 0 when valid; 2 with one line per problem otherwise.
@@ -189,7 +192,7 @@ def validate(recipe_path):
     """
     from .recipe import Recipe
 
-    click.echo(Recipe.load(recipe_path).to_yaml(), nl=False)
+    click.echo(Recipe.load(recipe_path, max_pixels=max_pixels).to_yaml(), nl=False)
 
 
 @cli.command()
@@ -266,7 +269,9 @@ def verify(out, source):
 @click.argument("src", type=click.Path(file_okay=False))
 @click.argument("newout", type=click.Path(file_okay=False))
 @click.option("--only", metavar="PATTERN", help="Only outputs whose path matches this glob, e.g. 'cat/*_aug0[12].jpg'.")
-def replay(manifest, src, newout, only):
+@click.option("--max-pixels", type=click.IntRange(0), default=89_478_485, show_default=True,
+              help="Refuse any image (source or output) with more pixels than this; 0 = no limit.")
+def replay(manifest, src, newout, only, max_pixels):
     """Regenerate the images of a manifest from SRC and the recorded ops alone
     (no recipe needed): byte-identical with the same library versions.
 
@@ -277,7 +282,7 @@ def replay(manifest, src, newout, only):
     """
     from .regenerate import replay as run_replay
 
-    written = run_replay(manifest, src, newout, only=only)
+    written = run_replay(manifest, src, newout, only=only, max_pixels=max_pixels)
     click.echo(f"augcli: replayed {written} images into {newout}", err=True)
 
 

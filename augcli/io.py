@@ -22,10 +22,10 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from .imaging import normalize, to_mode_range
+from .limits import DEFAULT_MAX_PIXELS
 
 TEMP_MARK = ".augcli-tmp"
 _PILLOW_LIMIT = threading.Lock()  # Image.MAX_IMAGE_PIXELS is global; the threading backend shares it
-DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's own decompression-bomb limit
 
 # Formats by their magic bytes; ext is the canonical extension we write.
 _MAGIC = (

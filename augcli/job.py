@@ -191,7 +191,8 @@ def expand(
     if resume and overwrite:
         raise UsageError("--resume and --overwrite exclude each other")
     if not isinstance(recipe, Recipe):
-        recipe = Recipe.load(recipe)
+        recipe = Recipe.load(recipe, max_pixels=max_pixels)
+    recipe.check_sizes(max_pixels)  # output sizes are bounded by the same --max-pixels as inputs
     recipe = recipe.with_overrides(copies=copies, seed=seed, balance=balance)
     run_seed = recipe.effective_seed
     if not src_path.is_dir():

@@ -19,7 +19,8 @@ from typing import Iterator
 from .errors import Problem, RecipeError
 from .io import EXTENSIONS
 from .ops.spec import close_match
-from .recipe import MAX_COPIES, Recipe
+from .limits import MAX_COPIES
+from .recipe import Recipe
 from .scan import Scan, Skip, SourceImage
 
 _FORMAT_NAMES = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}

@@ -18,6 +18,7 @@ from typing import Any, Union
 import yaml
 
 from .errors import Problem, RecipeError, UsageError
+from .limits import DEFAULT_MAX_PIXELS, MAX_BALANCE, MAX_COPIES, MAX_DEPTH, MAX_RECIPE_BYTES, MAX_VALUES
 from .ops import REGISTRY, lookup, suggest
 from .ops.spec import Choice, Fixed, Param, Uniform, Value, close_match, show
 
@@ -69,10 +70,6 @@ class Sequence:
 
 
 Step = Union[OpStep, OneOf, SomeOf, Sequence]
-# What a recipe may ask for: augmented outputs per source (however asked: copies,
-# a class rule or balance) and images per class for balance
-MAX_COPIES = 100_000
-MAX_BALANCE = 1_000_000
 COMPOSITIONS = ("one_of", "some_of", "sequence")
 OUTPUT_FORMATS = ("same", "jpeg", "png", "webp")
 
@@ -133,9 +130,11 @@ class Recipe:
     balance: Balance | None = None
     name: str = field(default="<recipe>", compare=False)
     lines: dict = field(default_factory=dict, compare=False, repr=False)  # recipe path -> line, for messages
+    # every output size written in the recipe, (recipe path, (w, h)): checked against --max-pixels
+    sizes: tuple = field(default=(), compare=False, repr=False)
 
     @classmethod
-    def load(cls, path: str | Path) -> "Recipe":
+    def load(cls, path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> "Recipe":
         """Read and validate a recipe file; ``UsageError`` if it cannot be read.
 
         At most ``MAX_RECIPE_BYTES`` are read, so ``/dev/zero`` or a 50 MB
@@ -151,11 +150,14 @@ class Recipe:
             raise UsageError(f"recipe file not found: {path}") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read recipe {path}: {exc}") from None
-        return cls.from_yaml(text, name=str(path))
+        return cls.from_yaml(text, name=str(path), max_pixels=max_pixels)
 
     @classmethod
-    def from_yaml(cls, text: str, name: str = "<recipe>") -> "Recipe":
-        """Validate YAML text; raises ``RecipeError`` listing every problem."""
+    def from_yaml(cls, text: str, name: str = "<recipe>", max_pixels: int = DEFAULT_MAX_PIXELS) -> "Recipe":
+        """Validate YAML text; raises ``RecipeError`` listing every problem.
+
+        Output sizes written in the recipe (``resize.size``, ``output.size``)
+        must have at most ``max_pixels`` pixels (0: no limit), as inputs must."""
         data, lines, problems = _read_yaml(text)
         if data is None and not problems:
             data = {}  # an empty or null document: report what is missing
@@ -165,9 +167,24 @@ class Recipe:
             # a value rejected while reading YAML (a tag) is reported once, not again as null
             rejected = [p.path for p in problems]
             problems += [p for p in parser.problems if not any(_within(p.path, r) for r in rejected)]
+            if recipe is not None:
+                problems += recipe.size_problems(max_pixels)
         if problems:
             raise RecipeError(name, sorted(problems, key=lambda p: p.line or 0))
         return replace(recipe, name=name)
+
+    def size_problems(self, max_pixels: int) -> list[Problem]:
+        """The output sizes this recipe writes out that have more than ``max_pixels``."""
+        if not max_pixels:
+            return []
+        return [Problem(path, f"[{w}, {h}] is {w * h:,} pixels, over the limit of {max_pixels:,} an output may "
+                              "have (--max-pixels)", self.lines.get(path) or self.lines.get(path.split(".choice[")[0]))
+                for path, (w, h) in self.sizes if w * h > max_pixels]
+
+    def check_sizes(self, max_pixels: int) -> None:
+        """``RecipeError`` if an output size written in the recipe is over ``max_pixels``."""
+        if problems := self.size_problems(max_pixels):
+            raise RecipeError(self.name, problems)
 
     def with_overrides(self, copies: int | None = None, seed: int | None = None,
                        balance: str | int | None = None) -> "Recipe":
@@ -274,13 +291,6 @@ def without_ops(steps: tuple[Step, ...], excluded: set[str]) -> tuple[Step, ...]
 
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")}
 
-# Bounds on what reading a recipe may cost. Real recipes are a few hundred
-# bytes, a few hundred values and a dozen levels deep.
-MAX_RECIPE_BYTES = 1 << 20
-MAX_VALUES = 100_000  # after alias expansion: "billion laughs" stops here
-MAX_DEPTH = 64  # nesting; deeper would exhaust Python's recursion in the composer
-
-
 class _TooDeep(yaml.YAMLError):
     def __init__(self, line: int):
         self.line = line
@@ -385,6 +395,14 @@ class _Parser:
     def __init__(self, lines: dict[str, int]):
         self.lines = lines
         self.problems: list[Problem] = []
+        self.sizes: list[tuple[str, tuple[int, int]]] = []
+
+    def output_size(self, value: Any, path: str) -> None:
+        """Note the sizes an output may be given (a fixed pair, or each of a choice)."""
+        if isinstance(value, Fixed) and value.value is not None:
+            self.sizes.append((path, tuple(value.value)))
+        elif isinstance(value, Choice):
+            self.sizes += [(f"{path}.choice[{i}]", tuple(v)) for i, v in enumerate(value.values)]
 
     def problem(self, path: str, message: str, hint: str | None = None) -> None:
         probe = path
@@ -459,7 +477,7 @@ class _Parser:
             fields["balance"] = self.balance(data["balance"], "balance")
         if "classes" in data:
             fields["classes"] = self.classes(data["classes"], "classes")
-        return Recipe(**fields, lines=self.lines)
+        return Recipe(**fields, lines=self.lines, sizes=tuple(self.sizes))
 
     def balance(self, data: Any, path: str) -> Balance | None:
         if not isinstance(data, dict) or "target" not in data:
@@ -511,11 +529,13 @@ class _Parser:
             self.problem(path, f"output is a mapping (format, quality, size), found {show(data)}")
             return Output()
         self.unknown_keys(data, ("format", "quality", "size"), path, "an output key")
+        size = self.fixed(Param("size", "pair", None, nullable=True), data.get("size"), f"{path}.size")
+        self.output_size(Fixed(size), f"{path}.size")
         return Output(
             format=self.fixed(Param("format", "enum", "same", choices=OUTPUT_FORMATS),
                               data.get("format", "same"), f"{path}.format"),
             quality=self.fixed(Param("quality", "int", 95, 1, 100), data.get("quality", 95), f"{path}.quality"),
-            size=self.fixed(Param("size", "pair", None, nullable=True), data.get("size"), f"{path}.size"),
+            size=size,
         )
 
     def variants(self, data: Any, path: str) -> tuple:
@@ -587,6 +607,10 @@ class _Parser:
                 # a default may itself be a range (random_resized_crop's scale)
                 params.append((param.name, param.parse(param.default)[0] if isinstance(param.default, list)
                                else Fixed(param.default)))
+        if spec.out_size is not None:  # an op that sets the size (resize): bounded like any output
+            for name, value in params:
+                if spec.param(name).kind == "pair":
+                    self.output_size(value, f"{path}.{name}")
         p = self.fixed(_P, args.get("p", 1.0), f"{path}.p")
         return OpStep(spec.name, tuple(params), float(p))
 

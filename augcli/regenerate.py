@@ -16,7 +16,8 @@ from .io import Unusable, decode, write_atomic
 from .manifest import MANIFEST, RUN_FILE, AppendLog, read_jsonl, write_run_record
 from .plan import Target
 from .recipe import Recipe
-from .sampling import AppliedOp
+from .limits import DEFAULT_MAX_PIXELS
+from .sampling import AppliedOp, TooLarge, check_pixels
 from .scan import check_separate
 from .worker import render
 
@@ -32,9 +33,11 @@ def _safe(relpath: str, what: str) -> str:
     return relpath
 
 
-def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: str | None = None) -> int:
+def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: str | None = None,
+           max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
     """Write the images listed in ``manifest`` (those matching ``only``) into
-    NEWOUT from SRC and the recorded ops; return how many were written."""
+    NEWOUT from SRC and the recorded ops; return how many were written. No
+    image may have more than ``max_pixels`` pixels at any step (0: no limit)."""
     manifest, src, newout = Path(manifest), Path(src), Path(newout)
     if not manifest.is_file():
         raise UsageError(f"manifest {manifest} not found")
@@ -47,10 +50,11 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
         if (manifest.parent / RUN_FILE).is_file() else {}
     # the output settings (quality, size) live in the recorded recipe
     recipe = Recipe.from_yaml(yaml.safe_dump(run["recipe"])) if "recipe" in run else Recipe(pipeline=())
-    records = [r for r in read_jsonl(manifest) if only is None or fnmatch.fnmatch(r["path"], only)]
-    by_source: dict[str, list[dict]] = defaultdict(list)
-    for record in records:
-        by_source[_safe(record["source"], "source")].append(record)
+    records = [(n, r) for n, r in enumerate(read_jsonl(manifest), start=1)
+               if only is None or fnmatch.fnmatch(r["path"], only)]
+    by_source: dict[str, list[tuple[int, dict]]] = defaultdict(list)
+    for line, record in records:
+        by_source[_safe(record["source"], "source")].append((line, record))
         _safe(record["path"], "path")
     newout.mkdir(parents=True, exist_ok=True)
     written = 0
@@ -58,19 +62,23 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
         for source, group in by_source.items():
             try:
                 data = (src / source).read_bytes()
-                decoded = decode(data, max_pixels=0)
+                decoded = decode(data, max_pixels=max_pixels)
             except (OSError, Unusable) as exc:
                 raise AugcliError(f"cannot read source {source}: {exc}") from None
-            if hashlib.sha256(data).hexdigest() != group[0]["source_sha256"]:
+            if hashlib.sha256(data).hexdigest() != group[0][1]["source_sha256"]:
                 raise AugcliError(f"source {source} has changed since the manifest was written "
                                   "(sha256 differs); replay needs the same source bytes")
-            for record in group:
+            for line, record in group:
                 fmt = FORMATS.get(PurePosixPath(record["path"]).suffix.lower())
                 if fmt is None:
                     raise AugcliError(f"cannot tell the format of {record['path']} from its extension")
                 target = Target(record["path"], record["kind"], record["copy"], fmt,
                                 byte_copy=record["sha256"] == record["source_sha256"])
                 ops = tuple(AppliedOp.from_json(op) for op in record["ops"])
+                try:
+                    check_pixels(ops, decoded.image.size, recipe.output.size, max_pixels)
+                except TooLarge as exc:
+                    raise AugcliError(f"{manifest}:{line}: {exc}") from None
                 out_bytes, width, height, _ = render(decoded, target, ops, data, recipe)
                 write_atomic(newout / record["path"], out_bytes)
                 log.append({**record, "width": width, "height": height,

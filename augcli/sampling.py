@@ -56,6 +56,28 @@ class AppliedOp:
         return cls(record["op"], params)
 
 
+class TooLarge(ValueError):
+    """An image a recipe or a manifest asks for would have more pixels than allowed."""
+
+
+def check_pixels(ops: Iterable[AppliedOp], size: Size, final: Size | None, max_pixels: int) -> None:
+    """Refuse, before any pixel is allocated, ops that would make an image (at
+    any step, or resized last to ``final``) of more than ``max_pixels`` pixels:
+    the bound on inputs (``--max-pixels``) holds for outputs too. 0: no limit."""
+    if not max_pixels:
+        return
+    steps = []
+    for op in ops:
+        size = lookup(op.op).size_after(op.kwargs(), size)
+        steps.append((op.op, size))
+    if final is not None:
+        steps.append(("output.size", tuple(final)))
+    for after, (w, h) in steps:
+        if w * h > max_pixels:
+            raise TooLarge(f"the image would be {w}x{h} = {w * h:,} pixels after {after}, over the limit of "
+                           f"{max_pixels:,} (--max-pixels)")
+
+
 def sample(steps: Iterable[Step], rng: np.random.Generator, size: Size) -> tuple[AppliedOp, ...]:
     """Draw the ops that fire for one output of an image of ``size`` (w, h).
 

@@ -21,7 +21,8 @@ from .manifest import MANIFEST, read_jsonl
 from .ops import lookup
 from .plan import augmented_splits
 from .recipe import Recipe
-from .sampling import item_rng, sample
+from .limits import DEFAULT_MAX_PIXELS
+from .sampling import check_pixels, item_rng, sample
 from .trees import read_inside
 from .scan import SourceImage, scan
 from .worker import finish
@@ -121,6 +122,7 @@ def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: 
             try:
                 rng, _ = item_rng(run_seed, source.relpath, copy)
                 ops = sample(steps, rng, decoded.image.size)
+                check_pixels(ops, decoded.image.size, recipe.output.size, DEFAULT_MAX_PIXELS)
                 image = finish(apply(decoded.image, ops), recipe)
                 caption = describe_ops([op.to_json() for op in ops])
             except Exception as exc:  # as in expand: one image's failure is shown, not fatal

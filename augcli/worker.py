@@ -22,7 +22,7 @@ from .apply import apply
 from .io import Decoded, Unusable, decode, encode, write_atomic
 from .plan import Target, Task
 from .recipe import Recipe
-from .sampling import AppliedOp, item_rng, sample
+from .sampling import AppliedOp, TooLarge, check_pixels, item_rng, sample
 from .scan import Skip
 from .trees import Refused, read_inside
 
@@ -130,13 +130,15 @@ def process(task: Task, job: Job) -> list[dict]:
                 rng, seed = item_rng(job.seed, source.relpath, target.copy)
                 ops = sample(steps_for(job.recipe, target, source.label), rng, decoded.image.size)
             stage = f"augment ({', '.join(op.op for op in ops)})" if ops else "encode"
+            check_pixels(ops, decoded.image.size, job.recipe.output.size, job.max_pixels)
             out_bytes, width, height, note = render(decoded, target, ops, data, job.recipe)
         except Exception as exc:
             # Nothing about one source may stop the run: whatever drawing, applying
             # or encoding raises for it (a degenerate size, an op's own limits) skips
             # the source with the reason; what was already written stays valid.
             # Writing is outside: a full disk is the run's failure, not the source's.
-            reason = f"cannot {stage}: {type(exc).__name__}: {exc}"
+            what = str(exc) if isinstance(exc, TooLarge) else f"{type(exc).__name__}: {exc}"
+            reason = f"cannot {stage}: {what}"
             return records + [{"skip": Skip(source.relpath, reason).to_json()}]
         try:
             write_atomic(Path(job.out) / target.path, out_bytes)

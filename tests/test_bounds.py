@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from augcli.errors import RecipeError
-from augcli.recipe import MAX_DEPTH, MAX_RECIPE_BYTES, MAX_VALUES, Recipe
+from augcli.limits import MAX_DEPTH, MAX_RECIPE_BYTES, MAX_VALUES
+from augcli.recipe import Recipe
 
 
 def limited_memory(megabytes: int):
@@ -237,3 +238,74 @@ def test_streamed_names_match_the_listed_rule_and_never_collide(files, text):
     paths = [p.casefold() for names in streamed for p in names]
     folders = {str(f).casefold() for p in paths for f in Path(p).parents}
     assert len(set(paths)) == len(paths) and not folders & set(paths)
+
+
+# -- output pixels ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("step, path", [
+    ("- resize: {size: [200000, 200000]}", "pipeline[0].resize.size"),
+    ("- random_resized_crop: {size: [20000, 20000]}", "pipeline[0].random_resized_crop.size"),
+    ("- resize: {size: {choice: [[64, 64], [10000, 10000]]}}", "pipeline[0].resize.size.choice[1]"),
+    ("- one_of: [{resize: {size: [9500, 9500]}}, hflip]", "pipeline[0].one_of[0].resize.size"),
+])
+def test_static_output_sizes_are_bounded_at_validation(step, path):
+    with pytest.raises(RecipeError) as info:
+        Recipe.from_yaml(f"version: 1\npipeline:\n  {step}\n", name="r.yaml")
+    (problem,) = info.value.problems
+    assert problem.line == 3 and problem.path == path
+    assert problem.message.endswith("pixels, over the limit of 89,478,485 an output may have (--max-pixels)")
+
+
+def test_output_size_is_bounded_and_the_limit_follows_max_pixels(run, five, tmp_path):
+    with pytest.raises(RecipeError) as info:
+        Recipe.from_yaml("version: 1\noutput: {size: [10000, 10000]}\npipeline: [hflip]\n", name="r.yaml")
+    assert [p.format("r.yaml") for p in info.value.problems] == [
+        "r.yaml:2: output.size: [10000, 10000] is 100,000,000 pixels, over the limit of 89,478,485 an output "
+        "may have (--max-pixels)"]
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("version: 1\npipeline:\n  - resize: {size: [40, 40]}\n")
+    result = run("expand", five, tmp_path / "out", "-r", recipe, "--max-pixels", "1000")
+    assert result.exit_code == 2 and not (tmp_path / "out").exists()
+    assert result.stderr == (f"{recipe}:3: pipeline[0].resize.size: [40, 40] is 1,600 pixels, over the limit of 1,000 "
+                             "an output may have (--max-pixels)\n")
+    assert run("validate", recipe, "--max-pixels", "1000").exit_code == 2
+    assert run("validate", recipe, "--max-pixels", "1600").exit_code == 0
+    assert run("expand", five, tmp_path / "out", "-r", recipe, "--max-pixels", "0", "-j", "1").exit_code == 0
+
+
+def test_drawn_sizes_are_checked_before_anything_is_allocated(run, tmp_path):
+    from .conftest import make_image
+
+    root = tmp_path / "src"
+    make_image(root / "cat" / "small.png", (20, 20))
+    make_image(root / "cat" / "large.png", (30, 30))  # 900 pixels; turned 45 degrees, 43 x 43 = 1849
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("version: 1\ncopies: 1\npipeline:\n  - rotate: {angle: 45, expand: true}\n")
+    out = tmp_path / "out"
+    result = run("expand", root, out, "-r", recipe, "--max-pixels", "1500", "-j", "1")
+    assert result.exit_code == 0, result.output
+    import json
+
+    skipped = {r["source"]: r["reason"] for r in map(json.loads, (out / "skipped.jsonl").read_text().splitlines())}
+    assert skipped == {"cat/large.png": "cannot augment (rotate): the image would be 43x43 = 1,849 pixels after "
+                                        "rotate, over the limit of 1,500 (--max-pixels)"}
+    assert (out / "cat" / "small_aug01.png").is_file()
+
+
+def test_a_replayed_manifest_cannot_ask_for_a_huge_output(run, five, tmp_path):
+    import json
+
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("version: 1\ncopies: 1\npipeline:\n  - resize: {size: [16, 16]}\n")
+    out = tmp_path / "out"
+    assert run("expand", five, out, "-r", recipe, "-j", "1").exit_code == 0
+    lines = (out / "manifest.jsonl").read_text().splitlines()
+    record = json.loads(lines[1])
+    record["ops"][0]["size"] = [200000, 200000]  # ~40 GB of pixels
+    lines[1] = json.dumps(record)
+    (out / "manifest.jsonl").write_text("\n".join(lines) + "\n")
+    result = augcli("replay", out / "manifest.jsonl", five, tmp_path / "again", megabytes=1024)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == (f"augcli: error: {out / 'manifest.jsonl'}:2: the image would be 200000x200000 = "
+                             "40,000,000,000 pixels after resize, over the limit of 89,478,485 (--max-pixels)\n")
