@@ -219,11 +219,18 @@ def preview(src, recipe_path, out_path, images, variants, seed, from_out):
       augcli preview --from out/ --out check.png
     """
     from .errors import UsageError
-    from .sheet import preview_rows, rows_from_output, sheet
     from .recipe import Recipe
+    from .sheet import preview_rows, rows_from_output, sheet
+    from .trees import check_out
 
     if from_out is None and (src is None or recipe_path is None):
         raise UsageError("preview needs SRC and --recipe, or --from OUT")
+    check_out(out_path)
+    from PIL import Image
+
+    if Path(out_path).suffix.lower() not in Image.registered_extensions():
+        raise UsageError(f"--out {out_path}: {Path(out_path).suffix or 'no extension'} is not an image format "
+                         "Pillow writes; name it .png")
     if src is not None:
         target = Path(out_path).resolve()
         if Path(src).resolve() in target.parents:
@@ -343,13 +350,15 @@ def manifest_command(out, fmt):
       augcli manifest out/ > manifest.csv
       python -c "import pandas as pd; print(pd.read_json('out/manifest.jsonl', lines=True))"
     """
+    from .manifest import dumps
     from .stats import load_manifest, to_csv
 
-    records = load_manifest(out)
+    records = load_manifest(out)  # checked first: a corrupt line is one error line, not half a table
     if fmt == "csv":
         click.echo(to_csv(records), nl=False)
     else:
-        click.echo((Path(out) / "manifest.jsonl").read_text(encoding="utf-8"), nl=False)
+        for record in records:
+            click.echo(dumps(record))
 
 
 @cli.command()

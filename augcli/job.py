@@ -18,11 +18,12 @@ from . import __version__
 from .errors import AugcliError, UsageError
 from .execute import default_jobs, run_tasks
 from .io import DEFAULT_MAX_PIXELS, is_temp
-from .manifest import (MANIFEST, META_FILES, RUN_FILE, SKIPPED, AppendLog, read_jsonl, read_run_record,
-                       write_run_record)
+from .manifest import (MANIFEST, META_FILES, RUN_FILE, SKIP_RECORD, SKIPPED, AppendLog, ManifestError, read_records,
+                       read_run_record, repair_torn_tail, write_run_record)
 from .plan import Plan, Task, make_plan
 from .recipe import Recipe
 from .scan import Scan, check_separate, scan
+from .trees import check_out
 from .worker import Job
 
 
@@ -66,9 +67,10 @@ def _is_empty(folder: Path) -> bool:
 def _clear_previous_output(out: Path) -> None:
     """``--overwrite``: remove what an earlier augcli run wrote (its recorded
     images, records and temp files), leaving anything else alone."""
-    for record in read_jsonl(out / MANIFEST):
-        path = (out / record.get("path", "")).resolve()
-        if out.resolve() in path.parents:
+    # past corrupt lines too: --overwrite is how a damaged OUT is started again
+    for record in read_records(out / MANIFEST, on_error=lambda error: None):
+        path = (out / record["path"]).resolve()
+        if out.resolve() in path.parents and path.is_file():  # (a record may even name a folder)
             path.unlink(missing_ok=True)
     for name in META_FILES:
         (out / name).unlink(missing_ok=True)
@@ -145,6 +147,19 @@ def _check_resumable(out: Path, recipe: Recipe, seed: int) -> dict:
     return record
 
 
+def _previous_records(out: Path) -> tuple[list[dict], list[dict]]:
+    """``--resume``: the manifest and skip records of the earlier run. A torn
+    last line (a kill mid-append) is cut off; any other bad line stops the
+    resume with its file and line."""
+    try:
+        for name in (MANIFEST, SKIPPED):
+            repair_torn_tail(out / name)
+        return list(read_records(out / MANIFEST)), list(read_records(out / SKIPPED, SKIP_RECORD))
+    except ManifestError as exc:
+        fix = "fix or remove that line" if exc.line else "fix the file"
+        raise UsageError(f"--resume: {exc}; {fix}, or use --overwrite to start again") from None
+
+
 def _remaining(plan: Plan, done_paths: set[str], skipped_sources: set[str]) -> Iterator[Task]:
     """The tasks (with only their unfinished targets) still to do, streamed."""
     for task in plan.tasks():
@@ -197,6 +212,7 @@ def expand(
     run_seed = recipe.effective_seed
     if not src_path.is_dir():
         raise UsageError(f"SRC {src} is not a folder" if src_path.exists() else f"SRC {src} does not exist")
+    check_out(out_path)
     if out_path.exists() and not out_path.is_dir():
         raise UsageError(f"OUT {out} exists and is not a folder")
     check_separate(src_path, out_path)
@@ -228,8 +244,7 @@ def expand(
     out_path.mkdir(parents=True, exist_ok=True)
     _remove_temp_files(out_path)
 
-    done = read_jsonl(out_path / MANIFEST, repair=True) if previous else []
-    skipped_before = read_jsonl(out_path / SKIPPED, repair=True) if previous else []
+    done, skipped_before = _previous_records(out_path) if previous else ([], [])
     done_paths = {r["path"] for r in done}
     skipped_sources = {r["source"] for r in skipped_before}
     tasks = _remaining(plan, done_paths, skipped_sources)

@@ -161,17 +161,15 @@ class Recipe:
         data, lines, problems = _read_yaml(text)
         if data is None and not problems:
             data = {}  # an empty or null document: report what is missing
-        if data is not None:
-            parser = _Parser(lines)
-            recipe = parser.recipe(data)
-            # a value rejected while reading YAML (a tag) is reported once, not again as null
-            rejected = [p.path for p in problems]
-            problems += [p for p in parser.problems if not any(_within(p.path, r) for r in rejected)]
-            if recipe is not None:
-                problems += recipe.size_problems(max_pixels)
-        if problems:
-            raise RecipeError(name, sorted(problems, key=lambda p: p.line or 0))
-        return replace(recipe, name=name)
+        return _validated(data, lines, problems, name, max_pixels)
+
+    @classmethod
+    def from_plain(cls, data: Any, name: str = "<recipe>", max_pixels: int = DEFAULT_MAX_PIXELS) -> "Recipe":
+        """Validate plain data (a recipe as JSON has it, such as the normalised
+        recipe in ``augcli.json``), with the same bounds as a YAML recipe."""
+        if problem := _too_big(data):
+            raise RecipeError(name, [problem])
+        return _validated(data, {}, [], name, max_pixels)
 
     def size_problems(self, max_pixels: int) -> list[Problem]:
         """The output sizes this recipe writes out that have more than ``max_pixels``."""
@@ -257,6 +255,38 @@ class Recipe:
         plain.pop("seed", None)
         canonical = json.dumps(plain, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _validated(data: Any, lines: dict[str, int], problems: list[Problem], name: str, max_pixels: int) -> Recipe:
+    """Plain data (``None`` if it could not be read) -> a Recipe, or every problem."""
+    if data is not None:
+        parser = _Parser(lines)
+        recipe = parser.recipe(data)
+        # a value rejected while reading YAML (a tag) is reported once, not again as null
+        rejected = [p.path for p in problems]
+        problems += [p for p in parser.problems if not any(_within(p.path, r) for r in rejected)]
+        if recipe is not None:
+            problems += recipe.size_problems(max_pixels)
+    if problems:
+        raise RecipeError(name, sorted(problems, key=lambda p: p.line or 0))
+    return replace(recipe, name=name)
+
+
+def _too_big(data: Any) -> Problem | None:
+    """The bounds a YAML recipe has (values, nesting), for plain data."""
+    stack, count = [(data, 1)], 0
+    while stack:
+        item, depth = stack.pop()
+        count += 1
+        if depth > MAX_DEPTH:
+            return Problem("", f"the recipe is nested more than {MAX_DEPTH} levels deep")
+        if count > MAX_VALUES:
+            return Problem("", f"the recipe has more than {MAX_VALUES:,} values")
+        if isinstance(item, dict):
+            stack += [(v, depth + 1) for v in item.values()]
+        elif isinstance(item, list):
+            stack += [(v, depth + 1) for v in item]
+    return None
 
 
 def without_ops(steps: tuple[Step, ...], excluded: set[str]) -> tuple[Step, ...]:

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 from .apply import apply
 from .errors import UsageError
 from .io import decode
-from .manifest import MANIFEST, read_jsonl
+from .manifest import MANIFEST, read_records
 from .ops import lookup
 from .plan import augmented_splits
 from .recipe import Recipe
@@ -135,7 +135,7 @@ def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: 
 def rows_from_output(out: str | Path, *, images: int = 6, variants: int = 4, seed: int = 0) -> list[Row]:
     """The sheet's content from an existing output tree, via its manifest."""
     out = Path(out)
-    records = read_jsonl(out / MANIFEST)
+    records = list(read_records(out / MANIFEST))
     if not records:
         raise UsageError(f"{out} has no {MANIFEST} (or it is empty): not an augcli output folder")
     by_source: dict[str, list[dict]] = defaultdict(list)
@@ -150,10 +150,11 @@ def rows_from_output(out: str | Path, *, images: int = 6, variants: int = 4, see
         augmented = [r for r in recs if r["kind"] == "augmented"][:variants]
         tiles = []
         for record in originals + augmented:
-            with Image.open(out / record["path"]) as img:
-                img.load()
-                image = img.copy()
             caption = "original" if record["kind"] == "original" else describe_ops(record["ops"])
+            try:  # read only inside OUT, with the same bomb guard as any input
+                image = decode(read_inside(out, record["path"])).image
+            except Exception as exc:  # a missing or unusable file is shown as such, not fatal
+                image, caption = _placeholder(), f"not shown: {exc}"
             tiles.append(Tile(image, caption))
         rows.append(Row(f"{source.label}: {source.relpath}", tiles))
     return rows

@@ -10,17 +10,18 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from .errors import UsageError
-from .manifest import MANIFEST, read_jsonl
+from .manifest import MANIFEST, read_records
 
 COLUMNS = ("path", "source", "label", "split", "kind", "copy", "seed", "width", "height", "ops", "sha256",
            "source_sha256")
 
 
 def load_manifest(out: str | Path) -> list[dict]:
+    """OUT's manifest records, checked (``ManifestError`` names a bad line)."""
     path = Path(out) / MANIFEST
     if not path.is_file():
         raise UsageError(f"{out} has no {MANIFEST}: not an augcli output folder")
-    return read_jsonl(path)
+    return list(read_records(path))
 
 
 def short_ops(ops: list[dict]) -> str:

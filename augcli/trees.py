@@ -12,6 +12,9 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from .errors import UsageError
 
 _KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
           stat.S_IFBLK: "a block device", stat.S_IFDIR: "a folder", stat.S_IFLNK: "a symlink"}
@@ -54,14 +57,34 @@ def regular_file_check(mode: int) -> None:
         raise Refused(f"not a regular file ({kind_of(mode)})")
 
 
-def read_inside(root: str | os.PathLike, relpath: str, limit: int | None = None) -> bytes:
-    """The bytes of ``root/relpath`` (at most ``limit``), read only if it is a
-    regular file inside ``root``. ``Refused`` or ``OSError`` otherwise."""
+def open_inside(root: str | os.PathLike, relpath: str) -> BinaryIO:
+    """``root/relpath`` opened for reading, only if it is a regular file inside
+    ``root``. ``Refused`` or ``OSError`` (``FileNotFoundError``) otherwise."""
     real = resolve_inside(root, relpath)
     regular_file_check(real.stat().st_mode)  # a socket cannot even be opened
     # non-blocking, so a FIFO swapped in after the check cannot hang the open;
     # no-follow, so the last component cannot have become a link since resolving
     flags = os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
-    with open(real, "rb", opener=lambda path, mode: os.open(path, mode | flags)) as handle:
+    handle = open(real, "rb", opener=lambda path, mode: os.open(path, mode | flags))
+    try:
         regular_file_check(os.fstat(handle.fileno()).st_mode)
+    except Refused:
+        handle.close()
+        raise
+    return handle
+
+
+def read_inside(root: str | os.PathLike, relpath: str, limit: int | None = None) -> bytes:
+    """The bytes of ``root/relpath`` (at most ``limit``), read only if it is a
+    regular file inside ``root``. ``Refused`` or ``OSError`` otherwise."""
+    with open_inside(root, relpath) as handle:
         return handle.read() if limit is None else handle.read(limit)
+
+
+def check_out(path: str | os.PathLike) -> None:
+    """Refuse a dangling symlink as an output folder or file: writing through it
+    would create its target, wherever that is."""
+    path = Path(path)
+    if path.is_symlink() and not path.exists():
+        raise UsageError(f"{path} is a symlink to {os.readlink(path)}, which does not exist; "
+                         "remove the link or give another path")

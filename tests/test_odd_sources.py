@@ -4,6 +4,7 @@ registered op, a failure while drawing parameters, and whatever SRC holds
 reason, or ignored; the rest of the run goes on."""
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -60,6 +61,12 @@ def test_every_op_works_or_skips_on_one_pixel_sides(run, tmp_path, op):
             image = load(out / record["path"])
             assert image.size == (record["width"], record["height"]) and min(image.size) >= 1
     assert "cat/normal.png" not in skipped
+    # what expand records, replay accepts (every op, as recorded) and reproduces byte for byte
+    again = tmp_path / "again"
+    replayed = run("replay", out / "manifest.jsonl", root, again)
+    assert replayed.exit_code == 0, replayed.output
+    for path, record in records.items():
+        assert hashlib.sha256((again / path).read_bytes()).hexdigest() == record["sha256"], path
 
 
 def test_perspective_on_a_one_pixel_side_is_the_identity(run, tmp_path):
