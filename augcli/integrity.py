@@ -76,7 +76,7 @@ def verify(out: str | Path, source: str | Path | None = None) -> Report:
     not a record is reported as corrupt and the others are still checked;
     files are read only inside OUT and SOURCE."""
     out = Path(out)
-    if not (out / MANIFEST).is_file():
+    if not os.path.lexists(out / MANIFEST):  # (one that is there but unreadable gets its own reason)
         raise UsageError(f"{out} has no {MANIFEST}: not an augcli output folder")
     report = Report()
     listed = set()

@@ -17,11 +17,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from .errors import UsageError
-from .trees import Refused, check_relpath
+from .trees import Refused, check_relpath, open_inside
 
 RUN_FILE = "augcli.json"
 MANIFEST = "manifest.jsonl"
@@ -69,11 +70,14 @@ class ManifestError(UsageError):
 def load_run_record(path: Path) -> dict:
     """An ``augcli.json``, checked to be a JSON object; ``ManifestError`` if not
     (``FileNotFoundError`` when it is missing)."""
+    path = Path(path)
     try:
-        with open(path, "rb") as handle:
+        with open_inside(path.parent, path.name) as handle:
             raw = handle.read(MAX_RUN_RECORD + 1)
     except FileNotFoundError:
         raise
+    except Refused as exc:
+        raise ManifestError(path, None, str(exc)) from None
     except OSError as exc:
         raise ManifestError(path, None, f"cannot read: {exc.strerror or exc}") from None
     if len(raw) > MAX_RUN_RECORD:
@@ -201,10 +205,13 @@ def read_records(path: Path, fields: dict = RECORD,
 def read_numbered(path: Path, fields: dict = RECORD,
                   on_error: Callable[[ManifestError], None] | None = None) -> Iterator[tuple[int, dict]]:
     """``read_records`` with each record's line number."""
-    try:
-        handle = open(path, "rb")
+    path = Path(path)
+    try:  # a regular file inside its own folder: not a FIFO, not a link to elsewhere
+        handle = open_inside(path.parent, path.name)
     except FileNotFoundError:
         return
+    except Refused as exc:
+        raise ManifestError(path, None, str(exc)) from None
     except OSError as exc:
         raise ManifestError(path, None, f"cannot read: {exc.strerror or exc}") from None
     with handle:
@@ -225,8 +232,11 @@ def read_numbered(path: Path, fields: dict = RECORD,
 
 def repair_torn_tail(path: Path) -> None:
     """Cut a torn last line (a kill mid-append) off a JSON-lines file, so that
-    appending goes on from a complete line."""
+    appending goes on from a complete line. Only a regular file is touched
+    (a link or a FIFO is left for the reader to refuse)."""
     try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return
         with open(path, "r+b") as handle:
             size = handle.seek(0, os.SEEK_END)
             position = size

@@ -130,6 +130,8 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
     manifest, src, newout = Path(manifest), Path(src), Path(newout)
     if not manifest.is_file():
         raise UsageError(f"manifest {manifest} not found")
+    if manifest.is_symlink():  # given by name: read it (and its augcli.json) where it really is
+        manifest = manifest.resolve()
     if not src.is_dir():
         raise UsageError(f"SRC {src} is not a folder")
     check_out(newout)

@@ -4,6 +4,7 @@ parameter ranges actually drawn)."""
 from __future__ import annotations
 
 import csv
+import os
 import io
 import json
 from collections import Counter, defaultdict
@@ -19,7 +20,7 @@ COLUMNS = ("path", "source", "label", "split", "kind", "copy", "seed", "width", 
 def load_manifest(out: str | Path) -> list[dict]:
     """OUT's manifest records, checked (``ManifestError`` names a bad line)."""
     path = Path(out) / MANIFEST
-    if not path.is_file():
+    if not os.path.lexists(path):  # (one that is there but unreadable gets its own reason)
         raise UsageError(f"{out} has no {MANIFEST}: not an augcli output folder")
     return list(read_records(path))
 

@@ -252,3 +252,79 @@ def test_every_op_a_policy_records_passes_the_replay_check(policy):
         assert check_ops(ops) is None, ops
         seen.update(op["op"] for op in ops)
     assert len(seen) >= 10, seen
+
+
+# -- every command reads only inside the trees it was given ---------------------------------
+
+
+def test_verify_does_not_follow_a_link_out_of_out(run, tree, tmp_path):
+    src, out, _ = tree
+    secret = tmp_path / "secret.jpg"
+    shutil.copy(out / "cat" / "c1_aug01.jpg", secret)  # the same bytes: a followed link would verify "OK"
+    (out / "cat" / "c1_aug01.jpg").unlink()
+    (out / "cat" / "c1_aug01.jpg").symlink_to(secret)
+    result = run("verify", out)
+    assert result.exit_code == 1
+    assert f"unreadable: cat/c1_aug01.jpg: cat/c1_aug01.jpg leads outside {out} (to {secret}); not read" in \
+        result.stdout.splitlines()
+
+
+def test_verify_source_does_not_follow_a_link_out_of_src(run, tree, tmp_path):
+    src, out, _ = tree
+    copy = tmp_path / "src"
+    shutil.copytree(src, copy)
+    outside = tmp_path / "elsewhere.jpg"
+    shutil.move(copy / "cat" / "c1.jpg", outside)
+    (copy / "cat" / "c1.jpg").symlink_to(outside)
+    result = run("verify", out, "--source", copy)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"unreadable: source cat/c1.jpg: cat/c1.jpg leads outside {copy} (to {outside}); not read"]
+
+
+def test_preview_from_does_not_follow_a_link_out_of_out(tree, tmp_path):
+    from augcli.sheet import rows_from_output
+
+    _, out, _ = tree
+    secret = tmp_path / "secret.png"
+    make_image(secret, fmt="PNG")
+    for path in out.rglob("*_aug0*.*"):
+        path.unlink()
+        path.symlink_to(secret)
+    captions = [tile.caption for row in rows_from_output(out, images=3, variants=3) for tile in row.tiles]
+    shown = [c for c in captions if c.startswith("not shown")]
+    assert shown and all("leads outside" in c and "not read" in c for c in shown)
+
+
+def test_replay_does_not_follow_a_link_out_of_src(run, tree, tmp_path):
+    src, out, _ = tree
+    copy = tmp_path / "src"
+    shutil.copytree(src, copy)
+    outside = tmp_path / "elsewhere.jpg"
+    shutil.move(copy / "cat" / "c1.jpg", outside)  # the same bytes, so the hash check would pass
+    (copy / "cat" / "c1.jpg").symlink_to(outside)
+    result = run("replay", out / "manifest.jsonl", copy, tmp_path / "again")
+    assert result.exit_code == 1
+    assert one_line(result) == (f"augcli: error: cannot read source cat/c1.jpg: cat/c1.jpg leads outside {copy} "
+                                f"(to {outside}); not read")
+
+
+@pytest.mark.parametrize("command", ["stats", "verify", "resume"])
+def test_out_s_own_files_are_read_only_inside_out_and_only_if_regular(run, tree, tmp_path, command):
+    src, out, recipe = tree
+    elsewhere = tmp_path / "elsewhere.jsonl"
+    shutil.move(out / "manifest.jsonl", elsewhere)
+    (out / "manifest.jsonl").symlink_to(elsewhere)
+    args = {"stats": ["stats", out], "verify": ["verify", out],
+            "resume": ["expand", src, out, "-r", recipe, "--resume", "-j", "1"]}[command]
+    result = run(*args)
+    assert result.exit_code == 2
+    prefix = "--resume: " if command == "resume" else ""
+    assert one_line(result).startswith(f"augcli: error: {prefix}{out / 'manifest.jsonl'}: manifest.jsonl leads "
+                                       f"outside {out} (to {elsewhere}); not read")
+    (out / "manifest.jsonl").unlink()
+    os.mkfifo(out / "manifest.jsonl")  # opening it would wait for a writer forever
+    result = run(*args)
+    assert result.exit_code == 2
+    assert one_line(result).startswith(f"augcli: error: {prefix}{out / 'manifest.jsonl'}: not a regular file "
+                                       "(a FIFO)")
