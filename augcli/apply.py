@@ -15,12 +15,23 @@ import numpy as np
 from PIL import Image
 
 from .imaging import point_chain
+from .lazy import opencv
 from .ops import lookup
 from .ops.spec import OpSpec
 from .ops.warp import warp
 from .sampling import AppliedOp
 
 _RESAMPLING_KEYS = ("fill", "cval", "interpolation")
+
+
+PILLOW_ENGINE = "pillow"  # augcli 0.1.0 resampled with Pillow and recorded no engine
+
+
+def engine() -> str:
+    """The pixel engine: besides the recipe and the sources, the one thing output
+    bytes depend on. Recorded in ``augcli.json``; ``replay`` and ``--resume``
+    refuse a run written by another engine rather than write different pixels."""
+    return f"opencv {opencv().__version__}"
 
 
 def apply(img: Image.Image, ops: Iterable[AppliedOp]) -> Image.Image:
