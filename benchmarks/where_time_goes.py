@@ -19,7 +19,7 @@ from make_dataset import build
 
 HERE = Path(__file__).resolve().parent
 
-RESAMPLE = "fused geometric resample, padding included (Pillow transform)"
+RESAMPLE = "fused geometric resample (OpenCV warpAffine)"
 OTHER_OPS = "other ops (colour LUTs, flips, ...)"
 HASH = "sha256 of source and output, for the manifest"
 # Non-overlapping stages of worker.process, by (module file, function name); their
