@@ -211,9 +211,10 @@ def test_seeds_are_keys_not_stream_positions():
 
 @pytest.mark.parametrize("seed", range(40))
 @pytest.mark.parametrize("channels", [1, 3])
-def test_runs_of_flips_and_quarter_turns_are_one_exact_transpose(seed, channels):
-    """apply() composes flips and rot90 into one transpose; pixels must equal
-    numpy's flips and rot90 applied one by one (non-square, so axes cannot mix)."""
+def test_runs_of_flips_quarter_turns_and_crops_are_one_exact_transpose(seed, channels):
+    """apply() composes flips, rot90 and crops into one transpose and one crop;
+    pixels must equal numpy's flips, rot90 and slices applied one by one
+    (non-square, so axes cannot mix)."""
     from augcli.apply import apply
     from augcli.sampling import AppliedOp
 
@@ -221,8 +222,13 @@ def test_runs_of_flips_and_quarter_turns_are_one_exact_transpose(seed, channels)
     arr = noise(h=30, w=40, channels=channels, seed=seed)
     expected, ops = arr, []
     for _ in range(int(rng.integers(2, 6))):
-        name = str(rng.choice(["hflip", "vflip", "rot90"]))
-        if name == "hflip":
+        name = str(rng.choice(["hflip", "vflip", "rot90", "crop"]))
+        if name == "crop":
+            h, w = expected.shape[:2]
+            x0, y0 = int(rng.integers(0, w)), int(rng.integers(0, h))
+            x1, y1 = int(rng.integers(x0 + 1, w + 1)), int(rng.integers(y0 + 1, h + 1))
+            expected, op = expected[y0:y1, x0:x1], AppliedOp("crop", (("box", (x0, y0, x1, y1)),))
+        elif name == "hflip":
             expected, op = expected[:, ::-1], AppliedOp("hflip", ())
         elif name == "vflip":
             expected, op = expected[::-1], AppliedOp("vflip", ())
