@@ -180,6 +180,27 @@ def test_perspective_with_unmoved_corners_is_identity_and_records_corners():
         assert 0 <= x0 <= 10 and 0 <= y0 <= 5 and 90 <= x1 <= 100 and 45 <= y2 <= 50
 
 
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("grid,magnitude,seed", [(4, 3.0, 1), (5, 8.0, 2), (2, 20.0, 3)])
+def test_elastic_resamples_the_quad_mesh_as_pillow_does(channels, grid, magnitude, seed):
+    """Pillow's MESH transform (each output cell drawn from the quadrilateral of
+    its moved corners) is the oracle for the same mesh; Pillow's bilinear
+    truncates, so it sits up to one level below."""
+    from augcli.ops.geometric import elastic_mesh
+
+    arr, img = noise_image(channels=channels, seed=seed)
+    xs, ys, px, py = elastic_mesh(img.size, grid=grid, magnitude=magnitude, seed=seed)
+    mesh = [((int(xs[i]), int(ys[j]), int(xs[i + 1]), int(ys[j + 1])),
+             (px[j, i], py[j, i], px[j + 1, i], py[j + 1, i], px[j + 1, i + 1], py[j + 1, i + 1],
+              px[j, i + 1], py[j, i + 1]))
+            for j in range(len(ys) - 1) for i in range(len(xs) - 1)]
+    reference = np.asarray(img.transform(img.size, Image.Transform.MESH, mesh, resample=Image.Resampling.BILINEAR))
+    out = kernel("elastic", img, grid=grid, magnitude=magnitude, interpolation="bilinear", seed=seed)
+    diff = out.astype(int) - reference
+    assert diff.min() >= 0 and diff.max() <= 1
+    assert not np.array_equal(out, arr)
+
+
 def test_elastic_is_seeded_and_zero_magnitude_is_identity():
     arr, img = noise_image(40, 30)
     assert np.array_equal(kernel("elastic", img, grid=4, magnitude=0.0, interpolation="bilinear", seed=1), arr)
