@@ -10,7 +10,6 @@ Perspective, RandomBrightnessContrast(+-0.2), saturation 0.7-1.3, GaussianBlur
     python albumentations_script.py SRC OUT [--recipe standard|heavy] [--jobs 2] [--copies 5]
 """
 import argparse
-from functools import lru_cache
 from pathlib import Path
 
 import albumentations as A
@@ -36,13 +35,13 @@ PIPELINES = {
 }
 
 
-@lru_cache
-def pipeline_for(recipe: str) -> A.Compose:
-    return PIPELINES[recipe]()  # once per worker process
+_BUILT: dict[str, A.Compose] = {}
 
 
 def work(path: Path, src: Path, out: Path, copies: int, recipe: str) -> int:
-    pipeline = pipeline_for(recipe)
+    if recipe not in _BUILT:
+        _BUILT[recipe] = PIPELINES[recipe]()  # once per worker process
+    pipeline = _BUILT[recipe]
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     target = out / path.relative_to(src).parent
     target.mkdir(parents=True, exist_ok=True)
@@ -61,4 +60,9 @@ if __name__ == "__main__":
     parser.add_argument("--copies", type=int, default=5)
     args = parser.parse_args()
     files = sorted(args.src.rglob("*.jpg"))
-    Parallel(n_jobs=args.jobs)(delayed(work)(f, args.src, args.out, args.copies, args.recipe) for f in files)
+    # by module name, so workers import it once and keep their pipeline (a function
+    # of __main__ would be pickled by value with every task)
+    from albumentations_script import work as imported_work
+
+    Parallel(n_jobs=args.jobs)(delayed(imported_work)(f, args.src, args.out, args.copies, args.recipe)
+                               for f in files)
