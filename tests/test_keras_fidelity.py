@@ -1,0 +1,105 @@
+"""The ``keras`` op against golden outputs written by the real Keras 3.15.1
+(``ImageDataGenerator.apply_transform``, see ``shared/fixtures/keras/README.md``).
+
+The bar is the fixtures' README: within 1 level where the source pixel lies
+inside the image (the valid region), and over the whole image for ``edge``,
+``symmetric`` and ``constant``; ``wrap`` only on the valid region (Keras hands
+scipy its legacy ``wrap``, which is not the periodic one). The valid region is
+found with Keras' own matrices, transcribed from ``apply_affine_transform``,
+never with augcli's.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from augcli.ops import REGISTRY
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "keras"
+WHOLE_IMAGE_FILLS = ("edge", "symmetric", "constant")
+TOLERANCE = 1  # levels
+
+
+def load_cases() -> list:
+    """One pytest param per line of cases.jsonl; a missing or empty fixture
+    folder is one failing param, never a silent skip (CI has the fixtures)."""
+    path = FIXTURES / "cases.jsonl"
+    cases = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+    if not cases:
+        return [pytest.param(None, id="fixtures-missing")]
+    return [pytest.param(case, id=Path(case["expected"]).stem) for case in cases]
+
+
+def keras_source_coords(params: dict, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where Keras samples the input for each output pixel: ``apply_affine_transform``
+    (channels last) followed by its flips, returned as (row, col) arrays."""
+    theta, shear = np.deg2rad(params["theta"]), np.deg2rad(params["shear"])
+    rotation = np.array([[np.cos(theta), -np.sin(theta), 0], [np.sin(theta), np.cos(theta), 0], [0, 0, 1]])
+    shift = np.array([[1, 0, params["tx"]], [0, 1, params["ty"]], [0, 0, 1]])
+    shear_m = np.array([[1, -np.sin(shear), 0], [0, np.cos(shear), 0], [0, 0, 1]])
+    zoom = np.array([[params["zx"], 0, 0], [0, params["zy"], 0], [0, 0, 1]])
+    matrix = rotation @ shift @ shear_m @ zoom
+    o_x, o_y = float(h) / 2 - 0.5, float(w) / 2 - 0.5  # transform_matrix_offset_center(matrix, h, w)
+    matrix = np.array([[1, 0, o_x], [0, 1, o_y], [0, 0, 1]]) @ matrix @ np.array([[1, 0, -o_x], [0, 1, -o_y], [0, 0, 1]])
+    matrix[:, [0, 1]] = matrix[:, [1, 0]]  # col_axis > row_axis: M' = PMP, then scipy's (row, col) convention
+    matrix[[0, 1]] = matrix[[1, 0]]
+    rows, cols = np.mgrid[0:h, 0:w].astype(float)
+    src_rows = matrix[0, 0] * rows + matrix[0, 1] * cols + matrix[0, 2]
+    src_cols = matrix[1, 0] * rows + matrix[1, 1] * cols + matrix[1, 2]
+    if params["flip_horizontal"]:
+        src_rows, src_cols = src_rows[:, ::-1], src_cols[:, ::-1]
+    if params["flip_vertical"]:
+        src_rows, src_cols = src_rows[::-1], src_cols[::-1]
+    return src_rows, src_cols
+
+
+def valid_region(params: dict, h: int, w: int) -> np.ndarray:
+    rows, cols = keras_source_coords(params, h, w)
+    eps = 1e-6
+    return (rows >= -eps) & (rows <= h - 1 + eps) & (cols >= -eps) & (cols <= w - 1 + eps)
+
+
+def run_keras_op(case: dict) -> np.ndarray:
+    source = Image.open(FIXTURES / case["source"]).convert("RGB")
+    # the fixtures record geometry and flips only: no channel shift, brightness 1
+    params = {"channel_shift": 0.0, "brightness": 1.0, **case["augcli_keras_op"]}
+    return np.asarray(REGISTRY["keras"].kernel(source, **params)).astype(int)
+
+
+@pytest.mark.parametrize("case", load_cases())
+def test_keras_op_reproduces_keras_golden_output(case):
+    assert case is not None, (f"Keras golden fixtures not found (or empty) at {FIXTURES}; they are part of the "
+                              "test suite: check out the shared fixtures next to the repository")
+    expected = np.asarray(Image.open(FIXTURES / case["expected"]).convert("RGB")).astype(int)
+    out = run_keras_op(case)
+    assert out.shape == expected.shape
+    h, w = expected.shape[:2]
+    checked = np.ones((h, w), bool)
+    if case["augcli_keras_op"]["fill"] not in WHOLE_IMAGE_FILLS:
+        checked = valid_region(case["keras_apply_transform_params"], h, w)
+    assert checked.mean() > 0.5  # the comparison covers most of the image
+    diff = np.abs(out - expected)[checked]
+    worst = np.unravel_index(np.argmax(np.where(checked[..., None], np.abs(out - expected), 0)), out.shape)
+    assert diff.max() <= TOLERANCE, (
+        f"{case['expected']}: {int((diff > TOLERANCE).sum())} of {diff.size} values differ by more than "
+        f"{TOLERANCE} level (worst {diff.max()} at row, col, band {tuple(map(int, worst))}; "
+        f"PSNR {psnr(out[checked], expected[checked]):.1f} dB)")
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a - b) ** 2))
+    return math.inf if mse == 0 else 10 * math.log10(255 ** 2 / mse)
+
+
+def test_valid_region_follows_keras_geometry():
+    """The oracle's own check: Keras' inverse map of a 10 pixel shift (tx = -10:
+    content moves right) leaves the left 10 columns without a source pixel."""
+    params = {"theta": 0.0, "tx": -10.0, "ty": 0.0, "shear": 0.0, "zx": 1.0, "zy": 1.0,
+              "flip_horizontal": False, "flip_vertical": False}
+    region = valid_region(params, 20, 40)
+    assert not region[:, :10].any() and region[:, 10:].all()
