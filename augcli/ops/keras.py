@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 
+from ..imaging import fill_values
 from ..lazy import lazy
 from . import register
 from .color import brightness as enhance_brightness
@@ -102,16 +103,37 @@ def keras_forward(drawn: dict, size) -> np.ndarray:
     c, s = math.cos(theta), math.sin(theta)
     rotation = about_centre(np.array([[c, -s], [s, c]]), size)  # inverse of a counter-clockwise turn
     shift = translation(-drawn["shift_x"], -drawn["shift_y"])
-    shear_m = about_centre(np.array([[math.cos(shear), 0.0], [-math.sin(shear), 1.0]]), size)
+    shear_m = about_centre(np.array([[1.0, -math.sin(shear)], [0.0, math.cos(shear)]]), size)
     zoom = about_centre(np.diag([drawn["zoom_x"], drawn["zoom_y"]]), size)
     return np.linalg.inv(rotation @ shift @ shear_m @ zoom)
+
+
+def constant_beyond_edge(img: Image.Image, forward: np.ndarray, cval: float) -> Image.Image:
+    """scipy's ``constant`` mode, which Keras' ImageDataGenerator uses: an output
+    pixel whose source lies beyond the outermost pixel centres is ``cval``
+    (augcli's ``constant`` blends the edge pixel with ``cval`` there, as skimage)."""
+    w, h = img.size
+    inverse = np.linalg.inv(forward)
+    ys, xs = np.mgrid[0:h, 0:w]
+    src_x = inverse[0, 0] * xs + inverse[0, 1] * ys + inverse[0, 2]
+    src_y = inverse[1, 0] * xs + inverse[1, 1] * ys + inverse[1, 2]
+    outside = (src_x < 0) | (src_x > w - 1) | (src_y < 0) | (src_y > h - 1)
+    if not outside.any():
+        return img
+    arr = np.array(img)
+    values = fill_values(img, cval)
+    arr[outside] = values if arr.ndim == 3 else values[0]
+    return Image.fromarray(arr)
 
 
 def keras(img: Image.Image, *, rotate, shift_x, shift_y, shear, zoom_x, zoom_y, hflip, vflip, channel_shift: float,
           brightness: float, fill, cval, interpolation, **_) -> Image.Image:
     drawn = dict(rotate=rotate, shift_x=shift_x, shift_y=shift_y, shear=shear, zoom_x=zoom_x, zoom_y=zoom_y)
     if any(v != 0 for v in (rotate, shift_x, shift_y, shear)) or zoom_x != 1 or zoom_y != 1:
-        img = warp(img, keras_forward(drawn, img.size), img.size, fill=fill, cval=cval, interpolation=interpolation)
+        forward = keras_forward(drawn, img.size)
+        img = warp(img, forward, img.size, fill=fill, cval=cval, interpolation=interpolation)
+        if fill == "constant":
+            img = constant_beyond_edge(img, forward, cval)
     if channel_shift:
         img = shift_channels(img, channel_shift)
     if hflip:
