@@ -32,7 +32,7 @@ from ..lazy import lazy
 from . import register
 from .color import brightness as enhance_brightness
 from .color import shift_channels
-from .spec import OpSpec, Param
+from .spec import OpSpec, Param, expanded_only
 from .warp import INTERPOLATIONS, about_centre, translation, warp
 
 np = lazy("numpy")
@@ -169,12 +169,15 @@ register(OpSpec(
 ))
 
 
-# -- Keras preprocessing layers, where the mapping onto augcli is exact -------------------
+# -- Keras preprocessing layers: expanded into the plain ops they mean --------------------
 #
-# Their factors follow Keras: a number f means [-f, f], a pair [lo, hi] is used
-# as is. Rotation factors are fractions of a full turn (0.1 = 36 degrees),
-# zoom and translation factors fractions of the side. The drawn values are
-# recorded, so replay needs no Keras rules.
+# Their factors follow Keras 3 (keras.layers.Random*): a number f means [-f, f],
+# a pair [lo, hi] is used as is. Rotation factors are fractions of a full turn
+# (0.1 = 36 degrees), zoom and translation factors fractions of the side. Each
+# layer is recorded as the plain op it means (rotate, zoom, translate, hflip,
+# vflip, contrast), so it fuses with neighbouring geometry into one resample and
+# replays without Keras rules. Keras 3 layers pivot about the true centre
+# ((w-1)/2, (h-1)/2) and pad like numpy, as augcli's plain ops do.
 
 LAYER_FILL = Param("fill_mode", "enum", "reflect", choices=tuple(KERAS_FILL),
                    doc="Keras names: reflect=symmetric, nearest=edge, wrap, constant")
@@ -189,106 +192,93 @@ def _range(factor) -> tuple[float, float]:
 
 def _uniform(rng: np.random.Generator, factor) -> float:
     lo, hi = _range(factor)
-    return round(float(rng.uniform(lo, hi)), 4) if lo != hi else float(lo)
+    return float(rng.uniform(lo, hi)) if lo != hi else float(lo)
 
 
-def _layer_warp(img: Image.Image, forward: np.ndarray, fill_mode: str, fill_value: float, interpolation: str):
-    return warp(img, forward, img.size, fill=KERAS_FILL[fill_mode], cval=fill_value, interpolation=interpolation)
+def _resampling(params: dict) -> dict:
+    """A layer's fill settings as a plain geometric op's (fill, cval, interpolation)."""
+    return {"fill": KERAS_FILL[params["fill_mode"]], "cval": params["fill_value"],
+            "interpolation": params["interpolation"]}
 
 
-def _resolve_flip(params: dict, rng, size) -> dict:
-    mode = params["mode"]
-    return {"mode": mode, "hflip": "horizontal" in mode and bool(rng.random() < 0.5),
-            "vflip": "vertical" in mode and bool(rng.random() < 0.5)}
+def _expand_flip(params: dict, rng, size) -> list[tuple[str, dict]]:
+    # Keras 3 draws one coin per image for all the mode's axes: horizontal_and_vertical
+    # gives the image or its half turn (both flips), never a single flip
+    if not rng.random() < 0.5:
+        return []
+    return [(op, {}) for op, axis in (("hflip", "horizontal"), ("vflip", "vertical")) if axis in params["mode"]]
 
 
-def random_flip(img: Image.Image, *, hflip: bool, vflip: bool, **_) -> Image.Image:
-    if hflip:
-        img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-    if vflip:
-        img = img.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
-    return img
+def _expand_rotation(params: dict, rng, size) -> list[tuple[str, dict]]:
+    angle = round(_uniform(rng, params["factor"]) * 360, 4)
+    return [("rotate", {"angle": angle, **_resampling(params), "expand": False})]
 
 
-def _resolve_rotation(params: dict, rng, size) -> dict:
-    return {**params, "angle": round(_uniform(rng, params["factor"]) * 360, 4)}
-
-
-def random_rotation(img: Image.Image, *, angle, fill_mode, fill_value, interpolation, **_) -> Image.Image:
-    c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
-    return _layer_warp(img, about_centre(np.array([[c, s], [-s, c]]), img.size), fill_mode, fill_value,
-                       interpolation)
-
-
-def _resolve_zoom(params: dict, rng, size) -> dict:
+def _expand_zoom(params: dict, rng, size) -> list[tuple[str, dict]]:
+    # Keras samples the input at (1 + f) x the distance from the centre: f > 0 zooms
+    # out, and augcli's zoom scales the content by 1 / (1 + f)
     zoom_y = 1 + _uniform(rng, params["height_factor"])
-    zoom_x = zoom_y if params["width_factor"] is None else 1 + _uniform(rng, params["width_factor"])
-    return {**params, "zoom_x": round(zoom_x, 4), "zoom_y": round(zoom_y, 4)}
+    if params["width_factor"] is None:  # Keras keeps the aspect ratio: one draw for both sides
+        return [("zoom", {"scale": round(1 / zoom_y, 4), "x": None, "y": None, **_resampling(params)})]
+    zoom_x = 1 + _uniform(rng, params["width_factor"])
+    return [("zoom", {"scale": 1.0, "x": round(1 / zoom_x, 4), "y": round(1 / zoom_y, 4), **_resampling(params)})]
 
 
-def random_zoom(img: Image.Image, *, zoom_x, zoom_y, fill_mode, fill_value, interpolation, **_) -> Image.Image:
-    # Keras zooms out for positive factors: the content shrinks by 1 / (1 + factor)
-    forward = about_centre(np.diag([1 / zoom_x, 1 / zoom_y]), img.size)
-    return _layer_warp(img, forward, fill_mode, fill_value, interpolation)
-
-
-def _resolve_translation(params: dict, rng, size) -> dict:
+def _expand_translation(params: dict, rng, size) -> list[tuple[str, dict]]:
     w, h = size
-    return {**params, "x": round(_uniform(rng, params["width_factor"]) * w, 4),
-            "y": round(_uniform(rng, params["height_factor"]) * h, 4)}
+    x = round(_uniform(rng, params["width_factor"]) * w, 4)
+    y = round(_uniform(rng, params["height_factor"]) * h, 4)
+    return [("translate", {"x": x, "y": y, "unit": "pixels", **_resampling(params)})]
 
 
-def random_translation(img: Image.Image, *, x, y, fill_mode, fill_value, interpolation, **_) -> Image.Image:
-    return _layer_warp(img, translation(x, y), fill_mode, fill_value, interpolation)
-
-
-def _resolve_contrast(params: dict, rng, size) -> dict:
+def _expand_contrast(params: dict, rng, size) -> list[tuple[str, dict]]:
+    # as Keras documents: f -> [1 - f, 1 + f], [lo, hi] -> [1 - lo, 1 + hi]
+    # (Keras 3.15's code draws a single number f from [1, 1 + f])
     factor = params["factor"]
     lower, upper = factor if isinstance(factor, (list, tuple)) else (factor, factor)
-    lo, hi = 1 - lower, 1 + upper
-    return {**params, "contrast": round(float(rng.uniform(max(lo, 0), hi)), 4)}
-
-
-def random_contrast(img: Image.Image, *, contrast, **_) -> Image.Image:
-    from .color import contrast as adjust
-
-    return adjust(img, factor=contrast)
+    return [("contrast", {"factor": round(float(rng.uniform(1 - lower, 1 + upper)), 4)})]
 
 
 _LAYER_PARAMS = (LAYER_FILL, LAYER_INTERPOLATION, LAYER_VALUE)
+TURNS = Param("factor", "keras_factor", lo=-1, hi=1,
+              doc="fraction of a full turn: f -> [-f, f] x 360 degrees, positive = counter-clockwise")
 register(OpSpec(
-    "RandomFlip", random_flip,
+    "RandomFlip", expanded_only,
     params=(Param("mode", "enum", "horizontal_and_vertical",
-                  choices=("horizontal", "vertical", "horizontal_and_vertical"), doc="which axes may flip (p 0.5 each)"),),
-    doc="Keras RandomFlip: each allowed axis flips with probability 0.5.", category="geometric",
-    resolve=_resolve_flip, example="- RandomFlip: {mode: horizontal}",
+                  choices=("horizontal", "vertical", "horizontal_and_vertical"),
+                  doc="axes flipped together on one coin (p 0.5), as Keras 3"),),
+    doc="Keras RandomFlip: one coin (p 0.5) flips every axis of mode (recorded as hflip / vflip).",
+    category="geometric", expand=_expand_flip, example="- RandomFlip: {mode: horizontal}",
 ))
 register(OpSpec(
-    "RandomRotation", random_rotation,
-    params=(Param("factor", "keras_factor", doc="fraction of a full turn: f -> [-f, f] x 360 degrees, "
-                                                 "positive = counter-clockwise"), *_LAYER_PARAMS),
-    doc="Keras RandomRotation (factor in turns; recorded as angle in degrees).", category="geometric",
-    resolve=_resolve_rotation, example="- RandomRotation: {factor: 0.05}",
+    "RandomRotation", expanded_only, params=(TURNS, *_LAYER_PARAMS),
+    doc="Keras RandomRotation (factor in turns; recorded as rotate).", category="geometric",
+    expand=_expand_rotation, example="- RandomRotation: {factor: 0.05}",
 ))
 register(OpSpec(
-    "RandomZoom", random_zoom,
-    params=(Param("height_factor", "keras_factor", doc="f -> [-f, f]; positive zooms out (content x 1/(1+f))"),
-            Param("width_factor", "keras_factor", None, nullable=True, doc="null keeps the aspect ratio"),
+    "RandomZoom", expanded_only,
+    params=(Param("height_factor", "keras_factor", lo=-0.95, hi=1,
+                  doc="f -> [-f, f]; positive zooms out (content x 1/(1+f)), negative zooms in"),
+            Param("width_factor", "keras_factor", None, lo=-0.95, hi=1, nullable=True,
+                  doc="null keeps the aspect ratio"),
             *_LAYER_PARAMS),
-    doc="Keras RandomZoom (recorded as zoom_x, zoom_y in Keras' sense).", category="geometric",
-    resolve=_resolve_zoom, example="- RandomZoom: {height_factor: 0.2}",
+    doc="Keras RandomZoom (recorded as zoom, content scale 1/(1+f)).", category="geometric",
+    expand=_expand_zoom, example="- RandomZoom: {height_factor: 0.2}",
 ))
 register(OpSpec(
-    "RandomTranslation", random_translation,
-    params=(Param("height_factor", "keras_factor", doc="fraction of the height: f -> [-f, f], positive = down"),
-            Param("width_factor", "keras_factor", doc="fraction of the width: f -> [-f, f], positive = right"),
+    "RandomTranslation", expanded_only,
+    params=(Param("height_factor", "keras_factor", lo=-1, hi=1,
+                  doc="fraction of the height: f -> [-f, f], positive = down"),
+            Param("width_factor", "keras_factor", lo=-1, hi=1,
+                  doc="fraction of the width: f -> [-f, f], positive = right"),
             *_LAYER_PARAMS),
-    doc="Keras RandomTranslation (recorded as x, y in pixels).", category="geometric",
-    resolve=_resolve_translation, example="- RandomTranslation: {height_factor: 0.1, width_factor: 0.1}",
+    doc="Keras RandomTranslation (recorded as translate, in pixels).", category="geometric",
+    expand=_expand_translation, example="- RandomTranslation: {height_factor: 0.1, width_factor: 0.1}",
 ))
 register(OpSpec(
-    "RandomContrast", random_contrast,
-    params=(Param("factor", "keras_factor", doc="f -> contrast factor in [1-f, 1+f]; [lo, hi] -> [1-lo, 1+hi]"),),
+    "RandomContrast", expanded_only,
+    params=(Param("factor", "keras_factor", lo=0, hi=1,
+                  doc="f -> contrast factor in [1-f, 1+f]; [lo, hi] -> [1-lo, 1+hi]"),),
     doc="Keras RandomContrast: (x - mean) * c + mean per channel (recorded as contrast).",
-    resolve=_resolve_contrast, example="- RandomContrast: {factor: 0.2}",
+    expand=_expand_contrast, example="- RandomContrast: {factor: 0.2}",
 ))
