@@ -40,22 +40,24 @@ Image = lazy("PIL.Image")
 
 KERAS_FILL = {"nearest": "edge", "reflect": "symmetric", "wrap": "wrap", "constant": "constant"}
 
+# Arguments of a notebook's ImageDataGenerator that act on the arrays handed to the
+# model, not on the images: a pasted block runs, each gets a notice and is listed in
+# augcli.json, none is applied.
+TRAINING_TIME = {
+    "rescale": "it scales pixel values for the model (image files keep 0..255)",
+    "featurewise_center": "it subtracts the training set's mean, computed at training time",
+    "featurewise_std_normalization": "it divides by the training set's standard deviation, computed at training time",
+    "samplewise_center": "it subtracts each image's own mean as the model reads it",
+    "samplewise_std_normalization": "it divides each image by its own standard deviation as the model reads it",
+    "zca_whitening": "it whitens with a matrix fitted on the training set at training time",
+    "zca_epsilon": "it is a setting of zca_whitening",
+    "validation_split": "it splits the data at training time (here splits are folders, and only train/ is augmented)",
+    "dtype": "it is the array type handed to the model (files keep the image's own pixel type)",
+    "data_format": "it is the array layout handed to the model (augcli reads the layout from the files)",
+}
 REFUSED = {
-    "featurewise_center": "it needs the mean of the whole training set at training time; normalise in your "
-                          "training code, not in augmented files",
-    "samplewise_center": "it is per-sample normalisation at training time, not augmentation; do it in your "
-                         "model's input pipeline",
-    "featurewise_std_normalization": "it needs dataset statistics at training time; normalise in your training code",
-    "samplewise_std_normalization": "it is normalisation at training time; do it in your model's input pipeline",
-    "zca_whitening": "it needs a whitening matrix fitted on the dataset at training time and yields float tensors, "
-                     "not images",
-    "zca_epsilon": "it belongs to zca_whitening, which an offline tool cannot do",
-    "rescale": "it scales pixel values to floats for the model; image files keep 0..255, rescale in your "
-               "training code",
-    "preprocessing_function": "an arbitrary Python function cannot be written in a recipe; add an op instead",
-    "data_format": "augcli reads the layout from the image files",
-    "validation_split": "splits are folders here (train/ val/ test/), and validation data should not be augmented",
-    "dtype": "output files keep the image's own pixel type",
+    "preprocessing_function": "a Python function cannot be written in a YAML recipe (augcli never runs code from "
+                              "one); write what it does as ops in a pipeline, or keep it in your training code",
 }
 
 
@@ -163,7 +165,7 @@ register(OpSpec(
         Param("interpolation", "enum", "bilinear", choices=INTERPOLATIONS, doc="Keras uses order 1 (bilinear)"),
     ),
     doc="Keras ImageDataGenerator arguments, drawn with Keras' rules (recorded as drawn values).",
-    category="geometric", resolve=_resolve, refused=REFUSED,
+    category="geometric", resolve=_resolve, refused=REFUSED, training_time=TRAINING_TIME,
     example="- keras: {rotation_range: 30, width_shift_range: 10.0, height_shift_range: 10.0, shear_range: 10, "
             "zoom_range: 0.1, vertical_flip: true, fill_mode: nearest}",
 ))

@@ -286,6 +286,8 @@ class OpSpec:
     resolve: Callable[[dict, np.random.Generator, Size], dict] | None = None
     example: str = ""
     refused: dict[str, str] = field(default_factory=dict)  # parameter -> why it is not supported
+    # parameter -> why it belongs in the training code: accepted, not applied, listed in augcli.json
+    training_time: dict[str, str] = field(default_factory=dict)
     expand: Callable[[dict, np.random.Generator, Size], list[tuple[str, dict]]] | None = None  # policies
     values: Callable[[dict, str, Callable[[], list[float]]], Callable] | None = None  # point ops
 
