@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageEnhance
 
 from augcli.ops import REGISTRY
 
@@ -89,6 +89,33 @@ def test_keras_op_reproduces_keras_golden_output(case):
         f"{case['expected']}: {int((diff > TOLERANCE).sum())} of {diff.size} values differ by more than "
         f"{TOLERANCE} level (worst {diff.max()} at row, col, band {tuple(map(int, worst))}; "
         f"PSNR {psnr(out[checked], expected[checked]):.1f} dB)")
+
+
+def keras_after_affine(x: np.ndarray, channel_shift: float, vflip: bool, brightness: float) -> np.ndarray:
+    """The rest of Keras' ``apply_transform`` on its affine output ``x``:
+    ``apply_channel_shift`` (clipped to the image's min and max), ``flip_axis``
+    on the rows, then ``apply_brightness_shift(x, brightness, scale=False)``
+    (a uint8 cast, then PIL's Brightness). The channel shift commutes with
+    flips, so a golden output that already holds Keras' hflip can start it."""
+    x = x.astype(float)
+    x = np.clip(x + channel_shift, x.min(), x.max())
+    if vflip:
+        x = x[::-1]
+    return np.asarray(ImageEnhance.Brightness(Image.fromarray(x.astype(np.uint8))).enhance(brightness)).astype(int)
+
+
+@pytest.mark.parametrize("case", [c for c in load_cases() if c.values[0] is None or (
+    c.values[0]["case"].startswith("all_composed") and c.values[0]["augcli_keras_op"]["fill"] == "edge")])
+def test_channel_shift_vflip_and_brightness_follow_keras_order(case):
+    """After the affine, Keras shifts channels, flips, then scales brightness;
+    the golden affine outputs let the rest be Keras' own steps."""
+    assert case is not None, f"Keras golden fixtures not found (or empty) at {FIXTURES}"
+    golden = np.asarray(Image.open(FIXTURES / case["expected"]).convert("RGB"))
+    expected = keras_after_affine(golden, channel_shift=17.3, vflip=True, brightness=0.8)
+    source = Image.open(FIXTURES / case["source"]).convert("RGB")
+    params = {**case["augcli_keras_op"], "channel_shift": 17.3, "vflip": True, "brightness": 0.8}
+    out = np.asarray(REGISTRY["keras"].kernel(source, **params)).astype(int)
+    assert np.abs(out - expected).max() <= TOLERANCE
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
