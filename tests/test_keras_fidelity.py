@@ -130,3 +130,18 @@ def test_valid_region_follows_keras_geometry():
               "flip_horizontal": False, "flip_vertical": False}
     region = valid_region(params, 20, 40)
     assert not region[:, :10].any() and region[:, 10:].all()
+
+
+@pytest.mark.parametrize("mode,corner", [("L", 100), ("LA", [100, 0]), ("RGB", [100] * 3), ("RGBA", [100] * 3 + [0]),
+                                         ("I;16", 100 * 257)])
+def test_constant_fill_beyond_the_edge_is_cval_in_every_mode(mode, corner):
+    """Keras' constant (scipy's): a rotated image's corners come from beyond the
+    edge and are exactly cval (alpha transparent), never a blend with the edge."""
+    arr = np.random.default_rng(0).integers(0, 256, (30, 40, 4), np.uint8)
+    img = {"L": Image.fromarray(arr[..., 0]), "LA": Image.fromarray(arr[..., :2]), "RGB": Image.fromarray(arr[..., :3]),
+           "RGBA": Image.fromarray(arr), "I;16": Image.fromarray(arr[..., 0].astype(np.uint16) * 257)}[mode]
+    params = {"rotate": 30.0, "shift_x": 0.0, "shift_y": 0.0, "shear": 0.0, "zoom_x": 1.0, "zoom_y": 1.0,
+              "hflip": False, "vflip": False, "channel_shift": 0.0, "brightness": 1.0, "fill": "constant",
+              "cval": 100.0, "interpolation": "bilinear"}
+    out = REGISTRY["keras"].kernel(img, **params)
+    assert out.mode == mode and np.asarray(out)[0, 0].tolist() == corner

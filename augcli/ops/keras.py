@@ -17,11 +17,15 @@ Drawing rules (``ImageDataGenerator.get_random_transform``):
 * ``horizontal_flip`` / ``vertical_flip``: each with probability 0.5.
 
 Applied in Keras' order: one affine (rotation, shift, shear, zoom composed as
-Keras composes them), channel shift, flips, brightness. Two Keras bugs are not
-copied: its code pivots non-square images off-centre and swaps the two shift
-axes; here geometry pivots about the true centre and width_shift moves the
-content horizontally, as Keras documents. Positive angles turn
-counter-clockwise (the draws are symmetric, so the distribution is Keras').
+Keras composes them), channel shift, flips, brightness. Given the same drawn
+values the pixels are Keras 3.15's (``tests/test_keras_fidelity.py`` holds the
+op to golden outputs of the real Keras), with ``constant`` filled as scipy
+fills it. Three differences are deliberate: Keras' code pivots non-square
+images off-centre and swaps the two shift axes, where augcli pivots about the
+true centre and width_shift moves the content horizontally, as Keras
+documents; and ``wrap`` is periodic (numpy's), not scipy's legacy wrap.
+Positive angles turn counter-clockwise (the draws are symmetric, so the
+distribution is Keras').
 """
 from __future__ import annotations
 
@@ -105,6 +109,7 @@ def keras_forward(drawn: dict, size) -> np.ndarray:
     c, s = math.cos(theta), math.sin(theta)
     rotation = about_centre(np.array([[c, -s], [s, c]]), size)  # inverse of a counter-clockwise turn
     shift = translation(-drawn["shift_x"], -drawn["shift_y"])
+    # Keras' shear, in (x, y) = (column, row): the source column leans with the row
     shear_m = about_centre(np.array([[1.0, -math.sin(shear)], [0.0, math.cos(shear)]]), size)
     zoom = about_centre(np.diag([drawn["zoom_x"], drawn["zoom_y"]]), size)
     return np.linalg.inv(rotation @ shift @ shear_m @ zoom)
