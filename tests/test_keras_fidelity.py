@@ -45,7 +45,8 @@ def keras_source_coords(params: dict, h: int, w: int) -> tuple[np.ndarray, np.nd
     zoom = np.array([[params["zx"], 0, 0], [0, params["zy"], 0], [0, 0, 1]])
     matrix = rotation @ shift @ shear_m @ zoom
     o_x, o_y = float(h) / 2 - 0.5, float(w) / 2 - 0.5  # transform_matrix_offset_center(matrix, h, w)
-    matrix = np.array([[1, 0, o_x], [0, 1, o_y], [0, 0, 1]]) @ matrix @ np.array([[1, 0, -o_x], [0, 1, -o_y], [0, 0, 1]])
+    offset, reset = np.array([[1, 0, o_x], [0, 1, o_y], [0, 0, 1]]), np.array([[1, 0, -o_x], [0, 1, -o_y], [0, 0, 1]])
+    matrix = offset @ matrix @ reset
     matrix[:, [0, 1]] = matrix[:, [1, 0]]  # col_axis > row_axis: M' = PMP, then scipy's (row, col) convention
     matrix[[0, 1]] = matrix[[1, 0]]
     rows, cols = np.mgrid[0:h, 0:w].astype(float)

@@ -247,8 +247,6 @@ def _expand_contrast(params: dict, rng, size) -> list[tuple[str, dict]]:
 
 
 _LAYER_PARAMS = (LAYER_FILL, LAYER_INTERPOLATION, LAYER_VALUE)
-TURNS = Param("factor", "keras_factor", lo=-1, hi=1,
-              doc="fraction of a full turn: f -> [-f, f] x 360 degrees, positive = counter-clockwise")
 register(OpSpec(
     "RandomFlip", expanded_only,
     params=(Param("mode", "enum", "horizontal_and_vertical",
@@ -258,7 +256,10 @@ register(OpSpec(
     category="geometric", expand=_expand_flip, example="- RandomFlip: {mode: horizontal}",
 ))
 register(OpSpec(
-    "RandomRotation", expanded_only, params=(TURNS, *_LAYER_PARAMS),
+    "RandomRotation", expanded_only,
+    params=(Param("factor", "keras_factor", lo=-1, hi=1,
+                  doc="fraction of a full turn: f -> [-f, f] x 360 degrees, positive = counter-clockwise"),
+            *_LAYER_PARAMS),
     doc="Keras RandomRotation (factor in turns; recorded as rotate).", category="geometric",
     expand=_expand_rotation, example="- RandomRotation: {factor: 0.05}",
 ))

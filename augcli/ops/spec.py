@@ -139,11 +139,12 @@ class Param:
             return "a number >= 0 (float < 1: fraction of the side, >= 1: pixels; int n: integers in +-(n-1)) " \
                    "or a list of numbers (signed choice)"
         if self.kind == "keras_factor":
+            null = " or null" if self.nullable else ""
             if self.lo is None or self.hi is None:
-                return "a number >= 0 (f: drawn from [-f, f]) or a pair [lo, hi]" + (" or null" if self.nullable else "")
+                return "a number >= 0 (f: drawn from [-f, f]) or a pair [lo, hi]" + null
             lo, hi = _number(self.lo), _number(self.hi)
-            return (f"a number from 0 to {hi} (f: drawn from [-f, f]) or a pair [lo, hi] with {lo} <= lo <= hi <= {hi}"
-                    + (" or null" if self.nullable else ""))
+            return f"a number from 0 to {hi} (f: drawn from [-f, f]) or a pair [lo, hi] with {lo} <= lo <= hi <= {hi}" \
+                   + null
         if self.kind == "keras_zoom":
             return "a number from 0 to 1 (z: zoom drawn from [1-z, 1+z]) or a pair [lo, hi]"
         noun = "an integer" if self.kind == "int" else "a number"
