@@ -257,6 +257,7 @@ def expand(
         "engine": engine(),
         "recipe": recipe.to_plain(),
         "recipe_sha256": recipe.sha256,
+        "training_time_arguments": recipe.training_time_arguments(),  # accepted in keras:, not applied
         "seed": run_seed,
         "source": str(src_path.resolve()),
         "started": previous.get("started", _now()) if previous else _now(),
