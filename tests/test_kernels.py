@@ -237,3 +237,12 @@ def test_runs_of_flips_quarter_turns_and_crops_are_one_exact_transpose(seed, cha
             expected, op = np.rot90(expected, k), AppliedOp("rot90", (("k", k),))
         ops.append(op)
     assert np.array_equal(np.asarray(apply(Image.fromarray(arr), ops)), expected), ops
+
+
+def test_opencv_runs_single_threaded():
+    """Workers are one per core already (-j N means N cores): OpenCV's own
+    thread pool is off wherever augcli has used it."""
+    warp(Image.fromarray(noise()), translation(0.5, 0), (40, 30))
+    from augcli.lazy import opencv
+
+    assert opencv().getNumThreads() == 1
