@@ -15,7 +15,7 @@ import math
 from ..lazy import lazy, opencv
 from . import register
 from .spec import OpSpec, Param
-from .warp import FILL_MODES, INTERPOLATIONS, about_centre, resampling_filter, translation, warp
+from .warp import FILL_MODES, INTERPOLATIONS, about_centre, resample, resampling_filter, translation, warp
 
 np = lazy("numpy")
 Image = lazy("PIL.Image")
@@ -417,10 +417,10 @@ def elastic(img: Image.Image, *, grid: int, magnitude: float, interpolation: str
         return rows[j] * (1 - v) + rows[j + 1] * v - np.float32(0.5)
 
     cv2 = opencv()
-    pixels = np.asarray(img)
-    out = cv2.remap(pixels.astype(np.float64) if img.mode == "I" else pixels, across(px), across(py),
-                    getattr(cv2, _REMAP_FLAGS[interpolation]), borderMode=cv2.BORDER_REPLICATE)
-    return Image.fromarray(np.rint(out).astype(np.int32) if img.mode == "I" else out)
+    map_x, map_y = across(px), across(py)
+    flag = getattr(cv2, _REMAP_FLAGS[interpolation])
+    return resample(img, interpolation,
+                    lambda pixels, _: cv2.remap(pixels, map_x, map_y, flag, borderMode=cv2.BORDER_REPLICATE))
 
 
 _REMAP_FLAGS = {"nearest": "INTER_NEAREST", "bilinear": "INTER_LINEAR", "bicubic": "INTER_CUBIC"}

@@ -87,19 +87,30 @@ def warp(
         # pixels takes the right/lower one, as Pillow does, instead of whichever
         # side OpenCV's float32 coordinates happen to round to
         inverse = translation(_TIE_BREAK, _TIE_BREAK) @ inverse
+    flags = getattr(cv2, _INTERPOLATION_FLAGS[interpolation]) | cv2.WARP_INVERSE_MAP
+
+    def run(pixels: np.ndarray, premultiplied: bool) -> np.ndarray:
+        # premultiplied, a transparent fill is 0 in every band whatever cval says
+        border = (0.0,) * 4 if premultiplied else fill_values(img, cval)
+        kwargs = dict(flags=flags, borderMode=getattr(cv2, _BORDERS[fill]),
+                      borderValue=tuple(border) + (0.0,) * (4 - len(border)))
+        if np.array_equal(inverse[2], [0.0, 0.0, 1.0]):
+            return cv2.warpAffine(pixels, inverse[:2], tuple(out_size), **kwargs)
+        return cv2.warpPerspective(pixels, inverse, tuple(out_size), **kwargs)
+
+    return resample(img, interpolation, run)
+
+
+def resample(img: Image.Image, interpolation: str, run) -> Image.Image:
+    """``run(pixels, premultiplied) -> pixels`` on ``img``'s pixels, in a type
+    OpenCV resamples, and the result as an image of ``img``'s mode. RGBA and LA
+    go premultiplied unless the interpolation is nearest (Pillow's rule)."""
     premultiplied = img.mode in _PREMULTIPLIED and interpolation != "nearest"
     work = img.convert(_PREMULTIPLIED[img.mode]) if premultiplied else img
     pixels = np.asarray(work)
     if img.mode == "I":
         pixels = pixels.astype(np.float64)  # OpenCV does not resample 32-bit integers
-    # premultiplied, a transparent fill is 0 in every band whatever cval says
-    border = (0.0,) * 4 if premultiplied else fill_values(img, cval)
-    kwargs = dict(flags=getattr(cv2, _INTERPOLATION_FLAGS[interpolation]) | cv2.WARP_INVERSE_MAP,
-                  borderMode=getattr(cv2, _BORDERS[fill]), borderValue=tuple(border) + (0.0,) * (4 - len(border)))
-    if np.array_equal(inverse[2], [0.0, 0.0, 1.0]):
-        out = cv2.warpAffine(pixels, inverse[:2], tuple(out_size), **kwargs)
-    else:
-        out = cv2.warpPerspective(pixels, inverse, tuple(out_size), **kwargs)
+    out = run(pixels, premultiplied)
     return _image(out, work.mode).convert(img.mode) if premultiplied else _image(out, img.mode)
 
 
