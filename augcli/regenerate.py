@@ -14,6 +14,7 @@ import functools
 import hashlib
 import json
 import math
+import os
 from collections import defaultdict
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -21,6 +22,8 @@ from typing import Any
 import numpy as np
 import yaml
 
+from . import __version__
+from .apply import PILLOW_ENGINE, engine
 from .errors import AugcliError, RecipeError, UsageError
 from .io import Unusable, decode, write_atomic
 from .limits import DEFAULT_MAX_PIXELS
@@ -88,12 +91,8 @@ def check_ops(ops: list[dict]) -> str | None:
     return None
 
 
-def _recorded_recipe(path: Path, max_pixels: int) -> Recipe:
+def _recorded_recipe(run: dict, path: Path, max_pixels: int) -> Recipe:
     """The output settings (quality, size) of the run, from its ``augcli.json``."""
-    try:
-        run = load_run_record(path)
-    except FileNotFoundError:
-        return Recipe(pipeline=())
     if "recipe" not in run:
         return Recipe(pipeline=())
     try:
@@ -121,6 +120,16 @@ def _checked(manifest: Path, only: str | None) -> list[tuple[int, dict]]:
     return chosen
 
 
+def _check_engine(run: dict) -> None:
+    """Refuse a manifest whose pixels another engine computed: replaying it here
+    would silently write different images."""
+    recorded = run.get("engine", PILLOW_ENGINE)
+    if recorded != engine():
+        raise UsageError(f"this manifest was written by augcli {run.get('version', '?')} with pixel engine "
+                         f"{recorded!r}; augcli {__version__} uses {engine()!r} and cannot reproduce its bytes "
+                         "(replay it with the augcli and OpenCV versions that wrote it)")
+
+
 def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: str | None = None,
            max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
     """Write the images listed in ``manifest`` (those matching ``only``) into
@@ -139,7 +148,12 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
     if newout.exists() and any(newout.iterdir()):
         raise UsageError(f"NEWOUT {newout} is not empty: replay writes into a new folder")
     run_file = manifest.parent / RUN_FILE
-    recipe = _recorded_recipe(run_file, max_pixels)
+    if not os.path.lexists(run_file):
+        raise UsageError(f"{run_file} not found: replay needs the run record beside the "
+                         "manifest (it holds the output settings and the pixel engine)")
+    run = load_run_record(run_file)
+    _check_engine(run)
+    recipe = _recorded_recipe(run, run_file, max_pixels)
     by_source: dict[str, list[tuple[int, dict]]] = defaultdict(list)
     for line, record in _checked(manifest, only):
         by_source[record["source"]].append((line, record))
@@ -171,14 +185,5 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
                 log.append({**record, "width": width, "height": height,
                             "sha256": hashlib.sha256(out_bytes).hexdigest()})
                 written += 1
-    run = read_run_record_plain(run_file)
     write_run_record(newout, {**run, "replay_of": str(manifest.resolve()), "counts": {"written": written}})
     return written
-
-
-def read_run_record_plain(path: Path) -> dict:
-    """The run record to copy into NEWOUT ({} when there is none)."""
-    try:
-        return load_run_record(path)
-    except FileNotFoundError:
-        return {}

@@ -13,7 +13,7 @@ import hashlib
 import os
 import signal
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
@@ -41,6 +41,7 @@ class Job:
     recipe: Recipe
     seed: int
     max_pixels: int
+    parent_pid: int = field(default_factory=os.getpid)  # the process that planned the run
 
 
 def steps_for(recipe: Recipe, target: Target, label: str):
@@ -74,10 +75,11 @@ def _background(ops: tuple[AppliedOp, ...]) -> float:
     return next((dict(op.params)["cval"] for op in ops if "cval" in dict(op.params)), 0.0)
 
 
-def _settle_in() -> None:
-    """Once per worker process (not in the caller's own process)."""
+def _settle_in(job: Job) -> None:
+    """Once per worker process (not in the caller's own process, which -j 1 and
+    the threading backend use)."""
     global _SETTLED
-    if os.getpid() == _PARENT_PID or _SETTLED:
+    if _SETTLED or os.getpid() == job.parent_pid:
         return
     _SETTLED = True
     if threading.current_thread() is threading.main_thread():
@@ -87,7 +89,6 @@ def _settle_in() -> None:
     keep_freed_memory()
 
 
-_PARENT_PID = os.getpid()  # in a worker process this module is imported afresh, with its own pid
 _SETTLED = False
 
 
@@ -108,7 +109,7 @@ def keep_freed_memory() -> None:
 def process(task: Task, job: Job) -> list[dict]:
     """Produce every target of one source; return manifest records, or one skip
     record if the source cannot be used."""
-    _settle_in()
+    _settle_in(job)
     source = task.source
     try:
         data = read_inside(job.src, source.relpath)

@@ -207,17 +207,22 @@ def test_replay_of_a_corrupt_manifest_is_one_line(run, tree, tmp_path, kind):
     assert not (tmp_path / "again").exists()
 
 
+NESTED_RECIPE = {"version": 1, "pipeline": [json.loads('{"one_of": [' * 300 + '"hflip"' + "]}" * 300)]}
+
+
 @pytest.mark.parametrize("content, what", [
-    ('{"recipe": ' + "[" * 100_000 + "]" * 100_000 + "}", "JSON nested too deeply"),
-    ('{"recipe": {"version": 1, "pipeline": [' + '{"one_of": [' * 300 + '"hflip"' + "]}" * 300 + "]}}",
-     "recipe: the recipe is nested more than 64 levels deep"),
-    ("[1, 2]", "not a JSON object (found a list)"),
-    ("\xff{", "not UTF-8 text (byte 1)"),
+    (b'{"recipe": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "JSON nested too deeply"),
+    ({"recipe": NESTED_RECIPE}, "recipe: the recipe is nested more than 64 levels deep"),
+    ({"recipe": {"version": 1, "pipeline": [{"rotate": {"angle": "x"}}]}},
+     "recipe: pipeline[0].rotate.angle: 'x' is not a number from -360 to 360"),
+    (b"[1, 2]", "not a JSON object (found a list)"),
+    (b"\xff{", "not UTF-8 text (byte 1)"),
 ])
 def test_replay_of_a_broken_run_record_is_one_line(run, tree, tmp_path, content, what):
     src, out, _ = tree
-    (out / "augcli.json").write_bytes(content.encode("utf-8", "surrogateescape") if content[0] != "\xff"
-                                      else b"\xff{")
+    if isinstance(content, dict):  # the real run record with a broken recipe in it
+        content = json.dumps({**json.loads((out / "augcli.json").read_text()), **content}).encode()
+    (out / "augcli.json").write_bytes(content)
     result = run("replay", out / "manifest.jsonl", src, tmp_path / "again")
     assert result.exit_code == 2, result.output
     assert one_line(result) == f"augcli: error: {out / 'augcli.json'}: {what}"
