@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .limits import MAX_BALANCE, MAX_COPIES
 from .ops import REGISTRY
 from .ops.spec import REQUIRED, OpSpec, Param, show
-from .limits import MAX_BALANCE, MAX_COPIES
 
 CATEGORIES = ("geometric", "colour", "noise", "policy")
 

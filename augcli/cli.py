@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .limits import DEFAULT_MAX_PIXELS
 
 
 class AugcliGroup(click.Group):
@@ -71,7 +72,7 @@ def _balance(value: str | None) -> str | int | None:
     raise click.BadParameter(f"{value!r} is not 'max' or a positive number of images per class")
 
 
-def _load_recipe(path: str, max_pixels: int = 89_478_485):
+def _load_recipe(path: str, max_pixels: int = DEFAULT_MAX_PIXELS):
     """Read and validate a recipe (output sizes bounded by ``max_pixels``); say
     once per run which arguments it accepts but does not apply (Keras
     training-time arguments such as rescale)."""
@@ -192,7 +193,7 @@ class _Progress:
 
 @cli.command()
 @click.argument("recipe_path", metavar="RECIPE", type=click.Path(dir_okay=False))
-@click.option("--max-pixels", type=click.IntRange(0), default=89_478_485, show_default=True,
+@click.option("--max-pixels", type=click.IntRange(0), default=DEFAULT_MAX_PIXELS, show_default=True,
               help="The most pixels an output size in the recipe may have (as expand's option); 0 = no limit.")
 def validate(recipe_path, max_pixels):
     """Validate RECIPE and print it normalised (every default written out).
@@ -286,7 +287,7 @@ def verify(out, source):
 @click.argument("src", type=click.Path(file_okay=False))
 @click.argument("newout", type=click.Path(file_okay=False))
 @click.option("--only", metavar="PATTERN", help="Only outputs whose path matches this glob, e.g. 'cat/*_aug0[12].jpg'.")
-@click.option("--max-pixels", type=click.IntRange(0), default=89_478_485, show_default=True,
+@click.option("--max-pixels", type=click.IntRange(0), default=DEFAULT_MAX_PIXELS, show_default=True,
               help="Refuse any image (source or output) with more pixels than this; 0 = no limit.")
 def replay(manifest, src, newout, only, max_pixels):
     """Regenerate the images of a manifest from SRC and the recorded ops alone

@@ -18,8 +18,8 @@ from typing import Iterator
 
 from .errors import Problem, RecipeError
 from .io import EXTENSIONS
-from .ops.spec import close_match
 from .limits import MAX_COPIES
+from .ops.spec import close_match
 from .recipe import Recipe
 from .scan import Scan, Skip, SourceImage
 

@@ -17,14 +17,14 @@ from PIL import Image, ImageDraw, ImageFont
 from .apply import apply
 from .errors import UsageError
 from .io import decode
+from .limits import DEFAULT_MAX_PIXELS
 from .manifest import MANIFEST, read_records
 from .ops import lookup
 from .plan import augmented_splits
 from .recipe import Recipe
-from .limits import DEFAULT_MAX_PIXELS
 from .sampling import check_pixels, item_rng, sample
-from .trees import read_inside
 from .scan import SourceImage, scan
+from .trees import read_inside
 from .worker import finish
 
 TILE = 192

@@ -4,9 +4,9 @@ parameter ranges actually drawn)."""
 from __future__ import annotations
 
 import csv
-import os
 import io
 import json
+import os
 from collections import Counter, defaultdict
 from pathlib import Path
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import RECIPE, load, make_image
+from .conftest import RECIPE, make_image
 
 
 @pytest.fixture(scope="module")
