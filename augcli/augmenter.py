@@ -120,7 +120,12 @@ class Augmenter:
         # the worker's own steps for this output: a Target carries what steps_for reads (the variant)
         steps = steps_for(self.recipe, Target(key or "", "augmented", copy, "", variant=variant), label="")
         ops = sample(steps, rng, working.size)
-        out = augment(working, ops, self.recipe)
+        try:
+            out = augment(working, ops, self.recipe)
+        except (ValueError, ZeroDivisionError, OSError, np.linalg.LinAlgError) as exc:
+            # what expand records as a skip ("cannot augment ..."): an op this image's mode or size cannot take
+            raise ValueError(f"cannot augment {key or 'the image'} ({', '.join(op.op for op in ops)}) in mode "
+                             f"{working.mode}: {type(exc).__name__}: {exc}") from exc
         record: dict[str, Any] = {"source": key, "copy": copy}
         if epoch is not None:
             record["epoch"] = epoch
@@ -178,27 +183,28 @@ def _as_recipe(recipe: Any) -> Recipe:
     raise TypeError(f"recipe must be a Recipe, a recipe file's path or a dict, found {type(recipe).__name__}")
 
 
-# setting -> (is it set to something other than its default?, why it has no meaning in memory)
+# setting -> (is it set to something other than its default?, what it is for)
 _FILE_SETTINGS: dict[str, tuple[Callable[[Recipe], bool], str]] = {
     "balance": (lambda r: r.balance is not None,
-                "balance sets how many files expand writes per class; in memory each call is one image: "
-                "balance classes with your loader's sampler (e.g. a weighted sampler)"),
+                "sets how many files expand writes per class; in memory each call augments one image, "
+                "so balance classes with your loader's sampler"),
     "classes": (lambda r: bool(r.classes),
-                "per-class rules need each image's class, which only expand reads (from SRC's folders): "
-                "use one Augmenter per class recipe"),
+                "per-class rules need each image's class, which expand reads from SRC's folders; "
+                "in memory use one Augmenter per class"),
     "include_originals": (lambda r: not r.include_originals,
-                          "include_originals decides whether expand copies each source beside its "
-                          "augmentations; in memory every call augments"),
+                          "false only tells expand not to copy the sources; in memory every call augments"),
     "output.format": (lambda r: r.output.format != Output.format,
-                      "the format expand encodes files in; in memory nothing is encoded (add a jpeg op "
-                      "to the pipeline for JPEG artefacts)"),
+                      "is the file format expand encodes to; in memory nothing is encoded "
+                      "(for JPEG artefacts add a jpeg op)"),
     "output.quality": (lambda r: r.output.quality != Output.quality,
-                       "the quality expand encodes files at; in memory nothing is encoded"),
+                       "is the quality expand encodes at; in memory nothing is encoded"),
 }
 
 
 def _refuse_file_settings(recipe: Recipe) -> None:
-    problems = [Problem(path, f"not used in memory: {why}; remove it for Augmenter",
+    """Settings that only mean something for files: refused, so that none is
+    silently ignored."""
+    problems = [Problem(path, f"{why} (Augmenter refuses settings that are only for files)",
                         recipe.lines.get(path) or recipe.lines.get(path.split(".")[0]))
                 for path, (is_set, why) in _FILE_SETTINGS.items() if is_set(recipe)]
     if problems:
