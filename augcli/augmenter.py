@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import warnings
 from numbers import Integral
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -175,7 +176,11 @@ def _as_recipe(recipe: Any) -> Recipe:
         except yaml.YAMLError as exc:  # a numpy scalar, a tuple, an object...
             raise RecipeError("<dict>", [Problem("", f"a recipe dict holds only plain values (str, int, float, "
                                                      f"bool, None, list, dict): {exc}")]) from None
-        return Recipe.from_yaml(text, name="<dict>")
+        try:
+            # lines of the YAML text made here would mean nothing to the caller
+            return replace(Recipe.from_yaml(text, name="<dict>"), lines={})
+        except RecipeError as exc:
+            raise RecipeError("<dict>", [replace(p, line=None) for p in exc.problems]) from None
     if isinstance(recipe, (str, os.PathLike)):
         if isinstance(recipe, str) and "\n" in recipe:
             raise TypeError("Augmenter takes a recipe file's path, not its text: use Augmenter(Recipe.from_yaml(text))")
@@ -208,7 +213,7 @@ def _refuse_file_settings(recipe: Recipe) -> None:
                         recipe.lines.get(path) or recipe.lines.get(path.split(".")[0]))
                 for path, (is_set, why) in _FILE_SETTINGS.items() if is_set(recipe)]
     if problems:
-        raise RecipeError(recipe.name, problems)
+        raise RecipeError(recipe.name, sorted(problems, key=lambda p: p.line or 0))
 
 
 def _check_seed(seed: Any) -> int:
