@@ -9,6 +9,11 @@ the ops exactly as ``manifest.jsonl`` does.
 
 An ``Augmenter`` holds only the validated recipe and the seed, both immutable:
 it pickles (DataLoader workers, joblib) and any number of threads may call it.
+Like ``expand`` in its own processes, it sets two process-wide things where it
+is created or unpickled: OpenCV's thread count to 1 (on first use) and glibc's
+malloc to keep freed buffers (``worker.keep_freed_memory``): each image
+allocates several image-sized buffers, and faulting fresh pages in for each
+costs more than the whole resample.
 """
 from __future__ import annotations
 
@@ -28,7 +33,7 @@ from .imaging import normalize
 from .plan import Target
 from .recipe import Output, Recipe
 from .sampling import item_rng, sample
-from .worker import augment, steps_for
+from .worker import augment, keep_freed_memory, steps_for
 
 # numpy layouts and the working mode each one is augmented in (augcli.imaging.WORKING_MODES)
 _ARRAY_MODES = {
@@ -74,6 +79,12 @@ class Augmenter:
         self.seed = recipe.effective_seed if seed is None else _check_seed(seed)
         for notice in recipe.notices():  # training-time keras arguments, as the CLI notices them
             warnings.warn(notice, stacklevel=2)
+        keep_freed_memory()
+
+    def __setstate__(self, state: dict) -> None:
+        """Unpickled in a loader's worker process: settle in as ``expand``'s workers do."""
+        self.__dict__.update(state)
+        keep_freed_memory()
 
     def __repr__(self) -> str:
         return f"Augmenter({self.recipe.name!r}, seed={self.seed})"
