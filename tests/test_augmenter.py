@@ -314,3 +314,45 @@ def test_importing_augcli_and_naming_augmenter_loads_no_image_library():
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "[]"
     assert "Augmenter" in augcli.__all__ and augcli.Augmenter.__module__ == "augcli.augmenter"
+
+
+def readme_example(name: str) -> tuple[str, str | None]:
+    """The python block after ``<!-- example: NAME -->`` in the README, and the
+    plain block right after it (its printed output), if any."""
+    text = (ROOT / "README.md").read_text()
+    after = text.split(f"<!-- example: {name} -->\n", 1)[1]
+    code = after.split("```python\n", 1)[1].split("```\n", 1)[0]
+    rest = after.split("```python\n", 1)[1].split("```\n", 1)[1].lstrip("\n")
+    output = rest.split("```\n", 1)[1].split("```\n", 1)[0] if rest.startswith("```\n") else None
+    return code, output
+
+
+def test_readme_examples_run(monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)  # the examples use recipes/ and sample_data/
+    code, output = readme_example("reproduce")
+    exec(code, {})
+    assert capsys.readouterr().out == output
+
+    namespace: dict = {}
+    exec(readme_example("dataset")[0], namespace)
+    dataset = namespace["dataset"]
+    assert len(dataset) == len(list((ROOT / "sample_data").glob("*/*.*")))
+    image, label = dataset[5]
+    assert image.shape == (128, 128, 3) and image.dtype == np.uint8
+    assert dataset.classes[label] == dataset.keys[5].split("/")[0]
+    batch = np.stack([dataset[i][0] for i in range(4)])  # what a loader's default collate stacks
+    assert batch.shape == (4, 128, 128, 3)
+    again = dataset[5][0]
+    dataset.epoch = 1
+    assert np.array_equal(again, image) and not np.array_equal(dataset[5][0], image)
+    source = np.asarray(Image.open(ROOT / "sample_data" / dataset.keys[5]).convert("RGB"))
+    assert np.array_equal(dataset[5][0], augcli.Augmenter(namespace["RECIPE"])(source, key=dataset.keys[5], epoch=1)[0])
+
+    exec(readme_example("tf-data")[0], namespace)
+    sources = np.random.default_rng(2).integers(0, 256, (3, 60, 80, 3), dtype=np.uint8)
+    keys = np.array([b"cat/1.jpg", b"cat/2.jpg", b"dog/1.jpg"], dtype=object)  # tf.string arrives as bytes
+    augmented = namespace["augment_batch"](sources, keys, np.int64(2))
+    aug = augcli.Augmenter(namespace["RECIPE"])
+    assert augmented.shape == (3, 128, 128, 3) and augmented.dtype == np.uint8
+    for out, image, key in zip(augmented, sources, ["cat/1.jpg", "cat/2.jpg", "dog/1.jpg"]):
+        assert np.array_equal(out, aug(image, key=key, epoch=2)[0])
