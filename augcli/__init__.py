@@ -7,8 +7,8 @@ a manifest out. The Python API mirrors the CLI (which is a thin layer over it)::
     recipe = augcli.Recipe.from_yaml("copies: 4\\npipeline: [{rotate: {angle: [-15, 15]}}]")
     sheet = augcli.preview("data/", recipe)            # a PIL image
     summary = augcli.expand("data/", "out/", recipe=recipe, jobs=2)
-    aug = augcli.Augmenter(recipe)                     # the same ops in memory
-    image, record = aug(array, key="cat/1.jpg", copy=1)  # the pixels expand writes
+    aug = augcli.Augmenter(recipe)                     # the same ops, in memory
+    image, record = aug(array, key="cat/1.jpg", copy=1)  # expand's pixels for that copy
 
 Importing augcli does no work and loads no heavy module; the names below are
 imported on first use.

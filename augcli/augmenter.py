@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import os
 import warnings
-from numbers import Integral
 from dataclasses import replace
+from numbers import Integral
 from pathlib import Path
 from typing import Any, Callable
 
@@ -127,6 +127,7 @@ class Augmenter:
             exactly as ``manifest.jsonl`` records them.
         """
         variant = self._variant(copy)
+        copy, epoch = int(copy), _check_epoch(epoch)  # plain ints: the record is JSON
         rng, seed = self._generator(key, copy, epoch, rng)
         working, give_back = _to_working(image)
         # the worker's own steps for this output: a Target carries what steps_for reads (the variant)
@@ -146,7 +147,7 @@ class Augmenter:
         record.update(seed=seed, ops=[op.to_json() for op in ops])
         return give_back(out, image), record
 
-    def _generator(self, key: Any, copy: int, epoch: Any, rng: Any) -> tuple[np.random.Generator, int | None]:
+    def _generator(self, key: Any, copy: int, epoch: int | None, rng: Any) -> tuple[np.random.Generator, int | None]:
         """The generator to draw from and the number that names its seed (None for
         the caller's own ``rng``)."""
         if rng is not None:
@@ -160,7 +161,7 @@ class Augmenter:
                             "with copy= or epoch=, or rng= a numpy.random.Generator")
         if not isinstance(key, str):
             raise TypeError(f"key must be a str (the source's path relative to SRC), found {type(key).__name__}")
-        return item_rng(self.seed, key, int(copy), epoch=_check_epoch(epoch))
+        return item_rng(self.seed, key, copy, epoch=epoch)
 
     def _variant(self, copy: int) -> str | None:
         """The variant ``copy`` names (variants recipes), after checking ``copy``."""
