@@ -77,11 +77,14 @@ def for_memory(recipe: Recipe) -> Recipe:
 
 @pytest.mark.parametrize("source", RECIPES + ["RESIZED"], ids=lambda s: getattr(s, "name", s))
 def test_in_memory_result_is_the_file_expand_wrote(source, sources, tmp_path):
-    recipe = Recipe.from_yaml(RESIZED, "RESIZED") if source == "RESIZED" else Recipe.load(source)
+    if source == "RESIZED":
+        recipe = online = Recipe.from_yaml(RESIZED, "RESIZED")
+    else:  # the recipe file itself wherever Augmenter takes it as it is (all but balance.yaml)
+        recipe = Recipe.load(source)
+        online = source if for_memory(recipe) == recipe else for_memory(recipe)
     out = tmp_path / "out"
     augcli.expand(sources, out, recipe=lossless(recipe), jobs=1)
-    # the recipe file itself when Augmenter takes it as it is (all but balance.yaml)
-    aug = augcli.Augmenter(source if for_memory(recipe) == recipe and source != "RESIZED" else for_memory(recipe))
+    aug = augcli.Augmenter(online)
     augmented = [r for r in read_jsonl(out / MANIFEST) if r["kind"] == "augmented"]
     assert len(augmented) >= 8
     for record in augmented:
