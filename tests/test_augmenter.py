@@ -359,3 +359,13 @@ def test_readme_examples_run(monkeypatch, capsys):
     assert augmented.shape == (3, 128, 128, 3) and augmented.dtype == np.uint8
     for out, image, key in zip(augmented, sources, ["cat/1.jpg", "cat/2.jpg", "dog/1.jpg"]):
         assert np.array_equal(out, aug(image, key=key, epoch=2)[0])
+
+
+def test_training_time_keras_arguments_get_the_clis_notice(tmp_path):
+    path = tmp_path / "pasted.yaml"
+    path.write_text("keras:\n  rotation_range: 10\n  rescale: 0.5\n")
+    with pytest.warns(UserWarning) as caught:
+        aug = augcli.Augmenter(path)
+    assert [str(w.message) for w in caught] == Recipe.load(path).notices()
+    assert "keras.rescale: 0.5 is not applied" in str(caught[0].message)
+    assert aug(images()["uint8 HxWx3"], key="a.png")[1]["ops"][0]["op"] == "keras"
