@@ -52,13 +52,19 @@ def finish(img: Image.Image, recipe: Recipe) -> Image.Image:
     return img
 
 
+def augment(img: Image.Image, ops: tuple[AppliedOp, ...], recipe: Recipe) -> Image.Image:
+    """The pixels of one output before encoding: the drawn ops, then the output
+    step. ``render`` and ``Augmenter`` (in memory) share this path."""
+    return finish(apply(img, ops), recipe)
+
+
 def render(decoded: Decoded, target: Target, ops: tuple[AppliedOp, ...], source_bytes: bytes,
            recipe: Recipe) -> tuple[bytes, int, int, str | None]:
     """The bytes of one output; ``preview`` and ``replay`` share this path."""
     if target.byte_copy and not decoded.rotated:
         width, height = decoded.image.size
         return source_bytes, width, height, None
-    img = finish(apply(decoded.image, ops), recipe)
+    img = augment(decoded.image, ops, recipe)
     data, written, note = encode(img, target.format, quality=recipe.output.quality,
                                  icc_profile=decoded.icc_profile, cval=_background(ops))
     return data, written.width, written.height, note
