@@ -29,6 +29,9 @@ class OpStep:
     op: str
     params: tuple[tuple[str, Value], ...]
     p: float = 1.0
+    # ops a class rule forbids, carried by a step that chooses other ops (a policy)
+    # or does their work (keras, affine); not part of the recipe's text
+    exclude: frozenset[str] = frozenset()
 
     def to_plain(self) -> dict:
         return {self.op: {**{k: v.to_plain() for k, v in self.params}, "p": self.p}}
@@ -211,8 +214,9 @@ class Recipe:
         rule = self.rule(label)
         if rule is None or not rule.exclude:
             return self.variants
-        return tuple((name, steps) for name, steps in self.variants
-                     if without_ops(steps, set(rule.exclude)) == steps)
+        excluded = set(rule.exclude)
+        return tuple((name, without_ops(steps, excluded)) for name, steps in self.variants
+                     if not _names(steps) & excluded)
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_plain(), sort_keys=False, default_flow_style=None, width=100)
@@ -229,14 +233,16 @@ class Recipe:
 
 def without_ops(steps: tuple[Step, ...], excluded: set[str]) -> tuple[Step, ...]:
     """``steps`` with every op named in ``excluded`` removed (compositions left
-    empty are dropped; some_of's n is capped by what remains)."""
+    empty are dropped; some_of's n is capped by what remains). Steps that choose
+    other ops or do their work keep the excluded names, so sampling never lets
+    one of them fire either."""
     if not excluded:
         return steps
     kept: list[Step] = []
     for step in steps:
         if isinstance(step, OpStep):
             if step.op not in excluded:
-                kept.append(step)
+                kept.append(_forbidding(step, excluded))
             continue
         inner = without_ops(step.steps, excluded)
         if not inner:
@@ -253,6 +259,19 @@ def without_ops(steps: tuple[Step, ...], excluded: set[str]) -> tuple[Step, ...]
         else:
             kept.append(replace(step, steps=inner))
     return tuple(kept)
+
+
+def _forbidding(step: OpStep, excluded: set[str]) -> OpStep:
+    spec = lookup(step.op)
+    if spec.expand is None and not spec.parts:
+        return step
+    return replace(step, exclude=step.exclude | frozenset(excluded))
+
+
+def _names(steps: tuple[Step, ...]) -> set[str]:
+    """Every op named in ``steps``, inside compositions too."""
+    return {name for step in steps
+            for name in ((step.op,) if isinstance(step, OpStep) else _names(step.steps))}
 
 
 # -- YAML with line numbers ----------------------------------------------------------

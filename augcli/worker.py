@@ -40,7 +40,7 @@ class Job:
 def steps_for(recipe: Recipe, target: Target, label: str):
     """The steps one output is drawn from (per-class rules applied)."""
     if target.variant is not None:
-        return dict(recipe.variants)[target.variant]
+        return dict(recipe.variants_for(label))[target.variant]
     return recipe.pipeline_for(label)
 
 

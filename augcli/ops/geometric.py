@@ -223,6 +223,8 @@ register(OpSpec(
     ),
     doc="Rotate, scale, shear (about the centre) and translate in one resample.", category="geometric",
     forward=_affine_forward,
+    parts={"rotate": {"angle": 0.0}, "zoom": {"scale": 1.0}, "shear": {"shear_x": 0.0, "shear_y": 0.0},
+           "translate": {"translate_x": 0.0, "translate_y": 0.0}},
     example="- affine: {angle: [-15, 15], scale: [0.9, 1.1], translate_x: [-0.05, 0.05], unit: fraction}",
 ))
 

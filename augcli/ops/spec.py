@@ -257,7 +257,12 @@ class OpSpec:
     sampler how a non-affine op changes the size; ``resolve(params, rng, size)``
     draws values that depend on the image size (a crop position, say).
     A policy gives ``expand(params, rng, size)`` instead of a kernel: the plain
-    ops it chose, which is what gets recorded and applied. Point ops give
+    ops it chose, which is what gets recorded and applied; with
+    ``expand_excluding`` it also takes ``exclude=`` (op names a class rule
+    forbids) and draws among the ops left. An op that does the work of several
+    plain ops (the ``keras`` block, ``affine``) names them in ``parts``: plain
+    op -> the drawn values that switch that part off, so a class that excludes
+    ``rotate`` gets no rotation from it either. Point ops give
     ``values(params, mode, means) -> fn(v, band)``, their value mapping, so runs
     of them become one lookup table.
     """
@@ -273,7 +278,9 @@ class OpSpec:
     resolve: Callable[[dict, np.random.Generator, Size], dict] | None = None
     example: str = ""
     refused: dict[str, str] = field(default_factory=dict)  # parameter -> why it is not supported
-    expand: Callable[[dict, np.random.Generator, Size], list[tuple[str, dict]]] | None = None  # policies
+    expand: Callable[..., list[tuple[str, dict]]] | None = None  # policies
+    expand_excluding: bool = False  # expand takes exclude= and draws among the ops left
+    parts: dict[str, dict] = field(default_factory=dict)  # plain op -> drawn values that switch it off
     values: Callable[[dict, str, Callable[[], list[float]]], Callable] | None = None  # point ops
 
     def param(self, name: str) -> Param | None:
