@@ -308,3 +308,17 @@ def test_class_exclude_end_to_end_six_and_nine(run, tmp_path):
     records = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
     assert not [r["path"] for r in records if r["label"] == "six" for op in r["ops"] if op["op"] == "rotate"]
     assert any(op["op"] == "rotate" for r in records if r["label"] == "nine" for op in r["ops"])
+
+
+@pytest.mark.parametrize("name", sorted(n for n, s in __import__("augcli.ops", fromlist=["REGISTRY"]).REGISTRY.items()
+                                        if s.parts))
+def test_every_declared_part_is_switched_off_by_excluding_its_op(name):
+    from augcli.ops import REGISTRY
+
+    spec = REGISTRY[name]
+    for part, neutral in spec.parts.items():
+        assert part in REGISTRY and all(spec.param(k) is None or spec.param(k).kind != "enum" for k in neutral)
+        recipe = Recipe.from_yaml(f"pipeline:\n  {spec.example}\nclasses:\n  a: {{exclude: [{part}]}}\n")
+        for ops in class_draws(recipe, "a", n=20):
+            drawn = next(op for op in ops if op["op"] == name)
+            assert {k: drawn[k] for k in neutral} == neutral, part
