@@ -140,7 +140,7 @@ def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, schedule
         click.echo(summary.line(), err=True)
     if strict and summary.skipped:
         click.echo(f"augcli: error: {summary.skipped} source file(s) skipped (--strict); "
-                   f"see {out}/skipped.jsonl", err=True)
+                   f"see {summary.skipped_file}", err=True)
         sys.exit(1)
 
 

@@ -45,13 +45,20 @@ class Summary:
     def images_per_second(self) -> float:
         return self.written / self.seconds if self.seconds > 0 else 0.0
 
+    @property
+    def skipped_file(self) -> str:
+        """Where the skipped files and their reasons are listed."""
+        return os.path.join(self.out, SKIPPED)
+
     def line(self) -> str:
+        skips = f"; skipped files and why: {self.skipped_file}" if self.skipped else ""
         if self.up_to_date:
-            return f"augcli: {self.out} is up to date ({self.already_done} images; nothing to do)"
+            return (f"augcli: {self.out} is up to date ({self.already_done} images, {self.skipped} skipped; "
+                    f"nothing to do){skips}")
         done = f" ({self.already_done} already done)" if self.already_done else ""
         return (f"augcli: read {self.sources} images, wrote {self.written}{done}, skipped {self.skipped}, "
                 f"ignored {self.ignored} in {self.seconds:.1f} s ({self.images_per_second:.1f} images/s) "
-                f"-> {self.out}")
+                f"-> {self.out}{skips}")
 
 
 def _now() -> str:
@@ -243,6 +250,7 @@ def expand(
 
     if previous and previous.get("status") == "complete" and not tasks:
         summary.up_to_date = True
+        summary.skipped = len(skipped_before)  # still skipped: --strict fails on them every time
         summary.seconds = time.perf_counter() - started
         return summary
 

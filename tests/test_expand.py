@@ -123,6 +123,19 @@ def test_resume_of_a_complete_run_is_an_up_to_date_no_op(run, src, recipe, tmp_p
     assert result.exit_code == 2 and "different recipe" in result.stderr
 
 
+def test_an_up_to_date_run_reports_the_skips_on_record_and_strict_fails_on_them(run, src, recipe, tmp_path):
+    """The README's Makefile pattern: the second `--resume --strict` must fail too."""
+    (src / "cat" / "bad.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    out = tmp_path / "out"
+    first = run("expand", src, out, "-r", recipe, "-j", "1", "--resume", "--strict")
+    assert first.exit_code == 1
+    again = run("expand", src, out, "-r", recipe, "-j", "1", "--resume", "--strict")
+    assert again.exit_code == 1
+    assert "up to date" in again.stderr and "1 skipped" in again.stderr
+    assert f"see {out}/skipped.jsonl" in again.stderr
+    assert run("expand", src, out, "-r", recipe, "--resume").exit_code == 0
+
+
 def test_overwrite_replaces_an_earlier_output(run, src, recipe, tmp_path):
     out = tmp_path / "out"
     run("expand", src, out, "-r", recipe, "-j", "1", "--copies", "5")
