@@ -71,8 +71,14 @@ def _balance(value: str | None) -> str | int | None:
     raise click.BadParameter(f"{value!r} is not 'max' or a positive number of images per class")
 
 
-def _splits(value: str) -> tuple[str, ...]:
-    return tuple(s.strip() for s in value.split(",") if s.strip())
+def _splits(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    names = tuple(s.strip() for s in value.split(",") if s.strip())
+    if not names:
+        raise click.BadParameter("give at least one split name, e.g. train or train,val",
+                                 param_hint="'--augment-splits'")
+    return names
 
 
 @cli.command()
@@ -96,8 +102,9 @@ def _splits(value: str) -> tuple[str, ...]:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
 @click.option("--max-pixels", type=click.IntRange(0), default=89_478_485, show_default=True,
               help="Skip images with more pixels than this (decompression bombs); 0 = no limit.")
-@click.option("--augment-splits", default="train", show_default=True,
-              help="Comma-separated splits to augment in a train/val/test layout; others are copied.")
+@click.option("--augment-splits", metavar="NAMES",
+              help="Comma-separated splits to augment in a train/val/test layout; others are copied "
+                   "[default: train].")
 def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, scheduler, resume, overwrite, dry_run, strict, quiet,
            max_pixels, augment_splits):
     """Write an augmented copy of the image tree SRC into OUT.

@@ -189,7 +189,7 @@ def expand(
     overwrite: bool = False,
     dry_run: bool = False,
     max_pixels: int = DEFAULT_MAX_PIXELS,
-    augment_splits: tuple[str, ...] = ("train",),
+    augment_splits: tuple[str, ...] | None = None,
     on_progress: Callable[[int], None] | None = None,
     on_start: Callable[[int], None] | None = None,
 ) -> Summary:

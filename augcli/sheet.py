@@ -94,7 +94,7 @@ def pick_sources(sources: list[SourceImage], count: int, seed: int) -> list[Sour
 
 
 def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: int = 4,
-                 seed: int | None = None, augment_splits: tuple[str, ...] = ("train",)) -> list[Row]:
+                 seed: int | None = None, augment_splits: tuple[str, ...] | None = None) -> list[Row]:
     """The sheet's content, full size: per sampled source, the original and the
     augmented images exactly as ``expand`` renders them (before encoding)."""
     run_seed = recipe.effective_seed if seed is None else seed

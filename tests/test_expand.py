@@ -198,6 +198,27 @@ def test_split_layout_augments_train_and_copies_the_rest(run, tmp_path, recipe):
     assert (both / "val/cat/c_aug01.jpg").exists() and not (both / "test/dog/d_aug01.png").exists()
 
 
+def test_a_split_name_that_src_lacks_is_a_usage_error(run, tmp_path, recipe):
+    root = tmp_path / "data"
+    make_image(root / "train" / "cat" / "a.jpg", seed=1)
+    make_image(root / "val" / "cat" / "c.jpg", seed=3)
+    out = tmp_path / "out"
+    result = run("expand", root, out, "-r", recipe, "--augment-splits", "trian", src=root)
+    assert result.exit_code == 2 and not out.exists()
+    assert result.stderr == ("augcli: error: --augment-splits: no split 'trian' in SRC; its splits are: train, val "
+                             "(did you mean 'train'?)\n")
+    flat = tmp_path / "flat"
+    make_image(flat / "cat" / "a.jpg")
+    result = run("expand", flat, out, "-r", recipe, "--augment-splits", "val", src=flat)
+    assert result.exit_code == 2 and not out.exists()
+    assert "SRC has no split folders" in result.stderr
+    only_val = tmp_path / "only_val"
+    make_image(only_val / "val" / "cat" / "a.jpg")
+    result = run("expand", only_val, out, "-r", recipe, src=only_val)
+    assert result.exit_code == 2 and "no split 'train' in SRC; its splits are: val; name the splits" in result.stderr
+    assert run("expand", flat, out, "-r", recipe, "-j", "1").exit_code == 0  # the default on a flat tree
+
+
 def test_variants_are_named_outputs(run, src, tmp_path):
     recipe = tmp_path / "v.yaml"
     recipe.write_text("version: 1\ninclude_originals: false\nvariants:\n  hflip: [hflip]\n  r180: [{rot90: {k: 2}}]\n")
