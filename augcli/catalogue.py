@@ -153,7 +153,8 @@ def json_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "properties": {
             "version": {"const": 1},
-            "copies": {"type": "integer", "minimum": 1, "description": "augmented outputs per source image"},
+            "copies": {"type": "integer", "minimum": 0,
+                       "description": "augmented outputs per source image (0: only the originals)"},
             "seed": {"type": "integer", "minimum": 0},
             "include_originals": {"type": "boolean"},
             "output": {"type": "object", "additionalProperties": False, "properties": {

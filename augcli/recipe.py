@@ -171,6 +171,10 @@ class Recipe:
             if self.variants:
                 raise UsageError("--copies does not apply to a recipe with variants (one output per variant)")
             self = replace(self, copies=copies)
+        if (copies or balance) and not self.variants and not self.pipeline:
+            option = f"--copies {copies}" if copies else f"--balance {balance}"
+            raise UsageError(f"{option}: the recipe's pipeline is empty, so every copy would equal its original; "
+                             f"add steps to {self.name}")
         if seed is not None:
             self = replace(self, seed=seed)
         return self
@@ -324,6 +328,9 @@ def _read_yaml(text: str) -> tuple[Any, dict[str, int], list[Problem]]:
 
 # -- validation ----------------------------------------------------------------------
 
+_EMPTY = ("an empty pipeline would write {} identical copies of each image; add steps, or set copies: 0 to write "
+          "only the originals")
+
 _TOP_KEYS = ("version", "copies", "seed", "include_originals", "output", "pipeline", "variants", "keras",
              "balance", "classes")
 _VARIANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -372,7 +379,7 @@ class _Parser:
         if "version" in data and data["version"] != 1:
             self.problem("version", f"{show(data['version'])} is not a supported version; allowed: 1")
         if "copies" in data:
-            fields["copies"] = self.fixed(Param("copies", "int", 1, 1, 100_000), data["copies"], "copies")
+            fields["copies"] = self.fixed(Param("copies", "int", 1, 0, 100_000), data["copies"], "copies")
         if "seed" in data:
             fields["seed"] = self.fixed(Param("seed", "int", 0, 0, 2**63 - 1), data["seed"], "seed")
         if "include_originals" in data:
@@ -410,7 +417,38 @@ class _Parser:
             fields["balance"] = self.balance(data["balance"], "balance")
         if "classes" in data:
             fields["classes"] = self.classes(data["classes"], "classes")
+        if not (has_variants or "keras" in data):
+            self.identical_copies(data, fields)
         return Recipe(**fields, lines=self.lines)
+
+    def identical_copies(self, data: dict, fields: dict) -> None:
+        """A copy drawn from no ops equals its original: asking for one is a recipe
+        error, not a dataset quietly padded with duplicates."""
+        copies, balance = fields.get("copies", 1), fields.get("balance")
+        if copies == 0 and balance is None and not fields.get("include_originals", True):
+            self.problem("copies", "0 with include_originals: false writes nothing")
+        empty = data.get("pipeline") == []
+        if empty and balance is not None:
+            self.problem("pipeline", "an empty pipeline would write identical copies of each image to balance the "
+                                     "classes; add steps")
+        elif empty and copies:
+            self.problem("pipeline", _EMPTY.format(copies))
+        raw_rules = data.get("classes") if isinstance(data.get("classes"), dict) else {}
+        for label, rule in fields.get("classes", ()):
+            raw = raw_rules.get(label, {})
+            count = rule.copies if rule.copies is not None else (copies or balance is not None)
+            if not count:
+                continue
+            if rule.pipeline is None and empty:
+                continue  # reported once, for the pipeline
+            if isinstance(raw, dict) and raw.get("pipeline") == []:
+                self.problem(f"classes.{label}.pipeline", _EMPTY.format(count))
+            elif rule.exclude and not without_ops(rule.pipeline if rule.pipeline is not None else
+                                                  fields.get("pipeline", ()), set(rule.exclude)):
+                its = "its copies" if count is True else f"its {count} copies"
+                self.problem(f"classes.{label}.exclude", f"excluding {', '.join(rule.exclude)} leaves class "
+                                                         f"{label} no ops, so {its} would equal the original; "
+                                                         "give it copies: 0 or a pipeline of its own")
 
     def balance(self, data: Any, path: str) -> Balance | None:
         if not isinstance(data, dict) or "target" not in data:
