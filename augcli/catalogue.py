@@ -23,7 +23,8 @@ def _default(param: Param) -> str:
 def _kind(param: Param) -> str:
     if param.kind == "enum":
         return " | ".join(param.choices)
-    return {"float": "number", "int": "integer", "bool": "true/false", "pair": "[w, h]", "box": "[x0, y0, x1, y1]",
+    return {"float": "number", "int": "integer", "bool": "true/false", "pair": "[w, h] or n",
+            "size": "[w, h], n or [w, null]", "box": "[x0, y0, x1, y1]",
             "pair_float": "[lo, hi]", "keras_shift": "number or list", "keras_zoom": "number or [lo, hi]",
             "keras_factor": "number or [lo, hi]"}[param.kind]
 
@@ -94,9 +95,10 @@ def _value_schema(param: Param) -> dict[str, Any]:
             base["minimum"] = param.lo
         if param.hi is not None:
             base["maximum"] = param.hi
-    elif param.kind in ("pair", "box"):
-        n = 2 if param.kind == "pair" else 4
-        base = {"type": "array", "items": {"type": "integer"}, "minItems": n, "maxItems": n}
+    elif param.kind in ("pair", "size"):
+        base = _size_schema(nulls=param.kind == "size")
+    elif param.kind == "box":
+        base = {"type": "array", "items": {"type": "integer"}, "minItems": 4, "maxItems": 4}
     elif param.kind == "pair_float":
         base = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}
     elif param.kind == "keras_shift":
@@ -117,6 +119,15 @@ def _value_schema(param: Param) -> dict[str, Any]:
         options.append({"type": "object", "properties": {"choice": {"type": "array", "items": base, "minItems": 1}},
                         "required": ["choice"], "additionalProperties": False})
     return {"description": param.doc, "anyOf": options} if len(options) > 1 else {"description": param.doc, **base}
+
+
+def _size_schema(nulls: bool) -> dict[str, Any]:
+    """[width, height] (a side may be null when ``nulls``), or one integer for a square."""
+    side: dict[str, Any] = {"type": "integer", "minimum": 1}
+    if nulls:
+        side = {"anyOf": [side, {"type": "null"}]}
+    return {"anyOf": [{"type": "array", "items": side, "minItems": 2, "maxItems": 2},
+                      {"type": "integer", "minimum": 1}]}
 
 
 def _op_schema(spec: OpSpec) -> dict[str, Any]:
@@ -160,8 +171,9 @@ def json_schema() -> dict[str, Any]:
             "output": {"type": "object", "additionalProperties": False, "properties": {
                 "format": {"enum": ["same", "jpeg", "png", "webp"]},
                 "quality": {"type": "integer", "minimum": 1, "maximum": 100},
-                "size": {"anyOf": [{"type": "null"}, {"type": "array", "items": {"type": "integer", "minimum": 1},
-                                                      "minItems": 2, "maxItems": 2}]}}},
+                "size": {"anyOf": [{"type": "null"}, _size_schema(nulls=True)]},
+                "fit": {"enum": ["stretch", "cover", "contain"]},
+                "background": {"type": "number", "minimum": 0, "maximum": 255}}},
             "pipeline": steps,
             "variants": {"type": "object", "additionalProperties": steps,
                          "propertyNames": {"pattern": "^[A-Za-z0-9][A-Za-z0-9_-]*$"}},

@@ -76,14 +76,25 @@ COMPOSITIONS = ("one_of", "some_of", "sequence")
 OUTPUT_FORMATS = ("same", "jpeg", "png", "webp")
 
 
+FIT_MODES = ("stretch", "cover", "contain")
+
+
 @dataclass(frozen=True)
 class Output:
+    """How every written image is finished: resized to ``size`` last (``fit``:
+    stretch, cover = fill and cut the centre, contain = letterbox on
+    ``background``), then encoded as ``format``. ``background`` (a grey level,
+    0..255) also shows through transparent pixels in formats without alpha."""
+
     format: str = "same"
     quality: int = 95
-    size: tuple[int, int] | None = None
+    size: tuple[int | None, int | None] | None = None
+    fit: str = "stretch"
+    background: float = 255
 
     def to_plain(self) -> dict:
-        return {"format": self.format, "quality": self.quality, "size": list(self.size) if self.size else None}
+        return {"format": self.format, "quality": self.quality, "size": list(self.size) if self.size else None,
+                "fit": self.fit, "background": self.background}
 
 
 @dataclass(frozen=True)
@@ -368,7 +379,7 @@ class _Parser:
         if issue:
             self.problem(path, issue.message, issue.hint)
             return param.default
-        return tuple(raw) if isinstance(raw, list) else raw
+        return param.normalise(raw)
 
     def recipe(self, data: Any) -> Recipe | None:
         if not isinstance(data, dict):
@@ -496,15 +507,20 @@ class _Parser:
         return tuple(rules)
 
     def output(self, data: Any, path: str) -> Output:
+        keys = ("format", "quality", "size", "fit", "background")
         if not isinstance(data, dict):
-            self.problem(path, f"output is a mapping (format, quality, size), found {show(data)}")
+            self.problem(path, f"output is a mapping ({', '.join(keys)}), found {show(data)}")
             return Output()
-        self.unknown_keys(data, ("format", "quality", "size"), path, "an output key")
+        self.unknown_keys(data, keys, path, "an output key")
         return Output(
             format=self.fixed(Param("format", "enum", "same", choices=OUTPUT_FORMATS),
                               data.get("format", "same"), f"{path}.format"),
             quality=self.fixed(Param("quality", "int", 95, 1, 100), data.get("quality", 95), f"{path}.quality"),
-            size=self.fixed(Param("size", "pair", None, nullable=True), data.get("size"), f"{path}.size"),
+            size=self.fixed(Param("size", "size", None, nullable=True), data.get("size"), f"{path}.size"),
+            fit=self.fixed(Param("fit", "enum", "stretch", choices=FIT_MODES), data.get("fit", "stretch"),
+                           f"{path}.fit"),
+            background=self.fixed(Param("background", "float", 255, 0, 255), data.get("background", 255),
+                                  f"{path}.background"),
         )
 
     def variants(self, data: Any, path: str) -> tuple:

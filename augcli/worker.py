@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from .apply import apply
+from .fit import fit
 from .io import Decoded, Unusable, decode, encode, write_atomic
 from .plan import Target, Task
 from .recipe import Recipe
@@ -45,10 +46,10 @@ def steps_for(recipe: Recipe, target: Target, label: str):
 
 
 def finish(img: Image.Image, recipe: Recipe) -> Image.Image:
-    """The recipe's final output step: ``output.size`` resizes last."""
-    if recipe.output.size is not None and img.size != tuple(recipe.output.size):
-        return img.resize(tuple(recipe.output.size), Image.Resampling.BICUBIC)
-    return img
+    """The recipe's final output step: ``output.size`` resizes last, by its fit mode."""
+    if recipe.output.size is None:
+        return img
+    return fit(img, recipe.output.size, recipe.output.fit, recipe.output.background)
 
 
 def render(decoded: Decoded, target: Target, ops: tuple[AppliedOp, ...], source_bytes: bytes,

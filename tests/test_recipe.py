@@ -114,7 +114,9 @@ def test_every_problem_is_reported_in_line_order():
      "r.yaml:2: pipeline[0].some_of.n: 3 is out of range: allowed is an integer from 0 to 2"),
     ("pipeline: [hflip]\noutput: {format: gif}\n",
      "r.yaml:2: output.format: 'gif' is not one of same, jpeg, png, webp"),
-    ("pipeline: [hflip]\noutput: {size: [224]}\n", "r.yaml:2: output.size: [224] is not a list of 2 integers or null"),
+    ("pipeline: [hflip]\noutput: {size: [224]}\n",
+     "r.yaml:2: output.size: [224] is not [width, height] in pixels, one integer n for [n, n], or [width, null] / "
+     "[null, height] to keep the aspect ratio, or null"),
     ("pipeline: [hflip]\nvariants: {a: [vflip]}\n",
      "r.yaml:2: variants: a recipe has either a pipeline (with copies) or variants, not both"),
     ("variants: {'a/b': [vflip]}\n",
