@@ -144,6 +144,8 @@ def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, schedule
     for folder in summary.empty_classes:
         click.echo(f"augcli: warning: class folder {folder} has no images; it is left out of OUT", err=True)
     if not quiet:
+        for line in summary.note_lines():
+            click.echo(line, err=True)
         click.echo(summary.line(), err=True)
     if strict and summary.skipped:
         click.echo(f"augcli: error: {summary.skipped} source file(s) skipped (--strict); "

@@ -135,7 +135,7 @@ def fit_mode(img: Image.Image, fmt: str, cval: float = 0) -> tuple[Image.Image, 
         background = Image.new("RGBA", img.size, (grey, grey, grey, 255))
         flat = Image.alpha_composite(background, img.convert("RGBA")).convert(img.mode[:-1])
         flat = flat if flat.mode in holds else flat.convert("RGB")
-        return flat, f"alpha composited on background {cval:g} for {fmt}"
+        return flat, f"alpha composited on background {cval:g} (output.background) for {fmt}"
     return img.convert("RGB"), None  # L for WEBP: a lossless widening
 
 

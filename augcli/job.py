@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+from collections import Counter
 import threading
 import time
 import warnings
@@ -40,6 +41,11 @@ class Summary:
     dry_run: bool = False
     empty_classes: tuple[str, ...] = ()
     plan_rows: list[tuple[str, int, int]] = field(default_factory=list)  # (class, sources, outputs)
+    notes: Counter = field(default_factory=Counter)  # conversion note -> images it applied to
+
+    def note_lines(self) -> list[str]:
+        """What was converted on the way out (alpha flattened, bit depth reduced), per kind."""
+        return [f"augcli: note: {n} image{'s' if n != 1 else ''}: {note}" for note, n in self.notes.items()]
 
     @property
     def images_per_second(self) -> float:
@@ -285,6 +291,8 @@ def expand(
                     if "manifest" in item:
                         manifest.append(item["manifest"])
                         written += 1
+                        if "note" in item["manifest"]:
+                            summary.notes[item["manifest"]["note"]] += 1
                     else:
                         skips.append(item["skip"])
                         skipped += 1

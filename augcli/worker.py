@@ -60,13 +60,8 @@ def render(decoded: Decoded, target: Target, ops: tuple[AppliedOp, ...], source_
         return source_bytes, width, height, None
     img = finish(apply(decoded.image, ops), recipe)
     data, written, note = encode(img, target.format, quality=recipe.output.quality,
-                                 icc_profile=decoded.icc_profile, cval=_background(ops))
+                                 icc_profile=decoded.icc_profile, cval=recipe.output.background)
     return data, written.width, written.height, note
-
-
-def _background(ops: tuple[AppliedOp, ...]) -> float:
-    """Alpha is composited (for JPEG) on the fill colour the recipe chose."""
-    return next((dict(op.params)["cval"] for op in ops if "cval" in dict(op.params)), 0.0)
 
 
 def _settle_in() -> None:

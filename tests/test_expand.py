@@ -315,6 +315,26 @@ def test_rgba_to_jpeg_is_composited_with_a_note(run, tmp_path):
     assert load(out / "cat/a_aug01.jpg").mode == "RGB"
 
 
+@pytest.mark.parametrize("background,expected", [(None, 255), (0, 0), (128, 128)])
+def test_transparent_pixels_written_as_jpeg_show_the_background(run, tmp_path, background, expected):
+    root = tmp_path / "src"
+    (root / "cat").mkdir(parents=True)
+    clear = np.zeros((20, 30, 4), np.uint8)
+    clear[:, 15:] = (200, 40, 40, 255)  # right half opaque red, left half fully transparent
+    Image.fromarray(clear).save(root / "cat" / "a.png")
+    recipe = tmp_path / "r.yaml"
+    output = "{format: jpeg}" if background is None else f"{{format: jpeg, background: {background}}}"
+    recipe.write_text(f"copies: 1\noutput: {output}\npipeline: [{{rotate: {{angle: 0, cval: 77}}}}]\n")
+    out = tmp_path / "out"
+    result = run("expand", root, out, "-r", recipe, "-j", "1")
+    assert result.exit_code == 0
+    for name in ("a.jpg", "a_aug01.jpg"):
+        left = np.asarray(load(out / "cat" / name))[:, :12].astype(int)
+        assert np.abs(left - expected).max() <= 2, name  # the background, not black, not the op's cval
+    assert (f"augcli: note: 2 images: alpha composited on background {expected} (output.background) for JPEG"
+            in result.stderr)
+
+
 def test_empty_class_warns_and_no_classes_fails(run, src, recipe, tmp_path):
     (src / "bird").mkdir()
     result = run("expand", src, tmp_path / "out", "-r", recipe, "-j", "1")
