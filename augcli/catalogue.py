@@ -7,6 +7,7 @@ from typing import Any
 
 from .ops import REGISTRY
 from .ops.spec import REQUIRED, OpSpec, Param, show
+from .recipe import COMPOSITION_DOCS
 
 CATEGORIES = ("geometric", "colour", "noise", "policy")
 
@@ -52,7 +53,7 @@ def op_table() -> str:
 
 
 def listing() -> str:
-    """``augcli transforms``: one line per op."""
+    """``augcli transforms``: one line per op, then the compositions."""
     width = max(map(len, REGISTRY))
     lines = []
     for category in CATEGORIES:
@@ -60,8 +61,23 @@ def listing() -> str:
         for name, spec in REGISTRY.items():
             if spec.category == category:
                 lines.append(f"  {name:<{width}}  {params_line(spec)}")
+    lines.append("composition:")
+    for name, (keys, _, _) in COMPOSITION_DOCS.items():
+        lines.append(f"  {name:<{width}}  {keys}")
     lines.append("\nEvery op also takes p (probability it fires, default 1). "
-                 "'augcli transforms NAME' shows one op in full.")
+                 "'augcli transforms NAME' shows one op (or composition) in full.")
+    return "\n".join(lines) + "\n"
+
+
+def describe_composition(name: str) -> str:
+    """``augcli transforms one_of``: a composition, its keys and an example."""
+    keys, doc, example = COMPOSITION_DOCS[name]
+    lines = [f"{name} (composition): {doc}", "", f"keys: {keys}",
+             "  of  the list of steps (ops or compositions)"]
+    if "n" in keys:
+        lines.append("  n   how many of them: an integer, or a range [lo, hi] drawn per output")
+    lines += ["  p   probability that the whole step applies (default 1)", "",
+              "example:", "  pipeline:", f"    {example}"]
     return "\n".join(lines) + "\n"
 
 

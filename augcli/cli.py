@@ -293,25 +293,33 @@ def replay(manifest, src, newout, only):
 @cli.command()
 @click.argument("name", required=False)
 def transforms(name):
-    """List every op with its parameters and defaults, or show op NAME in full.
+    """List every op, policy and composition with its parameters and defaults,
+    or show NAME in full. Names from albumentations, torchvision and Keras
+    (HorizontalFlip, ColorJitter, ...) point to the augcli op.
 
     \b
     Examples:
       augcli transforms
       augcli transforms rotate
+      augcli transforms one_of
     """
-    from .catalogue import describe, listing
+    from .catalogue import describe, describe_composition, listing
     from .errors import UsageError
-    from .ops import lookup, suggest
+    from .names import pointer
+    from .ops import lookup
+    from .recipe import COMPOSITIONS, suggest_step
 
     if name is None:
         click.echo(listing(), nl=False)
         return
+    if name in COMPOSITIONS:
+        click.echo(describe_composition(name), nl=False)
+        return
     spec = lookup(name)
     if spec is None:
-        hint = suggest(name)
-        raise UsageError(f"unknown op {name!r}" + (f" (did you mean {hint!r}?)" if hint else "")
-                         + "; 'augcli transforms' lists them all")
+        elsewhere, hint = pointer(name), suggest_step(name)
+        found = f": {elsewhere}" if elsewhere else (f" (did you mean {hint!r}?)" if hint else "")
+        raise UsageError(f"unknown op {name!r}{found}; 'augcli transforms' lists them all")
     click.echo(describe(spec), nl=False)
 
 

@@ -18,6 +18,7 @@ from typing import Any, Union
 import yaml
 
 from .errors import Problem, RecipeError, UsageError
+from .names import FOREIGN_PARAMS, pointer
 from .ops import REGISTRY, lookup, suggest
 from .ops.spec import Choice, Fixed, Param, Uniform, Value, close_match, show
 
@@ -73,6 +74,17 @@ class Sequence:
 
 Step = Union[OpStep, OneOf, SomeOf, Sequence]
 COMPOSITIONS = ("one_of", "some_of", "sequence")
+# name -> (keys, what it does, an example step), for ``augcli transforms``
+COMPOSITION_DOCS = {
+    "one_of": ("of, p", "Apply exactly one of its steps, picked uniformly (that step's own p still applies).",
+               "- one_of: [{brightness: {factor: [0.8, 1.2]}}, {contrast: {factor: [0.8, 1.2]}}]"),
+    "some_of": ("n, of, p", "Apply n distinct steps of its list (n may be a range [lo, hi], drawn per output), in "
+                            "recipe order.",
+                "- some_of: {n: [1, 2], of: [{blur: {radius: [0.5, 1.5]}}, {gaussian_noise: {sigma: [2, 8]}}]}"),
+    "sequence": ("of, p", "Apply all of its steps in order as one unit: one p for several ops, or one choice "
+                          "inside one_of.",
+                 "- sequence: {of: [{rot90: {k: 2}}, {brightness: {factor: 0.9}}], p: 0.5}"),
+}
 OUTPUT_FORMATS = ("same", "jpeg", "png", "webp")
 
 
@@ -564,10 +576,16 @@ class _Parser:
             return self.composition(name, args, _join(path, name))
         spec = lookup(name)
         if spec is None:
-            self.problem(_join(path, name), f"unknown op {show(name)}; see 'augcli transforms' for the list",
-                         suggest(name))
+            self.unknown_op(name, _join(path, name))
             return None
         return self.op(spec, args, _join(path, name))
+
+    def unknown_op(self, name: str, path: str) -> None:
+        elsewhere = pointer(name)
+        if elsewhere:
+            self.problem(path, f"unknown op {show(name)}: {elsewhere}")
+        else:
+            self.problem(path, f"unknown op {show(name)}; see 'augcli transforms' for the list", suggest_step(name))
 
     def op(self, spec, args: Any, path: str) -> OpStep | None:
         if args is None:
@@ -578,7 +596,10 @@ class _Parser:
         names = tuple(p.name for p in spec.params) + ("p",)
         for key in [k for k in args if k in spec.refused]:
             self.problem(f"{path}.{key}", f"{key} is not supported: {spec.refused[key]}")
-        self.unknown_keys({k: v for k, v in args.items() if k not in spec.refused}, names, path,
+        foreign = [k for k in args if (spec.name, k) in FOREIGN_PARAMS]
+        for key in foreign:
+            self.problem(f"{path}.{key}", FOREIGN_PARAMS[(spec.name, key)])
+        self.unknown_keys({k: v for k, v in args.items() if k not in spec.refused and k not in foreign}, names, path,
                           f"a parameter of {spec.name}")
         params = []
         for param in spec.params:
@@ -586,7 +607,7 @@ class _Parser:
                 parsed = self.value(param, args[param.name], f"{path}.{param.name}")
                 if parsed is not None:
                     params.append((param.name, parsed))
-            elif param.required:
+            elif param.required and not foreign:  # with a foreign parameter, the pointer says it all
                 self.problem(path, f"{spec.name} needs {param.name} ({param.allowed()})")
             else:
                 # a default may itself be a range (random_resized_crop's scale)
@@ -619,6 +640,11 @@ class _Parser:
         count = len(args["of"]) if isinstance(args["of"], list) else 0
         n = self.value(Param("n", "int", None, 0, count), args["n"], f"{path}.n")
         return SomeOf(n, steps, p) if n is not None else None
+
+
+def suggest_step(name: str) -> str | None:
+    """The op or composition closest to a misspelt step name."""
+    return close_match(name, sorted(REGISTRY) + list(COMPOSITIONS))
 
 
 def _within(path: str, parent: str) -> bool:
