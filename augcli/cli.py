@@ -9,6 +9,7 @@ inside the commands so ``augcli --help`` stays instant.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def cli(debug: bool) -> None:
 
     \b
     Example:
-      augcli expand data/ out/ --recipe recipes/flips.yaml
+      augcli expand data/ out/ --recipe flips
     """
 
 
@@ -85,7 +86,7 @@ def _splits(value: str | None) -> tuple[str, ...] | None:
 @click.argument("src", type=click.Path(file_okay=False, path_type=str))
 @click.argument("out", type=click.Path(file_okay=False, path_type=str))
 @click.option("-r", "--recipe", "recipe_path", required=True, type=click.Path(dir_okay=False),
-              help="YAML recipe file.")
+              help="YAML recipe file, or a built-in recipe's name (augcli recipes).")
 @click.option("--copies", type=click.IntRange(1, 100_000), help="Augmented outputs per source (overrides the recipe).")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Run seed (overrides the recipe; default 0).")
 @click.option("--balance", "balance", metavar="max|N", callback=lambda ctx, param, value: _balance(value),
@@ -116,9 +117,9 @@ def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, schedule
 
     \b
     Examples:
-      augcli expand data/ out/ --recipe recipes/flips.yaml
-      augcli expand data/ out/ -r recipes/standard.yaml --copies 8 -j 4
-      augcli expand data/ out/ -r recipes/standard.yaml --resume   # finish, or no-op if done
+      augcli expand data/ out/ --recipe flips
+      augcli expand data/ out/ -r standard --copies 8 -j 4
+      augcli expand data/ out/ -r standard --resume   # finish, or no-op if done
     """
     from .job import expand as run_expand
 
@@ -188,13 +189,14 @@ class _Progress:
 @cli.command()
 @click.argument("recipe_path", metavar="RECIPE", type=click.Path(dir_okay=False))
 def validate(recipe_path):
-    """Validate RECIPE and print it normalised (every default written out).
+    """Validate RECIPE (a file, or a built-in recipe's name) and print it
+    normalised (every default written out).
 
     Exit status 0 when valid; 2 with one line per problem otherwise.
 
     \b
     Example:
-      augcli validate recipes/standard.yaml
+      augcli validate standard
     """
     from .recipe import Recipe
 
@@ -203,7 +205,7 @@ def validate(recipe_path):
 
 @cli.command()
 @click.argument("src", required=False, type=click.Path(file_okay=False))
-@click.option("-r", "--recipe", "recipe_path", type=click.Path(dir_okay=False), help="YAML recipe file.")
+@click.option("-r", "--recipe", "recipe_path", type=click.Path(dir_okay=False), help="YAML recipe file, or a built-in recipe's name (augcli recipes).")
 @click.option("-o", "--out", "out_path", default="preview.png", show_default=True, type=click.Path(dir_okay=False),
               help="Where to write the contact sheet (PNG).")
 @click.option("-n", "--images", type=click.IntRange(1, 200), default=6, show_default=True,
@@ -220,8 +222,8 @@ def preview(src, recipe_path, out_path, images, variants, seed, from_out):
 
     \b
     Examples:
-      augcli preview data/ --recipe recipes/standard.yaml
-      augcli preview data/ -r recipes/heavy.yaml -n 8 -k 6 --out heavy.png
+      augcli preview data/ --recipe standard
+      augcli preview data/ -r heavy -n 8 -k 6 --out heavy.png
       augcli preview --from out/ --out check.png
     """
     from .errors import UsageError
@@ -321,6 +323,64 @@ def transforms(name):
         found = f": {elsewhere}" if elsewhere else (f" (did you mean {hint!r}?)" if hint else "")
         raise UsageError(f"unknown op {name!r}{found}; 'augcli transforms' lists them all")
     click.echo(describe(spec), nl=False)
+
+
+@cli.command()
+@click.argument("name", required=False)
+@click.option("-w", "--write", "write_to", type=click.Path(dir_okay=False),
+              help="Write recipe NAME to this file (never over an existing one) instead of printing it.")
+def recipes(name, write_to):
+    """List the built-in starter recipes, or print recipe NAME to copy and edit.
+
+    Wherever a recipe is taken (--recipe, validate), a built-in's name works
+    when no file of that name exists.
+
+    \b
+    Examples:
+      augcli recipes
+      augcli recipes standard > my-recipe.yaml
+      augcli recipes heavy --write heavy.yaml
+      augcli expand data/ out/ --recipe standard
+    """
+    from .errors import UsageError
+    from .ops.spec import close_match
+    from .recipe import builtin_recipes
+
+    shipped = builtin_recipes()
+    if name is None:
+        if write_to:
+            raise UsageError("--write needs the NAME of the recipe to write, e.g. augcli recipes standard --write my.yaml")
+        width = max(map(len, shipped))
+        for recipe_name, path in shipped.items():
+            click.echo(f"{recipe_name:<{width}}  {_first_comment(path.read_text(encoding='utf-8'))}")
+        return
+    path = shipped.get(name.removesuffix(".yaml"))
+    if path is None:
+        hint = close_match(name, list(shipped))
+        raise UsageError(f"no built-in recipe {name!r}" + (f" (did you mean {hint!r}?)" if hint else "")
+                         + f"; they are: {', '.join(shipped)}")
+    text = path.read_text(encoding="utf-8")
+    if write_to is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        with open(write_to, "x", encoding="utf-8") as handle:
+            handle.write(text)
+    except FileExistsError:
+        raise UsageError(f"{write_to} already exists; choose another name or remove it first") from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {write_to}: {exc.strerror or exc}") from None
+    click.echo(f"augcli: wrote {write_to} (built-in recipe {name}); edit it, then --recipe {write_to}", err=True)
+
+
+def _first_comment(text: str) -> str:
+    """A recipe's description: its leading comment up to the first colon or full stop."""
+    lines = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line.lstrip("# ").strip())
+    return re.split(r":\s|\.\s+(?=[A-Z])", " ".join(lines), maxsplit=1)[0].rstrip(".")
 
 
 @cli.command()

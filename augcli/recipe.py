@@ -9,6 +9,7 @@ is itself a valid recipe; its canonical JSON, without the seed, is hashed.
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import json
 import re
 from dataclasses import dataclass, field, replace
@@ -158,14 +159,20 @@ class Recipe:
 
     @classmethod
     def load(cls, path: str | Path) -> "Recipe":
-        """Read and validate a recipe file; ``UsageError`` if it cannot be read."""
+        """Read and validate a recipe file, or a built-in recipe by name
+        (``standard``; see ``augcli recipes``) when no such file exists.
+        ``UsageError`` if it cannot be read."""
+        builtin = _builtin(path)
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            text = Path(builtin or path).read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise UsageError(f"recipe file not found: {path}") from None
+            names = sorted(builtin_recipes())
+            hint = close_match(Path(path).stem, names)
+            raise UsageError(f"recipe file not found: {path} (built-in recipes: {', '.join(names)}"
+                             + (f"; did you mean {hint!r}?)" if hint else ")")) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read recipe {path}: {exc}") from None
-        return cls.from_yaml(text, name=str(path))
+        return cls.from_yaml(text, name=str(builtin or path))
 
     @classmethod
     def from_yaml(cls, text: str, name: str = "<recipe>") -> "Recipe":
@@ -256,6 +263,21 @@ class Recipe:
         plain.pop("seed", None)
         canonical = json.dumps(plain, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def builtin_recipes() -> dict[str, Path]:
+    """The starter recipes shipped in the package (``augcli/recipes``): name -> file."""
+    folder = Path(str(importlib.resources.files("augcli") / "recipes"))
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+
+
+def _builtin(path: str | Path) -> Path | None:
+    """The built-in recipe a bare name (``standard`` or ``standard.yaml``) means,
+    when no file of that name exists; a file always wins."""
+    candidate = Path(path)
+    if candidate.exists() or len(candidate.parts) != 1 or candidate.suffix not in ("", ".yaml"):
+        return None
+    return builtin_recipes().get(candidate.stem)
 
 
 def without_ops(steps: tuple[Step, ...], excluded: set[str]) -> tuple[Step, ...]:

@@ -400,8 +400,7 @@ def test_killed_run_resumes_to_the_same_tree(tmp_path, recipe):
     assert not [p for p in out.rglob(".*") if "augcli-tmp" in p.name]
 
 
-@pytest.mark.parametrize("command", ["expand", "validate", "transforms", "schema", "manifest", "stats", "preview",
-                                     "verify", "replay"])
+@pytest.mark.parametrize("command", sorted(__import__("augcli.cli", fromlist=["cli"]).cli.commands))
 def test_every_command_has_help_with_an_example(run, command):
     result = run(command, "--help")
     assert result.exit_code == 0 and "Example" in result.stdout
