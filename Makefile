@@ -35,7 +35,7 @@ demo-balance: $(VENV)/.installed
 	cp -r sample_data/cat out/unbalanced/
 	cp sample_data/coffee/coffee_00[1-3].* out/unbalanced/coffee/
 	cp sample_data/rocket/rocket_001.jpg out/unbalanced/rocket/
-	$(BIN)/augcli expand out/unbalanced out/balanced --recipe recipes/balance.yaml --dry-run
+	$(BIN)/augcli expand out/unbalanced out/balanced --recipe recipes/balance.yaml --dry-run --overwrite
 	$(BIN)/augcli expand out/unbalanced out/balanced --recipe recipes/balance.yaml --overwrite
 	$(BIN)/augcli stats out/balanced
 

@@ -101,13 +101,14 @@ def _splits(value: str | None) -> tuple[str, ...] | None:
 @click.option("--dry-run", is_flag=True, help="Print the plan (classes, sources, outputs) and write nothing.")
 @click.option("--strict", is_flag=True, help="Exit 1 if any source file was skipped (after finishing the rest).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
+@click.option("-v", "--verbose", is_flag=True, help="Name every skipped and ignored file [default: the first few].")
 @click.option("--max-pixels", type=click.IntRange(0), default=89_478_485, show_default=True,
               help="Skip images with more pixels than this (decompression bombs); 0 = no limit.")
 @click.option("--augment-splits", metavar="NAMES",
               help="Comma-separated splits to augment in a train/val/test layout; others are copied "
                    "[default: train].")
 def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, scheduler, resume, overwrite, dry_run, strict, quiet,
-           max_pixels, augment_splits):
+           verbose, max_pixels, augment_splits):
     """Write an augmented copy of the image tree SRC into OUT.
 
     SRC holds one folder per class (SRC/cat/*.jpg), optionally under
@@ -140,11 +141,13 @@ def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, schedule
     finally:
         progress.close()
     if summary.dry_run:
-        _print_plan(summary)
+        _print_plan(summary, verbose)
         return
     for folder in summary.empty_classes:
         click.echo(f"augcli: warning: class folder {folder} has no images; it is left out of OUT", err=True)
     if not quiet:
+        for line in summary.file_lines(verbose):
+            click.echo(f"augcli: {line}", err=True)
         for line in summary.note_lines():
             click.echo(line, err=True)
         click.echo(summary.line(), err=True)
@@ -154,14 +157,17 @@ def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, schedule
         sys.exit(1)
 
 
-def _print_plan(summary) -> None:
+def _print_plan(summary, verbose: bool) -> None:
     width = max([len("class")] + [len(name) for name, _, _ in summary.plan_rows])
     click.echo(f"{'class':<{width}}  {'before':>7}  {'after':>7}")
+    total_before = total_after = 0
     for name, sources, outputs in summary.plan_rows:
         click.echo(f"{name:<{width}}  {sources:>7}  {outputs:>7}")
-    click.echo(f"{'total':<{width}}  {summary.sources:>7}  {summary.written:>7}")
-    click.echo(f"dry run: would write {summary.written} images to {summary.out}; "
-               f"{summary.skipped} unusable and {summary.ignored} ignored files found; nothing written")
+        total_before, total_after = total_before + sources, total_after + outputs
+    click.echo(f"{'total':<{width}}  {total_before:>7}  {total_after:>7}")
+    for line in summary.file_lines(verbose):
+        click.echo(line)
+    click.echo(summary.line())
 
 
 class _Progress:

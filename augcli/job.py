@@ -31,10 +31,12 @@ class Summary:
     """What a run did, for the closing line and for API callers."""
 
     out: str
-    sources: int = 0
+    sources: int = 0  # images read (a file that fails to decode is skipped, not read)
     written: int = 0
     skipped: int = 0
     ignored: int = 0
+    skips: list[dict] = field(default_factory=list)  # {"source", "reason"}, as in skipped.jsonl
+    ignored_files: tuple[str, ...] = ()
     already_done: int = 0
     seconds: float = 0.0
     up_to_date: bool = False
@@ -56,15 +58,36 @@ class Summary:
         """Where the skipped files and their reasons are listed."""
         return os.path.join(self.out, SKIPPED)
 
+    def file_lines(self, verbose: bool = False) -> list[str]:
+        """The skipped files with their reasons, and the ignored files, by name:
+        every one with ``verbose``, else the first few."""
+        shown = self.skips if verbose else self.skips[:FEW]
+        lines = [f"skipped {skip['source']}: {skip['reason']}" for skip in shown]
+        if len(self.skips) > len(shown):
+            where = "" if self.dry_run else f"; every one is in {self.skipped_file}"
+            lines.append(f"... and {len(self.skips) - len(shown)} more skipped (-v names them all{where})")
+        if self.ignored_files:
+            names = self.ignored_files if verbose else self.ignored_files[:FEW]
+            more = len(self.ignored_files) - len(names)
+            lines.append(f"ignored {len(self.ignored_files)} files: {', '.join(names)}"
+                         + (f" and {more} more (-v names them all)" if more else ""))
+        return lines
+
     def line(self) -> str:
         skips = f"; skipped files and why: {self.skipped_file}" if self.skipped else ""
+        done = f" ({self.already_done} already done)" if self.already_done else ""
+        if self.dry_run:
+            return (f"dry run: would read {self.sources} images and write {self.written} to {self.out}{done}; "
+                    f"{self.skipped} unusable and {self.ignored} ignored files found; nothing written")
         if self.up_to_date:
             return (f"augcli: {self.out} is up to date ({self.already_done} images, {self.skipped} skipped; "
                     f"nothing to do){skips}")
-        done = f" ({self.already_done} already done)" if self.already_done else ""
         return (f"augcli: read {self.sources} images, wrote {self.written}{done}, skipped {self.skipped}, "
                 f"ignored {self.ignored} in {self.seconds:.1f} s ({self.images_per_second:.1f} images/s) "
                 f"-> {self.out}{skips}")
+
+
+FEW = 5  # skipped and ignored files named in a summary without -v
 
 
 def _now() -> str:
@@ -226,39 +249,38 @@ def expand(
         elif overwrite:
             if read_run_record(out_path) is None:
                 raise UsageError(f"--overwrite: {out} has no {RUN_FILE}; augcli only overwrites its own output")
-        elif not dry_run:
+        else:  # a dry run says what the run would do, refusals included
             raise UsageError(f"OUT {out} is not empty: use --resume to finish an interrupted run, or "
                              "--overwrite to replace an earlier augcli output")
 
     found: Scan = scan(src_path)
     plan = make_plan(found, recipe, augment_splits)
-    summary = Summary(out=str(out), ignored=len(found.ignored), empty_classes=found.empty_classes)
+    summary = Summary(out=str(out), ignored=len(found.ignored), ignored_files=found.ignored,
+                      empty_classes=found.empty_classes, dry_run=dry_run)
+    done = read_jsonl(out_path / MANIFEST, repair=not dry_run) if previous else []
+    skipped_before = read_jsonl(out_path / SKIPPED, repair=not dry_run) if previous else []
+    done_paths = {r["path"] for r in done}
+    skipped_sources = {r["source"] for r in skipped_before}
+    new_skips = [s.to_json() for s in found.skipped if s.source not in skipped_sources]
+    tasks = _remaining(plan, done_paths, skipped_sources)
+    summary.already_done = len(done)
+    summary.sources = sum(1 for t in plan.tasks if t.source.relpath not in skipped_sources)
+    summary.skips = skipped_before + new_skips  # those on record stay skipped: --strict fails on them every time
+    summary.skipped = len(summary.skips)
     if dry_run:
-        summary.dry_run = True
-        summary.sources = len(found.sources)
-        summary.skipped = len(found.skipped)
         summary.plan_rows = plan_table(plan)
-        summary.written = plan.n_outputs
+        summary.written = sum(len(t.targets) for t in tasks)
+        return summary
+
+    if previous and previous.get("status") == "complete" and not tasks:
+        summary.up_to_date = True
+        summary.seconds = time.perf_counter() - started
         return summary
 
     if overwrite and previous is None and not _is_empty(out_path):
         _clear_previous_output(out_path)
     out_path.mkdir(parents=True, exist_ok=True)
     _remove_temp_files(out_path)
-
-    done = read_jsonl(out_path / MANIFEST, repair=True) if previous else []
-    skipped_before = read_jsonl(out_path / SKIPPED, repair=True) if previous else []
-    done_paths = {r["path"] for r in done}
-    skipped_sources = {r["source"] for r in skipped_before}
-    tasks = _remaining(plan, done_paths, skipped_sources)
-    summary.already_done = len(done)
-    summary.sources = sum(1 for t in plan.tasks if t.source.relpath not in skipped_sources)
-
-    if previous and previous.get("status") == "complete" and not tasks:
-        summary.up_to_date = True
-        summary.skipped = len(skipped_before)  # still skipped: --strict fails on them every time
-        summary.seconds = time.perf_counter() - started
-        return summary
 
     record = {
         "tool": "augcli",
@@ -277,10 +299,9 @@ def expand(
     job = Job(str(src_path.resolve()), str(out_path.resolve()), recipe, run_seed, max_pixels)
     written = skipped = 0
     with AppendLog(out_path / MANIFEST) as manifest, AppendLog(out_path / SKIPPED) as skips:
-        for skip in found.skipped:
-            if skip.source not in skipped_sources:
-                skips.append(skip.to_json())
-                skipped += 1
+        for skip in new_skips:
+            skips.append(skip)
+            skipped += 1
         if on_start:
             on_start(sum(len(t.targets) for t in tasks))
         results = run_tasks(tasks, job, jobs=jobs or default_jobs(), backend=backend, scheduler=scheduler)
@@ -293,9 +314,11 @@ def expand(
                         written += 1
                         if "note" in item["manifest"]:
                             summary.notes[item["manifest"]["note"]] += 1
-                    else:
+                    else:  # found unusable while decoding: skipped, not read
                         skips.append(item["skip"])
                         skipped += 1
+                        summary.skips.append(item["skip"])
+                        summary.sources -= 1
                 if on_progress:
                     on_progress(len(records))
             _close_quietly(results)
@@ -314,9 +337,10 @@ def expand(
     # task was redone elsewhere or skipped, and every worker has finished now
     _remove_temp_files(out_path)
     record.update(status="complete", finished=_now())
-    record["counts"].update(written=len(done) + written, skipped=len(skipped_before) + skipped)
+    record["counts"].update(sources=summary.sources, written=len(done) + written,
+                            skipped=len(skipped_before) + skipped)
     write_run_record(out_path, record)
     summary.written = written
-    summary.skipped = len(skipped_before) + skipped
+    summary.skipped = len(summary.skips)
     summary.seconds = time.perf_counter() - started
     return summary

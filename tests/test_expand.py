@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -153,7 +154,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(run, src, recipe, tmp_path):
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["class", "before", "after"]
     assert lines[1].split() == ["cat", "4", "16"] and lines[2].split() == ["dog", "2", "8"]
-    assert "would write 24 images" in result.stdout
+    assert "would read 6 images and write 24 to" in result.stdout
 
 
 def test_unusable_files_are_skipped_and_recorded(run, src, recipe, tmp_path):
@@ -175,6 +176,61 @@ def test_unusable_files_are_skipped_and_recorded(run, src, recipe, tmp_path):
     strict = run("expand", src, tmp_path / "strict", "-r", recipe, "--strict", "-q")
     assert strict.exit_code == 1 and "3 source file(s) skipped (--strict)" in strict.stderr
     assert len(manifest(tmp_path / "strict")) == 24
+
+
+def test_dry_run_and_run_name_the_files_they_skip_or_ignore_and_their_counts_add_up(run, src, recipe, tmp_path):
+    good = (src / "cat" / "c1.jpg").read_bytes()
+    (src / "cat" / "truncated.jpg").write_bytes(good[: len(good) // 2])
+    (src / "cat" / "notes.jpg").write_text("not an image")
+    (src / "cat" / "empty.png").write_bytes(b"")
+    (src / "cat" / ".DS_Store").write_bytes(b"\0\0")
+    (src / "dog" / "labels.txt").write_text("dog")
+    image_files = 6 + 3  # by extension: six good images, three bad ones
+    out = tmp_path / "out"
+    dry = run("expand", src, out, "-r", recipe, "--dry-run", src=src)
+    assert dry.exit_code == 0 and not out.exists()
+    assert "skipped cat/empty.png: empty file" in dry.stdout and "skipped cat/notes.jpg: not an image" in dry.stdout
+    assert "ignored 2 files: cat/.DS_Store, dog/labels.txt" in dry.stdout
+    found = re.search(r"would read (\d+) images and write (\d+) to .*; (\d+) unusable and (\d+) ignored", dry.stdout)
+    read, write, unusable, ignored = map(int, found.groups())
+    assert (read + unusable, ignored) == (image_files, 2) and "0.0 s" not in dry.stdout
+    real = run("expand", src, out, "-r", recipe, "-j", "1", src=src)
+    assert real.exit_code == 0
+    assert "augcli: skipped cat/truncated.jpg: " in real.stderr and "augcli: skipped cat/empty.png" in real.stderr
+    assert "augcli: ignored 2 files: cat/.DS_Store, dog/labels.txt" in real.stderr
+    counts = re.search(r"read (\d+) images, wrote (\d+), skipped (\d+), ignored (\d+)", real.stderr)
+    r_read, r_wrote, r_skipped, r_ignored = map(int, counts.groups())
+    assert r_read + r_skipped == image_files and r_ignored == ignored
+    assert r_wrote == write - 4  # the dry run cannot know the truncated file fails to decode: its 4 outputs
+    assert f"skipped files and why: {out}/skipped.jsonl" in real.stderr
+
+
+def test_only_the_first_few_skipped_files_are_named_unless_verbose(run, src, recipe, tmp_path):
+    for i in range(8):
+        (src / "dog" / f"bad{i}.png").write_bytes(b"")
+        (src / "dog" / f"note{i}.txt").write_text("x")
+    brief = run("expand", src, tmp_path / "a", "-r", recipe, "-j", "1")
+    assert brief.stderr.count("augcli: skipped dog/bad") == 5
+    assert f"augcli: ... and 3 more skipped (-v names them all; every one is in {tmp_path / 'a'}/skipped.jsonl)" \
+        in brief.stderr
+    assert "augcli: ignored 8 files: dog/note0.txt, dog/note1.txt, dog/note2.txt, dog/note3.txt, dog/note4.txt " \
+           "and 3 more (-v names them all)" in brief.stderr
+    verbose = run("expand", src, tmp_path / "b", "-r", recipe, "-j", "1", "-v")
+    assert verbose.stderr.count("augcli: skipped dog/bad") == 8 and "dog/note7.txt" in verbose.stderr
+
+
+def test_dry_run_on_a_finished_out_says_what_the_run_would_do(run, src, recipe, tmp_path):
+    out = tmp_path / "out"
+    run("expand", src, out, "-r", recipe, "-j", "1")
+    before = tree_digest(out, ())
+    refused = run("expand", src, out, "-r", recipe, "--dry-run")
+    assert refused.exit_code == 2 and "is not empty" in refused.stderr
+    resume = run("expand", src, out, "-r", recipe, "--dry-run", "--resume")
+    assert resume.exit_code == 0 and "would read 6 images and write 0 to" in resume.stdout
+    assert "(24 already done)" in resume.stdout
+    overwrite = run("expand", src, out, "-r", recipe, "--dry-run", "--overwrite")
+    assert overwrite.exit_code == 0 and "write 24 to" in overwrite.stdout
+    assert tree_digest(out, ()) == before
 
 
 def test_split_layout_augments_train_and_copies_the_rest(run, tmp_path, recipe):
