@@ -419,7 +419,7 @@ def manifest_command(out, fmt):
     \b
     Examples:
       augcli manifest out/ > manifest.csv
-      python -c "import pandas as pd; print(pd.read_json('out/manifest.jsonl', lines=True))"
+      python -c "import pandas as pd; print(pd.read_csv('manifest.csv', dtype={'seed': 'Int64'}))"
     """
     from .stats import load_manifest, to_csv
 

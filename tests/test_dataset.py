@@ -322,3 +322,48 @@ def test_every_declared_part_is_switched_off_by_excluding_its_op(name):
         for ops in class_draws(recipe, "a", n=20):
             drawn = next(op for op in ops if op["op"] == name)
             assert {k: drawn[k] for k in neutral} == neutral, part
+
+
+# -- the manifest as a table, for pandas users ---------------------------------------------------
+
+
+@pytest.fixture
+def noted(run, tmp_path) -> Path:
+    """An OUT with originals (no seed), notes (RGBA written as JPEG), booleans (keras flips) and seeds
+    recorded for replay (gaussian_noise)."""
+    root = tmp_path / "src"
+    make_image(root / "cat" / "a.png", (24, 16), mode="RGBA", seed=1)
+    make_image(root / "dog" / "b.png", (24, 16), seed=2)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("copies: 3\noutput: {format: jpeg}\npipeline:\n"
+                      "  - keras: {horizontal_flip: true, rotation_range: 10}\n"
+                      "  - gaussian_noise: {sigma: [1, 3]}\n")
+    out = tmp_path / "out"
+    assert run("expand", root, out, "-r", recipe, "-j", "1").exit_code == 0
+    return out
+
+
+def test_manifest_csv_loads_into_pandas_as_documented(run, noted):
+    pd = pytest.importorskip("pandas")
+    import io
+
+    records = [json.loads(line) for line in (noted / "manifest.jsonl").read_text().splitlines()]
+    text = run("manifest", noted).stdout
+    frame = pd.read_csv(io.StringIO(text), dtype={"seed": "Int64"})  # the README's line
+    assert str(frame["seed"].dtype) == "Int64"
+    assert frame["seed"].tolist() == [r["seed"] if r["seed"] is not None else pd.NA for r in records]
+    assert "note" in frame and frame["note"].notna().sum() == sum("note" in r for r in records) > 0
+    assert str(frame["copy"].dtype) == "int64" and str(frame["width"].dtype) == "int64"
+    assert "False" not in text and "True" not in text and "None" not in text  # JSON spellings, as the manifest
+    first = next(r for r in records if r["ops"])
+    assert "hflip=true" in text or "hflip=false" in text
+    assert frame.loc[frame["path"] == first["path"], "ops"].item().startswith("keras(")
+    jsonl = pd.read_json(noted / "manifest.jsonl", lines=True, dtype={"seed": "Int64"})  # the README's other line
+    assert str(jsonl["seed"].dtype) == "Int64" and jsonl["seed"].tolist() == frame["seed"].tolist()
+
+
+def test_stats_leaves_recorded_seeds_out_of_the_parameters_drawn(run, noted):
+    summary = json.loads(run("stats", noted, "--json").stdout)
+    assert "gaussian_noise.sigma" in summary["params"] and "keras.rotate" in summary["params"]
+    assert not [name for name in summary["params"] if name.endswith(".seed")]
+    assert ".seed" not in run("stats", noted).stdout
