@@ -29,14 +29,12 @@ class AugcliGroup(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
         except RecipeError as exc:
-            if ctx.params.get("debug"):
-                raise
+            _traceback_if_debug(ctx)
             for problem in exc.problems:
                 click.echo(problem.format(exc.filename), err=True)
             ctx.exit(exc.exit_code)
         except AugcliError as exc:
-            if ctx.params.get("debug"):
-                raise
+            _traceback_if_debug(ctx)
             click.echo(f"augcli: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
@@ -44,11 +42,18 @@ class AugcliGroup(click.Group):
                        "Run the same command with --resume to finish.", err=True)
             ctx.exit(130)
         except Exception as exc:  # a bug, not bad input: still one line unless --debug
-            if ctx.params.get("debug"):
-                raise
+            _traceback_if_debug(ctx)
             click.echo(f"augcli: internal error: {type(exc).__name__}: {exc} (run with --debug for the "
                        "traceback, and please report it)", err=True)
             ctx.exit(1)
+
+
+def _traceback_if_debug(ctx: click.Context) -> None:
+    """--debug adds the traceback; the message and the exit status stay the same."""
+    if ctx.params.get("debug"):
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
 
 
 @click.group(cls=AugcliGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 
 from . import __version__
 from .errors import AugcliError, UsageError
-from .execute import default_jobs, run_tasks
+from .execute import check_backend, default_jobs, run_tasks
 from .io import DEFAULT_MAX_PIXELS, is_temp
 from .manifest import (MANIFEST, META_FILES, RUN_FILE, SKIPPED, AppendLog, read_jsonl, read_run_record,
                        write_run_record)
@@ -232,6 +232,7 @@ def expand(
     src_path, out_path = Path(src), Path(out)
     if resume and overwrite:
         raise UsageError("--resume and --overwrite exclude each other")
+    check_backend(backend)
     if not isinstance(recipe, Recipe):
         recipe = Recipe.load(recipe)
     recipe = recipe.with_overrides(copies=copies, seed=seed, balance=balance)

@@ -115,7 +115,7 @@ def copies_per_source(scan: Scan, recipe: Recipe, augmented: set) -> dict[str, i
         elif isinstance(balance, int):
             target = balance
         elif isinstance(balance, tuple):
-            target = dict(balance).get(source.label)
+            target = dict(balance).get(source.label, 0)  # a class the target does not name gets no new images
         if rule is not None and rule.copies is not None:
             per_source[source.relpath] = rule.copies
         elif target is None:

@@ -132,7 +132,7 @@ class ClassRule:
 @dataclass(frozen=True)
 class Balance:
     """Top classes up to a count of images: the largest class's ("max"), a
-    number, or a number per class (other classes keep ``copies``)."""
+    number, or a number per class (a class it does not name gets no new images)."""
 
     target: str | int | tuple[tuple[str, int], ...]
 
@@ -218,7 +218,7 @@ class Recipe:
         plain: dict[str, Any] = {"version": self.version}
         if self.seed is not None:
             plain["seed"] = self.seed
-        if not self.variants and not (self.balance and not isinstance(self.balance.target, tuple)):
+        if not self.variants and self.balance is None:
             plain["copies"] = self.copies
         plain["include_originals"] = self.include_originals
         plain["output"] = self.output.to_plain()
@@ -455,10 +455,10 @@ class _Parser:
         if "balance" in data:
             if has_variants:
                 self.problem("balance", "balance needs a pipeline: variants are one output each")
-            elif "copies" in data and not (isinstance(data["balance"], dict)
-                                           and isinstance(data["balance"].get("target"), dict)):
-                self.problem("copies", "copies does not apply when balance sets a count for every class "
-                                       "(only with a per-class target such as {target: {cat: 300}})")
+            elif "copies" in data:
+                self.problem("copies", "copies does not apply with balance: balance sets each class's count "
+                                       "(a class a per-class target does not name gets no new images; give it "
+                                       "a count, or its own copies under classes:)")
             fields["balance"] = self.balance(data["balance"], "balance")
         if "classes" in data:
             fields["classes"] = self.classes(data["classes"], "classes")

@@ -51,9 +51,12 @@ def test_balance_to_a_number_and_a_target_below_a_class(uneven):
     assert copies["cat"] == [2, 2, 2, 1, 1, 1, 1]
 
 
-def test_balance_per_class_leaves_other_classes_at_copies(uneven):
-    totals, _ = per_class(uneven, "copies: 1\npipeline: [hflip]\nbalance: {target: {dog: 9}}")
-    assert totals == {"cat": 14, "dog": 9, "bird": 2}
+def test_a_per_class_balance_target_augments_only_the_classes_it_names(uneven):
+    totals, copies = per_class(uneven, "pipeline: [hflip]\nbalance: {target: {dog: 9}}")
+    assert totals == {"cat": 7, "dog": 9, "bird": 1}
+    assert copies["cat"] == [0] * 7 and copies["bird"] == [0]
+    totals, _ = per_class(uneven, "pipeline: [hflip]\nbalance: {target: {dog: 9}}\nclasses: {bird: {copies: 2}}")
+    assert totals == {"cat": 7, "dog": 9, "bird": 3}  # a class rule's own copies still apply
 
 
 def test_class_rules_override_copies_and_exclude_ops(uneven, run, tmp_path):
@@ -99,8 +102,10 @@ def test_dry_run_shows_the_balance_plan(uneven, run, tmp_path):
 def test_balance_recipe_errors():
     from augcli.errors import RecipeError
 
-    with pytest.raises(RecipeError, match="copies does not apply when balance sets a count"):
+    with pytest.raises(RecipeError, match="copies does not apply with balance"):
         Recipe.from_yaml("copies: 3\npipeline: [hflip]\nbalance: {target: max}")
+    with pytest.raises(RecipeError, match="copies does not apply with balance"):
+        Recipe.from_yaml("copies: 3\npipeline: [hflip]\nbalance: {target: {cat: 5}}")
     with pytest.raises(RecipeError, match="balance.target: 'most' is not an integer"):
         Recipe.from_yaml("pipeline: [hflip]\nbalance: {target: most}")
     with pytest.raises(RecipeError, match=r"classes.cat.exclude\[0\]: unknown op 'hflp' \(did you mean 'hflip'"):

@@ -28,3 +28,69 @@ def test_readme_says_how_to_put_augcli_on_the_path_before_using_it():
     using = README.index("## Using it")
     first_bare = README.index("\naugcli ", using)
     assert ". .venv/bin/activate" in README[:first_bare]
+
+
+def demo_block() -> list[tuple[str, list[str]]]:
+    """The README's make demo transcript as (command, output lines) pairs."""
+    block = README.split("<!-- demo:start -->\n```\n", 1)[1].split("```", 1)[0]
+    pairs: list[tuple[str, list[str]]] = []
+    for line in block.splitlines():
+        if line.startswith("$ "):
+            pairs.append((line[2:].split("  #")[0].strip(), []))
+        else:
+            pairs[-1][1].append(line)
+    return pairs
+
+
+def untimed(line: str) -> str:
+    return re.sub(r"in [\d.]+ s \([\d.]+ images/s\)", "in T s (R images/s)", line)
+
+
+def test_readme_demo_transcript_is_what_make_demo_prints(run, tmp_path, monkeypatch):
+    """Each Makefile demo line, echoed and run; then the README's shell commands on the result."""
+    import subprocess
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("sample_data", "recipes"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    variables = {"$(BIN)": ".venv/bin", "$(VENV)": ".venv",
+                 "$(RECIPE)": re.search(r"^RECIPE \?= (\S+)", (ROOT / "Makefile").read_text(), re.M).group(1)}
+    (command, shown), *shell = demo_block()
+    assert command == "make demo"
+    expected = []
+    for line in make_target("demo"):
+        for variable, value in variables.items():
+            line = line.replace(variable, value)
+        line = line.strip()
+        if line.startswith("@echo "):
+            expected.append(line[len("@echo "):].strip('"'))
+            continue
+        expected.append(line)
+        result = run(*line.split()[1:])
+        assert result.exit_code == 0, result.output
+        expected += result.stderr.splitlines()
+    assert [untimed(x) for x in shown] == [untimed(x) for x in expected]
+    for command, shown in shell:
+        out = subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=True).stdout
+        assert out.splitlines() == shown, command
+
+
+def test_readme_describes_sample_data_as_it_is():
+    from .conftest import load
+
+    files = sorted(p for p in (ROOT / "sample_data").rglob("*") if p.is_file())
+    sides = [side for p in files for side in load(p).size]
+    kib = round(sum(p.stat().st_size for p in files) / 1024)
+    claim = re.search(r"`sample_data/` is (\d+) images in four classes .*?(\d+) to (\d+) px a side, (\d+) KiB",
+                      README, re.S)
+    assert tuple(map(int, claim.groups())) == (len(files), min(sides), max(sides), kib)
+
+
+def test_readme_states_the_seed_key_the_code_uses():
+    import hashlib
+
+    from augcli.sampling import stable_hash
+
+    assert "hash(relpath)" not in README
+    assert "first 8 bytes of the sha256 of the source's relative path" in README
+    assert stable_hash("cat/1.jpg") == int.from_bytes(hashlib.sha256(b"cat/1.jpg").digest()[:8], "little")

@@ -489,3 +489,23 @@ def test_symlinks_inside_src_are_followed_outside_are_skipped(run, src, recipe, 
     skipped = {r["source"]: r["reason"] for r in map(json.loads, (out / "skipped.jsonl").read_text().splitlines())}
     assert "outside SRC" in skipped["dog/outside.jpg"] and "broken" in skipped["dog/broken.jpg"]
     assert "loop" in skipped["dog/loop"]
+
+
+def test_debug_shows_the_traceback_and_keeps_the_exit_status(run, src, recipe, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("pipeline: [hflp]\n")
+    for args, status in [(["validate", bad], 2), (["expand", src, tmp_path / "o", "-r", tmp_path / "nope.yaml"], 2),
+                         (["expand", tmp_path / "no-src", tmp_path / "o", "-r", recipe], 2)]:
+        plain = run(*args)
+        debug = run("--debug", *args)
+        assert plain.exit_code == debug.exit_code == status, args
+        assert "Traceback (most recent call last)" in debug.stderr and "Traceback" not in plain.stderr
+        assert plain.stderr.strip().splitlines()[-1] in debug.stderr  # the same message, after the traceback
+
+
+def test_dask_backend_without_dask_is_a_usage_error_before_out_is_touched(run, src, recipe, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)  # as if the extra were not installed
+    out = tmp_path / "out"
+    result = run("expand", src, out, "-r", recipe, "--backend", "dask")
+    assert result.exit_code == 2 and not out.exists()
+    assert result.stderr == "augcli: error: --backend dask needs Dask: pip install 'augcli[dask]'\n"
