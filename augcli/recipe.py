@@ -158,10 +158,17 @@ class Recipe:
     lines: dict = field(default_factory=dict, compare=False, repr=False)  # recipe path -> line, for messages
 
     @classmethod
-    def load(cls, path: str | Path) -> "Recipe":
-        """Read and validate a recipe file, or a built-in recipe by name
-        (``standard``; see ``augcli recipes``) when no such file exists.
-        ``UsageError`` if it cannot be read."""
+    def load(cls, path: str | Path | dict) -> "Recipe":
+        """A validated recipe from a YAML file, a built-in recipe's name
+        (``"standard"``; see ``augcli recipes``) when no such file exists, or a
+        dict of the recipe's keys (``{"copies": 4, "pipeline": [...]}``; tuples
+        are taken as lists).
+
+        Raises ``RecipeError`` (with ``.problems``) for an invalid recipe and
+        ``UsageError`` for a file that cannot be read.
+        """
+        if not isinstance(path, (str, Path)):
+            return cls.from_dict(path)
         builtin = _builtin(path)
         try:
             text = Path(builtin or path).read_text(encoding="utf-8")
@@ -173,6 +180,15 @@ class Recipe:
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read recipe {path}: {exc}") from None
         return cls.from_yaml(text, name=str(builtin or path))
+
+    @classmethod
+    def from_dict(cls, data: Any, name: str = "<dict>") -> "Recipe":
+        """Validate a recipe given as Python data; raises ``RecipeError`` listing every problem."""
+        parser = _Parser({})
+        recipe = parser.recipe(_as_yaml_data(data))
+        if parser.problems:
+            raise RecipeError(name, parser.problems)
+        return replace(recipe, name=name)
 
     @classmethod
     def from_yaml(cls, text: str, name: str = "<recipe>") -> "Recipe":
@@ -263,6 +279,15 @@ class Recipe:
         plain.pop("seed", None)
         canonical = json.dumps(plain, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _as_yaml_data(data: Any) -> Any:
+    """Python data in the shapes YAML gives: tuples become lists."""
+    if isinstance(data, dict):
+        return {key: _as_yaml_data(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_as_yaml_data(value) for value in data]
+    return data
 
 
 def builtin_recipes() -> dict[str, Path]:
@@ -390,9 +415,10 @@ class _Parser:
         self.problems: list[Problem] = []
 
     def problem(self, path: str, message: str, hint: str | None = None) -> None:
-        probe = path
+        probe = path  # the nearest enclosing path that has a line (a dict recipe has none)
         while probe and probe not in self.lines:
-            probe = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe)
+            shorter = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe)
+            probe = shorter if shorter != probe else ""
         self.problems.append(Problem(path, message, self.lines.get(probe), hint))
 
     def unknown_keys(self, data: dict, allowed: tuple[str, ...], path: str, what: str) -> None:

@@ -9,6 +9,11 @@ ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 
 
+def says(text: str, part: str = README) -> bool:
+    """Whether the README says ``text`` (a plain bool: pytest's diff of a long README on failure is slow)."""
+    return text in part
+
+
 def make_target(name: str) -> list[str]:
     """The recipe lines of a Makefile target."""
     text = (ROOT / "Makefile").read_text()
@@ -27,7 +32,7 @@ def test_make_demo_previews_the_recipe_it_expands():
 def test_readme_says_how_to_put_augcli_on_the_path_before_using_it():
     using = README.index("## Using it")
     first_bare = README.index("\naugcli ", using)
-    assert ". .venv/bin/activate" in README[:first_bare]
+    assert says(". .venv/bin/activate", README[:first_bare])
 
 
 def demo_block() -> list[tuple[str, list[str]]]:
@@ -91,6 +96,56 @@ def test_readme_states_the_seed_key_the_code_uses():
 
     from augcli.sampling import stable_hash
 
-    assert "hash(relpath)" not in README
-    assert "first 8 bytes of the sha256 of the source's relative path" in README
+    assert not says("hash(relpath)")
+    assert says("first 8 bytes of the sha256 of the source's relative path")
     assert stable_hash("cat/1.jpg") == int.from_bytes(hashlib.sha256(b"cat/1.jpg").digest()[:8], "little")
+
+
+def test_packaging_metadata_license_and_recipes():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert project["project"]["license"] == "MIT" and project["project"]["license-files"] == ["LICENSE"]
+    assert project["build-system"]["requires"] == ["setuptools>=77"]  # the first to take an SPDX string
+    license_text = (ROOT / "LICENSE").read_text()
+    assert license_text.startswith("MIT License\n") and "Copyright (c) 2026 the augcli authors" in license_text
+    assert project["tool"]["setuptools"]["package-data"]["augcli"] == ["recipes/*.yaml"]
+    assert (ROOT / "augcli" / "recipes").resolve() == (ROOT / "recipes").resolve()
+
+
+def test_the_python_api_is_discoverable_and_documented():
+    import augcli
+
+    public = [name for name in dir(augcli) if not name.startswith("_")]
+    assert set(augcli.__all__) - {"__version__"} <= set(public)
+    for name in augcli.__all__:
+        assert getattr(augcli, name) is not None
+    assert says("Recipe.load") and augcli.Recipe.load.__doc__
+
+
+def test_recipe_load_takes_a_path_a_builtin_name_or_a_dict(tmp_path):
+    import pytest
+
+    import augcli
+
+    as_dict = augcli.Recipe.load({"copies": 2, "pipeline": [{"rotate": {"angle": (-10, 10), "fill": "reflect"}},
+                                                            "hflip"]})
+    path = tmp_path / "r.yaml"
+    path.write_text("copies: 2\npipeline:\n  - rotate: {angle: [-10, 10], fill: reflect}\n  - hflip\n")
+    assert as_dict == augcli.Recipe.load(path) == augcli.Recipe.load(str(path))
+    with pytest.raises(augcli.RecipeError) as info:
+        augcli.Recipe.load({"pipeline": [{"rotate": {"angle": "big"}}]})
+    assert str(info.value) == "<dict>: pipeline[0].rotate.angle: 'big' is not a number from -360 to 360"
+    with pytest.raises(augcli.RecipeError):
+        augcli.Recipe.load(["not", "a", "recipe"])
+
+
+def test_a_dry_run_summary_line_has_no_timing(tmp_path):
+    import augcli
+
+    from .conftest import make_image
+
+    make_image(tmp_path / "src" / "cat" / "a.png")
+    summary = augcli.expand(tmp_path / "src", tmp_path / "out", "flips", dry_run=True)
+    assert summary.line() == (f"dry run: would read 1 images and write 3 to {tmp_path / 'out'}; 0 unusable and "
+                              "0 ignored files found; nothing written")
