@@ -41,6 +41,11 @@ class AugcliGroup(click.Group):
             click.echo("augcli: interrupted; finished images are kept and recorded. "
                        "Run the same command with --resume to finish.", err=True)
             ctx.exit(130)
+        except BrokenPipeError:
+            # the reader of our output went away (`augcli recipes | head -1`): stop quietly, as
+            # SIGPIPE would; what is still buffered goes nowhere instead of failing again at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(141)
         except Exception as exc:  # a bug, not bad input: still one line unless --debug
             _traceback_if_debug(ctx)
             click.echo(f"augcli: internal error: {type(exc).__name__}: {exc} (run with --debug for the "

@@ -509,3 +509,14 @@ def test_dask_backend_without_dask_is_a_usage_error_before_out_is_touched(run, s
     result = run("expand", src, out, "-r", recipe, "--backend", "dask")
     assert result.exit_code == 2 and not out.exists()
     assert result.stderr == "augcli: error: --backend dask needs Dask: pip install 'augcli[dask]'\n"
+
+
+def test_a_reader_that_stops_early_is_not_an_error(tmp_path):
+    """`augcli recipes | head -1`: a closed pipe ends augcli quietly with status 141 (as SIGPIPE
+    would), never 'internal error, please report it'."""
+    for command in (["recipes"], ["transforms"], ["schema"]):
+        read_end, write_end = os.pipe()
+        os.close(read_end)  # the reader is gone before augcli writes a byte
+        proc = subprocess.run([sys.executable, "-m", "augcli", *command], stdout=write_end, stderr=subprocess.PIPE)
+        os.close(write_end)
+        assert (proc.returncode, proc.stderr) == (141, b""), command
