@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import os
 import signal
-from collections import Counter
 import threading
 import time
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -258,6 +258,12 @@ def expand(
     plan = make_plan(found, recipe, augment_splits)
     summary = Summary(out=str(out), ignored=len(found.ignored), ignored_files=found.ignored,
                       empty_classes=found.empty_classes, dry_run=dry_run)
+    if not dry_run:
+        if overwrite and previous is None and not _is_empty(out_path):
+            _clear_previous_output(out_path)
+        out_path.mkdir(parents=True, exist_ok=True)
+        _remove_temp_files(out_path)
+
     done = read_jsonl(out_path / MANIFEST, repair=not dry_run) if previous else []
     skipped_before = read_jsonl(out_path / SKIPPED, repair=not dry_run) if previous else []
     done_paths = {r["path"] for r in done}
@@ -277,11 +283,6 @@ def expand(
         summary.up_to_date = True
         summary.seconds = time.perf_counter() - started
         return summary
-
-    if overwrite and previous is None and not _is_empty(out_path):
-        _clear_previous_output(out_path)
-    out_path.mkdir(parents=True, exist_ok=True)
-    _remove_temp_files(out_path)
 
     record = {
         "tool": "augcli",
