@@ -5,6 +5,7 @@ a manifest out. The Python API mirrors the CLI (which is a thin layer over it)::
 
     import augcli
     recipe = augcli.Recipe.from_yaml("copies: 4\\npipeline: [{rotate: {angle: [-15, 15]}}]")
+    recipe = augcli.Recipe.load("my-recipe.yaml")       # or a built-in name, or a dict
     sheet = augcli.preview("data/", recipe)            # a PIL image
     summary = augcli.expand("data/", "out/", recipe=recipe, jobs=2)
     aug = augcli.Augmenter(recipe)                     # the same ops, in memory
@@ -28,6 +29,11 @@ _LAZY = {
     "AugcliError": ("errors", "AugcliError"),
     "RecipeError": ("errors", "RecipeError"),
 }
+
+
+def __dir__() -> list[str]:
+    # the lazy names too, so dir() and tab completion find the API
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def __getattr__(name: str):

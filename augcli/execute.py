@@ -12,10 +12,11 @@ must be on storage every worker sees; only the parent writes the manifest.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 from typing import Iterable, Iterator
 
-from .errors import AugcliError
+from .errors import AugcliError, UsageError
 from .plan import Task
 from .worker import Job, process
 
@@ -69,6 +70,18 @@ def _isolated(task: Task, job: Job) -> list[dict]:
     except TerminatedWorkerError:
         reason = "the worker process died while processing this image (a crash, or out of memory)"
         return [{"skip": {"source": task.source.relpath, "reason": reason}}]
+
+
+def check_backend(backend: str) -> None:
+    """A backend whose package is missing is a usage error, found before OUT is touched."""
+    if backend != "dask":
+        return
+    try:
+        found = importlib.util.find_spec("dask.distributed") is not None
+    except ImportError:  # dask itself is not installed
+        found = False
+    if not found:
+        raise UsageError("--backend dask needs Dask: pip install 'augcli[dask]'")
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ import signal
 import threading
 import time
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Callable, Iterator
 from . import __version__
 from .apply import PILLOW_ENGINE, engine
 from .errors import AugcliError, UsageError
-from .execute import default_jobs, run_tasks
+from .execute import check_backend, default_jobs, run_tasks
 from .io import DEFAULT_MAX_PIXELS, is_temp
 from .manifest import (MANIFEST, META_FILES, RUN_FILE, SKIPPED, AppendLog, read_jsonl, read_run_record,
                        write_run_record)
@@ -31,28 +32,63 @@ class Summary:
     """What a run did, for the closing line and for API callers."""
 
     out: str
-    sources: int = 0
+    sources: int = 0  # images read (a file that fails to decode is skipped, not read)
     written: int = 0
     skipped: int = 0
     ignored: int = 0
+    skips: list[dict] = field(default_factory=list)  # {"source", "reason"}, as in skipped.jsonl
+    ignored_files: tuple[str, ...] = ()
     already_done: int = 0
     seconds: float = 0.0
     up_to_date: bool = False
     dry_run: bool = False
     empty_classes: tuple[str, ...] = ()
     plan_rows: list[tuple[str, int, int]] = field(default_factory=list)  # (class, sources, outputs)
+    notes: Counter = field(default_factory=Counter)  # conversion note -> images it applied to
+
+    def note_lines(self) -> list[str]:
+        """What was converted on the way out (alpha flattened, bit depth reduced), per kind."""
+        return [f"augcli: note: {n} image{'s' if n != 1 else ''}: {note}" for note, n in self.notes.items()]
 
     @property
     def images_per_second(self) -> float:
         return self.written / self.seconds if self.seconds > 0 else 0.0
 
+    @property
+    def skipped_file(self) -> str:
+        """Where the skipped files and their reasons are listed."""
+        return os.path.join(self.out, SKIPPED)
+
+    def file_lines(self, verbose: bool = False) -> list[str]:
+        """The skipped files with their reasons, and the ignored files, by name:
+        every one with ``verbose``, else the first few."""
+        shown = self.skips if verbose else self.skips[:FEW]
+        lines = [f"skipped {skip['source']}: {skip['reason']}" for skip in shown]
+        if len(self.skips) > len(shown):
+            where = "" if self.dry_run else f"; every one is in {self.skipped_file}"
+            lines.append(f"... and {len(self.skips) - len(shown)} more skipped (-v names them all{where})")
+        if self.ignored_files:
+            names = self.ignored_files if verbose else self.ignored_files[:FEW]
+            more = len(self.ignored_files) - len(names)
+            lines.append(f"ignored {len(self.ignored_files)} files: {', '.join(names)}"
+                         + (f" and {more} more (-v names them all)" if more else ""))
+        return lines
+
     def line(self) -> str:
-        if self.up_to_date:
-            return f"augcli: {self.out} is up to date ({self.already_done} images; nothing to do)"
+        skips = f"; skipped files and why: {self.skipped_file}" if self.skipped else ""
         done = f" ({self.already_done} already done)" if self.already_done else ""
+        if self.dry_run:
+            return (f"dry run: would read {self.sources} images and write {self.written} to {self.out}{done}; "
+                    f"{self.skipped} unusable and {self.ignored} ignored files found; nothing written")
+        if self.up_to_date:
+            return (f"augcli: {self.out} is up to date ({self.already_done} images, {self.skipped} skipped; "
+                    f"nothing to do){skips}")
         return (f"augcli: read {self.sources} images, wrote {self.written}{done}, skipped {self.skipped}, "
                 f"ignored {self.ignored} in {self.seconds:.1f} s ({self.images_per_second:.1f} images/s) "
-                f"-> {self.out}")
+                f"-> {self.out}{skips}")
+
+
+FEW = 5  # skipped and ignored files named in a summary without -v
 
 
 def _now() -> str:
@@ -187,7 +223,7 @@ def expand(
     overwrite: bool = False,
     dry_run: bool = False,
     max_pixels: int = DEFAULT_MAX_PIXELS,
-    augment_splits: tuple[str, ...] = ("train",),
+    augment_splits: tuple[str, ...] | None = None,
     on_progress: Callable[[int], None] | None = None,
     on_start: Callable[[int], None] | None = None,
 ) -> Summary:
@@ -201,6 +237,7 @@ def expand(
     src_path, out_path = Path(src), Path(out)
     if resume and overwrite:
         raise UsageError("--resume and --overwrite exclude each other")
+    check_backend(backend)
     if not isinstance(recipe, Recipe):
         recipe = Recipe.load(recipe)
     recipe = recipe.with_overrides(copies=copies, seed=seed, balance=balance)
@@ -218,33 +255,34 @@ def expand(
         elif overwrite:
             if read_run_record(out_path) is None:
                 raise UsageError(f"--overwrite: {out} has no {RUN_FILE}; augcli only overwrites its own output")
-        elif not dry_run:
+        else:  # a dry run says what the run would do, refusals included
             raise UsageError(f"OUT {out} is not empty: use --resume to finish an interrupted run, or "
                              "--overwrite to replace an earlier augcli output")
 
     found: Scan = scan(src_path)
     plan = make_plan(found, recipe, augment_splits)
-    summary = Summary(out=str(out), ignored=len(found.ignored), empty_classes=found.empty_classes)
-    if dry_run:
-        summary.dry_run = True
-        summary.sources = len(found.sources)
-        summary.skipped = len(found.skipped)
-        summary.plan_rows = plan_table(plan)
-        summary.written = plan.n_outputs
-        return summary
+    summary = Summary(out=str(out), ignored=len(found.ignored), ignored_files=found.ignored,
+                      empty_classes=found.empty_classes, dry_run=dry_run)
+    if not dry_run:
+        if overwrite and previous is None and not _is_empty(out_path):
+            _clear_previous_output(out_path)
+        out_path.mkdir(parents=True, exist_ok=True)
+        _remove_temp_files(out_path)
 
-    if overwrite and previous is None and not _is_empty(out_path):
-        _clear_previous_output(out_path)
-    out_path.mkdir(parents=True, exist_ok=True)
-    _remove_temp_files(out_path)
-
-    done = read_jsonl(out_path / MANIFEST, repair=True) if previous else []
-    skipped_before = read_jsonl(out_path / SKIPPED, repair=True) if previous else []
+    done = read_jsonl(out_path / MANIFEST, repair=not dry_run) if previous else []
+    skipped_before = read_jsonl(out_path / SKIPPED, repair=not dry_run) if previous else []
     done_paths = {r["path"] for r in done}
     skipped_sources = {r["source"] for r in skipped_before}
+    new_skips = [s.to_json() for s in found.skipped if s.source not in skipped_sources]
     tasks = _remaining(plan, done_paths, skipped_sources)
     summary.already_done = len(done)
     summary.sources = sum(1 for t in plan.tasks if t.source.relpath not in skipped_sources)
+    summary.skips = skipped_before + new_skips  # those on record stay skipped: --strict fails on them every time
+    summary.skipped = len(summary.skips)
+    if dry_run:
+        summary.plan_rows = plan_table(plan)
+        summary.written = sum(len(t.targets) for t in tasks)
+        return summary
 
     if previous and previous.get("status") == "complete" and not tasks:
         summary.up_to_date = True
@@ -270,10 +308,9 @@ def expand(
     job = Job(str(src_path.resolve()), str(out_path.resolve()), recipe, run_seed, max_pixels)
     written = skipped = 0
     with AppendLog(out_path / MANIFEST) as manifest, AppendLog(out_path / SKIPPED) as skips:
-        for skip in found.skipped:
-            if skip.source not in skipped_sources:
-                skips.append(skip.to_json())
-                skipped += 1
+        for skip in new_skips:
+            skips.append(skip)
+            skipped += 1
         if on_start:
             on_start(sum(len(t.targets) for t in tasks))
         results = run_tasks(tasks, job, jobs=jobs or default_jobs(), backend=backend, scheduler=scheduler)
@@ -284,9 +321,13 @@ def expand(
                     if "manifest" in item:
                         manifest.append(item["manifest"])
                         written += 1
-                    else:
+                        if "note" in item["manifest"]:
+                            summary.notes[item["manifest"]["note"]] += 1
+                    else:  # found unusable while decoding: skipped, not read
                         skips.append(item["skip"])
                         skipped += 1
+                        summary.skips.append(item["skip"])
+                        summary.sources -= 1
                 if on_progress:
                     on_progress(len(records))
             _close_quietly(results)
@@ -305,9 +346,10 @@ def expand(
     # task was redone elsewhere or skipped, and every worker has finished now
     _remove_temp_files(out_path)
     record.update(status="complete", finished=_now())
-    record["counts"].update(written=len(done) + written, skipped=len(skipped_before) + skipped)
+    record["counts"].update(sources=summary.sources, written=len(done) + written,
+                            skipped=len(skipped_before) + skipped)
     write_run_record(out_path, record)
     summary.written = written
-    summary.skipped = len(skipped_before) + skipped
+    summary.skipped = len(summary.skips)
     summary.seconds = time.perf_counter() - started
     return summary

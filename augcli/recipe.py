@@ -9,6 +9,7 @@ is itself a valid recipe; its canonical JSON, without the seed, is hashed.
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import json
 import re
 from dataclasses import dataclass, field, replace
@@ -18,6 +19,7 @@ from typing import Any, Union
 import yaml
 
 from .errors import Problem, RecipeError, UsageError
+from .names import FOREIGN_PARAMS, pointer
 from .ops import REGISTRY, lookup, suggest
 from .ops.spec import Choice, Fixed, Param, Uniform, Value, close_match, show
 
@@ -29,6 +31,9 @@ class OpStep:
     op: str
     params: tuple[tuple[str, Value], ...]
     p: float = 1.0
+    # ops a class rule forbids, carried by a step that chooses other ops (a policy)
+    # or does their work (keras, affine); not part of the recipe's text
+    exclude: frozenset[str] = frozenset()
 
     def to_plain(self) -> dict:
         return {self.op: {**{k: v.to_plain() for k, v in self.params}, "p": self.p}}
@@ -70,17 +75,39 @@ class Sequence:
 
 Step = Union[OpStep, OneOf, SomeOf, Sequence]
 COMPOSITIONS = ("one_of", "some_of", "sequence")
+# name -> (keys, what it does, an example step), for ``augcli transforms``
+COMPOSITION_DOCS = {
+    "one_of": ("of, p", "Apply exactly one of its steps, picked uniformly (that step's own p still applies).",
+               "- one_of: [{brightness: {factor: [0.8, 1.2]}}, {contrast: {factor: [0.8, 1.2]}}]"),
+    "some_of": ("n, of, p", "Apply n distinct steps of its list (n may be a range [lo, hi], drawn per output), in "
+                            "recipe order.",
+                "- some_of: {n: [1, 2], of: [{blur: {radius: [0.5, 1.5]}}, {gaussian_noise: {sigma: [2, 8]}}]}"),
+    "sequence": ("of, p", "Apply all of its steps in order as one unit: one p for several ops, or one choice "
+                          "inside one_of.",
+                 "- sequence: {of: [{rot90: {k: 2}}, {brightness: {factor: 0.9}}], p: 0.5}"),
+}
 OUTPUT_FORMATS = ("same", "jpeg", "png", "webp")
+
+
+FIT_MODES = ("stretch", "cover", "contain")
 
 
 @dataclass(frozen=True)
 class Output:
+    """How every written image is finished: resized to ``size`` last (``fit``:
+    stretch, cover = fill and cut the centre, contain = letterbox on
+    ``background``), then encoded as ``format``. ``background`` (a grey level,
+    0..255) also shows through transparent pixels in formats without alpha."""
+
     format: str = "same"
     quality: int = 95
-    size: tuple[int, int] | None = None
+    size: tuple[int | None, int | None] | None = None
+    fit: str = "stretch"
+    background: float = 255
 
     def to_plain(self) -> dict:
-        return {"format": self.format, "quality": self.quality, "size": list(self.size) if self.size else None}
+        return {"format": self.format, "quality": self.quality, "size": list(self.size) if self.size else None,
+                "fit": self.fit, "background": self.background}
 
 
 @dataclass(frozen=True)
@@ -105,7 +132,7 @@ class ClassRule:
 @dataclass(frozen=True)
 class Balance:
     """Top classes up to a count of images: the largest class's ("max"), a
-    number, or a number per class (other classes keep ``copies``)."""
+    number, or a number per class (a class it does not name gets no new images)."""
 
     target: str | int | tuple[tuple[str, int], ...]
 
@@ -150,15 +177,37 @@ class Recipe:
     training_time: tuple[TrainingTimeArgument, ...] = field(default=(), compare=False)
 
     @classmethod
-    def load(cls, path: str | Path) -> "Recipe":
-        """Read and validate a recipe file; ``UsageError`` if it cannot be read."""
+    def load(cls, path: str | Path | dict) -> "Recipe":
+        """A validated recipe from a YAML file, a built-in recipe's name
+        (``"standard"``; see ``augcli recipes``) when no such file exists, or a
+        dict of the recipe's keys (``{"copies": 4, "pipeline": [...]}``; tuples
+        are taken as lists).
+
+        Raises ``RecipeError`` (with ``.problems``) for an invalid recipe and
+        ``UsageError`` for a file that cannot be read.
+        """
+        if not isinstance(path, (str, Path)):
+            return cls.from_dict(path)
+        builtin = _builtin(path)
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            text = Path(builtin or path).read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise UsageError(f"recipe file not found: {path}") from None
+            names = sorted(builtin_recipes())
+            hint = close_match(Path(path).stem, names)
+            raise UsageError(f"recipe file not found: {path} (built-in recipes: {', '.join(names)}"
+                             + (f"; did you mean {hint!r}?)" if hint else ")")) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read recipe {path}: {exc}") from None
-        return cls.from_yaml(text, name=str(path))
+        return cls.from_yaml(text, name=str(builtin or path))
+
+    @classmethod
+    def from_dict(cls, data: Any, name: str = "<dict>") -> "Recipe":
+        """Validate a recipe given as Python data; raises ``RecipeError`` listing every problem."""
+        parser = _Parser({})
+        recipe = parser.recipe(_as_yaml_data(data))
+        if parser.problems:
+            raise RecipeError(name, parser.problems)
+        return replace(recipe, name=name)
 
     @classmethod
     def from_yaml(cls, text: str, name: str = "<recipe>") -> "Recipe":
@@ -187,6 +236,10 @@ class Recipe:
             if self.variants:
                 raise UsageError("--copies does not apply to a recipe with variants (one output per variant)")
             self = replace(self, copies=copies)
+        if (copies or balance) and not self.variants and not self.pipeline:
+            option = f"--copies {copies}" if copies else f"--balance {balance}"
+            raise UsageError(f"{option}: the recipe's pipeline is empty, so every copy would equal its original; "
+                             f"add steps to {self.name}")
         if seed is not None:
             self = replace(self, seed=seed)
         return self
@@ -200,7 +253,7 @@ class Recipe:
         plain: dict[str, Any] = {"version": self.version}
         if self.seed is not None:
             plain["seed"] = self.seed
-        if not self.variants and not (self.balance and not isinstance(self.balance.target, tuple)):
+        if not self.variants and self.balance is None:
             plain["copies"] = self.copies
         plain["include_originals"] = self.include_originals
         plain["output"] = self.output.to_plain()
@@ -238,8 +291,9 @@ class Recipe:
         rule = self.rule(label)
         if rule is None or not rule.exclude:
             return self.variants
-        return tuple((name, steps) for name, steps in self.variants
-                     if without_ops(steps, set(rule.exclude)) == steps)
+        excluded = set(rule.exclude)
+        return tuple((name, without_ops(steps, excluded)) for name, steps in self.variants
+                     if not _names(steps) & excluded)
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_plain(), sort_keys=False, default_flow_style=None, width=100)
@@ -254,16 +308,42 @@ class Recipe:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _as_yaml_data(data: Any) -> Any:
+    """Python data in the shapes YAML gives: tuples become lists."""
+    if isinstance(data, dict):
+        return {key: _as_yaml_data(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_as_yaml_data(value) for value in data]
+    return data
+
+
+def builtin_recipes() -> dict[str, Path]:
+    """The starter recipes shipped in the package (``augcli/recipes``): name -> file."""
+    folder = Path(str(importlib.resources.files("augcli") / "recipes"))
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+
+
+def _builtin(path: str | Path) -> Path | None:
+    """The built-in recipe a bare name (``standard`` or ``standard.yaml``) means,
+    when no file of that name exists; a file always wins."""
+    candidate = Path(path)
+    if candidate.exists() or len(candidate.parts) != 1 or candidate.suffix not in ("", ".yaml"):
+        return None
+    return builtin_recipes().get(candidate.stem)
+
+
 def without_ops(steps: tuple[Step, ...], excluded: set[str]) -> tuple[Step, ...]:
     """``steps`` with every op named in ``excluded`` removed (compositions left
-    empty are dropped; some_of's n is capped by what remains)."""
+    empty are dropped; some_of's n is capped by what remains). Steps that choose
+    other ops or do their work keep the excluded names, so sampling never lets
+    one of them fire either."""
     if not excluded:
         return steps
     kept: list[Step] = []
     for step in steps:
         if isinstance(step, OpStep):
             if step.op not in excluded:
-                kept.append(step)
+                kept.append(_forbidding(step, excluded))
             continue
         inner = without_ops(step.steps, excluded)
         if not inner:
@@ -280,6 +360,19 @@ def without_ops(steps: tuple[Step, ...], excluded: set[str]) -> tuple[Step, ...]
         else:
             kept.append(replace(step, steps=inner))
     return tuple(kept)
+
+
+def _forbidding(step: OpStep, excluded: set[str]) -> OpStep:
+    spec = lookup(step.op)
+    if spec.expand is None and not spec.parts:
+        return step
+    return replace(step, exclude=step.exclude | frozenset(excluded))
+
+
+def _names(steps: tuple[Step, ...]) -> set[str]:
+    """Every op named in ``steps``, inside compositions too."""
+    return {name for step in steps
+            for name in ((step.op,) if isinstance(step, OpStep) else _names(step.steps))}
 
 
 # -- YAML with line numbers ----------------------------------------------------------
@@ -332,6 +425,9 @@ def _read_yaml(text: str) -> tuple[Any, dict[str, int], list[Problem]]:
 
 # -- validation ----------------------------------------------------------------------
 
+_EMPTY = ("an empty pipeline would write {} identical copies of each image; add steps, or set copies: 0 to write "
+          "only the originals")
+
 _TOP_KEYS = ("version", "copies", "seed", "include_originals", "output", "pipeline", "variants", "keras",
              "balance", "classes")
 _VARIANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -347,9 +443,10 @@ class _Parser:
         self.training_time: list[TrainingTimeArgument] = []
 
     def problem(self, path: str, message: str, hint: str | None = None) -> None:
-        probe = path
+        probe = path  # the nearest enclosing path that has a line (a dict recipe has none)
         while probe and probe not in self.lines:
-            probe = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe)
+            shorter = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe)
+            probe = shorter if shorter != probe else ""
         self.problems.append(Problem(path, message, self.lines.get(probe), hint))
 
     def unknown_keys(self, data: dict, allowed: tuple[str, ...], path: str, what: str) -> None:
@@ -370,7 +467,7 @@ class _Parser:
         if issue:
             self.problem(path, issue.message, issue.hint)
             return param.default
-        return tuple(raw) if isinstance(raw, list) else raw
+        return param.normalise(raw)
 
     def recipe(self, data: Any) -> Recipe | None:
         if not isinstance(data, dict):
@@ -381,7 +478,7 @@ class _Parser:
         if "version" in data and data["version"] != 1:
             self.problem("version", f"{show(data['version'])} is not a supported version; allowed: 1")
         if "copies" in data:
-            fields["copies"] = self.fixed(Param("copies", "int", 1, 1, 100_000), data["copies"], "copies")
+            fields["copies"] = self.fixed(Param("copies", "int", 1, 0, 100_000), data["copies"], "copies")
         if "seed" in data:
             fields["seed"] = self.fixed(Param("seed", "int", 0, 0, 2**63 - 1), data["seed"], "seed")
         if "include_originals" in data:
@@ -412,14 +509,45 @@ class _Parser:
         if "balance" in data:
             if has_variants:
                 self.problem("balance", "balance needs a pipeline: variants are one output each")
-            elif "copies" in data and not (isinstance(data["balance"], dict)
-                                           and isinstance(data["balance"].get("target"), dict)):
-                self.problem("copies", "copies does not apply when balance sets a count for every class "
-                                       "(only with a per-class target such as {target: {cat: 300}})")
+            elif "copies" in data:
+                self.problem("copies", "copies does not apply with balance: balance sets each class's count "
+                                       "(a class a per-class target does not name gets no new images; give it "
+                                       "a count, or its own copies under classes:)")
             fields["balance"] = self.balance(data["balance"], "balance")
         if "classes" in data:
             fields["classes"] = self.classes(data["classes"], "classes")
+        if not (has_variants or "keras" in data):
+            self.identical_copies(data, fields)
         return Recipe(**fields, lines=self.lines, training_time=tuple(self.training_time))
+
+    def identical_copies(self, data: dict, fields: dict) -> None:
+        """A copy drawn from no ops equals its original: asking for one is a recipe
+        error, not a dataset quietly padded with duplicates."""
+        copies, balance = fields.get("copies", 1), fields.get("balance")
+        if copies == 0 and balance is None and not fields.get("include_originals", True):
+            self.problem("copies", "0 with include_originals: false writes nothing")
+        empty = data.get("pipeline") == []
+        if empty and balance is not None:
+            self.problem("pipeline", "an empty pipeline would write identical copies of each image to balance the "
+                                     "classes; add steps")
+        elif empty and copies:
+            self.problem("pipeline", _EMPTY.format(copies))
+        raw_rules = data.get("classes") if isinstance(data.get("classes"), dict) else {}
+        for label, rule in fields.get("classes", ()):
+            raw = raw_rules.get(label, {})
+            count = rule.copies if rule.copies is not None else (copies or balance is not None)
+            if not count:
+                continue
+            if rule.pipeline is None and empty:
+                continue  # reported once, for the pipeline
+            if isinstance(raw, dict) and raw.get("pipeline") == []:
+                self.problem(f"classes.{label}.pipeline", _EMPTY.format(count))
+            elif rule.exclude and not without_ops(rule.pipeline if rule.pipeline is not None else
+                                                  fields.get("pipeline", ()), set(rule.exclude)):
+                its = "its copies" if count is True else f"its {count} copies"
+                self.problem(f"classes.{label}.exclude", f"excluding {', '.join(rule.exclude)} leaves class "
+                                                         f"{label} no ops, so {its} would equal the original; "
+                                                         "give it copies: 0 or a pipeline of its own")
 
     def balance(self, data: Any, path: str) -> Balance | None:
         if not isinstance(data, dict) or "target" not in data:
@@ -467,15 +595,20 @@ class _Parser:
         return tuple(rules)
 
     def output(self, data: Any, path: str) -> Output:
+        keys = ("format", "quality", "size", "fit", "background")
         if not isinstance(data, dict):
-            self.problem(path, f"output is a mapping (format, quality, size), found {show(data)}")
+            self.problem(path, f"output is a mapping ({', '.join(keys)}), found {show(data)}")
             return Output()
-        self.unknown_keys(data, ("format", "quality", "size"), path, "an output key")
+        self.unknown_keys(data, keys, path, "an output key")
         return Output(
             format=self.fixed(Param("format", "enum", "same", choices=OUTPUT_FORMATS),
                               data.get("format", "same"), f"{path}.format"),
             quality=self.fixed(Param("quality", "int", 95, 1, 100), data.get("quality", 95), f"{path}.quality"),
-            size=self.fixed(Param("size", "pair", None, nullable=True), data.get("size"), f"{path}.size"),
+            size=self.fixed(Param("size", "size", None, nullable=True), data.get("size"), f"{path}.size"),
+            fit=self.fixed(Param("fit", "enum", "stretch", choices=FIT_MODES), data.get("fit", "stretch"),
+                           f"{path}.fit"),
+            background=self.fixed(Param("background", "float", 255, 0, 255), data.get("background", 255),
+                                  f"{path}.background"),
         )
 
     def variants(self, data: Any, path: str) -> tuple:
@@ -519,10 +652,16 @@ class _Parser:
             return self.composition(name, args, _join(path, name))
         spec = lookup(name)
         if spec is None:
-            self.problem(_join(path, name), f"unknown op {show(name)}; see 'augcli transforms' for the list",
-                         suggest(name))
+            self.unknown_op(name, _join(path, name))
             return None
         return self.op(spec, args, _join(path, name))
+
+    def unknown_op(self, name: str, path: str) -> None:
+        elsewhere = pointer(name)
+        if elsewhere:
+            self.problem(path, f"unknown op {show(name)}: {elsewhere}")
+        else:
+            self.problem(path, f"unknown op {show(name)}; see 'augcli transforms' for the list", suggest_step(name))
 
     def op(self, spec, args: Any, path: str) -> OpStep | None:
         if args is None:
@@ -536,15 +675,19 @@ class _Parser:
         for key in [k for k in args if k in spec.training_time]:
             self.training_time.append(TrainingTimeArgument(f"{path}.{key}", args[key], spec.training_time[key],
                                                            self.lines.get(f"{path}.{key}")))
-        self.unknown_keys({k: v for k, v in args.items() if k not in spec.refused and k not in spec.training_time},
-                          names, path, f"a parameter of {spec.name}")
+        foreign = [k for k in args if (spec.name, k) in FOREIGN_PARAMS]
+        for key in foreign:
+            self.problem(f"{path}.{key}", FOREIGN_PARAMS[(spec.name, key)])
+        accepted = set(spec.refused) | set(spec.training_time) | set(foreign)
+        self.unknown_keys({k: v for k, v in args.items() if k not in accepted}, names, path,
+                          f"a parameter of {spec.name}")
         params = []
         for param in spec.params:
             if param.name in args:
                 parsed = self.value(param, args[param.name], f"{path}.{param.name}")
                 if parsed is not None:
                     params.append((param.name, parsed))
-            elif param.required:
+            elif param.required and not foreign:  # with a foreign parameter, the pointer says it all
                 self.problem(path, f"{spec.name} needs {param.name} ({param.allowed()})")
             else:
                 # a default may itself be a range (random_resized_crop's scale)
@@ -577,6 +720,11 @@ class _Parser:
         count = len(args["of"]) if isinstance(args["of"], list) else 0
         n = self.value(Param("n", "int", None, 0, count), args["n"], f"{path}.n")
         return SomeOf(n, steps, p) if n is not None else None
+
+
+def suggest_step(name: str) -> str | None:
+    """The op or composition closest to a misspelt step name."""
+    return close_match(name, sorted(REGISTRY) + list(COMPOSITIONS))
 
 
 def _within(path: str, parent: str) -> bool:

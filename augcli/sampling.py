@@ -84,12 +84,14 @@ def _sample_step(step: Step, rng: np.random.Generator, size: Size, fired: list) 
         spec = lookup(step.op)
         params = {name: value.draw(spec.param(name), rng) for name, value in step.params}
         if spec.expand is not None:  # a policy: record and apply the plain ops it chose
-            for name, chosen in spec.expand(params, rng, size):
+            for name, chosen in _expand(spec, params, rng, size, step.exclude):
                 fired.append(AppliedOp(name, tuple(chosen.items())))
                 size = lookup(name).size_after(chosen, size)
             return size
         if spec.resolve is not None:
             params = spec.resolve(params, rng, size)
+        for part in step.exclude & spec.parts.keys():
+            params.update(spec.parts[part])
         fired.append(AppliedOp(step.op, tuple(params.items())))
         return spec.size_after(params, size)
     if isinstance(step, OneOf):
@@ -104,3 +106,14 @@ def _sample_step(step: Step, rng: np.random.Generator, size: Size, fired: list) 
     if isinstance(step, Sequence):
         return _sample_steps(step.steps, rng, size, fired)
     raise TypeError(f"not a step: {step!r}")
+
+
+def _expand(spec, params: dict, rng: np.random.Generator, size: Size, exclude: frozenset) -> list[tuple[str, dict]]:
+    """The plain ops an expanding op chose, none of them excluded by a class rule:
+    a policy that knows its op list draws among the ops left, and whatever any
+    expansion returns is filtered, so no expanding op can slip one through."""
+    if spec.expand_excluding:
+        chosen = spec.expand(params, rng, size, exclude=exclude)
+    else:
+        chosen = spec.expand(params, rng, size)
+    return [(name, values) for name, values in chosen if name not in exclude]

@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from .apply import apply
+from .fit import fit
 from .io import Decoded, Unusable, decode, encode, write_atomic
 from .plan import Target, Task
 from .recipe import Recipe
@@ -41,15 +42,15 @@ class Job:
 def steps_for(recipe: Recipe, target: Target, label: str):
     """The steps one output is drawn from (per-class rules applied)."""
     if target.variant is not None:
-        return dict(recipe.variants)[target.variant]
+        return dict(recipe.variants_for(label))[target.variant]
     return recipe.pipeline_for(label)
 
 
 def finish(img: Image.Image, recipe: Recipe) -> Image.Image:
-    """The recipe's final output step: ``output.size`` resizes last."""
-    if recipe.output.size is not None and img.size != tuple(recipe.output.size):
-        return img.resize(tuple(recipe.output.size), Image.Resampling.BICUBIC)
-    return img
+    """The recipe's final output step: ``output.size`` resizes last, by its fit mode."""
+    if recipe.output.size is None:
+        return img
+    return fit(img, recipe.output.size, recipe.output.fit, recipe.output.background)
 
 
 def augment(img: Image.Image, ops: tuple[AppliedOp, ...], recipe: Recipe) -> Image.Image:
@@ -66,13 +67,8 @@ def render(decoded: Decoded, target: Target, ops: tuple[AppliedOp, ...], source_
         return source_bytes, width, height, None
     img = augment(decoded.image, ops, recipe)
     data, written, note = encode(img, target.format, quality=recipe.output.quality,
-                                 icc_profile=decoded.icc_profile, cval=_background(ops))
+                                 icc_profile=decoded.icc_profile, cval=recipe.output.background)
     return data, written.width, written.height, note
-
-
-def _background(ops: tuple[AppliedOp, ...]) -> float:
-    """Alpha is composited (for JPEG) on the fill colour the recipe chose."""
-    return next((dict(op.params)["cval"] for op in ops if "cval" in dict(op.params)), 0.0)
 
 
 def _settle_in(job: Job) -> None:

@@ -232,6 +232,7 @@ classes:
   cat: {exclude: [hflip]}
 pipeline:
   - hflip: {p: 0.5}
+  - vflip: {p: 0.5}
 """
 
 
