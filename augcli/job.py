@@ -16,9 +16,10 @@ from typing import Callable, Iterator
 from . import __version__
 from .errors import AugcliError, UsageError
 from .execute import default_jobs, run_tasks
-from .io import DEFAULT_MAX_PIXELS, is_temp
+from .io import DEFAULT_MAX_PIXELS
 from .manifest import (MANIFEST, META_FILES, RUN_FILE, SKIPPED, AppendLog, read_jsonl, read_run_record,
                        write_run_record)
+from .outdir import OutDir
 from .plan import Plan, Task, make_plan
 from .recipe import Recipe
 from .scan import Scan, check_separate, scan
@@ -62,26 +63,29 @@ def _is_empty(folder: Path) -> bool:
     return not folder.exists() or not any(folder.iterdir())
 
 
-def _clear_previous_output(out: Path) -> None:
+def _clear_previous_output(out: OutDir) -> None:
     """``--overwrite``: remove what an earlier augcli run wrote (its recorded
-    images, records and temp files), leaving anything else alone."""
-    for record in read_jsonl(out / MANIFEST):
-        path = (out / record.get("path", "")).resolve()
-        if out.resolve() in path.parents:
-            path.unlink(missing_ok=True)
+    images, records and temp files), leaving anything else alone. Nothing is
+    reached through a link (``OutDir.remove``)."""
+    removed = [str(record.get("path", "")) for record in read_jsonl(Path(out.path) / MANIFEST)]
+    removed = [path for path in removed if out.remove(path)]
     for name in META_FILES:
-        (out / name).unlink(missing_ok=True)
-    _remove_temp_files(out)
-    for folder, _, _ in sorted(os.walk(out), key=lambda w: -len(w[0])):
-        if Path(folder) != out and not any(Path(folder).iterdir()):
-            Path(folder).rmdir()
+        out.remove(name)
+    out.remove_temp_files()
+    out.prune(path.rpartition("/")[0] for path in removed)
 
 
-def _remove_temp_files(out: Path) -> None:
-    for folder, _, files in os.walk(out):
-        for name in files:
-            if is_temp(name):
-                (Path(folder) / name).unlink(missing_ok=True)
+def _refuse_links(out: Path, plan: Plan) -> None:
+    """Before any work: a symbolic link on the way to anything this run would
+    write is refused here with exit 2 (``OutDir`` refuses it again, exit 1,
+    if one appears during the run)."""
+    if not out.is_dir():
+        return
+    folders = {t.path.rpartition("/")[0] for task in plan.tasks for t in task.targets}
+    link = OutDir.of(out).find_link(sorted(f for f in folders if f) + list(META_FILES))
+    if link is not None:
+        raise UsageError(f"{out / link} is a symbolic link (to {os.path.realpath(out / link)}): augcli never "
+                         "writes or deletes through a link inside OUT; remove the link, or choose another OUT")
 
 
 class _StopRequest:
@@ -228,10 +232,12 @@ def expand(
         summary.written = plan.n_outputs
         return summary
 
-    if overwrite and previous is None and not _is_empty(out_path):
-        _clear_previous_output(out_path)
+    _refuse_links(out_path, plan)
     out_path.mkdir(parents=True, exist_ok=True)
-    _remove_temp_files(out_path)
+    out_dir = OutDir.of(out_path)
+    if overwrite and previous is None and not _is_empty(out_path):
+        _clear_previous_output(out_dir)
+    out_dir.remove_temp_files()
 
     done = read_jsonl(out_path / MANIFEST, repair=True) if previous else []
     skipped_before = read_jsonl(out_path / SKIPPED, repair=True) if previous else []
@@ -259,10 +265,10 @@ def expand(
         "counts": {"sources": len(found.sources), "written": len(done), "skipped": len(skipped_before),
                    "ignored": len(found.ignored)},
     }
-    write_run_record(out_path, record)
-    job = Job(str(src_path.resolve()), str(out_path.resolve()), recipe, run_seed, max_pixels)
+    write_run_record(out_dir, record)
+    job = Job(str(src_path.resolve()), out_dir, recipe, run_seed, max_pixels)
     written = skipped = 0
-    with AppendLog(out_path / MANIFEST) as manifest, AppendLog(out_path / SKIPPED) as skips:
+    with AppendLog(out_dir, MANIFEST) as manifest, AppendLog(out_dir, SKIPPED) as skips:
         for skip in found.skipped:
             if skip.source not in skipped_sources:
                 skips.append(skip.to_json())
@@ -289,17 +295,17 @@ def expand(
             _close_quietly(results)
             record.update(status="failed", finished=_now())
             record["counts"].update(written=len(done) + written, skipped=len(skipped_before) + skipped)
-            write_run_record(out_path, record)
+            write_run_record(out_dir, record)
             if isinstance(exc, OSError):
                 raise AugcliError(f"writing to {out} failed: {exc.strerror or exc}; finished images are kept, "
                                   "run again with --resume when fixed") from exc
             raise
     # a worker killed mid-write (OOM, a lost Dask worker) leaves its temp file; its
     # task was redone elsewhere or skipped, and every worker has finished now
-    _remove_temp_files(out_path)
+    out_dir.remove_temp_files()
     record.update(status="complete", finished=_now())
     record["counts"].update(written=len(done) + written, skipped=len(skipped_before) + skipped)
-    write_run_record(out_path, record)
+    write_run_record(out_dir, record)
     summary.written = written
     summary.skipped = len(skipped_before) + skipped
     summary.seconds = time.perf_counter() - started

@@ -19,7 +19,8 @@ import numpy as np
 from PIL import Image
 
 from .apply import apply
-from .io import Decoded, Unusable, decode, encode, write_atomic
+from .io import Decoded, Unusable, decode, encode
+from .outdir import OutDir, write_atomic
 from .plan import Target, Task
 from .recipe import Recipe
 from .sampling import AppliedOp, item_rng, sample
@@ -31,7 +32,7 @@ class Job:
     """Everything a worker needs besides its task: small and picklable."""
 
     src: str
-    out: str
+    out: OutDir
     recipe: Recipe
     seed: int
     max_pixels: int
@@ -126,7 +127,7 @@ def process(task: Task, job: Job) -> list[dict]:
             # source, keep the run going; what was already written stays valid
             reason = f"cannot augment ({', '.join(op.op for op in ops) or 'encode'}): {type(exc).__name__}: {exc}"
             return records + [{"skip": Skip(source.relpath, reason).to_json()}]
-        write_atomic(Path(job.out) / target.path, out_bytes)
+        write_atomic(job.out, target.path, out_bytes)
         record = {
             "path": target.path,
             "source": source.relpath,

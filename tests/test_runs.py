@@ -109,11 +109,11 @@ def test_full_or_read_only_disk_fails_cleanly_and_resumes(run, tree, recipe, ref
     real_write = augcli.worker.write_atomic
     writes = []
 
-    def failing_write(path, data):
+    def failing_write(out_dir, relpath, data):
         if len(writes) >= 30:
             raise OSError(code, os.strerror(code))
-        writes.append(path)
-        real_write(path, data)
+        writes.append(relpath)
+        real_write(out_dir, relpath, data)
 
     monkeypatch.setattr(augcli.worker, "write_atomic", failing_write)
     result = run("expand", tree, out, "-r", recipe, "-j", "1")
@@ -144,15 +144,17 @@ augcli.worker.process = process
 
 DIES_MID_WRITE = """
 import os, signal
+from pathlib import Path
 import augcli.io, augcli.worker
 
 _write = augcli.worker.write_atomic
 
-def write_atomic(path, data):
+def write_atomic(out_dir, relpath, data):
+    path = Path(out_dir.path) / relpath
     if "07" in path.name:  # killed (OOM, say) with half an image in its temp file
         (path.parent / f".{path.name}{augcli.io.TEMP_MARK}-{os.getpid()}").write_bytes(data[: len(data) // 2])
         os.kill(os.getpid(), signal.SIGKILL)
-    return _write(path, data)
+    return _write(out_dir, relpath, data)
 
 augcli.worker.write_atomic = write_atomic
 """
