@@ -89,7 +89,8 @@ def _splits(value: str) -> tuple[str, ...]:
               help="joblib backend; dask runs on a Dask cluster (pip install 'augcli[dask]').")
 @click.option("--scheduler", metavar="ADDRESS",
               help="Dask scheduler for --backend dask, e.g. tcp://10.0.0.5:8786 [default: a local cluster].")
-@click.option("--resume", is_flag=True, help="Finish an interrupted run into a non-empty OUT (same recipe and seed).")
+@click.option("--resume", is_flag=True,
+              help="Finish an interrupted run, or bring OUT up to date after SRC changed (same recipe and seed).")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier augcli output in OUT.")
 @click.option("--dry-run", is_flag=True, help="Print the plan (classes, sources, outputs) and write nothing.")
 @click.option("--strict", is_flag=True, help="Exit 1 if any source file was skipped (after finishing the rest).")
@@ -136,6 +137,9 @@ def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, schedule
         return
     for folder in summary.empty_classes:
         click.echo(f"augcli: warning: class folder {folder} has no images; it is left out of OUT", err=True)
+    if summary.src_changes and not quiet:
+        click.echo(f"augcli: SRC changed since {out} was made: {summary.src_changes}; OUT brought up to date",
+                   err=True)
     if not quiet:
         click.echo(summary.line(), err=True)
     if strict and summary.skipped:

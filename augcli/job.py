@@ -17,11 +17,13 @@ from . import __version__
 from .errors import AugcliError, UsageError
 from .execute import default_jobs, run_tasks
 from .io import DEFAULT_MAX_PIXELS
-from .manifest import (MANIFEST, META_FILES, RUN_FILE, SKIPPED, AppendLog, read_jsonl, read_run_record,
+from .integrity import sha256_of
+from .manifest import (MANIFEST, META_FILES, RUN_FILE, SKIPPED, AppendLog, dumps, read_jsonl, read_run_record,
                        write_run_record)
 from .outdir import OutDir
 from .plan import Plan, Task, make_plan
 from .recipe import Recipe
+from .resume import Resumed, reconcile
 from .scan import Scan, check_separate, scan
 from .worker import Job
 
@@ -39,6 +41,8 @@ class Summary:
     seconds: float = 0.0
     up_to_date: bool = False
     dry_run: bool = False
+    src_changes: str = ""  # --resume: what changed in SRC since OUT was made
+    removed: int = 0  # --resume: outdated outputs removed
     empty_classes: tuple[str, ...] = ()
     plan_rows: list[tuple[str, int, int]] = field(default_factory=list)  # (class, sources, outputs)
 
@@ -50,6 +54,7 @@ class Summary:
         if self.up_to_date:
             return f"augcli: {self.out} is up to date ({self.already_done} images; nothing to do)"
         done = f" ({self.already_done} already done)" if self.already_done else ""
+        done += f", removed {self.removed} outdated" if self.removed else ""
         return (f"augcli: read {self.sources} images, wrote {self.written}{done}, skipped {self.skipped}, "
                 f"ignored {self.ignored} in {self.seconds:.1f} s ({self.images_per_second:.1f} images/s) "
                 f"-> {self.out}")
@@ -148,6 +153,36 @@ def _check_resumable(out: Path, recipe: Recipe, seed: int) -> dict:
     return record
 
 
+def _take_stock(out: OutDir, plan: Plan, found: Scan, src: Path, previous: dict, jobs: int) -> Resumed:
+    """``--resume``: keep what is still valid, remove what is stale (see
+    ``augcli.resume``). Files go first, then their lines: if this is
+    interrupted, a line whose file is gone is stale next time too."""
+    records = read_jsonl(Path(out.path) / MANIFEST, repair=True)
+    skips = read_jsonl(Path(out.path) / SKIPPED, repair=True)
+    resumed = reconcile(plan, found, out, src, records, skips, finished=previous.get("status") == "complete",
+                        jobs=jobs)
+    if resumed.stale or resumed.dropped_skips:
+        removed = [str(r.get("path")) for r in resumed.stale if out.remove(str(r.get("path", "")))]
+        out.write(MANIFEST, "".join(dumps(r) + "\n" for r in resumed.done).encode("utf-8"))
+        if resumed.skips:
+            out.write(SKIPPED, "".join(dumps(s) + "\n" for s in resumed.skips).encode("utf-8"))
+        else:
+            out.remove(SKIPPED)
+        out.prune(path.rpartition("/")[0] for path in removed)
+    return resumed
+
+
+def _with_source_hash(skip: dict, src: Path) -> dict:
+    """A skip record carries its source's hash, so ``--resume`` retries the
+    source only once it has changed; a worker that died did not send it."""
+    if "source_sha256" in skip:
+        return skip
+    try:
+        return {**skip, "source_sha256": sha256_of(src / skip["source"])}
+    except OSError:
+        return skip  # unreadable: retried by the next --resume
+
+
 def _remaining(plan: Plan, done_paths: set[str], skipped_sources: set[str]) -> list[Task]:
     """The tasks (with only their unfinished targets) still to do."""
     tasks = []
@@ -239,16 +274,22 @@ def expand(
         _clear_previous_output(out_dir)
     out_dir.remove_temp_files()
 
-    done = read_jsonl(out_path / MANIFEST, repair=True) if previous else []
-    skipped_before = read_jsonl(out_path / SKIPPED, repair=True) if previous else []
+    resumed = _take_stock(out_dir, plan, found, src_path, previous, jobs or default_jobs()) if previous else None
+    done = resumed.done if resumed else []
+    skipped_before = resumed.skips if resumed else []
     done_paths = {r["path"] for r in done}
     skipped_sources = {r["source"] for r in skipped_before}
     tasks = _remaining(plan, done_paths, skipped_sources)
     summary.already_done = len(done)
     summary.sources = sum(1 for t in plan.tasks if t.source.relpath not in skipped_sources)
+    if resumed:
+        summary.src_changes = resumed.describe()
+        summary.removed = len(resumed.stale)
 
-    if previous and previous.get("status") == "complete" and not tasks:
+    if previous and previous.get("status") == "complete" and not tasks and not summary.removed \
+            and not resumed.dropped_skips:
         summary.up_to_date = True
+        summary.skipped = len(skipped_before)  # still skipped: --strict still fails
         summary.seconds = time.perf_counter() - started
         return summary
 
@@ -284,7 +325,7 @@ def expand(
                         manifest.append(item["manifest"])
                         written += 1
                     else:
-                        skips.append(item["skip"])
+                        skips.append(_with_source_hash(item["skip"], src_path))
                         skipped += 1
                 if on_progress:
                     on_progress(len(records))

@@ -100,6 +100,12 @@ def keep_freed_memory() -> None:
         pass
 
 
+def _skip(source, reason: str, source_sha: str) -> dict:
+    """A skip record with the hash of the bytes it was about: ``--resume``
+    retries the source only once those have changed."""
+    return {"skip": {**Skip(source.relpath, reason).to_json(), "source_sha256": source_sha}}
+
+
 def process(task: Task, job: Job) -> list[dict]:
     """Produce every target of one source; return manifest records, or one skip
     record if the source cannot be used."""
@@ -107,12 +113,13 @@ def process(task: Task, job: Job) -> list[dict]:
     source = task.source
     try:
         data = (Path(job.src) / source.relpath).read_bytes()
-        decoded = decode(data, max_pixels=job.max_pixels)
-    except Unusable as exc:
-        return [{"skip": Skip(source.relpath, str(exc)).to_json()}]
     except OSError as exc:
         return [{"skip": Skip(source.relpath, f"cannot read: {exc.strerror or exc}").to_json()}]
     source_sha = hashlib.sha256(data).hexdigest()
+    try:
+        decoded = decode(data, max_pixels=job.max_pixels)
+    except Unusable as exc:
+        return [_skip(source, str(exc), source_sha)]
     records = []
     for target in task.targets:
         seed = None
@@ -126,7 +133,7 @@ def process(task: Task, job: Job) -> list[dict]:
             # an op that cannot work on this image (say, a degenerate size): skip the
             # source, keep the run going; what was already written stays valid
             reason = f"cannot augment ({', '.join(op.op for op in ops) or 'encode'}): {type(exc).__name__}: {exc}"
-            return records + [{"skip": Skip(source.relpath, reason).to_json()}]
+            return records + [_skip(source, reason, source_sha)]
         write_atomic(job.out, target.path, out_bytes)
         record = {
             "path": target.path,

@@ -12,7 +12,7 @@ import pytest
 import augcli.job
 from augcli.errors import UnsafeOutPath
 from augcli.outdir import OutDir, write_atomic
-from .conftest import snapshot
+from .conftest import make_image, snapshot, tree_digest
 
 
 def manifest(out: Path) -> list[dict]:
@@ -108,3 +108,88 @@ def test_an_out_folder_replaced_during_the_run_gets_nothing(tmp_path):
     with pytest.raises(UnsafeOutPath, match="was replaced by another folder"):
         write_atomic(out, "cat/a.jpg", b"x")
     assert list((tmp_path / "out").iterdir()) == [] and list((tmp_path / "old").iterdir()) == []
+
+
+PNG_RECIPE = """\
+version: 1
+copies: 2
+seed: 3
+output: {format: png}
+pipeline:
+  - rotate: {angle: [-20, 20], fill: reflect}
+  - brightness: {factor: [0.8, 1.2]}
+"""
+
+
+def records(out: Path) -> list[str]:
+    """The manifest's lines, sorted: resume appends what it redoes at the end."""
+    return sorted((out / "manifest.jsonl").read_text().splitlines())
+
+
+@pytest.mark.parametrize("balance", [False, True])
+def test_resume_after_src_changed_brings_out_up_to_date(run, src, tmp_path, balance):
+    """The README's Makefile pattern: SRC changes, `--resume --strict` runs again.
+    With ``balance``, a new source also changes how many copies the others get."""
+    recipe = tmp_path / "png.yaml"
+    recipe.write_text(PNG_RECIPE.replace("copies: 2", "balance: {target: 8}") if balance else PNG_RECIPE)
+    make_image(src / "cat" / "b.png", (36, 30), seed=10)
+    (src / "dog" / "truncated.jpg").write_bytes(make_image(tmp_path / "t.jpg", seed=11).read_bytes()[:300])
+    out = tmp_path / "out"
+    assert run("expand", src, out, "-r", recipe, "-j", "1").exit_code == 0
+    assert [json.loads(line)["source"] for line in (out / "skipped.jsonl").read_text().splitlines()] == \
+        ["dog/truncated.jpg"]
+
+    (src / "cat" / "c2.jpg").unlink()  # removed
+    make_image(src / "cat" / "b.jpg", (44, 28), seed=12)  # added: b.jpg now owns cat/b.png, b.png moves to b_png
+    make_image(src / "dog" / "d1.jpg", (72, 40), seed=13)  # re-exported: same name, new bytes
+    make_image(src / "dog" / "truncated.jpg", (30, 30), seed=14)  # the skipped file, fixed
+    if balance:
+        make_image(src / "dog" / "d3.jpg", (50, 40), seed=15)  # dog: 4 sources share 4 copies, not 3 share 5
+    result = run("expand", src, out, "-r", recipe, "-j", "2", "--resume", "--strict")
+    assert result.exit_code == 0, result.stderr
+    added = "2 added (cat/b.jpg, dog/d3.jpg)" if balance else "1 added (cat/b.jpg)"
+    assert result.stderr.splitlines()[0] == (
+        f"augcli: SRC changed since {out} was made: {added}, 1 removed (cat/c2.jpg), "
+        "2 changed (dog/d1.jpg, dog/truncated.jpg); OUT brought up to date")
+
+    fresh = tmp_path / "fresh"
+    assert run("expand", src, fresh, "-r", recipe, "-j", "1").exit_code == 0
+    assert tree_digest(out, ("augcli.json", "manifest.jsonl")) == tree_digest(fresh, ("augcli.json", "manifest.jsonl"))
+    assert records(out) == records(fresh)
+    assert not (out / "skipped.jsonl").exists()
+    result = run("verify", out, "--source", src)
+    assert result.exit_code == 0, result.output
+    result = run("expand", src, out, "-r", recipe, "-j", "1", "--resume", "--strict")
+    assert result.exit_code == 0 and "up to date" in result.stderr
+
+
+def test_resume_retries_a_skipped_source_only_once_it_changed(run, src, recipe, tmp_path):
+    (src / "dog" / "truncated.jpg").write_bytes(make_image(tmp_path / "t.jpg", seed=11).read_bytes()[:300])
+    out = tmp_path / "out"
+    assert run("expand", src, out, "-r", recipe, "-j", "1").exit_code == 0
+    before = tree_digest(out, ())
+    result = run("expand", src, out, "-r", recipe, "-j", "1", "--resume", "--strict")
+    assert result.exit_code == 1 and "up to date" in result.stderr  # still skipped, nothing redone
+    assert tree_digest(out, ()) == before
+    make_image(src / "dog" / "truncated.jpg", (30, 30), seed=14)
+    result = run("expand", src, out, "-r", recipe, "-j", "1", "--resume", "--strict")
+    assert result.exit_code == 0, result.stderr
+    assert "1 changed (dog/truncated.jpg)" in result.stderr
+    assert len(manifest(out)) == 7 * 4 and not (out / "skipped.jsonl").exists()
+
+
+def test_duplicate_records_are_flagged_by_verify_and_redone_by_resume(run, src, recipe, tmp_path):
+    out = tmp_path / "out"
+    assert run("expand", src, out, "-r", recipe, "-j", "1").exit_code == 0
+    fresh = tree_digest(out, ("augcli.json",))
+    lines = (out / "manifest.jsonl").read_text().splitlines(keepends=True)
+    (out / "manifest.jsonl").write_text("".join(lines + lines[:2]))  # two runs interleaved, say
+    result = run("verify", out)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [f"duplicate: {json.loads(line)['path']}" for line in lines[:2]]
+    result = run("expand", src, out, "-r", recipe, "-j", "1", "--resume")
+    assert result.exit_code == 0, result.stderr
+    assert records(out) == sorted(line.rstrip("\n") for line in lines)
+    assert {k: v for k, v in tree_digest(out, ("augcli.json",)).items() if k != "manifest.jsonl"} == \
+        {k: v for k, v in fresh.items() if k != "manifest.jsonl"}
+    assert run("verify", out, "--source", src).exit_code == 0

@@ -186,5 +186,6 @@ def test_a_dying_worker_is_reported_and_its_image_skipped(tree, recipe, tmp_path
     assert result.returncode == 0, result.stderr
     skipped = [json.loads(line) for line in (out / "skipped.jsonl").read_text().splitlines()]
     assert skipped == [{"source": "cat/07.jpg", "reason": "the worker process died while processing this image "
-                                                          "(a crash, or out of memory)"}]
+                                                          "(a crash, or out of memory)",
+                        "source_sha256": hashlib.sha256((tree / "cat/07.jpg").read_bytes()).hexdigest()}]
     assert assert_consistent(out) == 19 * 4
