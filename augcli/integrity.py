@@ -10,6 +10,7 @@ from pathlib import Path
 from .errors import UsageError
 from .io import is_temp
 from .manifest import MANIFEST, META_FILES, read_jsonl
+from .outdir import LOCK_FILE
 
 
 @dataclass
@@ -72,7 +73,7 @@ def verify(out: str | Path, source: str | Path | None = None) -> Report:
     for folder, _, files in os.walk(out):
         for name in files:
             rel = (Path(folder) / name).relative_to(out).as_posix()
-            if rel not in listed and rel not in META_FILES and not is_temp(name):
+            if rel not in listed and rel not in META_FILES and rel != LOCK_FILE and not is_temp(name):
                 report.extra.append(rel)
     report.extra.sort()
     if source is not None:

@@ -20,7 +20,7 @@ from .io import DEFAULT_MAX_PIXELS
 from .integrity import sha256_of
 from .manifest import (MANIFEST, META_FILES, RUN_FILE, SKIPPED, AppendLog, dumps, read_jsonl, read_run_record,
                        write_run_record)
-from .outdir import OutDir
+from .outdir import LOCK_FILE, OutDir, one_writer
 from .plan import Plan, Task, make_plan
 from .recipe import Recipe
 from .resume import Resumed, reconcile
@@ -65,7 +65,8 @@ def _now() -> str:
 
 
 def _is_empty(folder: Path) -> bool:
-    return not folder.exists() or not any(folder.iterdir())
+    """No files but the lock (which the run holding it may have just created)."""
+    return not folder.exists() or all(entry.name == LOCK_FILE for entry in folder.iterdir())
 
 
 def _clear_previous_output(out: OutDir) -> None:
@@ -238,116 +239,126 @@ def expand(
     if not isinstance(recipe, Recipe):
         recipe = Recipe.load(recipe)
     recipe = recipe.with_overrides(copies=copies, seed=seed, balance=balance)
-    run_seed = recipe.effective_seed
     if not src_path.is_dir():
         raise UsageError(f"SRC {src} is not a folder" if src_path.exists() else f"SRC {src} does not exist")
+    if out_path.is_symlink() and not out_path.exists():
+        raise UsageError(f"OUT {out} is a symbolic link to {os.readlink(out_path)}, which does not exist")
     if out_path.exists() and not out_path.is_dir():
         raise UsageError(f"OUT {out} exists and is not a folder")
     check_separate(src_path, out_path)
 
-    previous = None
-    if not _is_empty(out_path):
-        if resume:
-            previous = _check_resumable(out_path, recipe, run_seed)
-        elif overwrite:
-            if read_run_record(out_path) is None:
-                raise UsageError(f"--overwrite: {out} has no {RUN_FILE}; augcli only overwrites its own output")
-        elif not dry_run:
-            raise UsageError(f"OUT {out} is not empty: use --resume to finish an interrupted run, or "
-                             "--overwrite to replace an earlier augcli output")
-
-    found: Scan = scan(src_path)
-    plan = make_plan(found, recipe, augment_splits)
-    summary = Summary(out=str(out), ignored=len(found.ignored), empty_classes=found.empty_classes)
     if dry_run:
-        summary.dry_run = True
-        summary.sources = len(found.sources)
-        summary.skipped = len(found.skipped)
-        summary.plan_rows = plan_table(plan)
-        summary.written = plan.n_outputs
-        return summary
+        _previous_run(out_path, recipe, resume, overwrite, dry_run=True)
+        return _plan_only(src_path, str(out), recipe, augment_splits)
+    with one_writer(out_path):
+        previous = _previous_run(out_path, recipe, resume, overwrite)
+        found: Scan = scan(src_path)
+        plan = make_plan(found, recipe, augment_splits)
+        _refuse_links(out_path, plan)
+        summary = Summary(out=str(out), ignored=len(found.ignored), empty_classes=found.empty_classes)
+        out_dir = OutDir.of(out_path)
+        if overwrite and previous is None and not _is_empty(out_path):
+            _clear_previous_output(out_dir)
+        out_dir.remove_temp_files()
 
-    _refuse_links(out_path, plan)
-    out_path.mkdir(parents=True, exist_ok=True)
-    out_dir = OutDir.of(out_path)
-    if overwrite and previous is None and not _is_empty(out_path):
-        _clear_previous_output(out_dir)
-    out_dir.remove_temp_files()
+        resumed = _take_stock(out_dir, plan, found, src_path, previous, jobs or default_jobs()) if previous else None
+        done = resumed.done if resumed else []
+        skipped_before = resumed.skips if resumed else []
+        done_paths = {r["path"] for r in done}
+        skipped_sources = {r["source"] for r in skipped_before}
+        tasks = _remaining(plan, done_paths, skipped_sources)
+        summary.already_done = len(done)
+        summary.sources = sum(1 for t in plan.tasks if t.source.relpath not in skipped_sources)
+        if resumed:
+            summary.src_changes = resumed.describe()
+            summary.removed = len(resumed.stale)
 
-    resumed = _take_stock(out_dir, plan, found, src_path, previous, jobs or default_jobs()) if previous else None
-    done = resumed.done if resumed else []
-    skipped_before = resumed.skips if resumed else []
-    done_paths = {r["path"] for r in done}
-    skipped_sources = {r["source"] for r in skipped_before}
-    tasks = _remaining(plan, done_paths, skipped_sources)
-    summary.already_done = len(done)
-    summary.sources = sum(1 for t in plan.tasks if t.source.relpath not in skipped_sources)
-    if resumed:
-        summary.src_changes = resumed.describe()
-        summary.removed = len(resumed.stale)
+        if previous and previous.get("status") == "complete" and not tasks and not summary.removed \
+                and not resumed.dropped_skips:
+            summary.up_to_date = True
+            summary.skipped = len(skipped_before)  # still skipped: --strict still fails
+            summary.seconds = time.perf_counter() - started
+            return summary
 
-    if previous and previous.get("status") == "complete" and not tasks and not summary.removed \
-            and not resumed.dropped_skips:
-        summary.up_to_date = True
-        summary.skipped = len(skipped_before)  # still skipped: --strict still fails
-        summary.seconds = time.perf_counter() - started
-        return summary
-
-    record = {
-        "tool": "augcli",
-        "version": __version__,
-        "recipe": recipe.to_plain(),
-        "recipe_sha256": recipe.sha256,
-        "seed": run_seed,
-        "source": str(src_path.resolve()),
-        "started": previous.get("started", _now()) if previous else _now(),
-        "finished": None,
-        "status": "running",
-        "counts": {"sources": len(found.sources), "written": len(done), "skipped": len(skipped_before),
-                   "ignored": len(found.ignored)},
-    }
-    write_run_record(out_dir, record)
-    job = Job(str(src_path.resolve()), out_dir, recipe, run_seed, max_pixels)
-    written = skipped = 0
-    with AppendLog(out_dir, MANIFEST) as manifest, AppendLog(out_dir, SKIPPED) as skips:
-        for skip in found.skipped:
-            if skip.source not in skipped_sources:
-                skips.append(skip.to_json())
-                skipped += 1
-        if on_start:
-            on_start(sum(len(t.targets) for t in tasks))
-        results = run_tasks(tasks, job, jobs=jobs or default_jobs(), backend=backend, scheduler=scheduler)
-        stop = _StopRequest()
-        try:
-            for records in _until_ctrl_c(results, stop):
-                for item in records:
-                    if "manifest" in item:
-                        manifest.append(item["manifest"])
-                        written += 1
-                    else:
-                        skips.append(_with_source_hash(item["skip"], src_path))
-                        skipped += 1
-                if on_progress:
-                    on_progress(len(records))
-            _close_quietly(results)
-            if stop.requested:
-                raise KeyboardInterrupt
-        except BaseException as exc:
-            _close_quietly(results)
-            record.update(status="failed", finished=_now())
-            record["counts"].update(written=len(done) + written, skipped=len(skipped_before) + skipped)
-            write_run_record(out_dir, record)
-            if isinstance(exc, OSError):
-                raise AugcliError(f"writing to {out} failed: {exc.strerror or exc}; finished images are kept, "
-                                  "run again with --resume when fixed") from exc
-            raise
-    # a worker killed mid-write (OOM, a lost Dask worker) leaves its temp file; its
-    # task was redone elsewhere or skipped, and every worker has finished now
-    out_dir.remove_temp_files()
-    record.update(status="complete", finished=_now())
-    record["counts"].update(written=len(done) + written, skipped=len(skipped_before) + skipped)
-    write_run_record(out_dir, record)
+        record = {
+            "tool": "augcli",
+            "version": __version__,
+            "recipe": recipe.to_plain(),
+            "recipe_sha256": recipe.sha256,
+            "seed": recipe.effective_seed,
+            "source": str(src_path.resolve()),
+            "started": previous.get("started", _now()) if previous else _now(),
+            "finished": None,
+            "status": "running",
+            "counts": {"sources": len(found.sources), "written": len(done), "skipped": len(skipped_before),
+                       "ignored": len(found.ignored)},
+        }
+        write_run_record(out_dir, record)
+        job = Job(str(src_path.resolve()), out_dir, recipe, recipe.effective_seed, max_pixels)
+        written = skipped = 0
+        with AppendLog(out_dir, MANIFEST) as manifest, AppendLog(out_dir, SKIPPED) as skips:
+            for skip in found.skipped:
+                if skip.source not in skipped_sources:
+                    skips.append(skip.to_json())
+                    skipped += 1
+            if on_start:
+                on_start(sum(len(t.targets) for t in tasks))
+            results = run_tasks(tasks, job, jobs=jobs or default_jobs(), backend=backend, scheduler=scheduler)
+            stop = _StopRequest()
+            try:
+                for records in _until_ctrl_c(results, stop):
+                    for item in records:
+                        if "manifest" in item:
+                            manifest.append(item["manifest"])
+                            written += 1
+                        else:
+                            skips.append(_with_source_hash(item["skip"], src_path))
+                            skipped += 1
+                    if on_progress:
+                        on_progress(len(records))
+                _close_quietly(results)
+                if stop.requested:
+                    raise KeyboardInterrupt
+            except BaseException as exc:
+                _close_quietly(results)
+                record.update(status="failed", finished=_now())
+                record["counts"].update(written=len(done) + written, skipped=len(skipped_before) + skipped)
+                write_run_record(out_dir, record)
+                if isinstance(exc, OSError):
+                    raise AugcliError(f"writing to {out} failed: {exc.strerror or exc}; finished images are kept, "
+                                      "run again with --resume when fixed") from exc
+                raise
+        # a worker killed mid-write (OOM, a lost Dask worker) leaves its temp file; its
+        # task was redone elsewhere or skipped, and every worker has finished now
+        out_dir.remove_temp_files()
+        record.update(status="complete", finished=_now())
+        record["counts"].update(written=len(done) + written, skipped=len(skipped_before) + skipped)
+        write_run_record(out_dir, record)
     summary.written = written
     summary.skipped = len(skipped_before) + skipped
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _previous_run(out: Path, recipe: Recipe, resume: bool, overwrite: bool, dry_run: bool = False) -> dict | None:
+    """The record of the run that made a non-empty OUT, when --resume may go on
+    from it; refuse what is not allowed (exit 2)."""
+    if _is_empty(out):
+        return None
+    if resume:
+        return _check_resumable(out, recipe, recipe.effective_seed)
+    if overwrite and read_run_record(out) is None:
+        raise UsageError(f"--overwrite: {out} has no {RUN_FILE}; augcli only overwrites its own output")
+    if not overwrite and not dry_run:
+        raise UsageError(f"OUT {out} is not empty: use --resume to finish an interrupted run, or "
+                         "--overwrite to replace an earlier augcli output")
+    return None
+
+
+def _plan_only(src: Path, out: str, recipe: Recipe, augment_splits: tuple[str, ...]) -> Summary:
+    """``--dry-run``: the plan, nothing written (and no lock taken)."""
+    found = scan(src)
+    plan = make_plan(found, recipe, augment_splits)
+    return Summary(out=out, ignored=len(found.ignored), empty_classes=found.empty_classes, dry_run=True,
+                   sources=len(found.sources), skipped=len(found.skipped), plan_rows=plan_table(plan),
+                   written=plan.n_outputs)

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import stat
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
-from .errors import UnsafeOutPath
+from .errors import UnsafeOutPath, UsageError
 
 TEMP_MARK = ".augcli-tmp"
+LOCK_FILE = ".augcli.lock"
 _FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -208,3 +210,53 @@ def _refuse_if_link(fd: int, name: str, shown: str, exc: OSError) -> None:
         if stat.S_ISLNK(os.lstat(name, dir_fd=fd).st_mode):
             raise UnsafeOutPath(f"{shown} is a symbolic link: augcli never writes or deletes through a link "
                                 "inside OUT; remove the link, or choose another OUT") from None
+
+
+@contextlib.contextmanager
+def one_writer(out: str | os.PathLike) -> Iterator[None]:
+    """Hold OUT for one run: an exclusive ``flock`` on OUT/.augcli.lock (OUT is
+    created if missing). A second writer is refused with exit 2, naming the
+    pid that holds it. The kernel drops the lock when its holder dies, however
+    it dies, so a killed run's lock file is simply taken over. The file is
+    removed when the run ends, and so is an OUT made here and left empty."""
+    made = not os.path.lexists(out)
+    os.makedirs(out, exist_ok=True)
+    folder = OutDir.of(out)
+    with folder.folder(()) as root:
+        fd = _lock(root, folder, out)
+        try:
+            yield
+        finally:
+            try:
+                if os.stat(LOCK_FILE, dir_fd=root, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
+                    os.unlink(LOCK_FILE, dir_fd=root)  # still holding it: see the inode check in _lock
+            finally:
+                os.close(fd)
+    if made:
+        with contextlib.suppress(OSError):
+            os.rmdir(folder.path)  # only if the run wrote nothing
+
+
+def _lock(root: int, folder: OutDir, shown) -> int:
+    while True:
+        try:
+            fd = os.open(LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=root)
+        except OSError as exc:
+            _refuse_if_link(root, LOCK_FILE, folder.show(LOCK_FILE), exc)
+            raise
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise UsageError(f"OUT {shown} is being written by another augcli run (pid {holder}); one run "
+                             "writes to a folder at a time: wait for it to finish, or stop it") from None
+        try:  # a run ending between our open and our flock removed the file: our lock is on nothing
+            current = os.stat(LOCK_FILE, dir_fd=root, follow_symlinks=False).st_ino
+        except FileNotFoundError:
+            current = None
+        if current == os.fstat(fd).st_ino:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            return fd
+        os.close(fd)

@@ -3,8 +3,13 @@ it, ``--resume`` follows what SRC holds now, and one run writes at a time.
 Every CLI call here goes through ``run``, which proves SRC is unchanged."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -193,3 +198,55 @@ def test_duplicate_records_are_flagged_by_verify_and_redone_by_resume(run, src, 
     assert {k: v for k, v in tree_digest(out, ("augcli.json",)).items() if k != "manifest.jsonl"} == \
         {k: v for k, v in fresh.items() if k != "manifest.jsonl"}
     assert run("verify", out, "--source", src).exit_code == 0
+
+
+GATE = """
+import os, time
+import augcli.worker
+
+_process = augcli.worker.process
+
+def process(task, job):
+    records = _process(task, job)
+    gate = os.environ["AUGCLI_TEST_GATE"]
+    open(gate + ".reached", "w").close()
+    while not os.path.exists(gate):  # hold the run here, lock taken and work begun
+        time.sleep(0.01)
+    return records
+
+augcli.worker.process = process
+"""
+
+
+def test_one_writer_at_a_time_and_a_killed_runs_lock_is_taken_over(run, src, recipe, tmp_path):
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(GATE)
+    gate = tmp_path / "gate"
+    env = {**os.environ, "AUGCLI_TEST_GATE": str(gate),
+           "PYTHONPATH": f"{hook}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    out = tmp_path / "out"
+    first = subprocess.Popen([sys.executable, "-m", "augcli", "expand", str(src), str(out), "-r", str(recipe),
+                              "-j", "1", "-q"], env=env, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.time() + 60
+        while not Path(f"{gate}.reached").exists():
+            assert time.time() < deadline and first.poll() is None, "the first run never got going"
+            time.sleep(0.01)
+        for flags in ([], ["--resume"], ["--overwrite"]):
+            result = run("expand", src, out, "-r", recipe, "-j", "1", *flags)
+            assert result.exit_code == 2, (flags, result.stderr)
+            assert result.stderr == (f"augcli: error: OUT {out} is being written by another augcli run (pid "
+                                     f"{first.pid}); one run writes to a folder at a time: wait for it to "
+                                     "finish, or stop it\n")
+        os.killpg(first.pid, signal.SIGKILL)  # kill -9: its lock file stays, its lock does not
+        first.wait()
+        assert (out / ".augcli.lock").read_text() == f"{first.pid}\n"
+        result = run("expand", src, out, "-r", recipe, "-j", "1", "--resume")
+        assert result.exit_code == 0, result.stderr
+        assert not (out / ".augcli.lock").exists()
+        assert run("verify", out, "--source", src).exit_code == 0
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
