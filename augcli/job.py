@@ -294,7 +294,7 @@ def expand(
                        "ignored": len(found.ignored)},
         }
         write_run_record(out_dir, record)
-        job = Job(str(src_path.resolve()), out_dir, recipe, recipe.effective_seed, max_pixels)
+        job = Job(str(src_path.resolve()), out_dir, recipe, recipe.effective_seed, max_pixels, os.getpid())
         written = skipped = 0
         with AppendLog(out_dir, MANIFEST) as manifest, AppendLog(out_dir, SKIPPED) as skips:
             for skip in found.skipped:

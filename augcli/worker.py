@@ -12,6 +12,7 @@ import hashlib
 import os
 import signal
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,7 @@ class Job:
     recipe: Recipe
     seed: int
     max_pixels: int
+    parent: int  # pid of the augcli process that runs the job (and holds OUT's lock)
 
 
 def steps_for(recipe: Recipe, target: Target, label: str):
@@ -69,21 +71,53 @@ def _background(ops: tuple[AppliedOp, ...]) -> float:
     return next((dict(op.params)["cval"] for op in ops if "cval" in dict(op.params)), 0.0)
 
 
-def _settle_in() -> None:
-    """Once per worker process (not in the caller's own process)."""
+def _settle_in(job: Job) -> None:
+    """Once per worker process (not in augcli's own process, which runs the
+    tasks itself with -j 1 or the threading backend)."""
     global _SETTLED
-    if os.getpid() == _PARENT_PID or _SETTLED:
+    if os.getpid() == job.parent or _SETTLED:
         return
     _SETTLED = True
     if threading.current_thread() is threading.main_thread():
         # Ctrl-C reaches the whole process group; workers ignore it and let the
         # parent stop the run at a consistent point
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if os.getppid() == job.parent:  # a local pool's worker (loky), not a Dask one
+        _die_with(job.parent)
     keep_freed_memory()
 
 
-_PARENT_PID = os.getpid()  # in a worker process this module is imported afresh, with its own pid
 _SETTLED = False
+_BOUND_TO: int | None = None  # the parent this worker dies with
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> None:
+    """A pool worker must not outlive augcli: after a ``kill -9`` of the run it
+    would go on with its queued tasks, unlocked, into an OUT the user may have
+    deleted. On Linux the kernel sends it SIGKILL when its parent dies
+    (``PR_SET_PDEATHSIG``); elsewhere a watchdog thread notices within 0.2 s.
+    ``_orphaned`` is checked again before every write."""
+    global _BOUND_TO
+    _BOUND_TO = parent
+    try:
+        armed = ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    except (OSError, AttributeError):  # not Linux
+        armed = False
+    if _orphaned():  # the parent died before the signal was armed
+        os._exit(1)
+    if not armed:
+        threading.Thread(target=_watch_parent, name="augcli-parent-watch", daemon=True).start()
+
+
+def _orphaned() -> bool:
+    return _BOUND_TO is not None and os.getppid() != _BOUND_TO
+
+
+def _watch_parent() -> None:
+    while not _orphaned():
+        time.sleep(0.2)
+    os._exit(1)
 
 
 def keep_freed_memory() -> None:
@@ -109,7 +143,7 @@ def _skip(source, reason: str, source_sha: str) -> dict:
 def process(task: Task, job: Job) -> list[dict]:
     """Produce every target of one source; return manifest records, or one skip
     record if the source cannot be used."""
-    _settle_in()
+    _settle_in(job)
     source = task.source
     try:
         data = (Path(job.src) / source.relpath).read_bytes()
@@ -134,6 +168,8 @@ def process(task: Task, job: Job) -> list[dict]:
             # source, keep the run going; what was already written stays valid
             reason = f"cannot augment ({', '.join(op.op for op in ops) or 'encode'}): {type(exc).__name__}: {exc}"
             return records + [_skip(source, reason, source_sha)]
+        if _orphaned():  # augcli was killed: write nothing more (see _die_with)
+            os._exit(1)
         write_atomic(job.out, target.path, out_bytes)
         record = {
             "path": target.path,

@@ -4,10 +4,12 @@ images present decode, every manifest line points at its finished file, and
 ``--resume`` ends with the tree an uninterrupted run writes."""
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -189,3 +191,38 @@ def test_a_dying_worker_is_reported_and_its_image_skipped(tree, recipe, tmp_path
                                                           "(a crash, or out of memory)",
                         "source_sha256": hashlib.sha256((tree / "cat/07.jpg").read_bytes()).hexdigest()}]
     assert assert_consistent(out) == 19 * 4
+
+
+def session_processes(sid: int) -> list[int]:
+    """Live (not zombie) processes of session ``sid``: augcli, its workers and helpers."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rfind(")") + 2:].split()  # state, ppid, pgrp, session, ...
+            if int(fields[3]) == sid and fields[0] != "Z":
+                pids.append(int(entry.name))
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+def test_a_killed_run_stops_its_workers(tree, recipe, tmp_path):
+    out = tmp_path / "out"
+    proc = spawn(tree, out, recipe, "-j", "2", "--copies", "40")  # long tasks: workers are mid-task at the kill
+    try:
+        wait_for_lines(out, 41)
+        assert len(session_processes(proc.pid)) >= 3  # augcli and two workers
+        proc.send_signal(signal.SIGKILL)  # kill -9 of augcli alone, as a user would
+        proc.wait()
+        shutil.rmtree(out, ignore_errors=True)  # ... and then deletes OUT
+        deadline = time.time() + 30
+        while session_processes(proc.pid) and time.time() < deadline:
+            time.sleep(0.05)
+        assert session_processes(proc.pid) == [], "augcli's workers outlived it"
+        assert not out.exists(), "a worker of the killed run wrote into OUT after the kill"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
