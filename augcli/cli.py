@@ -21,7 +21,7 @@ class AugcliGroup(click.Group):
     """Maps library exceptions to exit statuses, never a traceback."""
 
     def invoke(self, ctx: click.Context):
-        from .errors import AugcliError, RecipeError
+        from .errors import AugcliError, Interrupted, RecipeError
 
         try:
             return super().invoke(ctx)
@@ -38,9 +38,12 @@ class AugcliGroup(click.Group):
                 raise
             click.echo(f"augcli: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("augcli: interrupted; finished images are kept and recorded. "
-                       "Run the same command with --resume to finish.", err=True)
+        except KeyboardInterrupt as exc:
+            if isinstance(exc, Interrupted):
+                click.echo(f"augcli: {exc}", err=True)
+            else:
+                click.echo("augcli: interrupted; finished images are kept and recorded. "
+                           "Run the same command with --resume to finish.", err=True)
             ctx.exit(130)
         except Exception as exc:  # a bug, not bad input: still one line unless --debug
             if ctx.params.get("debug"):

@@ -3,8 +3,8 @@ execute, record. The CLI is a thin layer over ``expand``.
 """
 from __future__ import annotations
 
+import contextlib
 import os
-import signal
 import threading
 import time
 import warnings
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from . import __version__
-from .errors import AugcliError, UsageError
+from .errors import AugcliError, Interrupted, UsageError
 from .execute import default_jobs, run_tasks
 from .io import DEFAULT_MAX_PIXELS
 from .integrity import sha256_of
@@ -94,50 +94,37 @@ def _refuse_links(out: Path, plan: Plan) -> None:
                          "writes or deletes through a link inside OUT; remove the link, or choose another OUT")
 
 
-class _StopRequest:
-    requested = False
-
-
-def _until_ctrl_c(results: Iterator, stop: _StopRequest) -> Iterator:
-    """Yield ``results`` until Ctrl-C, which stops the run after the current
-    result so the manifest stays consistent (a second Ctrl-C interrupts at once).
-
-    Ctrl-C reaches the whole process group, workers included. They start while
-    the first result is computed, with Ctrl-C ignored, a setting child
-    processes inherit: only this process decides when to stop.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield from results
-        return
-
-    def handler(signum, frame):
-        if stop.requested:
-            raise KeyboardInterrupt
-        stop.requested = True
-
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+@contextlib.contextmanager
+def _before_writing() -> Iterator[None]:
+    """Ctrl-C in here has written nothing to OUT: say so, not "--resume"."""
     try:
-        for count, item in enumerate(results):
-            if count == 0:
-                signal.signal(signal.SIGINT, handler)
-            yield item
-            if stop.requested:
-                return
-    finally:
-        signal.signal(signal.SIGINT, previous)
+        yield
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted before writing anything; OUT is as it was.") from None
 
 
-def _close_quietly(results) -> None:
-    """Stop the workers; joblib's pool shutdown after an interrupt may warn or
-    trip over its own bookkeeping in a helper thread, none of which is the user's."""
+@contextlib.contextmanager
+def _pool_threads_quiet() -> Iterator[None]:
+    """While the pool runs and is stopped, its helper threads keep quiet.
+
+    When a run stops early (Ctrl-C, a failed write) joblib aborts the pool from
+    inside its result generator, and loky's manager thread may trip over its
+    own bookkeeping meanwhile (a KeyError printed as a thread traceback before
+    augcli's one line). None of that is the user's: augcli reports what
+    stopped the run."""
     hook = threading.excepthook
     threading.excepthook = lambda args: None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            results.close()
+        yield
     finally:
         threading.excepthook = hook
+
+
+def _close_quietly(results) -> None:
+    """Stop the workers; joblib's pool shutdown after an interrupt may warn."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results.close()
 
 
 def _check_resumable(out: Path, recipe: Recipe, seed: int) -> dict:
@@ -234,27 +221,29 @@ def expand(
     """
     started = time.perf_counter()
     src_path, out_path = Path(src), Path(out)
-    if resume and overwrite:
-        raise UsageError("--resume and --overwrite exclude each other")
-    if not isinstance(recipe, Recipe):
-        recipe = Recipe.load(recipe)
-    recipe = recipe.with_overrides(copies=copies, seed=seed, balance=balance)
-    if not src_path.is_dir():
-        raise UsageError(f"SRC {src} is not a folder" if src_path.exists() else f"SRC {src} does not exist")
-    if out_path.is_symlink() and not out_path.exists():
-        raise UsageError(f"OUT {out} is a symbolic link to {os.readlink(out_path)}, which does not exist")
-    if out_path.exists() and not out_path.is_dir():
-        raise UsageError(f"OUT {out} exists and is not a folder")
-    check_separate(src_path, out_path)
+    with _before_writing():
+        if resume and overwrite:
+            raise UsageError("--resume and --overwrite exclude each other")
+        if not isinstance(recipe, Recipe):
+            recipe = Recipe.load(recipe)
+        recipe = recipe.with_overrides(copies=copies, seed=seed, balance=balance)
+        if not src_path.is_dir():
+            raise UsageError(f"SRC {src} is not a folder" if src_path.exists() else f"SRC {src} does not exist")
+        if out_path.is_symlink() and not out_path.exists():
+            raise UsageError(f"OUT {out} is a symbolic link to {os.readlink(out_path)}, which does not exist")
+        if out_path.exists() and not out_path.is_dir():
+            raise UsageError(f"OUT {out} exists and is not a folder")
+        check_separate(src_path, out_path)
+        if dry_run:
+            _previous_run(out_path, recipe, resume, overwrite, dry_run=True)
+            return _plan_only(src_path, str(out), recipe, augment_splits)
 
-    if dry_run:
-        _previous_run(out_path, recipe, resume, overwrite, dry_run=True)
-        return _plan_only(src_path, str(out), recipe, augment_splits)
     with one_writer(out_path):
-        previous = _previous_run(out_path, recipe, resume, overwrite)
-        found: Scan = scan(src_path)
-        plan = make_plan(found, recipe, augment_splits)
-        _refuse_links(out_path, plan)
+        with _before_writing():  # a scan of a large or slow SRC takes a while
+            previous = _previous_run(out_path, recipe, resume, overwrite)
+            found: Scan = scan(src_path)
+            plan = make_plan(found, recipe, augment_splits)
+            _refuse_links(out_path, plan)
         summary = Summary(out=str(out), ignored=len(found.ignored), empty_classes=found.empty_classes)
         out_dir = OutDir.of(out_path)
         if overwrite and previous is None and not _is_empty(out_path):
@@ -304,23 +293,25 @@ def expand(
             if on_start:
                 on_start(sum(len(t.targets) for t in tasks))
             results = run_tasks(tasks, job, jobs=jobs or default_jobs(), backend=backend, scheduler=scheduler)
-            stop = _StopRequest()
             try:
-                for records in _until_ctrl_c(results, stop):
-                    for item in records:
-                        if "manifest" in item:
-                            manifest.append(item["manifest"])
-                            written += 1
-                        else:
-                            skips.append(_with_source_hash(item["skip"], src_path))
-                            skipped += 1
-                    if on_progress:
-                        on_progress(len(records))
-                _close_quietly(results)
-                if stop.requested:
-                    raise KeyboardInterrupt
+                with _pool_threads_quiet():
+                    try:
+                        # Ctrl-C raises KeyboardInterrupt here at once, even while a slow
+                        # first task runs: the pool is stopped, and what its workers were
+                        # doing is redone by --resume (every manifest line matches its file)
+                        for records in results:
+                            for item in records:
+                                if "manifest" in item:
+                                    manifest.append(item["manifest"])
+                                    written += 1
+                                else:
+                                    skips.append(_with_source_hash(item["skip"], src_path))
+                                    skipped += 1
+                            if on_progress:
+                                on_progress(len(records))
+                    finally:
+                        _close_quietly(results)
             except BaseException as exc:
-                _close_quietly(results)
                 record.update(status="failed", finished=_now())
                 record["counts"].update(written=len(done) + written, skipped=len(skipped_before) + skipped)
                 write_run_record(out_dir, record)

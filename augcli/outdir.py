@@ -222,19 +222,21 @@ def one_writer(out: str | os.PathLike) -> Iterator[None]:
     made = not os.path.lexists(out)
     os.makedirs(out, exist_ok=True)
     folder = OutDir.of(out)
-    with folder.folder(()) as root:
-        fd = _lock(root, folder, out)
-        try:
-            yield
-        finally:
+    try:
+        with folder.folder(()) as root:
+            fd = _lock(root, folder, out)
             try:
-                if os.stat(LOCK_FILE, dir_fd=root, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
-                    os.unlink(LOCK_FILE, dir_fd=root)  # still holding it: see the inode check in _lock
+                yield
             finally:
-                os.close(fd)
-    if made:
-        with contextlib.suppress(OSError):
-            os.rmdir(folder.path)  # only if the run wrote nothing
+                try:
+                    if os.stat(LOCK_FILE, dir_fd=root, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
+                        os.unlink(LOCK_FILE, dir_fd=root)  # still holding it: see the inode check in _lock
+                finally:
+                    os.close(fd)
+    finally:
+        if made:
+            with contextlib.suppress(OSError):
+                os.rmdir(folder.path)  # only if the run wrote nothing
 
 
 def _lock(root: int, folder: OutDir, shown) -> int:

@@ -226,3 +226,72 @@ def test_a_killed_run_stops_its_workers(tree, recipe, tmp_path):
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_ctrl_c_before_the_first_result_stops_the_run(tree, recipe, tmp_path):
+    for path in tree.rglob("*.jpg"):
+        if path.stem not in ("00", "01", "02", "03"):
+            path.unlink()  # 4 sources x 201 outputs: the first result takes a while
+    out = tmp_path / "out"
+    proc = spawn(tree, out, recipe, "-j", "2", "--copies", "200", stderr=subprocess.PIPE)
+    try:
+        while not any(out.rglob("*_aug*.jpg")):  # a worker is mid-task, no result back yet
+            assert proc.poll() is None, "the run ended before it could be interrupted"
+            time.sleep(0.002)
+        os.killpg(proc.pid, signal.SIGINT)  # the parent and its workers, like Ctrl-C in a terminal
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, stderr
+    assert stderr == ("augcli: interrupted; finished images are kept and recorded. "
+                      "Run the same command with --resume to finish.\n")
+    assert assert_consistent(out) < 4 * 201
+    assert len(list(out.rglob("*.jpg"))) < 4 * 201
+
+
+SLOW_SCAN = """
+import os, time
+import augcli.job
+
+_scan = augcli.job.scan
+
+def scan(src):
+    open(os.environ["AUGCLI_TEST_MARK"], "w").close()
+    time.sleep(120)  # a scan of a slow network share, say
+    return _scan(src)
+
+augcli.job.scan = scan
+"""
+
+
+@pytest.mark.parametrize("again", [False, True])
+def test_ctrl_c_during_the_scan_says_nothing_was_written(tree, recipe, tmp_path, again):
+    out = tmp_path / "out"
+    if again:  # --resume of a finished run: OUT is left as it was
+        subprocess.run([sys.executable, "-m", "augcli", "expand", str(tree), str(out), "-r", str(recipe), "-j", "1",
+                        "-q"], check=True)
+    before = tree_digest(out, ()) if again else None
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(SLOW_SCAN)
+    mark = tmp_path / "scanning"
+    env = {**os.environ, "AUGCLI_TEST_MARK": str(mark),
+           "PYTHONPATH": f"{hook}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    proc = subprocess.Popen([sys.executable, "-m", "augcli", "expand", str(tree), str(out), "-r", str(recipe),
+                             "--resume"], stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    try:
+        while not mark.exists():
+            assert proc.poll() is None, proc.stderr.read()
+            time.sleep(0.005)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130
+    assert stderr == "augcli: interrupted before writing anything; OUT is as it was.\n"
+    if again:
+        assert tree_digest(out, ()) == before
+    else:
+        assert not out.exists()
