@@ -238,62 +238,89 @@ def expand(
             _previous_run(out_path, recipe, resume, overwrite, dry_run=True)
             return _plan_only(src_path, str(out), recipe, augment_splits)
 
-    with one_writer(out_path):
-        with _before_writing():  # a scan of a large or slow SRC takes a while
-            previous = _previous_run(out_path, recipe, resume, overwrite)
-            found: Scan = scan(src_path)
-            plan = make_plan(found, recipe, augment_splits)
-            _refuse_links(out_path, plan)
-        summary = Summary(out=str(out), ignored=len(found.ignored), empty_classes=found.empty_classes)
-        out_dir = OutDir.of(out_path)
-        if overwrite and previous is None and not _is_empty(out_path):
-            _clear_previous_output(out_dir)
-        out_dir.remove_temp_files()
+    try:
+        with one_writer(out_path):
+            with _before_writing():  # a scan of a large or slow SRC takes a while
+                previous = _previous_run(out_path, recipe, resume, overwrite)
+                found: Scan = scan(src_path)
+                plan = make_plan(found, recipe, augment_splits)
+                _refuse_links(out_path, plan)
+            summary = Summary(out=str(out), ignored=len(found.ignored), empty_classes=found.empty_classes)
+            run = _Run(src_path, OutDir.of(out_path), str(out), recipe, found, jobs or default_jobs())
+            tasks = run.prepare(plan, previous, overwrite, summary)
+            if tasks is not None:
+                run.execute(tasks, Job(str(src_path.resolve()), run.out, recipe, recipe.effective_seed, max_pixels,
+                                       os.getpid()), backend, scheduler, on_start, on_progress, summary)
+    except OSError as exc:  # before the run began: nothing written, nothing to resume
+        raise AugcliError(f"cannot write to OUT {out}: {exc.strerror or exc}") from exc
+    summary.seconds = time.perf_counter() - started
+    return summary
 
-        resumed = _take_stock(out_dir, plan, found, src_path, previous, jobs or default_jobs()) if previous else None
+
+@dataclass
+class _Run:
+    """One run's writing into OUT, once the lock is held and the plan made."""
+
+    src: Path
+    out: OutDir
+    shown: str  # OUT as the user wrote it
+    recipe: Recipe
+    found: Scan
+    jobs: int
+    record: dict = field(default_factory=dict)  # augcli.json as last written
+    skipped_sources: set[str] = field(default_factory=set)  # skipped earlier, and still to skip
+
+    def prepare(self, plan: Plan, previous: dict | None, overwrite: bool, summary: Summary) -> list[Task] | None:
+        """Clear (--overwrite) or take stock (--resume); return the tasks still to
+        do, or None when OUT is up to date."""
+        if overwrite and previous is None and not _is_empty(Path(self.out.path)):
+            _clear_previous_output(self.out)
+        self.out.remove_temp_files()
+        resumed = _take_stock(self.out, plan, self.found, self.src, previous, self.jobs) if previous else None
         done = resumed.done if resumed else []
-        skipped_before = resumed.skips if resumed else []
-        done_paths = {r["path"] for r in done}
-        skipped_sources = {r["source"] for r in skipped_before}
-        tasks = _remaining(plan, done_paths, skipped_sources)
+        skips = resumed.skips if resumed else []
+        skipped_sources = {r["source"] for r in skips}
+        tasks = _remaining(plan, {r["path"] for r in done}, skipped_sources)
         summary.already_done = len(done)
+        summary.skipped = len(skips)
         summary.sources = sum(1 for t in plan.tasks if t.source.relpath not in skipped_sources)
         if resumed:
             summary.src_changes = resumed.describe()
             summary.removed = len(resumed.stale)
-
-        if previous and previous.get("status") == "complete" and not tasks and not summary.removed \
-                and not resumed.dropped_skips:
-            summary.up_to_date = True
-            summary.skipped = len(skipped_before)  # still skipped: --strict still fails
-            summary.seconds = time.perf_counter() - started
-            return summary
-
-        record = {
+            if previous.get("status") == "complete" and not tasks and not resumed.stale and not resumed.dropped_skips:
+                summary.up_to_date = True  # skips still count: --strict still fails
+                return None
+        self.record = {
             "tool": "augcli",
             "version": __version__,
-            "recipe": recipe.to_plain(),
-            "recipe_sha256": recipe.sha256,
-            "seed": recipe.effective_seed,
-            "source": str(src_path.resolve()),
+            "recipe": self.recipe.to_plain(),
+            "recipe_sha256": self.recipe.sha256,
+            "seed": self.recipe.effective_seed,
+            "source": str(self.src.resolve()),
             "started": previous.get("started", _now()) if previous else _now(),
             "finished": None,
             "status": "running",
-            "counts": {"sources": len(found.sources), "written": len(done), "skipped": len(skipped_before),
-                       "ignored": len(found.ignored)},
+            "counts": {"sources": len(self.found.sources), "written": len(done), "skipped": len(skips),
+                       "ignored": len(self.found.ignored)},
         }
-        write_run_record(out_dir, record)
-        job = Job(str(src_path.resolve()), out_dir, recipe, recipe.effective_seed, max_pixels, os.getpid())
-        written = skipped = 0
-        with AppendLog(out_dir, MANIFEST) as manifest, AppendLog(out_dir, SKIPPED) as skips:
-            for skip in found.skipped:
-                if skip.source not in skipped_sources:
-                    skips.append(skip.to_json())
-                    skipped += 1
-            if on_start:
-                on_start(sum(len(t.targets) for t in tasks))
-            results = run_tasks(tasks, job, jobs=jobs or default_jobs(), backend=backend, scheduler=scheduler)
-            try:
+        write_run_record(self.out, self.record)
+        self.skipped_sources = skipped_sources
+        return tasks
+
+    def execute(self, tasks: list[Task], job: Job, backend: str, scheduler: str | None,
+                on_start: Callable[[int], None] | None, on_progress: Callable[[int], None] | None,
+                summary: Summary) -> None:
+        """Run the tasks, appending records as results come in; record how the run ended."""
+        counts = self.record["counts"]
+        try:
+            with AppendLog(self.out, MANIFEST) as manifest, AppendLog(self.out, SKIPPED) as skips:
+                for skip in self.found.skipped:
+                    if skip.source not in self.skipped_sources:
+                        skips.append(skip.to_json())
+                        summary.skipped += 1
+                if on_start:
+                    on_start(sum(len(t.targets) for t in tasks))
+                results = run_tasks(tasks, job, jobs=self.jobs, backend=backend, scheduler=scheduler)
                 with _pool_threads_quiet():
                     try:
                         # Ctrl-C raises KeyboardInterrupt here at once, even while a slow
@@ -303,32 +330,40 @@ def expand(
                             for item in records:
                                 if "manifest" in item:
                                     manifest.append(item["manifest"])
-                                    written += 1
+                                    summary.written += 1
                                 else:
-                                    skips.append(_with_source_hash(item["skip"], src_path))
-                                    skipped += 1
+                                    skips.append(_with_source_hash(item["skip"], self.src))
+                                    summary.skipped += 1
                             if on_progress:
                                 on_progress(len(records))
                     finally:
                         _close_quietly(results)
-            except BaseException as exc:
-                record.update(status="failed", finished=_now())
-                record["counts"].update(written=len(done) + written, skipped=len(skipped_before) + skipped)
-                write_run_record(out_dir, record)
-                if isinstance(exc, OSError):
-                    raise AugcliError(f"writing to {out} failed: {exc.strerror or exc}; finished images are kept, "
-                                      "run again with --resume when fixed") from exc
-                raise
-        # a worker killed mid-write (OOM, a lost Dask worker) leaves its temp file; its
-        # task was redone elsewhere or skipped, and every worker has finished now
-        out_dir.remove_temp_files()
-        record.update(status="complete", finished=_now())
-        record["counts"].update(written=len(done) + written, skipped=len(skipped_before) + skipped)
-        write_run_record(out_dir, record)
-    summary.written = written
-    summary.skipped = len(skipped_before) + skipped
-    summary.seconds = time.perf_counter() - started
-    return summary
+            # a worker killed mid-write (OOM, a lost Dask worker) leaves its temp file; its
+            # task was redone elsewhere or skipped, and every worker has finished now
+            self.out.remove_temp_files()
+            counts.update(written=summary.already_done + summary.written, skipped=summary.skipped)
+            self.record.update(status="complete", finished=_now())
+            write_run_record(self.out, self.record)
+        except BaseException as exc:
+            counts.update(written=summary.already_done + summary.written, skipped=summary.skipped)
+            note = self.record_failure()
+            if isinstance(exc, OSError):
+                raise AugcliError(f"writing to {self.shown} failed: {exc.strerror or exc}; finished images are "
+                                  f"kept, run again with --resume when fixed{note}") from exc
+            raise
+
+    def record_failure(self) -> str:
+        """Mark the run failed in augcli.json. When even that write fails (a full
+        disk), the first error stays the one reported: return a note instead.
+        The pool is stopped by now: temp files its killed workers left go too."""
+        with contextlib.suppress(OSError):
+            self.out.remove_temp_files()
+        self.record.update(status="failed", finished=_now())
+        try:
+            write_run_record(self.out, self.record)
+        except OSError as exc:
+            return f" ({RUN_FILE} could not be updated either and still says running: {exc.strerror or exc})"
+        return ""
 
 
 def _previous_run(out: Path, recipe: Recipe, resume: bool, overwrite: bool, dry_run: bool = False) -> dict | None:

@@ -73,15 +73,24 @@ class AppendLog:
 
     def close(self) -> None:
         if self._handle is not None:
-            os.fsync(self._handle.fileno())
-            self._handle.close()
-            self._handle = None
+            handle, self._handle = self._handle, None
+            try:
+                handle.flush()
+                os.fsync(handle.fileno())
+            finally:
+                handle.close()
 
     def __enter__(self) -> "AppendLog":
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is None:
+            self.close()
+            return
+        try:  # already failing (a full disk, say): closing must not replace that error
+            self.close()
+        except OSError:
+            pass
 
 
 def iter_manifest(out: Path) -> Iterator[dict]:

@@ -228,9 +228,10 @@ def one_writer(out: str | os.PathLike) -> Iterator[None]:
             try:
                 yield
             finally:
-                try:
-                    if os.stat(LOCK_FILE, dir_fd=root, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
-                        os.unlink(LOCK_FILE, dir_fd=root)  # still holding it: see the inode check in _lock
+                try:  # quietly: a failure here must not hide why the run ended
+                    with contextlib.suppress(OSError):
+                        if os.stat(LOCK_FILE, dir_fd=root, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
+                            os.unlink(LOCK_FILE, dir_fd=root)  # still holding it: see the inode check in _lock
                 finally:
                     os.close(fd)
     finally:
@@ -258,7 +259,8 @@ def _lock(root: int, folder: OutDir, shown) -> int:
         except FileNotFoundError:
             current = None
         if current == os.fstat(fd).st_ino:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            with contextlib.suppress(OSError):  # the pid is for the message only (a full disk may refuse it)
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
             return fd
         os.close(fd)

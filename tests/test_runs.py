@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+import augcli.outdir
 import augcli.worker
 from augcli.io import is_temp
 from .conftest import load, make_image, tree_digest
@@ -130,6 +131,7 @@ def test_full_or_read_only_disk_fails_cleanly_and_resumes(run, tree, recipe, ref
 
 CRASHER = """
 import os, signal
+import augcli.outdir
 import augcli.worker
 from augcli.io import is_temp
 
@@ -295,3 +297,102 @@ def test_ctrl_c_during_the_scan_says_nothing_was_written(tree, recipe, tmp_path,
         assert tree_digest(out, ()) == before
     else:
         assert not out.exists()
+
+
+FULL_DISK = """
+import errno, os
+import augcli.outdir
+
+# A disk that fills up: every process may write a few files, then writes fail with
+# ENOSPC everywhere (a marker file outside OUT tells the others) -- image data, the
+# manifest, and the error handler's own augcli.json alike. Files can still be
+# created, as on a real full disk; their data cannot be written.
+MARKER = os.environ["AUGCLI_TEST_FULL"]
+budget = [int(os.environ["AUGCLI_TEST_WRITES"])]
+
+
+class Full:
+    def __init__(self, handle):
+        self.handle = handle
+
+    def _check(self, spend):
+        if spend and budget[0] > 0 and not os.path.exists(MARKER):
+            budget[0] -= 1
+        elif spend or os.path.exists(MARKER):
+            open(MARKER, "a").close()
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def write(self, data):
+        self._check(spend="b" in self.handle.mode)
+        return self.handle.write(data)
+
+    def flush(self):
+        self._check(spend=False)
+        return self.handle.flush()
+
+    def __getattr__(self, name):
+        return getattr(self.handle, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.handle.close()
+
+
+augcli.outdir.open = lambda *args, **kwargs: Full(open(*args, **kwargs))
+"""
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_full_disk_is_one_line_even_when_recording_the_failure_fails(tree, recipe, reference, tmp_path, jobs):
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(FULL_DISK)
+    env = {**os.environ, "AUGCLI_TEST_FULL": str(tmp_path / "full"), "AUGCLI_TEST_WRITES": "12",
+           "PYTHONPATH": f"{hook}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-m", "augcli", "expand", str(tree), str(out), "-r", str(recipe),
+                             "-j", jobs], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr == (f"augcli: error: writing to {out} failed: No space left on device; finished images "
+                             "are kept, run again with --resume when fixed (augcli.json could not be updated "
+                             "either and still says running: No space left on device)\n")
+    assert json.loads((out / "augcli.json").read_text())["status"] == "running"
+    assert [p.name for p in out.rglob("*") if is_temp(p.name)] == []
+    assert_consistent(out)
+    assert resume(tree, out, recipe).returncode == 0  # space freed
+    assert tree_digest(out) == tree_digest(reference)
+
+
+class ReadOnly:
+    """``os`` as augcli.outdir sees it on a read-only file system."""
+
+    def __getattr__(self, name):
+        real = getattr(os, name)
+        if name in ("mkdir", "makedirs", "unlink", "rmdir", "replace", "rename", "ftruncate", "pwrite"):
+            return self.fail
+        if name == "open":
+            return lambda path, flags, *args, **kwargs: (
+                self.fail() if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT) else real(path, flags, *args, **kwargs))
+        return real
+
+    @staticmethod
+    def fail(*args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+
+@pytest.mark.parametrize("flags", [(), ("--resume",), ("--overwrite",)])
+def test_a_read_only_out_is_one_line(run, tree, recipe, tmp_path, monkeypatch, flags):
+    out = tmp_path / "out"
+    if flags:
+        assert run("expand", tree, out, "-r", recipe, "-j", "1", "--copies", "1").exit_code == 0
+        (out / "manifest.jsonl").write_text((out / "manifest.jsonl").read_text().split("\n", 1)[1])
+    else:
+        out.mkdir()
+    before = tree_digest(out, ())
+    monkeypatch.setattr(augcli.outdir, "os", ReadOnly())
+    result = run("expand", tree, out, "-r", recipe, "-j", "1", "--copies", "1", *flags)
+    assert result.exit_code == 1
+    assert result.stderr == f"augcli: error: cannot write to OUT {out}: Read-only file system\n"
+    assert tree_digest(out, ()) == before
