@@ -25,7 +25,7 @@ from .outdir import OutDir, write_atomic
 from .plan import Target, Task
 from .recipe import Recipe
 from .sampling import AppliedOp, item_rng, sample
-from .scan import Skip
+from .scan import Skip, SourceImage
 
 
 @dataclass(frozen=True)
@@ -79,8 +79,8 @@ def _settle_in(job: Job) -> None:
         return
     _SETTLED = True
     if threading.current_thread() is threading.main_thread():
-        # Ctrl-C reaches the whole process group; workers ignore it and let the
-        # parent stop the run at a consistent point
+        # Ctrl-C reaches the whole process group; workers ignore it and let
+        # augcli stop the run (see execute.workers_ignore_ctrl_c)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     if os.getppid() == job.parent:  # a local pool's worker (loky), not a Dask one
         _die_with(job.parent)
@@ -134,7 +134,7 @@ def keep_freed_memory() -> None:
         pass
 
 
-def _skip(source, reason: str, source_sha: str) -> dict:
+def _skip(source: SourceImage, reason: str, source_sha: str) -> dict:
     """A skip record with the hash of the bytes it was about: ``--resume``
     retries the source only once those have changed."""
     return {"skip": {**Skip(source.relpath, reason).to_json(), "source_sha256": source_sha}}
