@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from . import __version__
+from .apply import PILLOW_ENGINE, engine
 from .errors import AugcliError, Interrupted, UsageError
 from .execute import default_jobs, run_tasks
 from .io import DEFAULT_MAX_PIXELS
@@ -135,6 +136,10 @@ def _check_resumable(out: Path, recipe: Recipe, seed: int) -> dict:
         raise UsageError(f"--resume: {out} was made with a different recipe (sha256 "
                          f"{str(record.get('recipe_sha256'))[:12]}..., this one {recipe.sha256[:12]}...); "
                          "use --overwrite to start again")
+    if record.get("engine", PILLOW_ENGINE) != engine():
+        raise UsageError(f"--resume: {out} was written by augcli {record.get('version')} with pixel engine "
+                         f"{record.get('engine', PILLOW_ENGINE)!r}; this augcli {__version__} uses {engine()!r} and "
+                         "would write different pixels; use --overwrite to start again")
     if record.get("seed") != seed:
         raise UsageError(f"--resume: {out} was made with seed {record.get('seed')}, not {seed}; "
                          "use the same --seed, or --overwrite to start again")
@@ -249,8 +254,8 @@ def expand(
             run = _Run(src_path, OutDir.of(out_path), str(out), recipe, found, jobs or default_jobs())
             tasks = run.prepare(plan, previous, overwrite, summary)
             if tasks is not None:
-                run.execute(tasks, Job(str(src_path.resolve()), run.out, recipe, recipe.effective_seed, max_pixels,
-                                       os.getpid()), backend, scheduler, on_start, on_progress, summary)
+                run.execute(tasks, Job(str(src_path.resolve()), run.out, recipe, recipe.effective_seed, max_pixels),
+                            backend, scheduler, on_start, on_progress, summary)
     except OSError as exc:  # before the run began: nothing written, nothing to resume
         raise AugcliError(f"cannot write to OUT {out}: {exc.strerror or exc}") from exc
     summary.seconds = time.perf_counter() - started
@@ -293,8 +298,10 @@ class _Run:
         self.record = {
             "tool": "augcli",
             "version": __version__,
+            "engine": engine(),
             "recipe": self.recipe.to_plain(),
             "recipe_sha256": self.recipe.sha256,
+            "training_time_arguments": self.recipe.training_time_arguments(),  # accepted in keras:, not applied
             "seed": self.recipe.effective_seed,
             "source": str(self.src.resolve()),
             "started": previous.get("started", _now()) if previous else _now(),

@@ -13,7 +13,7 @@ import os
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +37,7 @@ class Job:
     recipe: Recipe
     seed: int
     max_pixels: int
-    parent: int  # pid of the augcli process that runs the job (and holds OUT's lock)
+    parent_pid: int = field(default_factory=os.getpid)  # the process that planned the run (and holds OUT's lock)
 
 
 def steps_for(recipe: Recipe, target: Target, label: str):
@@ -54,13 +54,19 @@ def finish(img: Image.Image, recipe: Recipe) -> Image.Image:
     return img
 
 
+def augment(img: Image.Image, ops: tuple[AppliedOp, ...], recipe: Recipe) -> Image.Image:
+    """The pixels of one output before encoding: the drawn ops, then the output
+    step. ``render`` and ``Augmenter`` (in memory) share this path."""
+    return finish(apply(img, ops), recipe)
+
+
 def render(decoded: Decoded, target: Target, ops: tuple[AppliedOp, ...], source_bytes: bytes,
            recipe: Recipe) -> tuple[bytes, int, int, str | None]:
     """The bytes of one output; ``preview`` and ``replay`` share this path."""
     if target.byte_copy and not decoded.rotated:
         width, height = decoded.image.size
         return source_bytes, width, height, None
-    img = finish(apply(decoded.image, ops), recipe)
+    img = augment(decoded.image, ops, recipe)
     data, written, note = encode(img, target.format, quality=recipe.output.quality,
                                  icc_profile=decoded.icc_profile, cval=_background(ops))
     return data, written.width, written.height, note
@@ -72,18 +78,18 @@ def _background(ops: tuple[AppliedOp, ...]) -> float:
 
 
 def _settle_in(job: Job) -> None:
-    """Once per worker process (not in augcli's own process, which runs the
-    tasks itself with -j 1 or the threading backend)."""
+    """Once per worker process (not in the caller's own process, which -j 1 and
+    the threading backend use)."""
     global _SETTLED
-    if os.getpid() == job.parent or _SETTLED:
+    if _SETTLED or os.getpid() == job.parent_pid:
         return
     _SETTLED = True
     if threading.current_thread() is threading.main_thread():
         # Ctrl-C reaches the whole process group; workers ignore it and let
         # augcli stop the run (see execute.workers_ignore_ctrl_c)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if os.getppid() == job.parent:  # a local pool's worker (loky), not a Dask one
-        _die_with(job.parent)
+    if os.getppid() == job.parent_pid:  # a local pool's worker (loky), not a Dask one
+        _die_with(job.parent_pid)
     keep_freed_memory()
 
 
