@@ -38,6 +38,7 @@ class Job:
     seed: int
     max_pixels: int
     parent_pid: int = field(default_factory=os.getpid)  # the process that planned the run (and holds OUT's lock)
+    local_pool: bool = False  # run by that process's own pool (loky): its workers die with it
 
 
 def steps_for(recipe: Recipe, target: Target, label: str):
@@ -88,7 +89,7 @@ def _settle_in(job: Job) -> None:
         # Ctrl-C reaches the whole process group; workers ignore it and let
         # augcli stop the run (see execute.workers_ignore_ctrl_c)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if os.getppid() == job.parent_pid:  # a local pool's worker (loky), not a Dask one
+    if job.local_pool:  # not a Dask worker, whose parent is its nanny
         _die_with(job.parent_pid)
     keep_freed_memory()
 
@@ -110,7 +111,7 @@ def _die_with(parent: int) -> None:
         armed = ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
     except (OSError, AttributeError):  # not Linux
         armed = False
-    if _orphaned():  # the parent died before the signal was armed
+    if _orphaned():  # the parent died before the signal was armed (or before this worker's first task)
         os._exit(1)
     if not armed:
         threading.Thread(target=_watch_parent, name="augcli-parent-watch", daemon=True).start()
