@@ -22,7 +22,7 @@ class AugcliGroup(click.Group):
     """Maps library exceptions to exit statuses, never a traceback."""
 
     def invoke(self, ctx: click.Context):
-        from .errors import AugcliError, RecipeError
+        from .errors import AugcliError, Interrupted, RecipeError
 
         try:
             return super().invoke(ctx)
@@ -37,9 +37,12 @@ class AugcliGroup(click.Group):
             _traceback_if_debug(ctx)
             click.echo(f"augcli: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("augcli: interrupted; finished images are kept and recorded. "
-                       "Run the same command with --resume to finish.", err=True)
+        except KeyboardInterrupt as exc:
+            if isinstance(exc, Interrupted):
+                click.echo(f"augcli: {exc}", err=True)
+            else:
+                click.echo("augcli: interrupted; finished images are kept and recorded. "
+                           "Run the same command with --resume to finish.", err=True)
             ctx.exit(130)
         except BrokenPipeError:
             # the reader of our output went away (`augcli recipes | head -1`): stop quietly, as
@@ -117,7 +120,8 @@ def _splits(value: str | None) -> tuple[str, ...] | None:
               help="joblib backend; dask runs on a Dask cluster (pip install 'augcli[dask]').")
 @click.option("--scheduler", metavar="ADDRESS",
               help="Dask scheduler for --backend dask, e.g. tcp://10.0.0.5:8786 [default: a local cluster].")
-@click.option("--resume", is_flag=True, help="Finish an interrupted run into a non-empty OUT (same recipe and seed).")
+@click.option("--resume", is_flag=True,
+              help="Finish an interrupted run, or bring OUT up to date after SRC changed (same recipe and seed).")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier augcli output in OUT.")
 @click.option("--dry-run", is_flag=True, help="Print the plan (classes, sources, outputs) and write nothing.")
 @click.option("--strict", is_flag=True, help="Exit 1 if any source file was skipped (after finishing the rest).")
@@ -167,6 +171,9 @@ def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, schedule
         return
     for folder in summary.empty_classes:
         click.echo(f"augcli: warning: class folder {folder} has no images; it is left out of OUT", err=True)
+    if summary.src_changes and not quiet:
+        click.echo(f"augcli: SRC changed since {out} was made: {summary.src_changes}; OUT brought up to date",
+                   err=True)
     if not quiet:
         for line in summary.file_lines(verbose):
             click.echo(f"augcli: {line}", err=True)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import signal
+import threading
 from typing import Iterable, Iterator
 
 from .errors import AugcliError, UsageError
@@ -46,7 +48,9 @@ def run_tasks(tasks: Iterable[Task], job: Job, *, jobs: int = 1, backend: str = 
         parallel = Parallel(n_jobs=jobs, backend=backend, return_as="generator", batch_size="auto",
                             pre_dispatch="4 * n_jobs")
         try:
-            for records in parallel(delayed(process)(task, job) for task in tasks[done:]):
+            with workers_ignore_ctrl_c():  # the pool starts its workers here
+                results = parallel(delayed(process)(task, job) for task in tasks[done:])
+            for records in results:
                 yield records
                 done += 1
         except TerminatedWorkerError:
@@ -61,12 +65,35 @@ def run_tasks(tasks: Iterable[Task], job: Job, *, jobs: int = 1, backend: str = 
 ISOLATION_WINDOW = 64  # more than joblib keeps in flight for the pool sizes we use
 
 
+@contextlib.contextmanager
+def workers_ignore_ctrl_c():
+    """Start worker processes ignoring Ctrl-C from their first instruction.
+
+    A terminal's Ctrl-C reaches the whole process group. Only augcli itself
+    should act on it (stop the pool, record the run as failed, say how to
+    resume); a worker still importing its modules would instead die with a
+    KeyboardInterrupt traceback. An ignored signal stays ignored across
+    fork and exec, so augcli ignores it just while a pool starts its
+    processes, a fraction of a second, and handles it the rest of the run.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _isolated(task: Task, job: Job) -> list[dict]:
     from joblib.externals.loky import get_reusable_executor
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
     try:
-        return get_reusable_executor(max_workers=1).submit(process, task, job).result()
+        with workers_ignore_ctrl_c():
+            future = get_reusable_executor(max_workers=1).submit(process, task, job)
+        return future.result()
     except TerminatedWorkerError:
         reason = "the worker process died while processing this image (a crash, or out of memory)"
         return [{"skip": {"source": task.source.relpath, "reason": reason}}]
@@ -99,7 +126,9 @@ def dask_client(jobs: int, scheduler: str | None):
         with client:
             yield client
         return
-    with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with workers_ignore_ctrl_c():
+        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None)
+    with cluster:
         with Client(cluster) as client:
             yield client
 

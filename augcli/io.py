@@ -6,24 +6,23 @@
   decompression bombs and normalises the pixel mode; any file it cannot use
   raises ``Unusable`` with a one-line reason, which becomes a skip record.
 * ``encode`` converts to what the target format can hold, noting what changed.
-* ``write_atomic`` writes to an unmistakable temporary name in the final folder
-  and renames it into place, so a killed run never leaves a half-written image.
+
+Writing into OUT (temporary name, atomic rename, no links followed) is
+``augcli.outdir``'s job.
 """
 from __future__ import annotations
 
 import io
-import os
 import threading
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
 
 from .imaging import normalize, to_mode_range
+from .outdir import TEMP_MARK, is_temp  # noqa: F401  (where callers have always found them)
 
-TEMP_MARK = ".augcli-tmp"
 _PILLOW_LIMIT = threading.Lock()  # Image.MAX_IMAGE_PIXELS is global; the threading backend shares it
 DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's own decompression-bomb limit
 
@@ -166,26 +165,3 @@ def encode(img: Image.Image, fmt: str, *, quality: int = 95, icc_profile: bytes 
     buffer = io.BytesIO()
     img.save(buffer, fmt, **options)
     return buffer.getvalue(), img, note
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and an
-    atomic rename: ``path`` is either absent, the old file, or complete."""
-    temp = path.parent / f".{path.name}{TEMP_MARK}-{os.getpid()}"
-    try:
-        try:
-            handle = open(temp, "wb")
-        except FileNotFoundError:  # first file in this folder: one mkdir, not one per write
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle = open(temp, "wb")
-        with handle:
-            handle.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-
-
-def is_temp(name: str) -> bool:
-    """A leftover temporary file from an interrupted write."""
-    return TEMP_MARK in name and name.startswith(".")

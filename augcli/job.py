@@ -3,8 +3,8 @@ execute, record. The CLI is a thin layer over ``expand``.
 """
 from __future__ import annotations
 
+import contextlib
 import os
-import signal
 import threading
 import time
 import warnings
@@ -16,13 +16,16 @@ from typing import Callable, Iterator
 
 from . import __version__
 from .apply import PILLOW_ENGINE, engine
-from .errors import AugcliError, UsageError
+from .errors import AugcliError, Interrupted, UsageError
 from .execute import check_backend, default_jobs, run_tasks
-from .io import DEFAULT_MAX_PIXELS, is_temp
-from .manifest import (MANIFEST, META_FILES, RUN_FILE, SKIPPED, AppendLog, read_jsonl, read_run_record,
+from .io import DEFAULT_MAX_PIXELS
+from .integrity import sha256_of
+from .manifest import (MANIFEST, META_FILES, RUN_FILE, SKIPPED, AppendLog, dumps, read_jsonl, read_run_record,
                        write_run_record)
+from .outdir import LOCK_FILE, OutDir, one_writer
 from .plan import Plan, Task, make_plan
 from .recipe import Recipe
+from .resume import Resumed, reconcile
 from .scan import Scan, check_separate, scan
 from .worker import Job
 
@@ -42,6 +45,8 @@ class Summary:
     seconds: float = 0.0
     up_to_date: bool = False
     dry_run: bool = False
+    src_changes: str = ""  # --resume: what changed in SRC since OUT was made
+    removed: int = 0  # --resume: outdated outputs removed
     empty_classes: tuple[str, ...] = ()
     plan_rows: list[tuple[str, int, int]] = field(default_factory=list)  # (class, sources, outputs)
     notes: Counter = field(default_factory=Counter)  # conversion note -> images it applied to
@@ -77,6 +82,7 @@ class Summary:
     def line(self) -> str:
         skips = f"; skipped files and why: {self.skipped_file}" if self.skipped else ""
         done = f" ({self.already_done} already done)" if self.already_done else ""
+        done += f", removed {self.removed} outdated" if self.removed else ""
         if self.dry_run:
             return (f"dry run: would read {self.sources} images and write {self.written} to {self.out}{done}; "
                     f"{self.skipped} unusable and {self.ignored} ignored files found; nothing written")
@@ -96,75 +102,66 @@ def _now() -> str:
 
 
 def _is_empty(folder: Path) -> bool:
-    return not folder.exists() or not any(folder.iterdir())
+    """No files but the lock (which the run holding it may have just created)."""
+    return not folder.exists() or all(entry.name == LOCK_FILE for entry in folder.iterdir())
 
 
-def _clear_previous_output(out: Path) -> None:
+def _clear_previous_output(out: OutDir) -> None:
     """``--overwrite``: remove what an earlier augcli run wrote (its recorded
-    images, records and temp files), leaving anything else alone."""
-    for record in read_jsonl(out / MANIFEST):
-        path = (out / record.get("path", "")).resolve()
-        if out.resolve() in path.parents:
-            path.unlink(missing_ok=True)
+    images, records and temp files), leaving anything else alone. Nothing is
+    reached through a link (``OutDir.remove``)."""
+    removed = [str(record.get("path", "")) for record in read_jsonl(Path(out.path) / MANIFEST)]
+    removed = [path for path in removed if out.remove(path)]
     for name in META_FILES:
-        (out / name).unlink(missing_ok=True)
-    _remove_temp_files(out)
-    for folder, _, _ in sorted(os.walk(out), key=lambda w: -len(w[0])):
-        if Path(folder) != out and not any(Path(folder).iterdir()):
-            Path(folder).rmdir()
+        out.remove(name)
+    out.remove_temp_files()
+    out.prune(path.rpartition("/")[0] for path in removed)
 
 
-def _remove_temp_files(out: Path) -> None:
-    for folder, _, files in os.walk(out):
-        for name in files:
-            if is_temp(name):
-                (Path(folder) / name).unlink(missing_ok=True)
-
-
-class _StopRequest:
-    requested = False
-
-
-def _until_ctrl_c(results: Iterator, stop: _StopRequest) -> Iterator:
-    """Yield ``results`` until Ctrl-C, which stops the run after the current
-    result so the manifest stays consistent (a second Ctrl-C interrupts at once).
-
-    Ctrl-C reaches the whole process group, workers included. They start while
-    the first result is computed, with Ctrl-C ignored, a setting child
-    processes inherit: only this process decides when to stop.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield from results
+def _refuse_links(out: Path, plan: Plan) -> None:
+    """Before any work: a symbolic link on the way to anything this run would
+    write is refused here with exit 2 (``OutDir`` refuses it again, exit 1,
+    if one appears during the run)."""
+    if not out.is_dir():
         return
+    folders = {t.path.rpartition("/")[0] for task in plan.tasks for t in task.targets}
+    link = OutDir.of(out).find_link(sorted(f for f in folders if f) + list(META_FILES))
+    if link is not None:
+        raise UsageError(f"{out / link} is a symbolic link (to {os.path.realpath(out / link)}): augcli never "
+                         "writes or deletes through a link inside OUT; remove the link, or choose another OUT")
 
-    def handler(signum, frame):
-        if stop.requested:
-            raise KeyboardInterrupt
-        stop.requested = True
 
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+@contextlib.contextmanager
+def _before_writing() -> Iterator[None]:
+    """Ctrl-C in here has written nothing to OUT: say so, not "--resume"."""
     try:
-        for count, item in enumerate(results):
-            if count == 0:
-                signal.signal(signal.SIGINT, handler)
-            yield item
-            if stop.requested:
-                return
-    finally:
-        signal.signal(signal.SIGINT, previous)
+        yield
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted before writing anything; OUT is as it was.") from None
 
 
-def _close_quietly(results) -> None:
-    """Stop the workers; joblib's pool shutdown after an interrupt may warn or
-    trip over its own bookkeeping in a helper thread, none of which is the user's."""
+@contextlib.contextmanager
+def _pool_threads_quiet() -> Iterator[None]:
+    """While the pool runs and is stopped, its helper threads keep quiet.
+
+    When a run stops early (Ctrl-C, a failed write) joblib aborts the pool from
+    inside its result generator, and loky's manager thread may trip over its
+    own bookkeeping meanwhile (a KeyError printed as a thread traceback before
+    augcli's one line). None of that is the user's: augcli reports what
+    stopped the run."""
     hook = threading.excepthook
     threading.excepthook = lambda args: None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            results.close()
+        yield
     finally:
         threading.excepthook = hook
+
+
+def _close_quietly(results) -> None:
+    """Stop the workers; joblib's pool shutdown after an interrupt may warn."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results.close()
 
 
 def _check_resumable(out: Path, recipe: Recipe, seed: int) -> dict:
@@ -183,6 +180,36 @@ def _check_resumable(out: Path, recipe: Recipe, seed: int) -> dict:
         raise UsageError(f"--resume: {out} was made with seed {record.get('seed')}, not {seed}; "
                          "use the same --seed, or --overwrite to start again")
     return record
+
+
+def _take_stock(out: OutDir, plan: Plan, found: Scan, src: Path, previous: dict, jobs: int) -> Resumed:
+    """``--resume``: keep what is still valid, remove what is stale (see
+    ``augcli.resume``). Files go first, then their lines: if this is
+    interrupted, a line whose file is gone is stale next time too."""
+    records = read_jsonl(Path(out.path) / MANIFEST, repair=True)
+    skips = read_jsonl(Path(out.path) / SKIPPED, repair=True)
+    resumed = reconcile(plan, found, out, src, records, skips, finished=previous.get("status") == "complete",
+                        jobs=jobs)
+    if resumed.stale or resumed.dropped_skips:
+        removed = [str(r.get("path")) for r in resumed.stale if out.remove(str(r.get("path", "")))]
+        out.write(MANIFEST, "".join(dumps(r) + "\n" for r in resumed.done).encode("utf-8"))
+        if resumed.skips:
+            out.write(SKIPPED, "".join(dumps(s) + "\n" for s in resumed.skips).encode("utf-8"))
+        else:
+            out.remove(SKIPPED)
+        out.prune(path.rpartition("/")[0] for path in removed)
+    return resumed
+
+
+def _with_source_hash(skip: dict, src: Path) -> dict:
+    """A skip record carries its source's hash, so ``--resume`` retries the
+    source only once it has changed; a worker that died did not send it."""
+    if "source_sha256" in skip:
+        return skip
+    try:
+        return {**skip, "source_sha256": sha256_of(src / skip["source"])}
+    except OSError:
+        return skip  # unreadable: retried by the next --resume
 
 
 def _remaining(plan: Plan, done_paths: set[str], skipped_sources: set[str]) -> list[Task]:
@@ -235,121 +262,190 @@ def expand(
     """
     started = time.perf_counter()
     src_path, out_path = Path(src), Path(out)
-    if resume and overwrite:
-        raise UsageError("--resume and --overwrite exclude each other")
-    check_backend(backend)
-    if not isinstance(recipe, Recipe):
-        recipe = Recipe.load(recipe)
-    recipe = recipe.with_overrides(copies=copies, seed=seed, balance=balance)
-    run_seed = recipe.effective_seed
-    if not src_path.is_dir():
-        raise UsageError(f"SRC {src} is not a folder" if src_path.exists() else f"SRC {src} does not exist")
-    if out_path.exists() and not out_path.is_dir():
-        raise UsageError(f"OUT {out} exists and is not a folder")
-    check_separate(src_path, out_path)
+    with _before_writing():
+        if resume and overwrite:
+            raise UsageError("--resume and --overwrite exclude each other")
+        check_backend(backend)
+        if not isinstance(recipe, Recipe):
+            recipe = Recipe.load(recipe)
+        recipe = recipe.with_overrides(copies=copies, seed=seed, balance=balance)
+        if not src_path.is_dir():
+            raise UsageError(f"SRC {src} is not a folder" if src_path.exists() else f"SRC {src} does not exist")
+        if out_path.is_symlink() and not out_path.exists():
+            raise UsageError(f"OUT {out} is a symbolic link to {os.readlink(out_path)}, which does not exist")
+        if out_path.exists() and not out_path.is_dir():
+            raise UsageError(f"OUT {out} exists and is not a folder")
+        check_separate(src_path, out_path)
+        if dry_run:  # says what the run would do, refusals included
+            previous = _previous_run(out_path, recipe, resume, overwrite)
+            return _plan_only(src_path, out_path, str(out), recipe, augment_splits, previous)
 
-    previous = None
-    if not _is_empty(out_path):
-        if resume:
-            previous = _check_resumable(out_path, recipe, run_seed)
-        elif overwrite:
-            if read_run_record(out_path) is None:
-                raise UsageError(f"--overwrite: {out} has no {RUN_FILE}; augcli only overwrites its own output")
-        else:  # a dry run says what the run would do, refusals included
-            raise UsageError(f"OUT {out} is not empty: use --resume to finish an interrupted run, or "
-                             "--overwrite to replace an earlier augcli output")
-
-    found: Scan = scan(src_path)
-    plan = make_plan(found, recipe, augment_splits)
-    summary = Summary(out=str(out), ignored=len(found.ignored), ignored_files=found.ignored,
-                      empty_classes=found.empty_classes, dry_run=dry_run)
-    if not dry_run:
-        if overwrite and previous is None and not _is_empty(out_path):
-            _clear_previous_output(out_path)
-        out_path.mkdir(parents=True, exist_ok=True)
-        _remove_temp_files(out_path)
-
-    done = read_jsonl(out_path / MANIFEST, repair=not dry_run) if previous else []
-    skipped_before = read_jsonl(out_path / SKIPPED, repair=not dry_run) if previous else []
-    done_paths = {r["path"] for r in done}
-    skipped_sources = {r["source"] for r in skipped_before}
-    new_skips = [s.to_json() for s in found.skipped if s.source not in skipped_sources]
-    tasks = _remaining(plan, done_paths, skipped_sources)
-    summary.already_done = len(done)
-    summary.sources = sum(1 for t in plan.tasks if t.source.relpath not in skipped_sources)
-    summary.skips = skipped_before + new_skips  # those on record stay skipped: --strict fails on them every time
-    summary.skipped = len(summary.skips)
-    if dry_run:
-        summary.plan_rows = plan_table(plan)
-        summary.written = sum(len(t.targets) for t in tasks)
-        return summary
-
-    if previous and previous.get("status") == "complete" and not tasks:
-        summary.up_to_date = True
-        summary.seconds = time.perf_counter() - started
-        return summary
-
-    record = {
-        "tool": "augcli",
-        "version": __version__,
-        "engine": engine(),
-        "recipe": recipe.to_plain(),
-        "recipe_sha256": recipe.sha256,
-        "training_time_arguments": recipe.training_time_arguments(),  # accepted in keras:, not applied
-        "seed": run_seed,
-        "source": str(src_path.resolve()),
-        "started": previous.get("started", _now()) if previous else _now(),
-        "finished": None,
-        "status": "running",
-        "counts": {"sources": len(found.sources), "written": len(done), "skipped": len(skipped_before),
-                   "ignored": len(found.ignored)},
-    }
-    write_run_record(out_path, record)
-    job = Job(str(src_path.resolve()), str(out_path.resolve()), recipe, run_seed, max_pixels)
-    written = skipped = 0
-    with AppendLog(out_path / MANIFEST) as manifest, AppendLog(out_path / SKIPPED) as skips:
-        for skip in new_skips:
-            skips.append(skip)
-            skipped += 1
-        if on_start:
-            on_start(sum(len(t.targets) for t in tasks))
-        results = run_tasks(tasks, job, jobs=jobs or default_jobs(), backend=backend, scheduler=scheduler)
-        stop = _StopRequest()
-        try:
-            for records in _until_ctrl_c(results, stop):
-                for item in records:
-                    if "manifest" in item:
-                        manifest.append(item["manifest"])
-                        written += 1
-                        if "note" in item["manifest"]:
-                            summary.notes[item["manifest"]["note"]] += 1
-                    else:  # found unusable while decoding: skipped, not read
-                        skips.append(item["skip"])
-                        skipped += 1
-                        summary.skips.append(item["skip"])
-                        summary.sources -= 1
-                if on_progress:
-                    on_progress(len(records))
-            _close_quietly(results)
-            if stop.requested:
-                raise KeyboardInterrupt
-        except BaseException as exc:
-            _close_quietly(results)
-            record.update(status="failed", finished=_now())
-            record["counts"].update(written=len(done) + written, skipped=len(skipped_before) + skipped)
-            write_run_record(out_path, record)
-            if isinstance(exc, OSError):
-                raise AugcliError(f"writing to {out} failed: {exc.strerror or exc}; finished images are kept, "
-                                  "run again with --resume when fixed") from exc
-            raise
-    # a worker killed mid-write (OOM, a lost Dask worker) leaves its temp file; its
-    # task was redone elsewhere or skipped, and every worker has finished now
-    _remove_temp_files(out_path)
-    record.update(status="complete", finished=_now())
-    record["counts"].update(sources=summary.sources, written=len(done) + written,
-                            skipped=len(skipped_before) + skipped)
-    write_run_record(out_path, record)
-    summary.written = written
-    summary.skipped = len(summary.skips)
+    try:
+        with one_writer(out_path):
+            with _before_writing():  # a scan of a large or slow SRC takes a while
+                previous = _previous_run(out_path, recipe, resume, overwrite)
+                found: Scan = scan(src_path)
+                plan = make_plan(found, recipe, augment_splits)
+                _refuse_links(out_path, plan)
+            summary = Summary(out=str(out), ignored=len(found.ignored), ignored_files=found.ignored,
+                              empty_classes=found.empty_classes)
+            run = _Run(src_path, OutDir.of(out_path), str(out), recipe, found, jobs or default_jobs())
+            tasks = run.prepare(plan, previous, overwrite, summary)
+            if tasks is not None:
+                job = Job(str(src_path.resolve()), run.out, recipe, recipe.effective_seed, max_pixels,
+                          local_pool=backend == "loky")
+                run.execute(tasks, job, backend, scheduler, on_start, on_progress, summary)
+    except OSError as exc:  # before the run began: nothing written, nothing to resume
+        raise AugcliError(f"cannot write to OUT {out}: {exc.strerror or exc}") from exc
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+@dataclass
+class _Run:
+    """One run's writing into OUT, once the lock is held and the plan made."""
+
+    src: Path
+    out: OutDir
+    shown: str  # OUT as the user wrote it
+    recipe: Recipe
+    found: Scan
+    jobs: int
+    record: dict = field(default_factory=dict)  # augcli.json as last written
+    skipped_sources: set[str] = field(default_factory=set)  # skipped earlier, and still to skip
+
+    def prepare(self, plan: Plan, previous: dict | None, overwrite: bool, summary: Summary) -> list[Task] | None:
+        """Clear (--overwrite) or take stock (--resume); return the tasks still to
+        do, or None when OUT is up to date."""
+        if overwrite and previous is None and not _is_empty(Path(self.out.path)):
+            _clear_previous_output(self.out)
+        self.out.remove_temp_files()
+        resumed = _take_stock(self.out, plan, self.found, self.src, previous, self.jobs) if previous else None
+        done = resumed.done if resumed else []
+        skips = resumed.skips if resumed else []
+        skipped_sources = {r["source"] for r in skips}
+        tasks = _remaining(plan, {r["path"] for r in done}, skipped_sources)
+        summary.already_done = len(done)
+        # those on record stay skipped: --strict fails on them every time
+        summary.skips = list(skips) + [s.to_json() for s in self.found.skipped if s.source not in skipped_sources]
+        summary.skipped = len(skips)
+        summary.sources = sum(1 for t in plan.tasks if t.source.relpath not in skipped_sources)
+        if resumed:
+            summary.src_changes = resumed.describe()
+            summary.removed = len(resumed.stale)
+            if previous.get("status") == "complete" and not tasks and not resumed.stale and not resumed.dropped_skips:
+                summary.up_to_date = True  # skips still count: --strict still fails
+                return None
+        self.record = {
+            "tool": "augcli",
+            "version": __version__,
+            "engine": engine(),
+            "recipe": self.recipe.to_plain(),
+            "recipe_sha256": self.recipe.sha256,
+            "training_time_arguments": self.recipe.training_time_arguments(),  # accepted in keras:, not applied
+            "seed": self.recipe.effective_seed,
+            "source": str(self.src.resolve()),
+            "started": previous.get("started", _now()) if previous else _now(),
+            "finished": None,
+            "status": "running",
+            "counts": {"sources": len(self.found.sources), "written": len(done), "skipped": len(skips),
+                       "ignored": len(self.found.ignored)},
+        }
+        write_run_record(self.out, self.record)
+        self.skipped_sources = skipped_sources
+        return tasks
+
+    def execute(self, tasks: list[Task], job: Job, backend: str, scheduler: str | None,
+                on_start: Callable[[int], None] | None, on_progress: Callable[[int], None] | None,
+                summary: Summary) -> None:
+        """Run the tasks, appending records as results come in; record how the run ended."""
+        counts = self.record["counts"]
+        try:
+            with AppendLog(self.out, MANIFEST) as manifest, AppendLog(self.out, SKIPPED) as skips:
+                for skip in self.found.skipped:
+                    if skip.source not in self.skipped_sources:
+                        skips.append(skip.to_json())
+                        summary.skipped += 1
+                if on_start:
+                    on_start(sum(len(t.targets) for t in tasks))
+                results = run_tasks(tasks, job, jobs=self.jobs, backend=backend, scheduler=scheduler)
+                with _pool_threads_quiet():
+                    try:
+                        # Ctrl-C raises KeyboardInterrupt here at once, even while a slow
+                        # first task runs: the pool is stopped, and what its workers were
+                        # doing is redone by --resume (every manifest line matches its file)
+                        for records in results:
+                            for item in records:
+                                if "manifest" in item:
+                                    manifest.append(item["manifest"])
+                                    summary.written += 1
+                                    if "note" in item["manifest"]:
+                                        summary.notes[item["manifest"]["note"]] += 1
+                                else:  # found unusable while decoding: skipped, not read
+                                    skips.append(_with_source_hash(item["skip"], self.src))
+                                    summary.skipped += 1
+                                    summary.skips.append(item["skip"])
+                                    summary.sources -= 1
+                            if on_progress:
+                                on_progress(len(records))
+                    finally:
+                        _close_quietly(results)
+            # a worker killed mid-write (OOM, a lost Dask worker) leaves its temp file; its
+            # task was redone elsewhere or skipped, and every worker has finished now
+            self.out.remove_temp_files()
+            counts.update(written=summary.already_done + summary.written, skipped=summary.skipped)
+            self.record.update(status="complete", finished=_now())
+            write_run_record(self.out, self.record)
+        except BaseException as exc:
+            counts.update(written=summary.already_done + summary.written, skipped=summary.skipped)
+            note = self.record_failure()
+            if isinstance(exc, OSError):
+                raise AugcliError(f"writing to {self.shown} failed: {exc.strerror or exc}; finished images are "
+                                  f"kept, run again with --resume when fixed{note}") from exc
+            raise
+
+    def record_failure(self) -> str:
+        """Mark the run failed in augcli.json. When even that write fails (a full
+        disk), the first error stays the one reported: return a note instead.
+        The pool is stopped by now: temp files its killed workers left go too."""
+        with contextlib.suppress(OSError):
+            self.out.remove_temp_files()
+        self.record.update(status="failed", finished=_now())
+        try:
+            write_run_record(self.out, self.record)
+        except OSError as exc:
+            return f" ({RUN_FILE} could not be updated either and still says running: {exc.strerror or exc})"
+        return ""
+
+
+def _previous_run(out: Path, recipe: Recipe, resume: bool, overwrite: bool) -> dict | None:
+    """The record of the run that made a non-empty OUT, when --resume may go on
+    from it; refuse what is not allowed (exit 2)."""
+    if _is_empty(out):
+        return None
+    if resume:
+        return _check_resumable(out, recipe, recipe.effective_seed)
+    if overwrite and read_run_record(out) is None:
+        raise UsageError(f"--overwrite: {out} has no {RUN_FILE}; augcli only overwrites its own output")
+    if not overwrite:
+        raise UsageError(f"OUT {out} is not empty: use --resume to finish an interrupted run, or "
+                         "--overwrite to replace an earlier augcli output")
+    return None
+
+
+def _plan_only(src: Path, out_path: Path, out: str, recipe: Recipe, augment_splits: tuple[str, ...] | None,
+               previous: dict | None) -> Summary:
+    """``--dry-run``: the plan and what is left of it after a previous run's
+    records (``--resume``); nothing written, no lock taken."""
+    found = scan(src)
+    plan = make_plan(found, recipe, augment_splits)
+    done = read_jsonl(out_path / MANIFEST) if previous else []
+    skipped_before = read_jsonl(out_path / SKIPPED) if previous else []
+    skipped_sources = {r["source"] for r in skipped_before}
+    tasks = _remaining(plan, {r["path"] for r in done}, skipped_sources)
+    skips = skipped_before + [s.to_json() for s in found.skipped if s.source not in skipped_sources]
+    return Summary(out=out, ignored=len(found.ignored), ignored_files=found.ignored,
+                   empty_classes=found.empty_classes, dry_run=True, already_done=len(done),
+                   sources=sum(1 for t in plan.tasks if t.source.relpath not in skipped_sources),
+                   skips=skips, skipped=len(skips), plan_rows=plan_table(plan),
+                   written=sum(len(t.targets) for t in tasks))

@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from typing import Iterator
 
+from .outdir import OutDir
+
 RUN_FILE = "augcli.json"
 MANIFEST = "manifest.jsonl"
 SKIPPED = "skipped.jsonl"
@@ -23,11 +25,9 @@ def dumps(record: dict) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(", ", ": "))
 
 
-def write_run_record(out: Path, record: dict) -> None:
+def write_run_record(out: OutDir, record: dict) -> None:
     """Replace ``augcli.json`` atomically."""
-    temp = out / f".{RUN_FILE}.augcli-tmp"
-    temp.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(temp, out / RUN_FILE)
+    out.write(RUN_FILE, (json.dumps(record, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
 def read_run_record(out: Path) -> dict | None:
@@ -48,36 +48,49 @@ def read_jsonl(path: Path, repair: bool = False) -> list[dict]:
         return []
     complete = raw[: raw.rfind(b"\n") + 1]
     if repair and len(complete) != len(raw):
-        with open(path, "r+b") as handle:
-            handle.truncate(len(complete))
+        fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)  # cut the file, never a link's target
+        try:
+            os.ftruncate(fd, len(complete))
+        finally:
+            os.close(fd)
     return [json.loads(line) for line in complete.decode("utf-8").splitlines() if line.strip()]
 
 
 class AppendLog:
-    """A JSON-lines file opened lazily (so ``skipped.jsonl`` exists only when
-    there is something in it), one flushed write per record."""
+    """A JSON-lines file in OUT opened lazily (so ``skipped.jsonl`` exists only
+    when there is something in it), one flushed write per record."""
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, out: OutDir, name: str):
+        self.out = out
+        self.name = name
         self._handle = None
 
     def append(self, record: dict) -> None:
         if self._handle is None:
-            self._handle = open(self.path, "a", encoding="utf-8")
+            self._handle = self.out.open_append(self.name)
         self._handle.write(dumps(record) + "\n")
         self._handle.flush()
 
     def close(self) -> None:
         if self._handle is not None:
-            os.fsync(self._handle.fileno())
-            self._handle.close()
-            self._handle = None
+            handle, self._handle = self._handle, None
+            try:
+                handle.flush()
+                os.fsync(handle.fileno())
+            finally:
+                handle.close()
 
     def __enter__(self) -> "AppendLog":
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is None:
+            self.close()
+            return
+        try:  # already failing (a full disk, say): closing must not replace that error
+            self.close()
+        except OSError:
+            pass
 
 
 def iter_manifest(out: Path) -> Iterator[dict]:

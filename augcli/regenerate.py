@@ -14,8 +14,9 @@ import yaml
 from . import __version__
 from .apply import PILLOW_ENGINE, engine
 from .errors import AugcliError, UsageError
-from .io import Unusable, decode, write_atomic
+from .io import Unusable, decode
 from .manifest import MANIFEST, RUN_FILE, AppendLog, read_jsonl, write_run_record
+from .outdir import OutDir, write_atomic
 from .plan import Target
 from .recipe import Recipe
 from .sampling import AppliedOp
@@ -68,8 +69,9 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
         by_source[_safe(record["source"], "source")].append(record)
         _safe(record["path"], "path")
     newout.mkdir(parents=True, exist_ok=True)
+    target_dir = OutDir.of(newout)
     written = 0
-    with AppendLog(newout / MANIFEST) as log:
+    with AppendLog(target_dir, MANIFEST) as log:
         for source, group in by_source.items():
             try:
                 data = (src / source).read_bytes()
@@ -87,9 +89,9 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
                                 byte_copy=record["sha256"] == record["source_sha256"])
                 ops = tuple(AppliedOp.from_json(op) for op in record["ops"])
                 out_bytes, width, height, _ = render(decoded, target, ops, data, recipe)
-                write_atomic(newout / record["path"], out_bytes)
+                write_atomic(target_dir, record["path"], out_bytes)
                 log.append({**record, "width": width, "height": height,
                             "sha256": hashlib.sha256(out_bytes).hexdigest()})
                 written += 1
-    write_run_record(newout, {**run, "replay_of": str(manifest.resolve()), "counts": {"written": written}})
+    write_run_record(target_dir, {**run, "replay_of": str(manifest.resolve()), "counts": {"written": written}})
     return written

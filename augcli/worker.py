@@ -12,6 +12,7 @@ import hashlib
 import os
 import signal
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,11 +21,12 @@ from PIL import Image
 
 from .apply import apply
 from .fit import fit
-from .io import Decoded, Unusable, decode, encode, write_atomic
+from .io import Decoded, Unusable, decode, encode
+from .outdir import OutDir, write_atomic
 from .plan import Target, Task
 from .recipe import Recipe
 from .sampling import AppliedOp, item_rng, sample
-from .scan import Skip
+from .scan import Skip, SourceImage
 
 
 @dataclass(frozen=True)
@@ -32,11 +34,12 @@ class Job:
     """Everything a worker needs besides its task: small and picklable."""
 
     src: str
-    out: str
+    out: OutDir
     recipe: Recipe
     seed: int
     max_pixels: int
-    parent_pid: int = field(default_factory=os.getpid)  # the process that planned the run
+    parent_pid: int = field(default_factory=os.getpid)  # the process that planned the run (and holds OUT's lock)
+    local_pool: bool = False  # run by that process's own pool (loky): its workers die with it
 
 
 def steps_for(recipe: Recipe, target: Target, label: str):
@@ -79,13 +82,45 @@ def _settle_in(job: Job) -> None:
         return
     _SETTLED = True
     if threading.current_thread() is threading.main_thread():
-        # Ctrl-C reaches the whole process group; workers ignore it and let the
-        # parent stop the run at a consistent point
+        # Ctrl-C reaches the whole process group; workers ignore it and let
+        # augcli stop the run (see execute.workers_ignore_ctrl_c)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if job.local_pool:  # not a Dask worker, whose parent is its nanny
+        _die_with(job.parent_pid)
     keep_freed_memory()
 
 
 _SETTLED = False
+_BOUND_TO: int | None = None  # the parent this worker dies with
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> None:
+    """A pool worker must not outlive augcli: after a ``kill -9`` of the run it
+    would go on with its queued tasks, unlocked, into an OUT the user may have
+    deleted. On Linux the kernel sends it SIGKILL when its parent dies
+    (``PR_SET_PDEATHSIG``); elsewhere a watchdog thread notices within 0.2 s.
+    ``_orphaned`` is checked again before every write."""
+    global _BOUND_TO
+    _BOUND_TO = parent
+    try:
+        armed = ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    except (OSError, AttributeError):  # not Linux
+        armed = False
+    if _orphaned():  # the parent died before the signal was armed (or before this worker's first task)
+        os._exit(1)
+    if not armed:
+        threading.Thread(target=_watch_parent, name="augcli-parent-watch", daemon=True).start()
+
+
+def _orphaned() -> bool:
+    return _BOUND_TO is not None and os.getppid() != _BOUND_TO
+
+
+def _watch_parent() -> None:
+    while not _orphaned():
+        time.sleep(0.2)
+    os._exit(1)
 
 
 def keep_freed_memory() -> None:
@@ -102,6 +137,12 @@ def keep_freed_memory() -> None:
         pass
 
 
+def _skip(source: SourceImage, reason: str, source_sha: str) -> dict:
+    """A skip record with the hash of the bytes it was about: ``--resume``
+    retries the source only once those have changed."""
+    return {"skip": {**Skip(source.relpath, reason).to_json(), "source_sha256": source_sha}}
+
+
 def process(task: Task, job: Job) -> list[dict]:
     """Produce every target of one source; return manifest records, or one skip
     record if the source cannot be used."""
@@ -109,12 +150,13 @@ def process(task: Task, job: Job) -> list[dict]:
     source = task.source
     try:
         data = (Path(job.src) / source.relpath).read_bytes()
-        decoded = decode(data, max_pixels=job.max_pixels)
-    except Unusable as exc:
-        return [{"skip": Skip(source.relpath, str(exc)).to_json()}]
     except OSError as exc:
         return [{"skip": Skip(source.relpath, f"cannot read: {exc.strerror or exc}").to_json()}]
     source_sha = hashlib.sha256(data).hexdigest()
+    try:
+        decoded = decode(data, max_pixels=job.max_pixels)
+    except Unusable as exc:
+        return [_skip(source, str(exc), source_sha)]
     records = []
     for target in task.targets:
         seed = None
@@ -128,8 +170,10 @@ def process(task: Task, job: Job) -> list[dict]:
             # an op that cannot work on this image (say, a degenerate size): skip the
             # source, keep the run going; what was already written stays valid
             reason = f"cannot augment ({', '.join(op.op for op in ops) or 'encode'}): {type(exc).__name__}: {exc}"
-            return records + [{"skip": Skip(source.relpath, reason).to_json()}]
-        write_atomic(Path(job.out) / target.path, out_bytes)
+            return records + [_skip(source, reason, source_sha)]
+        if _orphaned():  # augcli was killed: write nothing more (see _die_with)
+            os._exit(1)
+        write_atomic(job.out, target.path, out_bytes)
         record = {
             "path": target.path,
             "source": source.relpath,
