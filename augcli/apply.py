@@ -15,12 +15,23 @@ import numpy as np
 from PIL import Image
 
 from .imaging import point_chain
+from .lazy import opencv
 from .ops import lookup
 from .ops.spec import OpSpec
 from .ops.warp import warp
 from .sampling import AppliedOp
 
 _RESAMPLING_KEYS = ("fill", "cval", "interpolation")
+
+
+PILLOW_ENGINE = "pillow"  # augcli 0.1.0 resampled with Pillow and recorded no engine
+
+
+def engine() -> str:
+    """The pixel engine: besides the recipe and the sources, the one thing output
+    bytes depend on. Recorded in ``augcli.json``; ``replay`` and ``--resume``
+    refuse a run written by another engine rather than write different pixels."""
+    return f"opencv {opencv().__version__}"
 
 
 def apply(img: Image.Image, ops: Iterable[AppliedOp]) -> Image.Image:
@@ -82,12 +93,31 @@ def _apply_affine_run(img: Image.Image, run: list[AppliedOp]) -> Image.Image:
         step, size = lookup(op.op).forward(op.kwargs(), size)
         matrix = step @ matrix
     if all(lookup(op.op).exact for op in run):
-        # flips and quarter turns compose to one of the eight symmetries of the
-        # rectangle: one lossless transpose, whatever the run's length
+        # flips, quarter turns and crops compose to one of the eight symmetries of
+        # the rectangle and an integer shift: one lossless transpose and one crop
         turn = _TRANSPOSES[tuple(np.rint(matrix[:2, :2]).astype(int).ravel())]
-        return img.copy() if turn is None else img.transpose(turn)
+        turned = img.copy() if turn is None else img.transpose(turn)
+        # the symmetry alone maps the input onto [0, w') x [0, h'); what is left
+        # of the composed map is a shift by -(x0, y0): a crop at (x0, y0)
+        symmetry, _ = _symmetry_forward(turn, img.size)
+        x0, y0 = np.rint((symmetry - matrix)[:2, 2]).astype(int)
+        if (x0, y0) == (0, 0) and size == turned.size:
+            return turned
+        return turned.crop((int(x0), int(y0), int(x0) + size[0], int(y0) + size[1]))
     settings = next(r for r in map(_resampling, run) if r is not None)
     return warp(img, matrix, size, **dict(zip(_RESAMPLING_KEYS, settings)))
+
+
+def _symmetry_forward(turn, size) -> tuple[np.ndarray, tuple[int, int]]:
+    """The forward map of a Pillow transpose on an image of ``size``: its linear
+    part, and the shift that keeps the result on [0, w') x [0, h')."""
+    linear = next(np.array(k, float).reshape(2, 2) for k, v in _TRANSPOSES.items() if v == turn)
+    w, h = size
+    corners = linear @ np.array([[0, w - 1, 0, w - 1], [0, 0, h - 1, h - 1]], float)
+    forward = np.eye(3)
+    forward[:2, :2] = linear
+    forward[:2, 2] = -corners.min(axis=1)
+    return forward, (int(np.ptp(corners[0])) + 1, int(np.ptp(corners[1])) + 1)
 
 
 # the linear part of an exact run's forward map (x right, y down) -> Pillow's transpose

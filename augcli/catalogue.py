@@ -89,6 +89,9 @@ def describe(spec: OpSpec) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
         lines.append("  " + "  ".join(f"{cell:<{widths[i]}}" for i, cell in enumerate(row[:4])) + f"  {row[4]}")
+    if spec.training_time:
+        lines += ["", "accepted but not applied, with a notice (they belong in your training code):"]
+        lines += [f"  {k}: {v}" for k, v in spec.training_time.items()]
     if spec.refused:
         lines += ["", "not supported (and why):"] + [f"  {k}: {v}" for k, v in spec.refused.items()]
     lines += ["", "Numbers also take a range [lo, hi] (drawn uniformly per output) or {choice: [...]}.",
@@ -120,8 +123,10 @@ def _value_schema(param: Param) -> dict[str, Any]:
     elif param.kind == "keras_shift":
         base = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "array", "items": {"type": "number"}}]}
     elif param.kind == "keras_factor":
-        base = {"anyOf": [{"type": "number", "minimum": 0},
-                          {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}]}
+        lo = {} if param.lo is None else {"minimum": param.lo}
+        hi = {} if param.hi is None else {"maximum": param.hi}
+        base = {"anyOf": [{"type": "number", "minimum": 0, **hi},
+                          {"type": "array", "items": {"type": "number", **lo, **hi}, "minItems": 2, "maxItems": 2}]}
     else:  # keras_zoom
         base = {"anyOf": [{"type": "number", "minimum": 0},
                           {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}]}
@@ -149,6 +154,7 @@ def _size_schema(nulls: bool) -> dict[str, Any]:
 def _op_schema(spec: OpSpec) -> dict[str, Any]:
     props = {p.name: _value_schema(p) for p in spec.params}
     props["p"] = {"type": "number", "minimum": 0, "maximum": 1, "description": "probability that the op fires"}
+    props.update({k: {"description": f"accepted, not applied: {why}"} for k, why in spec.training_time.items()})
     params = {"type": ["object", "null"], "properties": props, "additionalProperties": False,
               "required": [p.name for p in spec.params if p.required]}
     return {"type": "object", "description": spec.doc, "properties": {spec.name: params},

@@ -82,6 +82,17 @@ def _balance(value: str | None) -> str | int | None:
     raise click.BadParameter(f"{value!r} is not 'max' or a positive number of images per class")
 
 
+def _load_recipe(path: str):
+    """Read and validate a recipe; say once per run which arguments it accepts but
+    does not apply (Keras training-time arguments such as rescale)."""
+    from .recipe import Recipe
+
+    recipe = Recipe.load(path)
+    for notice in recipe.notices():
+        click.echo(f"augcli: notice: {notice}", err=True)
+    return recipe
+
+
 def _splits(value: str | None) -> tuple[str, ...] | None:
     if value is None:
         return None
@@ -140,10 +151,11 @@ def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, schedule
     from .worker import keep_freed_memory
 
     keep_freed_memory()  # this process is augcli's own; with -j 1 it is the worker too
+    recipe = _load_recipe(recipe_path)
     progress = _Progress(enabled=not quiet and not dry_run and sys.stderr.isatty())
     try:
         summary = run_expand(
-            src, out, recipe_path, copies=copies, seed=seed, balance=balance, jobs=jobs, backend=backend, scheduler=scheduler,
+            src, out, recipe, copies=copies, seed=seed, balance=balance, jobs=jobs, backend=backend, scheduler=scheduler,
             resume=resume,
             overwrite=overwrite, dry_run=dry_run, max_pixels=max_pixels,
             augment_splits=_splits(augment_splits), on_start=progress.start, on_progress=progress.update,
@@ -214,9 +226,7 @@ def validate(recipe_path):
     Example:
       augcli validate standard
     """
-    from .recipe import Recipe
-
-    click.echo(Recipe.load(recipe_path).to_yaml(), nl=False)
+    click.echo(_load_recipe(recipe_path).to_yaml(), nl=False)
 
 
 @cli.command()
@@ -244,7 +254,6 @@ def preview(src, recipe_path, out_path, images, variants, seed, from_out):
     """
     from .errors import UsageError
     from .sheet import preview_rows, rows_from_output, sheet
-    from .recipe import Recipe
 
     if from_out is None and (src is None or recipe_path is None):
         raise UsageError("preview needs SRC and --recipe, or --from OUT")
@@ -255,7 +264,7 @@ def preview(src, recipe_path, out_path, images, variants, seed, from_out):
     if from_out is not None:
         rows = rows_from_output(from_out, images=images, variants=variants, seed=seed or 0)
     else:
-        rows = preview_rows(src, Recipe.load(recipe_path), images=images, variants=variants, seed=seed)
+        rows = preview_rows(src, _load_recipe(recipe_path), images=images, variants=variants, seed=seed)
     if not rows:
         raise UsageError("no images to preview (no usable images in the augmented split)")
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)

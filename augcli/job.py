@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from . import __version__
+from .apply import PILLOW_ENGINE, engine
 from .errors import AugcliError, UsageError
 from .execute import check_backend, default_jobs, run_tasks
 from .io import DEFAULT_MAX_PIXELS, is_temp
@@ -174,6 +175,10 @@ def _check_resumable(out: Path, recipe: Recipe, seed: int) -> dict:
         raise UsageError(f"--resume: {out} was made with a different recipe (sha256 "
                          f"{str(record.get('recipe_sha256'))[:12]}..., this one {recipe.sha256[:12]}...); "
                          "use --overwrite to start again")
+    if record.get("engine", PILLOW_ENGINE) != engine():
+        raise UsageError(f"--resume: {out} was written by augcli {record.get('version')} with pixel engine "
+                         f"{record.get('engine', PILLOW_ENGINE)!r}; this augcli {__version__} uses {engine()!r} and "
+                         "would write different pixels; use --overwrite to start again")
     if record.get("seed") != seed:
         raise UsageError(f"--resume: {out} was made with seed {record.get('seed')}, not {seed}; "
                          "use the same --seed, or --overwrite to start again")
@@ -287,8 +292,10 @@ def expand(
     record = {
         "tool": "augcli",
         "version": __version__,
+        "engine": engine(),
         "recipe": recipe.to_plain(),
         "recipe_sha256": recipe.sha256,
+        "training_time_arguments": recipe.training_time_arguments(),  # accepted in keras:, not applied
         "seed": run_seed,
         "source": str(src_path.resolve()),
         "started": previous.get("started", _now()) if previous else _now(),

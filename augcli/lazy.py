@@ -28,3 +28,19 @@ class LazyModule:
 
 def lazy(name: str) -> Any:
     return LazyModule(name)
+
+
+def opencv() -> Any:
+    """OpenCV, imported on first use and set to one thread: augcli runs one
+    worker per core already (``-j N`` means N cores), and OpenCV's own thread
+    pool in every worker would only oversubscribe them."""
+    global _CV2
+    if _CV2 is None:
+        import cv2
+
+        cv2.setNumThreads(1)
+        _CV2 = cv2
+    return _CV2
+
+
+_CV2 = None

@@ -142,6 +142,23 @@ class Balance:
 
 
 @dataclass(frozen=True)
+class TrainingTimeArgument:
+    """A Keras argument that acts on the model's input, not on image files
+    (``rescale: 1./255``): accepted in a ``keras`` block so a pasted notebook
+    block runs, never applied, noticed once per run and listed in augcli.json."""
+
+    path: str  # where in the recipe, e.g. "keras.rescale"
+    value: Any  # as written
+    why: str
+    line: int | None = None
+
+    def notice(self, filename: str) -> str:
+        where = f"{filename}:{self.line}" if self.line else filename
+        return (f"{where}: {self.path}: {show(self.value)} is not applied: {self.why}, so it belongs in your "
+                "training code (expand lists it in augcli.json)")
+
+
+@dataclass(frozen=True)
 class Recipe:
     """A validated recipe. Build one with ``Recipe.from_yaml`` or ``Recipe.load``."""
 
@@ -156,6 +173,8 @@ class Recipe:
     balance: Balance | None = None
     name: str = field(default="<recipe>", compare=False)
     lines: dict = field(default_factory=dict, compare=False, repr=False)  # recipe path -> line, for messages
+    # not part of the normalised recipe or its hash: they change no pixel
+    training_time: tuple[TrainingTimeArgument, ...] = field(default=(), compare=False)
 
     @classmethod
     def load(cls, path: str | Path | dict) -> "Recipe":
@@ -247,6 +266,14 @@ class Recipe:
         if self.classes:
             plain["classes"] = {name: rule.to_plain() for name, rule in self.classes}
         return plain
+
+    def notices(self) -> list[str]:
+        """One line per training-time argument, for the user to move into the training code."""
+        return [argument.notice(self.name) for argument in self.training_time]
+
+    def training_time_arguments(self) -> dict[str, Any]:
+        """Recipe path -> value of each training-time argument, as augcli.json lists them."""
+        return {argument.path: argument.value for argument in self.training_time}
 
     def rule(self, label: str) -> ClassRule | None:
         return dict(self.classes).get(label)
@@ -413,6 +440,7 @@ class _Parser:
     def __init__(self, lines: dict[str, int]):
         self.lines = lines
         self.problems: list[Problem] = []
+        self.training_time: list[TrainingTimeArgument] = []
 
     def problem(self, path: str, message: str, hint: str | None = None) -> None:
         probe = path  # the nearest enclosing path that has a line (a dict recipe has none)
@@ -490,7 +518,7 @@ class _Parser:
             fields["classes"] = self.classes(data["classes"], "classes")
         if not (has_variants or "keras" in data):
             self.identical_copies(data, fields)
-        return Recipe(**fields, lines=self.lines)
+        return Recipe(**fields, lines=self.lines, training_time=tuple(self.training_time))
 
     def identical_copies(self, data: dict, fields: dict) -> None:
         """A copy drawn from no ops equals its original: asking for one is a recipe
@@ -647,8 +675,12 @@ class _Parser:
         foreign = [k for k in args if (spec.name, k) in FOREIGN_PARAMS]
         for key in foreign:
             self.problem(f"{path}.{key}", FOREIGN_PARAMS[(spec.name, key)])
-        self.unknown_keys({k: v for k, v in args.items() if k not in spec.refused and k not in foreign}, names, path,
-                          f"a parameter of {spec.name}")
+        for key in [k for k in args if k in spec.training_time]:
+            self.training_time.append(TrainingTimeArgument(f"{path}.{key}", args[key], spec.training_time[key],
+                                                           self.lines.get(f"{path}.{key}")))
+        self.unknown_keys({k: v for k, v in args.items()
+                           if k not in spec.refused and k not in spec.training_time and k not in foreign},
+                          names, path, f"a parameter of {spec.name}")
         params = []
         for param in spec.params:
             if param.name in args:
@@ -703,4 +735,5 @@ def _join(path: str, key: Any) -> str:
     return f"{path}.{key}" if path else str(key)
 
 
-__all__ = ["Recipe", "OpStep", "OneOf", "SomeOf", "Sequence", "Step", "Output", "Choice", "Fixed", "Uniform"]
+__all__ = ["Recipe", "TrainingTimeArgument", "OpStep", "OneOf", "SomeOf", "Sequence", "Step", "Output", "Choice",
+           "Fixed", "Uniform"]

@@ -11,6 +11,8 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
+from . import __version__
+from .apply import PILLOW_ENGINE, engine
 from .errors import AugcliError, UsageError
 from .io import Unusable, decode, write_atomic
 from .manifest import MANIFEST, RUN_FILE, AppendLog, read_jsonl, write_run_record
@@ -32,6 +34,16 @@ def _safe(relpath: str, what: str) -> str:
     return relpath
 
 
+def _check_engine(run: dict) -> None:
+    """Refuse a manifest whose pixels another engine computed: replaying it here
+    would silently write different images."""
+    recorded = run.get("engine", PILLOW_ENGINE)
+    if recorded != engine():
+        raise UsageError(f"this manifest was written by augcli {run.get('version', '?')} with pixel engine "
+                         f"{recorded!r}; augcli {__version__} uses {engine()!r} and cannot reproduce its bytes "
+                         "(replay it with the augcli and OpenCV versions that wrote it)")
+
+
 def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: str | None = None) -> int:
     """Write the images listed in ``manifest`` (those matching ``only``) into
     NEWOUT from SRC and the recorded ops; return how many were written."""
@@ -43,8 +55,11 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
     check_separate(src, newout)
     if newout.exists() and any(newout.iterdir()):
         raise UsageError(f"NEWOUT {newout} is not empty: replay writes into a new folder")
-    run = json.loads((manifest.parent / RUN_FILE).read_text(encoding="utf-8")) \
-        if (manifest.parent / RUN_FILE).is_file() else {}
+    if not (manifest.parent / RUN_FILE).is_file():
+        raise UsageError(f"{manifest.parent / RUN_FILE} not found: replay needs the run record beside the "
+                         "manifest (it holds the output settings and the pixel engine)")
+    run = json.loads((manifest.parent / RUN_FILE).read_text(encoding="utf-8"))
+    _check_engine(run)
     # the output settings (quality, size) live in the recorded recipe
     recipe = Recipe.from_yaml(yaml.safe_dump(run["recipe"])) if "recipe" in run else Recipe(pipeline=())
     records = [r for r in read_jsonl(manifest) if only is None or fnmatch.fnmatch(r["path"], only)]

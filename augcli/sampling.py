@@ -25,15 +25,18 @@ def stable_hash(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "little")
 
 
-def item_seed(seed: int, relpath: str, copy: int) -> np.random.SeedSequence:
+def item_seed(seed: int, relpath: str, copy: int, *, epoch: int | None = None) -> np.random.SeedSequence:
     """The seed of one output, keyed by the run seed, the source's relative path
-    (POSIX form) and the copy index."""
-    return np.random.SeedSequence(seed, spawn_key=(stable_hash(relpath), copy))
+    (POSIX form) and the copy index. ``epoch`` (``Augmenter``'s fresh draws per
+    training epoch) is a third key: a longer spawn key, so no epoch's draws
+    coincide with any copy that ``expand`` writes."""
+    epochs = () if epoch is None else (epoch,)
+    return np.random.SeedSequence(seed, spawn_key=(stable_hash(relpath), copy, *epochs))
 
 
-def item_rng(seed: int, relpath: str, copy: int) -> tuple[np.random.Generator, int]:
+def item_rng(seed: int, relpath: str, copy: int, *, epoch: int | None = None) -> tuple[np.random.Generator, int]:
     """The generator for one output and a 32-bit number that names its seed."""
-    seq = item_seed(seed, relpath, copy)
+    seq = item_seed(seed, relpath, copy, epoch=epoch)
     return np.random.default_rng(seq), int(seq.generate_state(1)[0])
 
 

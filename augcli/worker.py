@@ -12,7 +12,7 @@ import hashlib
 import os
 import signal
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,7 @@ class Job:
     recipe: Recipe
     seed: int
     max_pixels: int
+    parent_pid: int = field(default_factory=os.getpid)  # the process that planned the run
 
 
 def steps_for(recipe: Recipe, target: Target, label: str):
@@ -52,22 +53,29 @@ def finish(img: Image.Image, recipe: Recipe) -> Image.Image:
     return fit(img, recipe.output.size, recipe.output.fit, recipe.output.background)
 
 
+def augment(img: Image.Image, ops: tuple[AppliedOp, ...], recipe: Recipe) -> Image.Image:
+    """The pixels of one output before encoding: the drawn ops, then the output
+    step. ``render`` and ``Augmenter`` (in memory) share this path."""
+    return finish(apply(img, ops), recipe)
+
+
 def render(decoded: Decoded, target: Target, ops: tuple[AppliedOp, ...], source_bytes: bytes,
            recipe: Recipe) -> tuple[bytes, int, int, str | None]:
     """The bytes of one output; ``preview`` and ``replay`` share this path."""
     if target.byte_copy and not decoded.rotated:
         width, height = decoded.image.size
         return source_bytes, width, height, None
-    img = finish(apply(decoded.image, ops), recipe)
+    img = augment(decoded.image, ops, recipe)
     data, written, note = encode(img, target.format, quality=recipe.output.quality,
                                  icc_profile=decoded.icc_profile, cval=recipe.output.background)
     return data, written.width, written.height, note
 
 
-def _settle_in() -> None:
-    """Once per worker process (not in the caller's own process)."""
+def _settle_in(job: Job) -> None:
+    """Once per worker process (not in the caller's own process, which -j 1 and
+    the threading backend use)."""
     global _SETTLED
-    if os.getpid() == _PARENT_PID or _SETTLED:
+    if _SETTLED or os.getpid() == job.parent_pid:
         return
     _SETTLED = True
     if threading.current_thread() is threading.main_thread():
@@ -77,7 +85,6 @@ def _settle_in() -> None:
     keep_freed_memory()
 
 
-_PARENT_PID = os.getpid()  # in a worker process this module is imported afresh, with its own pid
 _SETTLED = False
 
 
@@ -98,7 +105,7 @@ def keep_freed_memory() -> None:
 def process(task: Task, job: Job) -> list[dict]:
     """Produce every target of one source; return manifest records, or one skip
     record if the source cannot be used."""
-    _settle_in()
+    _settle_in(job)
     source = task.source
     try:
         data = (Path(job.src) / source.relpath).read_bytes()

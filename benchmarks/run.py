@@ -39,38 +39,54 @@ RECIPES = HERE / "recipes"
 AUGCLI = [PY, "-m", "augcli"]
 
 
+FLOOR = "codec floor (decode + encode only), 2 processes"
+OURS = "augcli standard -j 2"
+FLIPS = "augcli flips -j 2"
+HEAVY = "augcli heavy -j 2"
+ALBUMENTATIONS = "albumentations + joblib script, standard, 2 processes"
+ALBUMENTATIONS_HEAVY = "albumentations + joblib script, heavy, 2 processes"
+
+
 def tools(src: Path, with_dask: bool) -> dict[str, callable]:
     """name -> function(out) returning the command line."""
     standard, flips = str(RECIPES / "bench-standard.yaml"), str(RECIPES / "bench-flips.yaml")
+    heavy = str(RECIPES / "bench-heavy.yaml")
     found = {
-        "codec floor (decode + encode only), 2 processes":
-            lambda out: [PY, str(HERE / "peers" / "codec_floor.py"), str(src), str(out), "--jobs", "2"],
-        "augcli standard -j 2": lambda out: AUGCLI + ["expand", str(src), str(out), "-r", standard, "-j", "2", "-q"],
+        FLOOR: lambda out: [PY, str(HERE / "peers" / "codec_floor.py"), str(src), str(out), "--jobs", "2"],
+        OURS: lambda out: AUGCLI + ["expand", str(src), str(out), "-r", standard, "-j", "2", "-q"],
         "augcli standard -j 1": lambda out: AUGCLI + ["expand", str(src), str(out), "-r", standard, "-j", "1", "-q"],
-        "augcli flips -j 2": lambda out: AUGCLI + ["expand", str(src), str(out), "-r", flips, "-j", "2", "-q"],
+        FLIPS: lambda out: AUGCLI + ["expand", str(src), str(out), "-r", flips, "-j", "2", "-q"],
+        HEAVY: lambda out: AUGCLI + ["expand", str(src), str(out), "-r", heavy, "-j", "2", "-q"],
     }
     if with_dask and importlib.util.find_spec("distributed"):
         found["augcli standard, dask LocalCluster of 2"] = lambda out: AUGCLI + [
             "expand", str(src), str(out), "-r", standard, "-j", "2", "--backend", "dask", "-q"]
     if importlib.util.find_spec("albumentations"):
-        found["albumentations + joblib script, 2 processes"] = lambda out: [
-            PY, str(HERE / "peers" / "albumentations_script.py"), str(src), str(out), "--jobs", "2"]
+        script = str(HERE / "peers" / "albumentations_script.py")
+        found[ALBUMENTATIONS] = lambda out: [PY, script, str(src), str(out), "--jobs", "2"]
+        found[ALBUMENTATIONS_HEAVY] = lambda out: [PY, script, str(src), str(out), "--jobs", "2", "--recipe", "heavy"]
     if importlib.util.find_spec("Augmentor"):
         found["Augmentor (own thread pool, JPEG q75)"] = lambda out: [
             PY, str(HERE / "peers" / "augmentor_script.py"), str(src), str(out)]
     return found
 
 
-def measure(command: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (bytes) of the whole process tree."""
+def measure(command: list[str]) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (user + system) and peak RSS (bytes) of the whole
+    process tree. Both CPU and RSS are sampled every 20 ms per process (workers
+    may outlive their parent briefly, so the kernel's accounting of reaped
+    children would miss them); CPU is each process's last sample, summed."""
     log = tempfile.TemporaryFile()  # a file, not a pipe: chatty tools (progress bars) never block on it
     started = time.perf_counter()
     proc = psutil.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
-    peak = 0
+    peak, cpu = 0, {}
     while proc.poll() is None:
         try:
             tree = [proc] + proc.children(recursive=True)
             peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            for p in tree:
+                times = p.cpu_times()
+                cpu[p.pid] = times.user + times.system
         except psutil.Error:
             pass
         time.sleep(0.02)
@@ -80,7 +96,7 @@ def measure(command: list[str]) -> tuple[float, int]:
     log.close()
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed: {errors}")
-    return seconds, peak
+    return seconds, sum(cpu.values()), peak
 
 
 def count_outputs(out: Path) -> int:
@@ -122,6 +138,7 @@ def main() -> None:
     parser.add_argument("--preset", choices=["small", "large"], default="small")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--memory", action="store_true", help="also compare peak RSS on 200 vs 2000 sources")
+    parser.add_argument("--scaling", action="store_true", help="also time -j 1 against -j 2 on 2000 sources")
     parser.add_argument("--no-dask", action="store_true")
     args = parser.parse_args()
     # run augcli as an installed copy runs: from compiled bytecode (an editable install
@@ -130,7 +147,7 @@ def main() -> None:
     src = build(args.preset)
     sources = sum(1 for _ in src.rglob("*.jpg"))
     runs = tools(src, not args.no_dask)
-    results: dict[str, list[tuple[float, int, int]]] = {name: [] for name in runs}
+    results: dict[str, list[tuple[float, float, int, int]]] = {name: [] for name in runs}
     scratch = Path(tempfile.mkdtemp(prefix="augcli-bench-"))
     try:
         names = list(runs)
@@ -139,8 +156,8 @@ def main() -> None:
             for name in order:
                 out = scratch / "out"
                 shutil.rmtree(out, ignore_errors=True)
-                seconds, peak = measure(runs[name](out))
-                results[name].append((seconds, peak, count_outputs(out)))
+                seconds, cpu_s, peak = measure(runs[name](out))
+                results[name].append((seconds, cpu_s, peak, count_outputs(out)))
                 print(f"rep {rep + 1}: {name}: {seconds:.2f} s", file=sys.stderr)
         memory_rows = []
         if args.memory:
@@ -148,42 +165,69 @@ def main() -> None:
                 data = build(preset)
                 out = scratch / "out"
                 shutil.rmtree(out, ignore_errors=True)
-                seconds, peak = measure(AUGCLI + ["expand", str(data), str(out), "-r",
-                                                  str(RECIPES / "bench-flips.yaml"), "-j", "2", "-q"])
+                seconds, _, peak = measure(AUGCLI + ["expand", str(data), str(out), "-r",
+                                                     str(RECIPES / "bench-flips.yaml"), "-j", "2", "-q"])
                 memory_rows.append((preset, sum(1 for _ in data.rglob("*.jpg")), peak, seconds))
+        scaling = {}
+        if args.scaling:
+            data = build("large")
+            for jobs in ("1", "2"):
+                out = scratch / "out"
+                shutil.rmtree(out, ignore_errors=True)
+                seconds, cpu_s, _ = measure(AUGCLI + ["expand", str(data), str(out), "-r",
+                                                      str(RECIPES / "bench-standard.yaml"), "-j", jobs, "-q"])
+                scaling[jobs] = (count_outputs(out) / seconds, cpu_s)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
     def rate(name: str) -> float:
-        return statistics.median(n / s for s, _, n in results[name])
+        return statistics.median(n / s for s, _, _, n in results[name])
 
-    floor = rate(names[0])
-    ours = rate("augcli standard -j 2")
+    def cpu_ms(name: str) -> float:
+        """CPU milliseconds per output written, whole process tree."""
+        return statistics.median(c / n * 1e3 for _, c, _, n in results[name])
+
+    floor, ours = rate(FLOOR), rate(OURS)
     lines = [
         f"# augcli benchmark, {date.today().isoformat()}, preset {args.preset}",
         "",
         f"{sources} source JPEGs (640x480, q90), 5 JPEG q90 outputs each; median of {args.reps} runs, whole "
-        f"processes; tools alternate within each run. Machine: {cpu()}. Versions: {versions()}.",
+        f"processes; tools alternate within each run. CPU is user + system seconds of the whole process tree. "
+        f"Machine: {cpu()}. Versions: {versions()}.",
         "",
-        "| tool | images/s | vs codec floor | vs augcli standard -j 2 | peak RSS, process tree |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "| tool | images/s | vs codec floor | vs augcli standard -j 2 | CPU ms per output | peak RSS, process tree |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name in names:
-        peak = max(p for _, p, _ in results[name]) / 2**20
+        peak = max(p for _, _, p, _ in results[name]) / 2**20
         lines.append(f"| {name} | {rate(name):.0f} | {rate(name) / floor:.2f} | {rate(name) / ours:.2f} | "
-                     f"{peak:.0f} MiB |")
-    lines += ["", f"Scaling: augcli standard -j 2 / -j 1 = {ours / rate('augcli standard -j 1'):.2f}x.", ""]
+                     f"{cpu_ms(name):.1f} | {peak:.0f} MiB |")
+    lines += ["", "Ratios from this run (> 1: augcli is faster; CPU ratios are the steadier ones on a shared machine):", ""]
+    for ours_name, peer in ((OURS, ALBUMENTATIONS), (HEAVY, ALBUMENTATIONS_HEAVY)):
+        if peer in results:
+            lines.append(f"- {ours_name} vs {peer}: wall {rate(ours_name) / rate(peer):.2f}x, "
+                         f"CPU {cpu_ms(peer) / cpu_ms(ours_name):.2f}x")
+    lines += [f"- {OURS} vs codec floor: {ours / floor:.2f}; {FLIPS} vs codec floor: {rate(FLIPS) / floor:.2f}",
+              f"- scaling on these {sources} sources: -j 2 / -j 1 = {ours / rate('augcli standard -j 1'):.2f}x", ""]
+    if scaling:
+        (one, cpu_one), (two, cpu_two) = scaling["1"], scaling["2"]
+        lines += [f"Scaling on 2000 sources (standard recipe): -j 1 {one:.0f} images/s, -j 2 {two:.0f} images/s: "
+                  f"{two / one:.2f}x (CPU {cpu_one:.1f} s vs {cpu_two:.1f} s).", ""]
     if memory_rows:
         lines += ["| sources (flips, -j 2) | peak RSS | seconds |", "| ---: | ---: | ---: |"]
         lines += [f"| {n} | {p / 2**20:.0f} MiB | {s:.1f} |" for _, n, p, s in memory_rows]
         small, large = memory_rows[0][2], memory_rows[1][2]
         lines += ["", f"Peak RSS with {memory_rows[1][1]} sources is {large / small:.2f}x that with "
                       f"{memory_rows[0][1]}.", ""]
+    # in memory (issue 17): Augmenter vs albumentations' Compose on decoded arrays, one process
+    import in_memory
+
+    lines += in_memory.report(reps=max(args.reps, 5)) + [""]
     help_s = startup(AUGCLI[:1] + ["-m", "augcli", "--help"])
     validate_s = startup(AUGCLI + ["validate", str(HERE.parent / "recipes" / "flips.yaml")])
     lines += [f"Start-up (median of 5): `augcli --help` {help_s:.2f} s, `augcli validate` {validate_s:.2f} s.", "",
               f"Reproduce: `make bench` (or `python benchmarks/run.py --preset {args.preset} --reps {args.reps}"
-              f"{' --memory' if args.memory else ''}`)."]
+              f"{' --memory' if args.memory else ''}{' --scaling' if args.scaling else ''}`)."]
     report = "\n".join(lines) + "\n"
     print(report)
     target = HERE / "results" / f"{date.today().isoformat()}-{args.preset}.md"

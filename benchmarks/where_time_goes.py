@@ -19,7 +19,7 @@ from make_dataset import build
 
 HERE = Path(__file__).resolve().parent
 
-RESAMPLE = "fused geometric resample, padding included (Pillow transform)"
+RESAMPLE = "fused geometric resample (OpenCV warpAffine)"
 OTHER_OPS = "other ops (colour LUTs, flips, ...)"
 HASH = "sha256 of source and output, for the manifest"
 # Non-overlapping stages of worker.process, by (module file, function name); their
@@ -59,7 +59,7 @@ def main() -> None:
     measured[HASH] = sum(caller[3] for k, v in stats.items() if k[2] == "<built-in method _hashlib.openssl_sha256>"
                          for where, caller in v[4].items() if where[0].endswith("worker.py"))
     rows = list(measured.items())
-    resample = sum(v[2] for k, v in stats.items() if k[2] == "<method 'transform' of 'ImagingCore' objects>")
+    resample = sum(v[2] for k, v in stats.items() if k[2] in ("<warpAffine>", "<warpPerspective>", "<remap>"))
     rows.append(("everything else (records, paths, numpy glue)", total - sum(s for _, s in rows)))
     lines = [f"# Where the time goes, {date.today().isoformat()}: `{args.recipe.name}`, -j 1, {outputs} outputs",
              "", "| stage | ms per output | share |", "| --- | ---: | ---: |"]
@@ -67,7 +67,7 @@ def main() -> None:
         lines.append(f"| {stage} | {seconds / outputs * 1e3:.2f} | {seconds / total:.0%} |")
     lines.append(f"| **total in the worker** | **{total / outputs * 1e3:.2f}** | 100% |")
     if resample:
-        lines += ["", f"Of the resample, Pillow's bilinear `transform` itself (C, one thread) takes "
+        lines += ["", f"Of the resample, OpenCV's `warpAffine` / `warpPerspective` / `remap` (C, one thread) take "
                   f"{resample / outputs * 1e3:.2f} ms per output ({resample / total:.0%} of the total)."]
     lines += ["", "cProfile adds overhead to Python calls, not to the C calls that dominate. "
               "Reproduce: `python benchmarks/where_time_goes.py`."]

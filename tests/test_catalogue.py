@@ -72,7 +72,7 @@ def test_module_boundaries():
     stdlib = set(sys.stdlib_module_names)
     for name, imports in files.items():
         if name.startswith("ops/"):
-            assert imports - stdlib <= {"numpy", "PIL", "skimage"}, name
+            assert imports - stdlib <= {"numpy", "PIL", "skimage", "cv2"}, name
             assert not imports & {"os", "shutil", "pathlib", "click", "joblib"}, f"{name} touches the filesystem/CLI"
         if "click" in imports:
             assert name == "cli.py", f"only cli.py may import click, not {name}"
@@ -83,7 +83,7 @@ def test_module_boundaries():
 def test_help_is_instant_no_heavy_imports():
     code = ("import sys; from augcli.cli import cli\n"
             "try: cli(['--help'], prog_name='augcli')\nexcept SystemExit: pass\n"
-            "print(sorted(m for m in ('numpy', 'PIL', 'skimage', 'joblib', 'yaml', 'tqdm') if m in sys.modules))")
+            "print(sorted(m for m in ('numpy', 'PIL', 'skimage', 'cv2', 'joblib', 'yaml', 'tqdm') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
 
@@ -95,7 +95,7 @@ def test_registry_commands_import_no_pixel_libraries(args):
     Pillow (most of their start-up) stay unimported (augcli/lazy.py)."""
     code = ("import sys; from augcli.cli import cli\n"
             f"try: cli({args!r}, prog_name='augcli')\nexcept SystemExit as e: assert not e.code, e.code\n"
-            "print(sorted(m for m in ('numpy', 'PIL', 'skimage', 'joblib', 'tqdm') if m in sys.modules))")
+            "print(sorted(m for m in ('numpy', 'PIL', 'skimage', 'cv2', 'joblib', 'tqdm') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=ROOT).stdout
     assert out.strip().splitlines()[-1] == "[]"

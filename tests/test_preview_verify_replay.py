@@ -3,6 +3,7 @@ it from the manifest alone (replay)."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -128,9 +129,29 @@ def test_replay_refuses_escaping_paths_and_non_empty_targets(run, src, recipe, t
     evil = tmp_path / "evil"
     evil.mkdir()
     (evil / "manifest.jsonl").write_text(json.dumps(record) + "\n")
+    shutil.copy(out / "augcli.json", evil)
     result = run("replay", evil / "manifest.jsonl", src, tmp_path / "new")
     assert result.exit_code == 2 and "is not a relative path inside its folder" in result.stderr
     assert not (tmp_path / "escaped.jpg").exists()
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x").write_text("x")
     assert run("replay", out / "manifest.jsonl", src, tmp_path / "full").exit_code == 2
+
+
+def test_replay_and_resume_refuse_a_run_written_by_another_pixel_engine(run, src, recipe, tmp_path):
+    """Output bytes changed with the engine (0.1.0 resampled with Pillow): replaying
+    or resuming such a run would silently write different pixels."""
+    out = expanded(run, src, recipe, tmp_path / "out")
+    run_record = json.loads((out / "augcli.json").read_text())
+    assert run_record["engine"].startswith("opencv ")
+    old = {k: v for k, v in run_record.items() if k != "engine"}  # as 0.1.0 wrote it
+    (out / "augcli.json").write_text(json.dumps({**old, "version": "0.1.0"}))
+    result = run("replay", out / "manifest.jsonl", src, tmp_path / "again")
+    assert result.exit_code == 2
+    assert "written by augcli 0.1.0 with pixel engine 'pillow'" in result.stderr
+    assert "cannot reproduce its bytes" in result.stderr and not (tmp_path / "again").exists()
+    resumed = run("expand", src, out, "--recipe", recipe, "--resume")
+    assert resumed.exit_code == 2 and "would write different pixels" in resumed.stderr
+    (out / "augcli.json").unlink()
+    missing = run("replay", out / "manifest.jsonl", src, tmp_path / "again")
+    assert missing.exit_code == 2 and "replay needs the run record" in missing.stderr

@@ -186,3 +186,27 @@ def test_a_dying_worker_is_reported_and_its_image_skipped(tree, recipe, tmp_path
     assert skipped == [{"source": "cat/07.jpg", "reason": "the worker process died while processing this image "
                                                           "(a crash, or out of memory)"}]
     assert assert_consistent(out) == 19 * 4
+
+
+def _worker_state(job) -> tuple[bool, bool]:
+    import signal as sig
+
+    import augcli.worker as worker
+
+    worker._settle_in(job)
+    return worker._SETTLED, sig.getsignal(sig.SIGINT) == sig.SIG_IGN
+
+
+def test_loky_workers_settle_in_and_the_planning_process_does_not(tmp_path):
+    """Workers leave Ctrl-C to the parent and keep freed image buffers (the page
+    faults of fresh buffers cost a third of the run's CPU); the process that
+    planned the run (-j 1, threading) is left as it was."""
+    from joblib import Parallel, delayed
+
+    from augcli.recipe import Recipe
+
+    job = augcli.worker.Job(str(tmp_path), str(tmp_path / "out"), Recipe(pipeline=()), 0, 0)
+    states = Parallel(n_jobs=2, backend="loky")(delayed(_worker_state)(job) for _ in range(4))
+    assert states == [(True, True)] * 4
+    assert _worker_state(job) == (False, False)
+    assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN

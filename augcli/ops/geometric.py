@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import math
 
-from ..lazy import lazy
+from ..lazy import lazy, opencv
 from . import register
 from .spec import OpSpec, Param
-from .warp import FILL_MODES, INTERPOLATIONS, about_centre, pad, resampling_filter, translation, warp
+from .warp import FILL_MODES, INTERPOLATIONS, about_centre, resample, resampling_filter, translation, warp
 
 np = lazy("numpy")
 Image = lazy("PIL.Image")
@@ -163,12 +163,13 @@ def _padded_size(params: dict, size) -> tuple[int, int]:
 
 def pad_if_needed(img: Image.Image, *, size, fill: str, cval: float) -> Image.Image:
     """Pad to at least ``size``, the image centred; the extra pixel of an odd
-    margin goes right and down. Never crops."""
+    margin goes right and down. Never crops. An integer shift onto the larger
+    canvas, so the margins are filled exactly as ``numpy.pad`` fills them."""
     w, h = _padded_size({"size": size}, img.size)
     dw, dh = w - img.width, h - img.height
     if not dw and not dh:
         return img.copy()
-    return pad(img, dw // 2, dh // 2, dw - dw // 2, dh - dh // 2, fill, cval)
+    return warp(img, translation(dw // 2, dh // 2), (w, h), fill=fill, cval=cval, interpolation="nearest")
 
 
 register(OpSpec(
@@ -446,11 +447,12 @@ def _resolve_elastic(params: dict, rng, size) -> dict:
     return {**params, "seed": int(rng.integers(2**31))}
 
 
-def elastic(img: Image.Image, *, grid: int, magnitude: float, interpolation: str, seed: int, **_) -> Image.Image:
-    """Grid distortion (Augmentor's random distortion): the inner points of a
-    grid x grid mesh move by up to ``magnitude`` pixels; each cell is resampled
-    with Pillow's quad mesh. The border stays put, so no fill is needed."""
-    w, h = img.size
+def elastic_mesh(size, *, grid: int, magnitude: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The distortion mesh: cell edges ``xs``, ``ys`` (integers, the output's
+    cells) and where each mesh point samples the input, ``px``, ``py``
+    ((gy+1) x (gx+1)); inner points move by up to ``magnitude`` pixels, the
+    border stays put."""
+    w, h = size
     rng = np.random.default_rng(seed)
     gx, gy = min(grid, w), min(grid, h)  # at least one pixel per cell
     xs, ys = np.round(np.linspace(0, w, gx + 1)), np.round(np.linspace(0, h, gy + 1))
@@ -459,16 +461,43 @@ def elastic(img: Image.Image, *, grid: int, magnitude: float, interpolation: str
     inner = (slice(1, gy), slice(1, gx))
     px[inner] += rng.uniform(-limit, limit, px[inner].shape)
     py[inner] += rng.uniform(-limit, limit, py[inner].shape)
-    mesh = []
-    for j in range(gy):
-        for i in range(gx):
-            box = (int(xs[i]), int(ys[j]), int(xs[i + 1]), int(ys[j + 1]))
-            quad = (px[j, i], py[j, i], px[j + 1, i], py[j + 1, i],
-                    px[j + 1, i + 1], py[j + 1, i + 1], px[j, i + 1], py[j, i + 1])
-            mesh.append((box, quad))
-    work = img.convert("I") if img.mode == "I;16" else img
-    out = work.transform(img.size, Image.Transform.MESH, mesh, resample=resampling_filter(interpolation))
-    return Image.fromarray(np.clip(np.asarray(out), 0, 65535).astype(np.uint16)) if img.mode == "I;16" else out
+    return xs.astype(int), ys.astype(int), px, py
+
+
+def _cell_coordinates(edges: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``n`` output pixel centres: its cell, and where it lies across
+    that cell (0..1, measured on pixel edges, as a quad mesh maps a box)."""
+    cell = np.clip(np.searchsorted(edges, np.arange(n), side="right") - 1, 0, len(edges) - 2)
+    return cell, (np.arange(n) + 0.5 - edges[cell]) / (edges[cell + 1] - edges[cell])
+
+
+def elastic(img: Image.Image, *, grid: int, magnitude: float, interpolation: str, seed: int, **_) -> Image.Image:
+    """Grid distortion (Augmentor's random distortion): each cell of the output is
+    drawn from the quadrilateral between its moved corners, bilinearly across the
+    cell (Pillow's quad mesh), resampled with ``cv2.remap``. The border stays
+    put, so no fill is needed."""
+    w, h = img.size
+    xs, ys, px, py = elastic_mesh(img.size, grid=grid, magnitude=magnitude, seed=seed)
+    i, u = _cell_coordinates(xs, w)
+    j, v = _cell_coordinates(ys, h)
+    u, v = u.astype(np.float32), v[:, None].astype(np.float32)
+    px, py = px.astype(np.float32), py.astype(np.float32)
+
+    def across(points: np.ndarray) -> np.ndarray:
+        """Bilinear interpolation of the mesh points over every output pixel (along
+        each mesh row first, then between rows), minus Pillow's half pixel: the
+        pixel-centre input coordinate."""
+        rows = points[:, i] * (1 - u) + points[:, i + 1] * u  # (gy + 1) x w
+        return rows[j] * (1 - v) + rows[j + 1] * v - np.float32(0.5)
+
+    cv2 = opencv()
+    map_x, map_y = across(px), across(py)
+    flag = getattr(cv2, _REMAP_FLAGS[interpolation])
+    return resample(img, interpolation,
+                    lambda pixels, _: cv2.remap(pixels, map_x, map_y, flag, borderMode=cv2.BORDER_REPLICATE))
+
+
+_REMAP_FLAGS = {"nearest": "INTER_NEAREST", "bilinear": "INTER_LINEAR", "bicubic": "INTER_CUBIC"}
 
 
 register(OpSpec(

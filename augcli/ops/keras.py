@@ -17,21 +17,26 @@ Drawing rules (``ImageDataGenerator.get_random_transform``):
 * ``horizontal_flip`` / ``vertical_flip``: each with probability 0.5.
 
 Applied in Keras' order: one affine (rotation, shift, shear, zoom composed as
-Keras composes them), channel shift, flips, brightness. Two Keras bugs are not
-copied: its code pivots non-square images off-centre and swaps the two shift
-axes; here geometry pivots about the true centre and width_shift moves the
-content horizontally, as Keras documents. Positive angles turn
-counter-clockwise (the draws are symmetric, so the distribution is Keras').
+Keras composes them), channel shift, flips, brightness. Given the same drawn
+values the pixels are Keras 3.15's (``tests/test_keras_fidelity.py`` holds the
+op to golden outputs of the real Keras), with ``constant`` filled as scipy
+fills it. Three differences are deliberate: Keras' code pivots non-square
+images off-centre and swaps the two shift axes, where augcli pivots about the
+true centre and width_shift moves the content horizontally, as Keras
+documents; and ``wrap`` is periodic (numpy's), not scipy's legacy wrap.
+Positive angles turn counter-clockwise (the draws are symmetric, so the
+distribution is Keras').
 """
 from __future__ import annotations
 
 import math
 
+from ..imaging import fill_values
 from ..lazy import lazy
 from . import register
 from .color import brightness as enhance_brightness
 from .color import shift_channels
-from .spec import OpSpec, Param
+from .spec import OpSpec, Param, expanded_only
 from .warp import INTERPOLATIONS, about_centre, translation, warp
 
 np = lazy("numpy")
@@ -39,22 +44,24 @@ Image = lazy("PIL.Image")
 
 KERAS_FILL = {"nearest": "edge", "reflect": "symmetric", "wrap": "wrap", "constant": "constant"}
 
+# Arguments of a notebook's ImageDataGenerator that act on the arrays handed to the
+# model, not on the images: a pasted block runs, each gets a notice and is listed in
+# augcli.json, none is applied.
+TRAINING_TIME = {
+    "rescale": "it scales pixel values for the model (image files keep 0..255)",
+    "featurewise_center": "it subtracts the training set's mean, computed at training time",
+    "featurewise_std_normalization": "it divides by the training set's standard deviation, computed at training time",
+    "samplewise_center": "it subtracts each image's own mean as the model reads it",
+    "samplewise_std_normalization": "it divides each image by its own standard deviation as the model reads it",
+    "zca_whitening": "it whitens with a matrix fitted on the training set at training time",
+    "zca_epsilon": "it is a setting of zca_whitening",
+    "validation_split": "it splits the data at training time (here splits are folders, and only train/ is augmented)",
+    "dtype": "it is the array type handed to the model (files keep the image's own pixel type)",
+    "data_format": "it is the array layout handed to the model (augcli reads the layout from the files)",
+}
 REFUSED = {
-    "featurewise_center": "it needs the mean of the whole training set at training time; normalise in your "
-                          "training code, not in augmented files",
-    "samplewise_center": "it is per-sample normalisation at training time, not augmentation; do it in your "
-                         "model's input pipeline",
-    "featurewise_std_normalization": "it needs dataset statistics at training time; normalise in your training code",
-    "samplewise_std_normalization": "it is normalisation at training time; do it in your model's input pipeline",
-    "zca_whitening": "it needs a whitening matrix fitted on the dataset at training time and yields float tensors, "
-                     "not images",
-    "zca_epsilon": "it belongs to zca_whitening, which an offline tool cannot do",
-    "rescale": "it scales pixel values to floats for the model; image files keep 0..255, rescale in your "
-               "training code",
-    "preprocessing_function": "an arbitrary Python function cannot be written in a recipe; add an op instead",
-    "data_format": "augcli reads the layout from the image files",
-    "validation_split": "splits are folders here (train/ val/ test/), and validation data should not be augmented",
-    "dtype": "output files keep the image's own pixel type",
+    "preprocessing_function": "a Python function cannot be written in a YAML recipe (augcli never runs code from "
+                              "one); write what it does as ops in a pipeline, or keep it in your training code",
 }
 
 
@@ -102,16 +109,38 @@ def keras_forward(drawn: dict, size) -> np.ndarray:
     c, s = math.cos(theta), math.sin(theta)
     rotation = about_centre(np.array([[c, -s], [s, c]]), size)  # inverse of a counter-clockwise turn
     shift = translation(-drawn["shift_x"], -drawn["shift_y"])
-    shear_m = about_centre(np.array([[math.cos(shear), 0.0], [-math.sin(shear), 1.0]]), size)
+    # Keras' shear, in (x, y) = (column, row): the source column leans with the row
+    shear_m = about_centre(np.array([[1.0, -math.sin(shear)], [0.0, math.cos(shear)]]), size)
     zoom = about_centre(np.diag([drawn["zoom_x"], drawn["zoom_y"]]), size)
     return np.linalg.inv(rotation @ shift @ shear_m @ zoom)
+
+
+def constant_beyond_edge(img: Image.Image, forward: np.ndarray, cval: float) -> Image.Image:
+    """scipy's ``constant`` mode, which Keras' ImageDataGenerator uses: an output
+    pixel whose source lies beyond the outermost pixel centres is ``cval``
+    (augcli's ``constant`` blends the edge pixel with ``cval`` there, as skimage)."""
+    w, h = img.size
+    inverse = np.linalg.inv(forward)
+    ys, xs = np.mgrid[0:h, 0:w]
+    src_x = inverse[0, 0] * xs + inverse[0, 1] * ys + inverse[0, 2]
+    src_y = inverse[1, 0] * xs + inverse[1, 1] * ys + inverse[1, 2]
+    outside = (src_x < 0) | (src_x > w - 1) | (src_y < 0) | (src_y > h - 1)
+    if not outside.any():
+        return img
+    arr = np.array(img)
+    values = fill_values(img, cval)
+    arr[outside] = values if arr.ndim == 3 else values[0]
+    return Image.fromarray(arr)
 
 
 def keras(img: Image.Image, *, rotate, shift_x, shift_y, shear, zoom_x, zoom_y, hflip, vflip, channel_shift: float,
           brightness: float, fill, cval, interpolation, **_) -> Image.Image:
     drawn = dict(rotate=rotate, shift_x=shift_x, shift_y=shift_y, shear=shear, zoom_x=zoom_x, zoom_y=zoom_y)
     if any(v != 0 for v in (rotate, shift_x, shift_y, shear)) or zoom_x != 1 or zoom_y != 1:
-        img = warp(img, keras_forward(drawn, img.size), img.size, fill=fill, cval=cval, interpolation=interpolation)
+        forward = keras_forward(drawn, img.size)
+        img = warp(img, forward, img.size, fill=fill, cval=cval, interpolation=interpolation)
+        if fill == "constant":
+            img = constant_beyond_edge(img, forward, cval)
     if channel_shift:
         img = shift_channels(img, channel_shift)
     if hflip:
@@ -141,7 +170,7 @@ register(OpSpec(
         Param("interpolation", "enum", "bilinear", choices=INTERPOLATIONS, doc="Keras uses order 1 (bilinear)"),
     ),
     doc="Keras ImageDataGenerator arguments, drawn with Keras' rules (recorded as drawn values).",
-    category="geometric", resolve=_resolve, refused=REFUSED,
+    category="geometric", resolve=_resolve, refused=REFUSED, training_time=TRAINING_TIME,
     parts={"rotate": {"rotate": 0.0}, "translate": {"shift_x": 0.0, "shift_y": 0.0}, "shear": {"shear": 0.0},
            "zoom": {"zoom_x": 1.0, "zoom_y": 1.0}, "channel_shift": {"channel_shift": 0.0},
            "hflip": {"hflip": False}, "vflip": {"vflip": False}, "brightness": {"brightness": 1.0}},
@@ -150,12 +179,15 @@ register(OpSpec(
 ))
 
 
-# -- Keras preprocessing layers, where the mapping onto augcli is exact -------------------
+# -- Keras preprocessing layers: expanded into the plain ops they mean --------------------
 #
-# Their factors follow Keras: a number f means [-f, f], a pair [lo, hi] is used
-# as is. Rotation factors are fractions of a full turn (0.1 = 36 degrees),
-# zoom and translation factors fractions of the side. The drawn values are
-# recorded, so replay needs no Keras rules.
+# Their factors follow Keras 3 (keras.layers.Random*): a number f means [-f, f],
+# a pair [lo, hi] is used as is. Rotation factors are fractions of a full turn
+# (0.1 = 36 degrees), zoom and translation factors fractions of the side. Each
+# layer is recorded as the plain op it means (rotate, zoom, translate, hflip,
+# vflip, contrast), so it fuses with neighbouring geometry into one resample and
+# replays without Keras rules. Keras 3 layers pivot about the true centre
+# ((w-1)/2, (h-1)/2) and pad like numpy, as augcli's plain ops do.
 
 LAYER_FILL = Param("fill_mode", "enum", "reflect", choices=tuple(KERAS_FILL),
                    doc="Keras names: reflect=symmetric, nearest=edge, wrap, constant")
@@ -170,106 +202,94 @@ def _range(factor) -> tuple[float, float]:
 
 def _uniform(rng: np.random.Generator, factor) -> float:
     lo, hi = _range(factor)
-    return round(float(rng.uniform(lo, hi)), 4) if lo != hi else float(lo)
+    return float(rng.uniform(lo, hi)) if lo != hi else float(lo)
 
 
-def _layer_warp(img: Image.Image, forward: np.ndarray, fill_mode: str, fill_value: float, interpolation: str):
-    return warp(img, forward, img.size, fill=KERAS_FILL[fill_mode], cval=fill_value, interpolation=interpolation)
+def _resampling(params: dict) -> dict:
+    """A layer's fill settings as a plain geometric op's (fill, cval, interpolation)."""
+    return {"fill": KERAS_FILL[params["fill_mode"]], "cval": params["fill_value"],
+            "interpolation": params["interpolation"]}
 
 
-def _resolve_flip(params: dict, rng, size) -> dict:
-    mode = params["mode"]
-    return {"mode": mode, "hflip": "horizontal" in mode and bool(rng.random() < 0.5),
-            "vflip": "vertical" in mode and bool(rng.random() < 0.5)}
+def _expand_flip(params: dict, rng, size) -> list[tuple[str, dict]]:
+    # Keras 3 draws one coin per image for all the mode's axes: horizontal_and_vertical
+    # gives the image or its half turn (both flips), never a single flip
+    if not rng.random() < 0.5:
+        return []
+    return [(op, {}) for op, axis in (("hflip", "horizontal"), ("vflip", "vertical")) if axis in params["mode"]]
 
 
-def random_flip(img: Image.Image, *, hflip: bool, vflip: bool, **_) -> Image.Image:
-    if hflip:
-        img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-    if vflip:
-        img = img.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
-    return img
+def _expand_rotation(params: dict, rng, size) -> list[tuple[str, dict]]:
+    angle = round(_uniform(rng, params["factor"]) * 360, 4)
+    return [("rotate", {"angle": angle, **_resampling(params), "expand": False})]
 
 
-def _resolve_rotation(params: dict, rng, size) -> dict:
-    return {**params, "angle": round(_uniform(rng, params["factor"]) * 360, 4)}
-
-
-def random_rotation(img: Image.Image, *, angle, fill_mode, fill_value, interpolation, **_) -> Image.Image:
-    c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
-    return _layer_warp(img, about_centre(np.array([[c, s], [-s, c]]), img.size), fill_mode, fill_value,
-                       interpolation)
-
-
-def _resolve_zoom(params: dict, rng, size) -> dict:
+def _expand_zoom(params: dict, rng, size) -> list[tuple[str, dict]]:
+    # Keras samples the input at (1 + f) x the distance from the centre: f > 0 zooms
+    # out, and augcli's zoom scales the content by 1 / (1 + f)
     zoom_y = 1 + _uniform(rng, params["height_factor"])
-    zoom_x = zoom_y if params["width_factor"] is None else 1 + _uniform(rng, params["width_factor"])
-    return {**params, "zoom_x": round(zoom_x, 4), "zoom_y": round(zoom_y, 4)}
+    if params["width_factor"] is None:  # Keras keeps the aspect ratio: one draw for both sides
+        return [("zoom", {"scale": round(1 / zoom_y, 4), "x": None, "y": None, **_resampling(params)})]
+    zoom_x = 1 + _uniform(rng, params["width_factor"])
+    return [("zoom", {"scale": 1.0, "x": round(1 / zoom_x, 4), "y": round(1 / zoom_y, 4), **_resampling(params)})]
 
 
-def random_zoom(img: Image.Image, *, zoom_x, zoom_y, fill_mode, fill_value, interpolation, **_) -> Image.Image:
-    # Keras zooms out for positive factors: the content shrinks by 1 / (1 + factor)
-    forward = about_centre(np.diag([1 / zoom_x, 1 / zoom_y]), img.size)
-    return _layer_warp(img, forward, fill_mode, fill_value, interpolation)
-
-
-def _resolve_translation(params: dict, rng, size) -> dict:
+def _expand_translation(params: dict, rng, size) -> list[tuple[str, dict]]:
     w, h = size
-    return {**params, "x": round(_uniform(rng, params["width_factor"]) * w, 4),
-            "y": round(_uniform(rng, params["height_factor"]) * h, 4)}
+    x = round(_uniform(rng, params["width_factor"]) * w, 4)
+    y = round(_uniform(rng, params["height_factor"]) * h, 4)
+    return [("translate", {"x": x, "y": y, "unit": "pixels", **_resampling(params)})]
 
 
-def random_translation(img: Image.Image, *, x, y, fill_mode, fill_value, interpolation, **_) -> Image.Image:
-    return _layer_warp(img, translation(x, y), fill_mode, fill_value, interpolation)
-
-
-def _resolve_contrast(params: dict, rng, size) -> dict:
+def _expand_contrast(params: dict, rng, size) -> list[tuple[str, dict]]:
+    # as Keras documents: f -> [1 - f, 1 + f], [lo, hi] -> [1 - lo, 1 + hi]
+    # (Keras 3.15's code draws a single number f from [1, 1 + f])
     factor = params["factor"]
     lower, upper = factor if isinstance(factor, (list, tuple)) else (factor, factor)
-    lo, hi = 1 - lower, 1 + upper
-    return {**params, "contrast": round(float(rng.uniform(max(lo, 0), hi)), 4)}
-
-
-def random_contrast(img: Image.Image, *, contrast, **_) -> Image.Image:
-    from .color import contrast as adjust
-
-    return adjust(img, factor=contrast)
+    return [("contrast", {"factor": round(float(rng.uniform(1 - lower, 1 + upper)), 4)})]
 
 
 _LAYER_PARAMS = (LAYER_FILL, LAYER_INTERPOLATION, LAYER_VALUE)
 register(OpSpec(
-    "RandomFlip", random_flip,
+    "RandomFlip", expanded_only,
     params=(Param("mode", "enum", "horizontal_and_vertical",
-                  choices=("horizontal", "vertical", "horizontal_and_vertical"), doc="which axes may flip (p 0.5 each)"),),
-    doc="Keras RandomFlip: each allowed axis flips with probability 0.5.", category="geometric",
-    resolve=_resolve_flip, example="- RandomFlip: {mode: horizontal}",
+                  choices=("horizontal", "vertical", "horizontal_and_vertical"),
+                  doc="axes flipped together on one coin (p 0.5), as Keras 3"),),
+    doc="Keras RandomFlip: one coin (p 0.5) flips every axis of mode (recorded as hflip / vflip).",
+    category="geometric", expand=_expand_flip, example="- RandomFlip: {mode: horizontal}",
 ))
 register(OpSpec(
-    "RandomRotation", random_rotation,
-    params=(Param("factor", "keras_factor", doc="fraction of a full turn: f -> [-f, f] x 360 degrees, "
-                                                 "positive = counter-clockwise"), *_LAYER_PARAMS),
-    doc="Keras RandomRotation (factor in turns; recorded as angle in degrees).", category="geometric",
-    resolve=_resolve_rotation, example="- RandomRotation: {factor: 0.05}",
-))
-register(OpSpec(
-    "RandomZoom", random_zoom,
-    params=(Param("height_factor", "keras_factor", doc="f -> [-f, f]; positive zooms out (content x 1/(1+f))"),
-            Param("width_factor", "keras_factor", None, nullable=True, doc="null keeps the aspect ratio"),
+    "RandomRotation", expanded_only,
+    params=(Param("factor", "keras_factor", lo=-1, hi=1,
+                  doc="fraction of a full turn: f -> [-f, f] x 360 degrees, positive = counter-clockwise"),
             *_LAYER_PARAMS),
-    doc="Keras RandomZoom (recorded as zoom_x, zoom_y in Keras' sense).", category="geometric",
-    resolve=_resolve_zoom, example="- RandomZoom: {height_factor: 0.2}",
+    doc="Keras RandomRotation (factor in turns; recorded as rotate).", category="geometric",
+    expand=_expand_rotation, example="- RandomRotation: {factor: 0.05}",
 ))
 register(OpSpec(
-    "RandomTranslation", random_translation,
-    params=(Param("height_factor", "keras_factor", doc="fraction of the height: f -> [-f, f], positive = down"),
-            Param("width_factor", "keras_factor", doc="fraction of the width: f -> [-f, f], positive = right"),
+    "RandomZoom", expanded_only,
+    params=(Param("height_factor", "keras_factor", lo=-0.95, hi=1,
+                  doc="f -> [-f, f]; positive zooms out (content x 1/(1+f)), negative zooms in"),
+            Param("width_factor", "keras_factor", None, lo=-0.95, hi=1, nullable=True,
+                  doc="null keeps the aspect ratio"),
             *_LAYER_PARAMS),
-    doc="Keras RandomTranslation (recorded as x, y in pixels).", category="geometric",
-    resolve=_resolve_translation, example="- RandomTranslation: {height_factor: 0.1, width_factor: 0.1}",
+    doc="Keras RandomZoom (recorded as zoom, content scale 1/(1+f)).", category="geometric",
+    expand=_expand_zoom, example="- RandomZoom: {height_factor: 0.2}",
 ))
 register(OpSpec(
-    "RandomContrast", random_contrast,
-    params=(Param("factor", "keras_factor", doc="f -> contrast factor in [1-f, 1+f]; [lo, hi] -> [1-lo, 1+hi]"),),
+    "RandomTranslation", expanded_only,
+    params=(Param("height_factor", "keras_factor", lo=-1, hi=1,
+                  doc="fraction of the height: f -> [-f, f], positive = down"),
+            Param("width_factor", "keras_factor", lo=-1, hi=1,
+                  doc="fraction of the width: f -> [-f, f], positive = right"),
+            *_LAYER_PARAMS),
+    doc="Keras RandomTranslation (recorded as translate, in pixels).", category="geometric",
+    expand=_expand_translation, example="- RandomTranslation: {height_factor: 0.1, width_factor: 0.1}",
+))
+register(OpSpec(
+    "RandomContrast", expanded_only,
+    params=(Param("factor", "keras_factor", lo=0, hi=1,
+                  doc="f -> contrast factor in [1-f, 1+f]; [lo, hi] -> [1-lo, 1+hi]"),),
     doc="Keras RandomContrast: (x - mean) * c + mean per channel (recorded as contrast).",
-    resolve=_resolve_contrast, example="- RandomContrast: {factor: 0.2}",
+    expand=_expand_contrast, example="- RandomContrast: {factor: 0.2}",
 ))

@@ -13,7 +13,7 @@ import math
 
 from ..lazy import lazy
 from . import register
-from .spec import OpSpec, Param
+from .spec import OpSpec, Param, expanded_only
 from .warp import FILL_MODES, INTERPOLATIONS
 
 np = lazy("numpy")
@@ -110,19 +110,15 @@ GEOMETRY = (
 )
 
 
-def _not_applied(img, **_):
-    raise TypeError("policies are expanded into plain ops when sampled; they have no kernel of their own")
-
-
 register(OpSpec(
-    "randaugment", _not_applied,
+    "randaugment", expanded_only,
     params=(Param("n", "int", 2, 0, 10, doc="operations applied per image"),
             Param("m", "int", 9, 0, BINS - 1, doc="magnitude bin, 0..30 (torchvision's default 9)"), *GEOMETRY),
     doc="RandAugment: n operations drawn uniformly (with replacement) at magnitude bin m; recorded as plain ops.",
     category="policy", expand=_randaugment, expand_excluding=True, example="- randaugment: {n: 2, m: 9}",
 ))
 register(OpSpec(
-    "trivialaugment", _not_applied, params=GEOMETRY,
+    "trivialaugment", expanded_only, params=GEOMETRY,
     doc="TrivialAugment Wide: one operation at a random magnitude; recorded as a plain op.",
     category="policy", expand=_trivialaugment, expand_excluding=True, example="- trivialaugment: {}",
 ))

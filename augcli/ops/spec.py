@@ -147,7 +147,12 @@ class Param:
             return "a number >= 0 (float < 1: fraction of the side, >= 1: pixels; int n: integers in +-(n-1)) " \
                    "or a list of numbers (signed choice)"
         if self.kind == "keras_factor":
-            return "a number >= 0 (f: drawn from [-f, f]) or a pair [lo, hi]" + (" or null" if self.nullable else "")
+            null = " or null" if self.nullable else ""
+            if self.lo is None or self.hi is None:
+                return "a number >= 0 (f: drawn from [-f, f]) or a pair [lo, hi]" + null
+            lo, hi = _number(self.lo), _number(self.hi)
+            return f"a number from 0 to {hi} (f: drawn from [-f, f]) or a pair [lo, hi] with {lo} <= lo <= hi <= {hi}" \
+                   + null
         if self.kind == "keras_zoom":
             return "a number from 0 to 1 (z: zoom drawn from [1-z, 1+z]) or a pair [lo, hi]"
         noun = "an integer" if self.kind == "int" else "a number"
@@ -173,10 +178,10 @@ class Param:
             ok = _is_number(value) and value >= 0 or (
                 isinstance(value, (list, tuple)) and value and all(_is_number(v) for v in value))
             return None if ok else Issue(f"{show(value)} is not {self.allowed()}")
-        if self.kind == "keras_factor":  # Keras layers: f -> [-f, f], or [lo, hi]
-            ok = _is_number(value) and value >= 0 or (
+        if self.kind == "keras_factor":  # Keras layers: f -> [-f, f], or [lo, hi], within the layer's bounds
+            ok = _is_number(value) and value >= 0 and self._within(value) or (
                 isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_number(v) for v in value)
-                and value[0] <= value[1])
+                and value[0] <= value[1] and self._within(value[0]) and self._within(value[1]))
             return None if ok else Issue(f"{show(value)} is not {self.allowed()}")
         if self.kind == "keras_zoom":  # Keras: z -> [1-z, 1+z], or [lo, hi]
             ok = _is_number(value) and 0 <= value < 1 or (
@@ -213,6 +218,9 @@ class Param:
         if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
             return Issue(f"{show(value)} is out of range: allowed is {self.allowed()}")
         return None
+
+    def _within(self, value: float) -> bool:
+        return (self.lo is None or value >= self.lo) and (self.hi is None or value <= self.hi)
 
     def parse(self, raw: Any) -> tuple[Value | None, list[Issue]]:
         """Raw YAML -> a Value, or the issues that stop it from being one."""
@@ -270,6 +278,12 @@ def _freeze(value: Any) -> Any:
 Size = tuple[int, int]  # (width, height)
 
 
+def expanded_only(img, **_):
+    """The kernel of an op that expands into plain ops when sampled (policies,
+    Keras layers): what is recorded and applied are those plain ops."""
+    raise TypeError("this op is expanded into plain ops when sampled; it has no kernel of its own")
+
+
 @dataclass(frozen=True)
 class OpSpec:
     """A named op: a pure kernel plus the schema of its parameters.
@@ -303,6 +317,8 @@ class OpSpec:
     resolve: Callable[[dict, np.random.Generator, Size], dict] | None = None
     example: str = ""
     refused: dict[str, str] = field(default_factory=dict)  # parameter -> why it is not supported
+    # parameter -> why it belongs in the training code: accepted, not applied, listed in augcli.json
+    training_time: dict[str, str] = field(default_factory=dict)
     expand: Callable[..., list[tuple[str, dict]]] | None = None  # policies
     expand_excluding: bool = False  # expand takes exclude= and draws among the ops left
     parts: dict[str, dict] = field(default_factory=dict)  # plain op -> drawn values that switch it off
