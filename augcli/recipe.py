@@ -669,15 +669,15 @@ class _Parser:
         names = tuple(p.name for p in spec.params) + ("p",)
         for key in [k for k in args if k in spec.refused]:
             self.problem(f"{path}.{key}", f"{key} is not supported: {spec.refused[key]}")
-        foreign = [k for k in args if (spec.name, k) in FOREIGN_PARAMS]
-        for key in foreign:
-            self.problem(f"{path}.{key}", FOREIGN_PARAMS[(spec.name, key)])
         for key in [k for k in args if k in spec.training_time]:
             self.training_time.append(TrainingTimeArgument(f"{path}.{key}", args[key], spec.training_time[key],
                                                            self.lines.get(f"{path}.{key}")))
-        self.unknown_keys({k: v for k, v in args.items()
-                           if k not in spec.refused and k not in spec.training_time and k not in foreign},
-                          names, path, f"a parameter of {spec.name}")
+        foreign = [k for k in args if (spec.name, k) in FOREIGN_PARAMS]
+        for key in foreign:
+            self.problem(f"{path}.{key}", FOREIGN_PARAMS[(spec.name, key)])
+        accepted = set(spec.refused) | set(spec.training_time) | set(foreign)
+        self.unknown_keys({k: v for k, v in args.items() if k not in accepted}, names, path,
+                          f"a parameter of {spec.name}")
         params = []
         for param in spec.params:
             if param.name in args:

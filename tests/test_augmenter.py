@@ -229,9 +229,10 @@ include_originals: false
 output: {format: jpeg, quality: 80, size: [32, 32]}
 balance: {target: max}
 classes:
-  cat: {exclude: [vflip]}
+  cat: {exclude: [hflip]}
 pipeline:
   - hflip: {p: 0.5}
+  - vflip: {p: 0.5}
 """
 
 

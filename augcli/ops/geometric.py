@@ -15,7 +15,7 @@ import math
 from ..lazy import lazy, opencv
 from . import register
 from .spec import OpSpec, Param
-from .warp import FILL_MODES, INTERPOLATIONS, about_centre, resample, resampling_filter, translation, warp
+from .warp import FILL_MODES, INTERPOLATIONS, about_centre, pad, resample, resampling_filter, translation, warp
 
 np = lazy("numpy")
 Image = lazy("PIL.Image")
@@ -163,13 +163,12 @@ def _padded_size(params: dict, size) -> tuple[int, int]:
 
 def pad_if_needed(img: Image.Image, *, size, fill: str, cval: float) -> Image.Image:
     """Pad to at least ``size``, the image centred; the extra pixel of an odd
-    margin goes right and down. Never crops. An integer shift onto the larger
-    canvas, so the margins are filled exactly as ``numpy.pad`` fills them."""
+    margin goes right and down. Never crops."""
     w, h = _padded_size({"size": size}, img.size)
     dw, dh = w - img.width, h - img.height
     if not dw and not dh:
         return img.copy()
-    return warp(img, translation(dw // 2, dh // 2), (w, h), fill=fill, cval=cval, interpolation="nearest")
+    return pad(img, dw // 2, dh // 2, dw - dw // 2, dh - dh // 2, fill, cval)
 
 
 register(OpSpec(
