@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib.resources
 import json
+import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -87,8 +88,6 @@ COMPOSITION_DOCS = {
                  "- sequence: {of: [{rot90: {k: 2}}, {brightness: {factor: 0.9}}], p: 0.5}"),
 }
 OUTPUT_FORMATS = ("same", "jpeg", "png", "webp")
-
-
 FIT_MODES = ("stretch", "cover", "contain")
 
 
@@ -186,7 +185,7 @@ class Recipe:
         Raises ``RecipeError`` (with ``.problems``) for an invalid recipe and
         ``UsageError`` for a file that cannot be read.
         """
-        if not isinstance(path, (str, Path)):
+        if not isinstance(path, (str, os.PathLike)):
             return cls.from_dict(path)
         builtin = _builtin(path)
         try:
@@ -534,17 +533,15 @@ class _Parser:
             self.problem("pipeline", _EMPTY.format(copies))
         raw_rules = data.get("classes") if isinstance(data.get("classes"), dict) else {}
         for label, rule in fields.get("classes", ()):
-            raw = raw_rules.get(label, {})
-            count = rule.copies if rule.copies is not None else (copies or balance is not None)
-            if not count:
+            count = _class_copies(label, rule, copies, balance)
+            if count == 0 or (rule.pipeline is None and empty):  # no copies, or reported once for the pipeline
                 continue
-            if rule.pipeline is None and empty:
-                continue  # reported once, for the pipeline
-            if isinstance(raw, dict) and raw.get("pipeline") == []:
-                self.problem(f"classes.{label}.pipeline", _EMPTY.format(count))
+            its = "its copies" if count is None else f"its {count} copies"
+            if rule.pipeline == () and raw_rules.get(label, {}).get("pipeline") == []:
+                self.problem(f"classes.{label}.pipeline", f"an empty pipeline would make {its} equal the "
+                                                          "original; add steps, or give the class copies: 0")
             elif rule.exclude and not without_ops(rule.pipeline if rule.pipeline is not None else
                                                   fields.get("pipeline", ()), set(rule.exclude)):
-                its = "its copies" if count is True else f"its {count} copies"
                 self.problem(f"classes.{label}.exclude", f"excluding {', '.join(rule.exclude)} leaves class "
                                                          f"{label} no ops, so {its} would equal the original; "
                                                          "give it copies: 0 or a pipeline of its own")
@@ -725,6 +722,17 @@ class _Parser:
 def suggest_step(name: str) -> str | None:
     """The op or composition closest to a misspelt step name."""
     return close_match(name, sorted(REGISTRY) + list(COMPOSITIONS))
+
+
+def _class_copies(label: str, rule: ClassRule, copies: int, balance: Balance | None) -> int | None:
+    """How many augmented copies each source of a class gets; None when balance decides."""
+    if rule.copies is not None:
+        return rule.copies
+    if balance is None:
+        return copies
+    if isinstance(balance.target, tuple) and label not in dict(balance.target):
+        return 0
+    return None
 
 
 def _within(path: str, parent: str) -> bool:

@@ -162,8 +162,11 @@ def test_validate_command(run, tmp_path):
      "r.yaml:4: classes.six.exclude: excluding hflip, vflip leaves class six no ops, so its 2 copies would equal "
      "the original; give it copies: 0 or a pipeline of its own"),
     ("pipeline: [hflip]\nclasses:\n  six: {pipeline: [], copies: 3}\n",
-     "r.yaml:3: classes.six.pipeline: an empty pipeline would write 3 identical copies of each image; add steps, "
-     "or set copies: 0 to write only the originals"),
+     "r.yaml:3: classes.six.pipeline: an empty pipeline would make its 3 copies equal the original; add steps, "
+     "or give the class copies: 0"),
+    ("pipeline: [hflip]\nbalance: {target: {six: 5}}\nclasses:\n  six: {exclude: [hflip]}\n  nine: {exclude: [hflip]}\n",
+     "r.yaml:4: classes.six.exclude: excluding hflip leaves class six no ops, so its copies would equal the "
+     "original; give it copies: 0 or a pipeline of its own"),
     ("copies: 0\ninclude_originals: false\npipeline: [hflip]\n",
      "r.yaml:1: copies: 0 with include_originals: false writes nothing"),
 ])
