@@ -1,5 +1,6 @@
 # Everything a fresh machine needs: Python 3.11, pip and make.
-#   make demo   virtualenv + augcli, expand sample_data/ into out/demo/
+#   make demo   virtualenv + augcli, expand sample_data/ into out/demo/ (RECIPE=recipes/standard.yaml
+#               for another recipe), and a contact sheet of the same recipe
 #   make test   virtualenv + dev dependencies, the whole test suite
 #   make bench  the benchmarks (see benchmarks/README.md)
 
@@ -24,8 +25,9 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.installed
 	$(BIN)/augcli expand sample_data/ out/demo/ --recipe $(RECIPE) --overwrite
-	$(BIN)/augcli preview sample_data/ --recipe recipes/standard.yaml --out out/demo/preview.png
+	$(BIN)/augcli preview sample_data/ --recipe $(RECIPE) --out out/demo/preview.png
 	@echo "demo: outputs in out/demo/, manifest out/demo/manifest.jsonl, contact sheet out/demo/preview.png"
+	@echo "demo: to run augcli yourself, first: . $(VENV)/bin/activate   (or call $(BIN)/augcli)"
 
 # class balancing on an unbalanced copy of sample_data: cat 8, coffee 3, rocket 1 image(s)
 demo-balance: $(VENV)/.installed
@@ -33,7 +35,7 @@ demo-balance: $(VENV)/.installed
 	cp -r sample_data/cat out/unbalanced/
 	cp sample_data/coffee/coffee_00[1-3].* out/unbalanced/coffee/
 	cp sample_data/rocket/rocket_001.jpg out/unbalanced/rocket/
-	$(BIN)/augcli expand out/unbalanced out/balanced --recipe recipes/balance.yaml --dry-run
+	$(BIN)/augcli expand out/unbalanced out/balanced --recipe recipes/balance.yaml --dry-run --overwrite
 	$(BIN)/augcli expand out/unbalanced out/balanced --recipe recipes/balance.yaml --overwrite
 	$(BIN)/augcli stats out/balanced
 

@@ -5,8 +5,11 @@ a manifest out. The Python API mirrors the CLI (which is a thin layer over it)::
 
     import augcli
     recipe = augcli.Recipe.from_yaml("copies: 4\\npipeline: [{rotate: {angle: [-15, 15]}}]")
+    recipe = augcli.Recipe.load("my-recipe.yaml")       # or a built-in name, or a dict
     sheet = augcli.preview("data/", recipe)            # a PIL image
     summary = augcli.expand("data/", "out/", recipe=recipe, jobs=2)
+    aug = augcli.Augmenter(recipe)                     # the same ops, in memory
+    image, record = aug(array, key="cat/1.jpg", copy=1)  # expand's pixels for that copy
 
 Importing augcli does no work and loads no heavy module; the names below are
 imported on first use.
@@ -14,17 +17,23 @@ imported on first use.
 from __future__ import annotations
 
 __version__ = "0.2.0"
-__all__ = ["expand", "preview", "replay", "verify", "Recipe", "AugcliError", "RecipeError", "__version__"]
+__all__ = ["expand", "preview", "replay", "verify", "Augmenter", "Recipe", "AugcliError", "RecipeError", "__version__"]
 
 _LAZY = {
     "expand": ("job", "expand"),
     "preview": ("sheet", "preview"),
     "replay": ("regenerate", "replay"),
     "verify": ("integrity", "verify"),
+    "Augmenter": ("augmenter", "Augmenter"),
     "Recipe": ("recipe", "Recipe"),
     "AugcliError": ("errors", "AugcliError"),
     "RecipeError": ("errors", "RecipeError"),
 }
+
+
+def __dir__() -> list[str]:
+    # the lazy names too, so dir() and tab completion find the API
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def __getattr__(name: str):

@@ -8,6 +8,7 @@ from typing import Any
 from .limits import MAX_BALANCE, MAX_COPIES
 from .ops import REGISTRY
 from .ops.spec import REQUIRED, OpSpec, Param, show
+from .recipe import COMPOSITION_DOCS
 
 CATEGORIES = ("geometric", "colour", "noise", "policy")
 
@@ -24,7 +25,8 @@ def _default(param: Param) -> str:
 def _kind(param: Param) -> str:
     if param.kind == "enum":
         return " | ".join(param.choices)
-    return {"float": "number", "int": "integer", "bool": "true/false", "pair": "[w, h]", "box": "[x0, y0, x1, y1]",
+    return {"float": "number", "int": "integer", "bool": "true/false", "pair": "[w, h] or n",
+            "size": "[w, h], n or [w, null]", "box": "[x0, y0, x1, y1]",
             "pair_float": "[lo, hi]", "keras_shift": "number or list", "keras_zoom": "number or [lo, hi]",
             "keras_factor": "number or [lo, hi]"}[param.kind]
 
@@ -52,7 +54,7 @@ def op_table() -> str:
 
 
 def listing() -> str:
-    """``augcli transforms``: one line per op."""
+    """``augcli transforms``: one line per op, then the compositions."""
     width = max(map(len, REGISTRY))
     lines = []
     for category in CATEGORIES:
@@ -60,8 +62,23 @@ def listing() -> str:
         for name, spec in REGISTRY.items():
             if spec.category == category:
                 lines.append(f"  {name:<{width}}  {params_line(spec)}")
+    lines.append("composition:")
+    for name, (keys, _, _) in COMPOSITION_DOCS.items():
+        lines.append(f"  {name:<{width}}  {keys}")
     lines.append("\nEvery op also takes p (probability it fires, default 1). "
-                 "'augcli transforms NAME' shows one op in full.")
+                 "'augcli transforms NAME' shows one op (or composition) in full.")
+    return "\n".join(lines) + "\n"
+
+
+def describe_composition(name: str) -> str:
+    """``augcli transforms one_of``: a composition, its keys and an example."""
+    keys, doc, example = COMPOSITION_DOCS[name]
+    lines = [f"{name} (composition): {doc}", "", f"keys: {keys}",
+             "  of  the list of steps (ops or compositions)"]
+    if "n" in keys:
+        lines.append("  n   how many of them: an integer, or a range [lo, hi] drawn per output")
+    lines += ["  p   probability that the whole step applies (default 1)", "",
+              "example:", "  pipeline:", f"    {example}"]
     return "\n".join(lines) + "\n"
 
 
@@ -98,9 +115,10 @@ def _value_schema(param: Param) -> dict[str, Any]:
             base["minimum"] = param.lo
         if param.hi is not None:
             base["maximum"] = param.hi
-    elif param.kind in ("pair", "box"):
-        n = 2 if param.kind == "pair" else 4
-        base = {"type": "array", "items": {"type": "integer"}, "minItems": n, "maxItems": n}
+    elif param.kind in ("pair", "size"):
+        base = _size_schema(nulls=param.kind == "size")
+    elif param.kind == "box":
+        base = {"type": "array", "items": {"type": "integer"}, "minItems": 4, "maxItems": 4}
     elif param.kind == "pair_float":
         base = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}
     elif param.kind == "keras_shift":
@@ -123,6 +141,15 @@ def _value_schema(param: Param) -> dict[str, Any]:
         options.append({"type": "object", "properties": {"choice": {"type": "array", "items": base, "minItems": 1}},
                         "required": ["choice"], "additionalProperties": False})
     return {"description": param.doc, "anyOf": options} if len(options) > 1 else {"description": param.doc, **base}
+
+
+def _size_schema(nulls: bool) -> dict[str, Any]:
+    """[width, height] (a side may be null when ``nulls``), or one integer for a square."""
+    side: dict[str, Any] = {"type": "integer", "minimum": 1}
+    if nulls:
+        side = {"anyOf": [side, {"type": "null"}]}
+    return {"anyOf": [{"type": "array", "items": side, "minItems": 2, "maxItems": 2},
+                      {"type": "integer", "minimum": 1}]}
 
 
 def _op_schema(spec: OpSpec) -> dict[str, Any]:
@@ -160,15 +187,16 @@ def json_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "properties": {
             "version": {"const": 1},
-            "copies": {"type": "integer", "minimum": 1, "maximum": MAX_COPIES,
-                       "description": "augmented outputs per source image"},
+            "copies": {"type": "integer", "minimum": 0, "maximum": MAX_COPIES,
+                       "description": "augmented outputs per source image (0: only the originals)"},
             "seed": {"type": "integer", "minimum": 0},
             "include_originals": {"type": "boolean"},
             "output": {"type": "object", "additionalProperties": False, "properties": {
                 "format": {"enum": ["same", "jpeg", "png", "webp"]},
                 "quality": {"type": "integer", "minimum": 1, "maximum": 100},
-                "size": {"anyOf": [{"type": "null"}, {"type": "array", "items": {"type": "integer", "minimum": 1},
-                                                      "minItems": 2, "maxItems": 2}]}}},
+                "size": {"anyOf": [{"type": "null"}, _size_schema(nulls=True)]},
+                "fit": {"enum": ["stretch", "cover", "contain"]},
+                "background": {"type": "number", "minimum": 0, "maximum": 255}}},
             "pipeline": steps,
             "variants": {"type": "object", "additionalProperties": steps,
                          "propertyNames": {"pattern": "^[A-Za-z0-9][A-Za-z0-9_-]*$"}},

@@ -9,6 +9,7 @@ inside the commands so ``augcli --help`` stays instant.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -22,33 +23,46 @@ class AugcliGroup(click.Group):
     """Maps library exceptions to exit statuses, never a traceback."""
 
     def invoke(self, ctx: click.Context):
-        from .errors import AugcliError, RecipeError
+        from .errors import AugcliError, Interrupted, RecipeError
 
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
         except RecipeError as exc:
-            if ctx.params.get("debug"):
-                raise
+            _traceback_if_debug(ctx)
             for problem in exc.problems:
                 click.echo(problem.format(exc.filename), err=True)
             ctx.exit(exc.exit_code)
         except AugcliError as exc:
-            if ctx.params.get("debug"):
-                raise
+            _traceback_if_debug(ctx)
             click.echo(f"augcli: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("augcli: interrupted; finished images are kept and recorded. "
-                       "Run the same command with --resume to finish.", err=True)
+        except KeyboardInterrupt as exc:
+            if isinstance(exc, Interrupted):
+                click.echo(f"augcli: {exc}", err=True)
+            else:
+                click.echo("augcli: interrupted; finished images are kept and recorded. "
+                           "Run the same command with --resume to finish.", err=True)
             ctx.exit(130)
+        except BrokenPipeError:
+            # the reader of our output went away (`augcli recipes | head -1`): stop quietly, as
+            # SIGPIPE would; what is still buffered goes nowhere instead of failing again at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(141)
         except Exception as exc:  # a bug, not bad input: still one line unless --debug
-            if ctx.params.get("debug"):
-                raise
+            _traceback_if_debug(ctx)
             click.echo(f"augcli: internal error: {type(exc).__name__}: {exc} (run with --debug for the "
                        "traceback, and please report it)", err=True)
             ctx.exit(1)
+
+
+def _traceback_if_debug(ctx: click.Context) -> None:
+    """--debug adds the traceback; the message and the exit status stay the same."""
+    if ctx.params.get("debug"):
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
 
 
 @click.group(cls=AugcliGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -60,7 +74,7 @@ def cli(debug: bool) -> None:
 
     \b
     Example:
-      augcli expand data/ out/ --recipe recipes/flips.yaml
+      augcli expand data/ out/ --recipe flips
     """
 
 
@@ -84,15 +98,21 @@ def _load_recipe(path: str, max_pixels: int = DEFAULT_MAX_PIXELS):
     return recipe
 
 
-def _splits(value: str) -> tuple[str, ...]:
-    return tuple(s.strip() for s in value.split(",") if s.strip())
+def _splits(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    names = tuple(s.strip() for s in value.split(",") if s.strip())
+    if not names:
+        raise click.BadParameter("give at least one split name, e.g. train or train,val",
+                                 param_hint="'--augment-splits'")
+    return names
 
 
 @cli.command()
 @click.argument("src", type=click.Path(file_okay=False, path_type=str))
 @click.argument("out", type=click.Path(file_okay=False, path_type=str))
 @click.option("-r", "--recipe", "recipe_path", required=True, type=click.Path(dir_okay=False),
-              help="YAML recipe file.")
+              help="YAML recipe file, or a built-in recipe's name (augcli recipes).")
 @click.option("--copies", type=click.IntRange(1, 100_000), help="Augmented outputs per source (overrides the recipe).")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Run seed (overrides the recipe; default 0).")
 @click.option("--balance", "balance", metavar="max|N", callback=lambda ctx, param, value: _balance(value),
@@ -102,18 +122,21 @@ def _splits(value: str) -> tuple[str, ...]:
               help="joblib backend; dask runs on a Dask cluster (pip install 'augcli[dask]').")
 @click.option("--scheduler", metavar="ADDRESS",
               help="Dask scheduler for --backend dask, e.g. tcp://10.0.0.5:8786 [default: a local cluster].")
-@click.option("--resume", is_flag=True, help="Finish an interrupted run into a non-empty OUT (same recipe and seed).")
+@click.option("--resume", is_flag=True,
+              help="Finish an interrupted run, or bring OUT up to date after SRC changed (same recipe and seed).")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier augcli output in OUT.")
 @click.option("--dry-run", is_flag=True, help="Print the plan (classes, sources, outputs) and write nothing.")
 @click.option("--strict", is_flag=True, help="Exit 1 if any source file was skipped (after finishing the rest).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
+@click.option("-v", "--verbose", is_flag=True, help="Name every skipped and ignored file [default: the first few].")
 @click.option("--max-pixels", type=click.IntRange(0), default=89_478_485, show_default=True,
               help="Skip images with more pixels than this (decompression bombs); outputs are bounded by it too. "
                    "0 = no limit.")
-@click.option("--augment-splits", default="train", show_default=True,
-              help="Comma-separated splits to augment in a train/val/test layout; others are copied.")
+@click.option("--augment-splits", metavar="NAMES",
+              help="Comma-separated splits to augment in a train/val/test layout; others are copied "
+                   "[default: train].")
 def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, scheduler, resume, overwrite, dry_run, strict, quiet,
-           max_pixels, augment_splits):
+           verbose, max_pixels, augment_splits):
     """Write an augmented copy of the image tree SRC into OUT.
 
     SRC holds one folder per class (SRC/cat/*.jpg), optionally under
@@ -123,9 +146,9 @@ def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, schedule
 
     \b
     Examples:
-      augcli expand data/ out/ --recipe recipes/flips.yaml
-      augcli expand data/ out/ -r recipes/standard.yaml --copies 8 -j 4
-      augcli expand data/ out/ -r recipes/standard.yaml --resume   # finish, or no-op if done
+      augcli expand data/ out/ --recipe flips
+      augcli expand data/ out/ -r standard --copies 8 -j 4
+      augcli expand data/ out/ -r standard --resume   # finish, or no-op if done
     """
     from .job import expand as run_expand
 
@@ -147,26 +170,36 @@ def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, schedule
     finally:
         progress.close()
     if summary.dry_run:
-        _print_plan(summary)
+        _print_plan(summary, verbose)
         return
     for folder in summary.empty_classes:
         click.echo(f"augcli: warning: class folder {folder} has no images; it is left out of OUT", err=True)
+    if summary.src_changes and not quiet:
+        click.echo(f"augcli: SRC changed since {out} was made: {summary.src_changes}; OUT brought up to date",
+                   err=True)
     if not quiet:
+        for line in summary.file_lines(verbose):
+            click.echo(f"augcli: {line}", err=True)
+        for line in summary.note_lines():
+            click.echo(line, err=True)
         click.echo(summary.line(), err=True)
     if strict and summary.skipped:
         click.echo(f"augcli: error: {summary.skipped} source file(s) skipped (--strict); "
-                   f"see {out}/skipped.jsonl", err=True)
+                   f"see {summary.skipped_file}", err=True)
         sys.exit(1)
 
 
-def _print_plan(summary) -> None:
+def _print_plan(summary, verbose: bool) -> None:
     width = max([len("class")] + [len(name) for name, _, _ in summary.plan_rows])
     click.echo(f"{'class':<{width}}  {'before':>7}  {'after':>7}")
+    total_before = total_after = 0
     for name, sources, outputs in summary.plan_rows:
         click.echo(f"{name:<{width}}  {sources:>7}  {outputs:>7}")
-    click.echo(f"{'total':<{width}}  {summary.sources:>7}  {summary.written:>7}")
-    click.echo(f"dry run: would write {summary.written} images to {summary.out}; "
-               f"{summary.skipped} unusable and {summary.ignored} ignored files found; nothing written")
+        total_before, total_after = total_before + sources, total_after + outputs
+    click.echo(f"{'total':<{width}}  {total_before:>7}  {total_after:>7}")
+    for line in summary.file_lines(verbose):
+        click.echo(line)
+    click.echo(summary.line())
 
 
 class _Progress:
@@ -196,20 +229,21 @@ class _Progress:
 @click.option("--max-pixels", type=click.IntRange(0), default=DEFAULT_MAX_PIXELS, show_default=True,
               help="The most pixels an output size in the recipe may have (as expand's option); 0 = no limit.")
 def validate(recipe_path, max_pixels):
-    """Validate RECIPE and print it normalised (every default written out).
+    """Validate RECIPE (a file, or a built-in recipe's name) and print it
+    normalised (every default written out).
 
     Exit status 0 when valid; 2 with one line per problem otherwise.
 
     \b
     Example:
-      augcli validate recipes/standard.yaml
+      augcli validate standard
     """
     click.echo(_load_recipe(recipe_path, max_pixels).to_yaml(), nl=False)
 
 
 @cli.command()
 @click.argument("src", required=False, type=click.Path(file_okay=False))
-@click.option("-r", "--recipe", "recipe_path", type=click.Path(dir_okay=False), help="YAML recipe file.")
+@click.option("-r", "--recipe", "recipe_path", type=click.Path(dir_okay=False), help="YAML recipe file, or a built-in recipe's name (augcli recipes).")
 @click.option("-o", "--out", "out_path", default="preview.png", show_default=True, type=click.Path(dir_okay=False),
               help="Where to write the contact sheet (PNG).")
 @click.option("-n", "--images", type=click.IntRange(1, 200), default=6, show_default=True,
@@ -226,8 +260,8 @@ def preview(src, recipe_path, out_path, images, variants, seed, from_out):
 
     \b
     Examples:
-      augcli preview data/ --recipe recipes/standard.yaml
-      augcli preview data/ -r recipes/heavy.yaml -n 8 -k 6 --out heavy.png
+      augcli preview data/ --recipe standard
+      augcli preview data/ -r heavy -n 8 -k 6 --out heavy.png
       augcli preview --from out/ --out check.png
     """
     from .errors import UsageError
@@ -307,26 +341,92 @@ def replay(manifest, src, newout, only, max_pixels):
 @cli.command()
 @click.argument("name", required=False)
 def transforms(name):
-    """List every op with its parameters and defaults, or show op NAME in full.
+    """List every op, policy and composition with its parameters and defaults,
+    or show NAME in full. Names from albumentations, torchvision and Keras
+    (HorizontalFlip, ColorJitter, ...) point to the augcli op.
 
     \b
     Examples:
       augcli transforms
       augcli transforms rotate
+      augcli transforms one_of
     """
-    from .catalogue import describe, listing
+    from .catalogue import describe, describe_composition, listing
     from .errors import UsageError
-    from .ops import lookup, suggest
+    from .names import pointer
+    from .ops import lookup
+    from .recipe import COMPOSITIONS, suggest_step
 
     if name is None:
         click.echo(listing(), nl=False)
         return
+    if name in COMPOSITIONS:
+        click.echo(describe_composition(name), nl=False)
+        return
     spec = lookup(name)
     if spec is None:
-        hint = suggest(name)
-        raise UsageError(f"unknown op {name!r}" + (f" (did you mean {hint!r}?)" if hint else "")
-                         + "; 'augcli transforms' lists them all")
+        elsewhere, hint = pointer(name), suggest_step(name)
+        found = f": {elsewhere}" if elsewhere else (f" (did you mean {hint!r}?)" if hint else "")
+        raise UsageError(f"unknown op {name!r}{found}; 'augcli transforms' lists them all")
     click.echo(describe(spec), nl=False)
+
+
+@cli.command()
+@click.argument("name", required=False)
+@click.option("-w", "--write", "write_to", type=click.Path(dir_okay=False),
+              help="Write recipe NAME to this file (never over an existing one) instead of printing it.")
+def recipes(name, write_to):
+    """List the built-in starter recipes, or print recipe NAME to copy and edit.
+
+    Wherever a recipe is taken (--recipe, validate), a built-in's name works
+    when no file of that name exists.
+
+    \b
+    Examples:
+      augcli recipes
+      augcli recipes standard > my-recipe.yaml
+      augcli recipes heavy --write heavy.yaml
+      augcli expand data/ out/ --recipe standard
+    """
+    from .errors import UsageError
+    from .ops.spec import close_match
+    from .recipe import builtin_recipes
+
+    shipped = builtin_recipes()
+    if name is None:
+        if write_to:
+            raise UsageError("--write needs the NAME of the recipe to write, e.g. augcli recipes standard --write my.yaml")
+        width = max(map(len, shipped))
+        for recipe_name, path in shipped.items():
+            click.echo(f"{recipe_name:<{width}}  {_first_comment(path.read_text(encoding='utf-8'))}")
+        return
+    path = shipped.get(name.removesuffix(".yaml"))
+    if path is None:
+        hint = close_match(name, list(shipped))
+        raise UsageError(f"no built-in recipe {name!r}" + (f" (did you mean {hint!r}?)" if hint else "")
+                         + f"; they are: {', '.join(shipped)}")
+    text = path.read_text(encoding="utf-8")
+    if write_to is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        with open(write_to, "x", encoding="utf-8") as handle:
+            handle.write(text)
+    except FileExistsError:
+        raise UsageError(f"{write_to} already exists; choose another name or remove it first") from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {write_to}: {exc.strerror or exc}") from None
+    click.echo(f"augcli: wrote {write_to} (built-in recipe {name}); edit it, then --recipe {write_to}", err=True)
+
+
+def _first_comment(text: str) -> str:
+    """A recipe's description: its leading comment up to the first colon or full stop."""
+    lines = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line.lstrip("# ").strip())
+    return re.split(r":\s|\.\s+(?=[A-Z])", " ".join(lines), maxsplit=1)[0].rstrip(".")
 
 
 @cli.command()
@@ -359,7 +459,7 @@ def manifest_command(out, fmt):
     \b
     Examples:
       augcli manifest out/ > manifest.csv
-      python -c "import pandas as pd; print(pd.read_json('out/manifest.jsonl', lines=True))"
+      python -c "import pandas as pd; print(pd.read_csv('manifest.csv', dtype={'seed': 'Int64'}))"
     """
     from .manifest import dumps
     from .stats import load_manifest, to_csv

@@ -20,6 +20,17 @@ class UsageError(AugcliError):
     exit_code = 2
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C before the run wrote anything to OUT; the message says so (a
+    plain KeyboardInterrupt later means finished images are kept)."""
+
+
+class UnsafeOutPath(AugcliError):
+    """A write or delete in OUT would go through a symbolic link (or leave OUT):
+    refused where the path is opened. Exit 1 when met during a run; the same
+    finding before work starts is a ``UsageError``."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with a recipe, located as precisely as we can."""

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import importlib.util
 import itertools
 import os
+import signal
+import threading
 from typing import Iterable, Iterator
 
-from .errors import AugcliError
+from .errors import AugcliError, UsageError
 from .plan import Task
 from .worker import Job, process
 
@@ -56,7 +59,9 @@ def run_tasks(tasks: Iterable[Task], job: Job, *, jobs: int = 1, backend: str = 
         parallel = Parallel(n_jobs=jobs, backend=backend, return_as="generator", batch_size="auto",
                             pre_dispatch="4 * n_jobs")
         try:
-            for records in parallel(dispatch()):
+            with workers_ignore_ctrl_c():  # the pool starts its workers here
+                results = parallel(dispatch())
+            for records in results:
                 in_flight.popleft()
                 yield records
             return
@@ -69,6 +74,27 @@ def run_tasks(tasks: Iterable[Task], job: Job, *, jobs: int = 1, backend: str = 
             yield from _isolated(suspects, job)
 
 
+@contextlib.contextmanager
+def workers_ignore_ctrl_c():
+    """Start worker processes ignoring Ctrl-C from their first instruction.
+
+    A terminal's Ctrl-C reaches the whole process group. Only augcli itself
+    should act on it (stop the pool, record the run as failed, say how to
+    resume); a worker still importing its modules would instead die with a
+    KeyboardInterrupt traceback. An ignored signal stays ignored across
+    fork and exec, so augcli ignores it just while a pool starts its
+    processes, a fraction of a second, and handles it the rest of the run.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _isolated(tasks: Iterable[Task], job: Job) -> Iterator[list[dict]]:
     """Run ``tasks`` one at a time in a one-worker pool of our own (joblib's shared
     pool is not touched, so the next ``Parallel`` starts cleanly); a task that
@@ -79,9 +105,11 @@ def _isolated(tasks: Iterable[Task], job: Job) -> Iterator[list[dict]]:
     executor = None
     try:
         for task in tasks:
-            executor = executor or ProcessPoolExecutor(max_workers=1)
+            with workers_ignore_ctrl_c():  # a fresh pool starts its worker here
+                executor = executor or ProcessPoolExecutor(max_workers=1)
+                future = executor.submit(process, task, job)
             try:
-                records = executor.submit(process, task, job).result()
+                records = future.result()
             except TerminatedWorkerError:
                 executor.shutdown(wait=False)  # broken: the next task gets a fresh one
                 executor = None
@@ -91,6 +119,18 @@ def _isolated(tasks: Iterable[Task], job: Job) -> Iterator[list[dict]]:
     finally:
         if executor is not None:
             executor.shutdown(wait=True)
+
+
+def check_backend(backend: str) -> None:
+    """A backend whose package is missing is a usage error, found before OUT is touched."""
+    if backend != "dask":
+        return
+    try:
+        found = importlib.util.find_spec("dask.distributed") is not None
+    except ImportError:  # dask itself is not installed
+        found = False
+    if not found:
+        raise UsageError("--backend dask needs Dask: pip install 'augcli[dask]'")
 
 
 @contextlib.contextmanager
@@ -108,7 +148,9 @@ def dask_client(jobs: int, scheduler: str | None):
         with client:
             yield client
         return
-    with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with workers_ignore_ctrl_c():
+        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None)
+    with cluster:
         with Client(cluster) as client:
             yield client
 

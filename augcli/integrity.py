@@ -11,6 +11,7 @@ from typing import BinaryIO
 from .errors import UsageError
 from .io import is_temp
 from .manifest import MANIFEST, META_FILES, read_records
+from .outdir import LOCK_FILE
 from .trees import Refused, open_inside
 
 
@@ -20,6 +21,7 @@ class Report:
     changed: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
+    duplicate: list[str] = field(default_factory=list)  # paths with more than one manifest line
     source_changed: list[str] = field(default_factory=list)
     source_missing: list[str] = field(default_factory=list)
     corrupt: list[str] = field(default_factory=list)  # manifest lines that are not records, with why
@@ -27,14 +29,15 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return not (self.changed or self.missing or self.extra or self.source_changed or self.source_missing
-                    or self.corrupt or self.unreadable)
+        return not (self.changed or self.missing or self.extra or self.duplicate or self.source_changed
+                    or self.source_missing or self.corrupt or self.unreadable)
 
     def lines(self) -> list[str]:
         out = [f"corrupt: {line}" for line in self.corrupt]
         out += [f"changed: {p}" for p in self.changed] + [f"missing: {p}" for p in self.missing]
         out += [f"unreadable: {p}" for p in self.unreadable]
         out += [f"extra: {p}" for p in self.extra]
+        out += [f"duplicate: {p}" for p in self.duplicate]
         out += [f"source changed: {p}" for p in self.source_changed]
         out += [f"source missing: {p}" for p in self.source_missing]
         return out
@@ -44,6 +47,7 @@ class Report:
             return f"verify: {self.checked} files OK"
         counts = [(len(self.corrupt), "corrupt manifest lines"), (len(self.changed), "changed"),
                   (len(self.missing), "missing"), (len(self.unreadable), "unreadable"), (len(self.extra), "extra"),
+                  (len(self.duplicate), "duplicate records"),
                   (len(self.source_changed), "sources changed"), (len(self.source_missing), "sources missing")]
         return "verify: " + ", ".join(f"{n} {what}" for n, what in counts if n) + f" (of {self.checked} files)"
 
@@ -52,7 +56,7 @@ class Report:
         prefix = "source " if source else ""
         try:
             with open_inside(root, relpath) as handle:
-                actual = sha256_of(handle)
+                actual = digest_of(handle)
         except FileNotFoundError:
             (self.source_missing if source else self.missing).append(relpath)
             return
@@ -64,11 +68,26 @@ class Report:
             (self.source_changed if source else self.changed).append(relpath)
 
 
-def sha256_of(handle: BinaryIO) -> str:
+def digest_of(handle: BinaryIO) -> str:
     digest = hashlib.sha256()
     for block in iter(lambda: handle.read(1 << 20), b""):
         digest.update(block)
     return digest.hexdigest()
+
+
+def sha256_of(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return digest_of(handle)
+
+
+def hash_inside(root: Path, relpath: str) -> str | None:
+    """sha256 of ``root/relpath`` read only inside ``root`` (a regular file), or
+    None when it cannot be read there."""
+    try:
+        with open_inside(root, relpath) as handle:
+            return digest_of(handle)
+    except (OSError, Refused):
+        return None
 
 
 def verify(out: str | Path, source: str | Path | None = None) -> Report:
@@ -83,13 +102,16 @@ def verify(out: str | Path, source: str | Path | None = None) -> Report:
     sources: dict[str, str] = {}
     for record in read_records(out / MANIFEST, on_error=lambda error: report.corrupt.append(str(error))):
         report.checked += 1
+        if record["path"] in listed:
+            report.duplicate.append(record["path"])
+            continue
         listed.add(record["path"])
         sources.setdefault(record["source"], record["source_sha256"])
         report.check(out, record["path"], record["sha256"])
     for folder, _, files in os.walk(out):
         for name in files:
             rel = (Path(folder) / name).relative_to(out).as_posix()
-            if rel not in listed and rel not in META_FILES and not is_temp(name):
+            if rel not in listed and rel not in META_FILES and rel != LOCK_FILE and not is_temp(name):
                 report.extra.append(rel)
     report.extra.sort()
     if source is not None:

@@ -6,25 +6,24 @@
   decompression bombs and normalises the pixel mode; any file it cannot use
   raises ``Unusable`` with a one-line reason, which becomes a skip record.
 * ``encode`` converts to what the target format can hold, noting what changed.
-* ``write_atomic`` writes to an unmistakable temporary name in the final folder
-  and renames it into place, so a killed run never leaves a half-written image.
+
+Writing into OUT (temporary name, atomic rename, no links followed) is
+``augcli.outdir``'s job.
 """
 from __future__ import annotations
 
 import io
-import os
 import threading
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
 
 from .imaging import normalize, to_mode_range
 from .limits import DEFAULT_MAX_PIXELS
+from .outdir import TEMP_MARK, is_temp  # noqa: F401  (where callers have always found them)
 
-TEMP_MARK = ".augcli-tmp"
 _PILLOW_LIMIT = threading.Lock()  # Image.MAX_IMAGE_PIXELS is global; the threading backend shares it
 
 # Formats by their magic bytes; ext is the canonical extension we write.
@@ -113,7 +112,7 @@ def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decoded:
 # What each output format can hold; anything else is converted, with a note.
 _HOLDS = {
     "JPEG": {"L", "RGB"},
-    "PNG": {"L", "LA", "RGB", "RGBA", "I;16", "I"},
+    "PNG": {"L", "LA", "RGB", "RGBA", "I;16"},  # not I: Pillow cannot write 32-bit PNG
     "WEBP": {"RGB", "RGBA"},
     "BMP": {"L", "RGB", "RGBA"},
     "TIFF": {"L", "LA", "RGB", "RGBA", "I;16", "I", "F"},
@@ -125,6 +124,8 @@ def fit_mode(img: Image.Image, fmt: str, cval: float = 0) -> tuple[Image.Image, 
     holds = _HOLDS[fmt]
     if img.mode in holds:
         return img, None
+    if img.mode == "I" and "I;16" in holds:
+        return _as_16_bit(img, fmt)
     if img.mode in ("I;16", "I", "F"):
         # keep the full range: 65535 -> 255 (float images are taken as 0..1)
         arr = np.asarray(img, dtype=np.float64) * (255.0 if img.mode == "F" else 1 / 257)
@@ -135,8 +136,17 @@ def fit_mode(img: Image.Image, fmt: str, cval: float = 0) -> tuple[Image.Image, 
         background = Image.new("RGBA", img.size, (grey, grey, grey, 255))
         flat = Image.alpha_composite(background, img.convert("RGBA")).convert(img.mode[:-1])
         flat = flat if flat.mode in holds else flat.convert("RGB")
-        return flat, f"alpha composited on background {cval:g} for {fmt}"
+        return flat, f"alpha composited on background {cval:g} (output.background) for {fmt}"
     return img.convert("RGB"), None  # L for WEBP: a lossless widening
+
+
+def _as_16_bit(img: Image.Image, fmt: str) -> tuple[Image.Image, str | None]:
+    """32-bit integers as 16-bit, the deepest grey ``fmt`` holds: exact when the
+    values fit, clipped to 0..65535 (and said so) when they do not."""
+    arr = np.asarray(img)
+    lo, hi = int(arr.min()), int(arr.max())
+    note = None if 0 <= lo and hi <= 65535 else f"32-bit values {lo}..{hi} clipped to 0..65535 for 16-bit {fmt}"
+    return Image.fromarray(np.clip(arr, 0, 65535).astype(np.uint16)), note
 
 
 def encode(img: Image.Image, fmt: str, *, quality: int = 95, icc_profile: bytes | None = None,
@@ -155,26 +165,3 @@ def encode(img: Image.Image, fmt: str, *, quality: int = 95, icc_profile: bytes 
     buffer = io.BytesIO()
     img.save(buffer, fmt, **options)
     return buffer.getvalue(), img, note
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and an
-    atomic rename: ``path`` is either absent, the old file, or complete."""
-    temp = path.parent / f".{path.name}{TEMP_MARK}-{os.getpid()}"
-    try:
-        try:
-            handle = open(temp, "wb")
-        except FileNotFoundError:  # first file in this folder: one mkdir, not one per write
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle = open(temp, "wb")
-        with handle:
-            handle.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-
-
-def is_temp(name: str) -> bool:
-    """A leftover temporary file from an interrupted write."""
-    return TEMP_MARK in name and name.startswith(".")

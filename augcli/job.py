@@ -3,12 +3,14 @@ execute, record. The CLI is a thin layer over ``expand``.
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import itertools
 import os
-import signal
 import threading
 import time
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,13 +18,16 @@ from typing import Callable, Iterator
 
 from . import __version__
 from .apply import PILLOW_ENGINE, engine
-from .errors import AugcliError, UsageError
-from .execute import default_jobs, run_tasks
-from .io import DEFAULT_MAX_PIXELS, is_temp
-from .manifest import (MANIFEST, META_FILES, RUN_FILE, SKIP_RECORD, SKIPPED, AppendLog, ManifestError, read_records,
-                       read_run_record, repair_torn_tail, write_run_record)
+from .errors import AugcliError, Interrupted, UsageError
+from .execute import check_backend, default_jobs, run_tasks
+from .io import DEFAULT_MAX_PIXELS
+from .integrity import hash_inside
+from .manifest import (MANIFEST, META_FILES, RUN_FILE, SKIP_RECORD, SKIPPED, AppendLog, ManifestError, dumps,
+                       read_records, read_run_record, repair_torn_tail, write_run_record)
+from .outdir import LOCK_FILE, OutDir, one_writer
 from .plan import Plan, Task, make_plan
 from .recipe import Recipe
+from .resume import Resumed, reconcile
 from .scan import Scan, check_separate, scan
 from .trees import check_out
 from .worker import Job
@@ -33,28 +38,66 @@ class Summary:
     """What a run did, for the closing line and for API callers."""
 
     out: str
-    sources: int = 0
+    sources: int = 0  # images read (a file that fails to decode is skipped, not read)
     written: int = 0
     skipped: int = 0
     ignored: int = 0
+    skips: list[dict] = field(default_factory=list)  # {"source", "reason"}, as in skipped.jsonl
+    ignored_files: tuple[str, ...] = ()
     already_done: int = 0
     seconds: float = 0.0
     up_to_date: bool = False
     dry_run: bool = False
+    src_changes: str = ""  # --resume: what changed in SRC since OUT was made
+    removed: int = 0  # --resume: outdated outputs removed
     empty_classes: tuple[str, ...] = ()
     plan_rows: list[tuple[str, int, int]] = field(default_factory=list)  # (class, sources, outputs)
+    notes: Counter = field(default_factory=Counter)  # conversion note -> images it applied to
+
+    def note_lines(self) -> list[str]:
+        """What was converted on the way out (alpha flattened, bit depth reduced), per kind."""
+        return [f"augcli: note: {n} image{'s' if n != 1 else ''}: {note}" for note, n in self.notes.items()]
 
     @property
     def images_per_second(self) -> float:
         return self.written / self.seconds if self.seconds > 0 else 0.0
 
+    @property
+    def skipped_file(self) -> str:
+        """Where the skipped files and their reasons are listed."""
+        return os.path.join(self.out, SKIPPED)
+
+    def file_lines(self, verbose: bool = False) -> list[str]:
+        """The skipped files with their reasons, and the ignored files, by name:
+        every one with ``verbose``, else the first few."""
+        shown = self.skips if verbose else self.skips[:FEW]
+        lines = [f"skipped {skip['source']}: {skip['reason']}" for skip in shown]
+        if len(self.skips) > len(shown):
+            where = "" if self.dry_run else f"; every one is in {self.skipped_file}"
+            lines.append(f"... and {len(self.skips) - len(shown)} more skipped (-v names them all{where})")
+        if self.ignored_files:
+            names = self.ignored_files if verbose else self.ignored_files[:FEW]
+            more = len(self.ignored_files) - len(names)
+            lines.append(f"ignored {len(self.ignored_files)} files: {', '.join(names)}"
+                         + (f" and {more} more (-v names them all)" if more else ""))
+        return lines
+
     def line(self) -> str:
-        if self.up_to_date:
-            return f"augcli: {self.out} is up to date ({self.already_done} images; nothing to do)"
+        skips = f"; skipped files and why: {self.skipped_file}" if self.skipped else ""
         done = f" ({self.already_done} already done)" if self.already_done else ""
+        done += f", removed {self.removed} outdated" if self.removed else ""
+        if self.dry_run:
+            return (f"dry run: would read {self.sources} images and write {self.written} to {self.out}{done}; "
+                    f"{self.skipped} unusable and {self.ignored} ignored files found; nothing written")
+        if self.up_to_date:
+            return (f"augcli: {self.out} is up to date ({self.already_done} images, {self.skipped} skipped; "
+                    f"nothing to do){skips}")
         return (f"augcli: read {self.sources} images, wrote {self.written}{done}, skipped {self.skipped}, "
                 f"ignored {self.ignored} in {self.seconds:.1f} s ({self.images_per_second:.1f} images/s) "
-                f"-> {self.out}")
+                f"-> {self.out}{skips}")
+
+
+FEW = 5  # skipped and ignored files named in a summary without -v
 
 
 def _now() -> str:
@@ -62,76 +105,67 @@ def _now() -> str:
 
 
 def _is_empty(folder: Path) -> bool:
-    return not folder.exists() or not any(folder.iterdir())
+    """No files but the lock (which the run holding it may have just created)."""
+    return not folder.exists() or all(entry.name == LOCK_FILE for entry in folder.iterdir())
 
 
-def _clear_previous_output(out: Path) -> None:
+def _clear_previous_output(out: OutDir) -> None:
     """``--overwrite``: remove what an earlier augcli run wrote (its recorded
-    images, records and temp files), leaving anything else alone."""
+    images, records and temp files), leaving anything else alone. Nothing is
+    reached through a link (``OutDir.remove``)."""
     # past corrupt lines too: --overwrite is how a damaged OUT is started again
-    for record in read_records(out / MANIFEST, on_error=lambda error: None):
-        path = (out / record["path"]).resolve()
-        if out.resolve() in path.parents and path.is_file():  # (a record may even name a folder)
-            path.unlink(missing_ok=True)
+    removed = [record["path"] for record in read_records(Path(out.path) / MANIFEST, on_error=lambda error: None)]
+    removed = [path for path in removed if out.remove(path)]
     for name in META_FILES:
-        (out / name).unlink(missing_ok=True)
-    _remove_temp_files(out)
-    for folder, _, _ in sorted(os.walk(out), key=lambda w: -len(w[0])):
-        if Path(folder) != out and not any(Path(folder).iterdir()):
-            Path(folder).rmdir()
+        out.remove(name)
+    out.remove_temp_files()
+    out.prune(path.rpartition("/")[0] for path in removed)
 
 
-def _remove_temp_files(out: Path) -> None:
-    for folder, _, files in os.walk(out):
-        for name in files:
-            if is_temp(name):
-                (Path(folder) / name).unlink(missing_ok=True)
-
-
-class _StopRequest:
-    requested = False
-
-
-def _until_ctrl_c(results: Iterator, stop: _StopRequest) -> Iterator:
-    """Yield ``results`` until Ctrl-C, which stops the run after the current
-    result so the manifest stays consistent (a second Ctrl-C interrupts at once).
-
-    Ctrl-C reaches the whole process group, workers included. They start while
-    the first result is computed, with Ctrl-C ignored, a setting child
-    processes inherit: only this process decides when to stop.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield from results
+def _refuse_links(out: Path, plan: Plan | None) -> None:
+    """Before any work: a symbolic link on the way to anything this run would
+    write is refused here with exit 2 (``OutDir`` refuses it again, exit 1,
+    if one appears during the run). Without a plan: augcli's own files only."""
+    if not out.is_dir():
         return
+    folders = {outputs.folder for outputs in plan.outputs} if plan is not None else set()
+    link = OutDir.of(out).find_link(sorted(f for f in folders if f) + list(META_FILES))
+    if link is not None:
+        raise UsageError(f"{out / link} is a symbolic link (to {os.path.realpath(out / link)}): augcli never "
+                         "writes or deletes through a link inside OUT; remove the link, or choose another OUT")
 
-    def handler(signum, frame):
-        if stop.requested:
-            raise KeyboardInterrupt
-        stop.requested = True
 
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+@contextlib.contextmanager
+def _before_writing() -> Iterator[None]:
+    """Ctrl-C in here has written nothing to OUT: say so, not "--resume"."""
     try:
-        for count, item in enumerate(results):
-            if count == 0:
-                signal.signal(signal.SIGINT, handler)
-            yield item
-            if stop.requested:
-                return
-    finally:
-        signal.signal(signal.SIGINT, previous)
+        yield
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted before writing anything; OUT is as it was.") from None
 
 
-def _close_quietly(results) -> None:
-    """Stop the workers; joblib's pool shutdown after an interrupt may warn or
-    trip over its own bookkeeping in a helper thread, none of which is the user's."""
+@contextlib.contextmanager
+def _pool_threads_quiet() -> Iterator[None]:
+    """While the pool runs and is stopped, its helper threads keep quiet.
+
+    When a run stops early (Ctrl-C, a failed write) joblib aborts the pool from
+    inside its result generator, and loky's manager thread may trip over its
+    own bookkeeping meanwhile (a KeyError printed as a thread traceback before
+    augcli's one line). None of that is the user's: augcli reports what
+    stopped the run."""
     hook = threading.excepthook
     threading.excepthook = lambda args: None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            results.close()
+        yield
     finally:
         threading.excepthook = hook
+
+
+def _close_quietly(results) -> None:
+    """Stop the workers; joblib's pool shutdown after an interrupt may warn."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results.close()
 
 
 def _check_resumable(out: Path, recipe: Recipe, seed: int) -> dict:
@@ -152,17 +186,45 @@ def _check_resumable(out: Path, recipe: Recipe, seed: int) -> dict:
     return record
 
 
-def _previous_records(out: Path) -> tuple[list[dict], list[dict]]:
+def _take_stock(out: OutDir, plan: Plan, found: Scan, src: Path, previous: dict, jobs: int) -> Resumed:
+    """``--resume``: keep what is still valid, remove what is stale (see
+    ``augcli.resume``). Files go first, then their lines: if this is
+    interrupted, a line whose file is gone is stale next time too."""
+    records, skips = _previous_records(Path(out.path))
+    resumed = reconcile(plan, found, out, src, records, skips, finished=previous.get("status") == "complete",
+                        jobs=jobs)
+    if resumed.stale or resumed.dropped_skips:
+        removed = [str(r.get("path")) for r in resumed.stale if out.remove(str(r.get("path", "")))]
+        out.write(MANIFEST, "".join(dumps(r) + "\n" for r in resumed.done).encode("utf-8"))
+        if resumed.skips:
+            out.write(SKIPPED, "".join(dumps(s) + "\n" for s in resumed.skips).encode("utf-8"))
+        else:
+            out.remove(SKIPPED)
+        out.prune(path.rpartition("/")[0] for path in removed)
+    return resumed
+
+
+def _previous_records(out: Path, repair: bool = True) -> tuple[list[dict], list[dict]]:
     """``--resume``: the manifest and skip records of the earlier run. A torn
-    last line (a kill mid-append) is cut off; any other bad line stops the
-    resume with its file and line."""
+    last line (a kill mid-append) is cut off (``repair``); any other bad line
+    stops the resume with its file and line."""
     try:
-        for name in (MANIFEST, SKIPPED):
-            repair_torn_tail(out / name)
+        if repair:
+            for name in (MANIFEST, SKIPPED):
+                repair_torn_tail(out / name)
         return list(read_records(out / MANIFEST)), list(read_records(out / SKIPPED, SKIP_RECORD))
     except ManifestError as exc:
         fix = "fix or remove that line" if exc.line else "fix the file"
         raise UsageError(f"--resume: {exc}; {fix}, or use --overwrite to start again") from None
+
+
+def _with_source_hash(skip: dict, src: Path) -> dict:
+    """A skip record carries its source's hash, so ``--resume`` retries the
+    source only once it has changed; a worker that died did not send it."""
+    if "source_sha256" in skip:
+        return skip
+    digest = hash_inside(src, skip["source"])  # (read only inside SRC, a regular file)
+    return skip if digest is None else {**skip, "source_sha256": digest}  # None: retried by the next --resume
 
 
 def _remaining(plan: Plan, done_paths: set[str], skipped_sources: set[str]) -> Iterator[Task]:
@@ -178,7 +240,16 @@ def _remaining(plan: Plan, done_paths: set[str], skipped_sources: set[str]) -> I
 def _to_do(plan: Plan, done: list[dict], skipped_sources: set[str]) -> int:
     """How many outputs are left, from counts (the plan's targets are never listed)."""
     planned = sum(o.count for o in plan.outputs if o.source.relpath not in skipped_sources)
-    return max(0, planned - sum(1 for r in done if r.get("source") not in skipped_sources))
+    return max(0, planned - sum(1 for r in done if r["source"] not in skipped_sources))
+
+
+def _planned_sources(plan: Plan, skipped_sources: set[str]) -> int:
+    return sum(1 for o in plan.outputs if o.source.relpath not in skipped_sources)
+
+
+def _with_plan_skips(found: Scan, plan: Plan) -> Scan:
+    """The scan's skips plus the sources the plan could not name."""
+    return dataclasses.replace(found, skipped=found.skipped + plan.skipped) if plan.skipped else found
 
 
 def expand(
@@ -196,7 +267,7 @@ def expand(
     overwrite: bool = False,
     dry_run: bool = False,
     max_pixels: int = DEFAULT_MAX_PIXELS,
-    augment_splits: tuple[str, ...] = ("train",),
+    augment_splits: tuple[str, ...] | None = None,
     on_progress: Callable[[int], None] | None = None,
     on_start: Callable[[int], None] | None = None,
 ) -> Summary:
@@ -208,118 +279,201 @@ def expand(
     """
     started = time.perf_counter()
     src_path, out_path = Path(src), Path(out)
-    if resume and overwrite:
-        raise UsageError("--resume and --overwrite exclude each other")
-    if not isinstance(recipe, Recipe):
-        recipe = Recipe.load(recipe, max_pixels=max_pixels)
-    recipe.check_sizes(max_pixels)  # output sizes are bounded by the same --max-pixels as inputs
-    recipe = recipe.with_overrides(copies=copies, seed=seed, balance=balance)
-    run_seed = recipe.effective_seed
-    if not src_path.is_dir():
-        raise UsageError(f"SRC {src} is not a folder" if src_path.exists() else f"SRC {src} does not exist")
-    check_out(out_path)
-    if out_path.exists() and not out_path.is_dir():
-        raise UsageError(f"OUT {out} exists and is not a folder")
-    check_separate(src_path, out_path)
+    with _before_writing():
+        if resume and overwrite:
+            raise UsageError("--resume and --overwrite exclude each other")
+        check_backend(backend)
+        if not isinstance(recipe, Recipe):
+            recipe = Recipe.load(recipe, max_pixels=max_pixels)
+        recipe.check_sizes(max_pixels)  # output sizes are bounded by the same --max-pixels as inputs
+        recipe = recipe.with_overrides(copies=copies, seed=seed, balance=balance)
+        if not src_path.is_dir():
+            raise UsageError(f"SRC {src} is not a folder" if src_path.exists() else f"SRC {src} does not exist")
+        check_out(out_path)
+        if out_path.exists() and not out_path.is_dir():
+            raise UsageError(f"OUT {out} exists and is not a folder")
+        check_separate(src_path, out_path)
+        if dry_run:  # says what the run would do, refusals included
+            previous = _previous_run(out_path, recipe, resume, overwrite)
+            return _plan_only(src_path, out_path, str(out), recipe, augment_splits, previous)
 
-    previous = None
-    if not _is_empty(out_path):
-        if resume:
-            previous = _check_resumable(out_path, recipe, run_seed)
-        elif overwrite:
-            if read_run_record(out_path) is None:
-                raise UsageError(f"--overwrite: {out} has no {RUN_FILE}; augcli only overwrites its own output")
-        elif not dry_run:
-            raise UsageError(f"OUT {out} is not empty: use --resume to finish an interrupted run, or "
-                             "--overwrite to replace an earlier augcli output")
-
-    found: Scan = scan(src_path)
-    plan = make_plan(found, recipe, augment_splits)
-    summary = Summary(out=str(out), ignored=len(found.ignored), empty_classes=found.empty_classes)
-    if dry_run:
-        summary.dry_run = True
-        summary.sources = len(found.sources)
-        summary.skipped = len(found.skipped) + len(plan.skipped)
-        summary.plan_rows = plan.table()
-        summary.written = plan.n_outputs
-        return summary
-
-    if overwrite and previous is None and not _is_empty(out_path):
-        _clear_previous_output(out_path)
-    out_path.mkdir(parents=True, exist_ok=True)
-    _remove_temp_files(out_path)
-
-    done, skipped_before = _previous_records(out_path) if previous else ([], [])
-    done_paths = {r["path"] for r in done}
-    skipped_sources = {r["source"] for r in skipped_before}
-    tasks = _remaining(plan, done_paths, skipped_sources)
-    first = next(tasks, None)
-    tasks = itertools.chain([first] if first else [], tasks)
-    summary.already_done = len(done)
-    summary.sources = sum(1 for s in found.sources if s.relpath not in skipped_sources)
-
-    if previous and previous.get("status") == "complete" and first is None:
-        summary.up_to_date = True
-        summary.seconds = time.perf_counter() - started
-        return summary
-
-    record = {
-        "tool": "augcli",
-        "version": __version__,
-        "engine": engine(),
-        "recipe": recipe.to_plain(),
-        "recipe_sha256": recipe.sha256,
-        "training_time_arguments": recipe.training_time_arguments(),  # accepted in keras:, not applied
-        "seed": run_seed,
-        "source": str(src_path.resolve()),
-        "started": previous.get("started", _now()) if previous else _now(),
-        "finished": None,
-        "status": "running",
-        "counts": {"sources": len(found.sources), "written": len(done), "skipped": len(skipped_before),
-                   "ignored": len(found.ignored)},
-    }
-    write_run_record(out_path, record)
-    job = Job(str(src_path.resolve()), str(out_path.resolve()), recipe, run_seed, max_pixels)
-    written = skipped = 0
-    with AppendLog(out_path / MANIFEST) as manifest, AppendLog(out_path / SKIPPED) as skips:
-        for skip in found.skipped + plan.skipped:
-            if skip.source not in skipped_sources:
-                skips.append(skip.to_json())
-                skipped += 1
-        if on_start:
-            on_start(_to_do(plan, done, skipped_sources))
-        results = run_tasks(tasks, job, jobs=jobs or default_jobs(), backend=backend, scheduler=scheduler)
-        stop = _StopRequest()
-        try:
-            for records in _until_ctrl_c(results, stop):
-                for item in records:
-                    if "manifest" in item:
-                        manifest.append(item["manifest"])
-                        written += 1
-                    else:
-                        skips.append(item["skip"])
-                        skipped += 1
-                if on_progress:
-                    on_progress(len(records))
-            _close_quietly(results)
-            if stop.requested:
-                raise KeyboardInterrupt
-        except BaseException as exc:
-            _close_quietly(results)
-            record.update(status="failed", finished=_now())
-            record["counts"].update(written=len(done) + written, skipped=len(skipped_before) + skipped)
-            write_run_record(out_path, record)
-            if isinstance(exc, OSError):
-                raise AugcliError(f"writing to {out} failed: {exc.strerror or exc}; finished images are kept, "
-                                  "run again with --resume when fixed") from exc
-            raise
-    # a worker killed mid-write (OOM, a lost Dask worker) leaves its temp file; its
-    # task was redone elsewhere or skipped, and every worker has finished now
-    _remove_temp_files(out_path)
-    record.update(status="complete", finished=_now())
-    record["counts"].update(written=len(done) + written, skipped=len(skipped_before) + skipped)
-    write_run_record(out_path, record)
-    summary.written = written
-    summary.skipped = len(skipped_before) + skipped
+    try:
+        with one_writer(out_path):
+            with _before_writing():  # a scan of a large or slow SRC takes a while
+                previous = _previous_run(out_path, recipe, resume, overwrite)
+                found: Scan = scan(src_path)
+                plan = make_plan(found, recipe, augment_splits)
+                found = _with_plan_skips(found, plan)
+                _refuse_links(out_path, plan)
+            summary = Summary(out=str(out), ignored=len(found.ignored), ignored_files=found.ignored,
+                              empty_classes=found.empty_classes)
+            run = _Run(src_path, OutDir.of(out_path), str(out), recipe, found, jobs or default_jobs())
+            tasks = run.prepare(plan, previous, overwrite, summary)
+            if tasks is not None:
+                job = Job(str(src_path.resolve()), run.out, recipe, recipe.effective_seed, max_pixels,
+                          local_pool=backend == "loky")
+                run.execute(tasks, job, backend, scheduler, on_start, on_progress, summary)
+    except OSError as exc:  # before the run began: nothing written, nothing to resume
+        raise AugcliError(f"cannot write to OUT {out}: {exc.strerror or exc}") from exc
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+@dataclass
+class _Run:
+    """One run's writing into OUT, once the lock is held and the plan made."""
+
+    src: Path
+    out: OutDir
+    shown: str  # OUT as the user wrote it
+    recipe: Recipe
+    found: Scan
+    jobs: int
+    record: dict = field(default_factory=dict)  # augcli.json as last written
+    skipped_sources: set[str] = field(default_factory=set)  # skipped earlier, and still to skip
+    to_do: int = 0  # outputs left to write
+
+    def prepare(self, plan: Plan, previous: dict | None, overwrite: bool, summary: Summary) -> Iterator[Task] | None:
+        """Clear (--overwrite) or take stock (--resume); return the tasks still to
+        do, or None when OUT is up to date."""
+        if overwrite and previous is None and not _is_empty(Path(self.out.path)):
+            _clear_previous_output(self.out)
+        self.out.remove_temp_files()
+        resumed = _take_stock(self.out, plan, self.found, self.src, previous, self.jobs) if previous else None
+        done = resumed.done if resumed else []
+        skips = resumed.skips if resumed else []
+        skipped_sources = {r["source"] for r in skips}
+        tasks = _remaining(plan, {r["path"] for r in done}, skipped_sources)
+        first = next(tasks, None)
+        tasks = itertools.chain([first] if first else [], tasks)
+        self.to_do = _to_do(plan, done, skipped_sources)
+        summary.already_done = len(done)
+        # those on record stay skipped: --strict fails on them every time
+        summary.skips = list(skips) + [s.to_json() for s in self.found.skipped if s.source not in skipped_sources]
+        summary.skipped = len(skips)
+        summary.sources = _planned_sources(plan, skipped_sources)
+        if resumed:
+            summary.src_changes = resumed.describe()
+            summary.removed = len(resumed.stale)
+            if (previous.get("status") == "complete" and first is None and not resumed.stale
+                    and not resumed.dropped_skips):
+                summary.up_to_date = True  # skips still count: --strict still fails
+                return None
+        self.record = {
+            "tool": "augcli",
+            "version": __version__,
+            "engine": engine(),
+            "recipe": self.recipe.to_plain(),
+            "recipe_sha256": self.recipe.sha256,
+            "training_time_arguments": self.recipe.training_time_arguments(),  # accepted in keras:, not applied
+            "seed": self.recipe.effective_seed,
+            "source": str(self.src.resolve()),
+            "started": previous.get("started", _now()) if previous else _now(),
+            "finished": None,
+            "status": "running",
+            "counts": {"sources": len(self.found.sources), "written": len(done), "skipped": len(skips),
+                       "ignored": len(self.found.ignored)},
+        }
+        write_run_record(self.out, self.record)
+        self.skipped_sources = skipped_sources
+        return tasks
+
+    def execute(self, tasks: Iterator[Task], job: Job, backend: str, scheduler: str | None,
+                on_start: Callable[[int], None] | None, on_progress: Callable[[int], None] | None,
+                summary: Summary) -> None:
+        """Run the tasks, appending records as results come in; record how the run ended."""
+        counts = self.record["counts"]
+        try:
+            with AppendLog(self.out, MANIFEST) as manifest, AppendLog(self.out, SKIPPED) as skips:
+                for skip in self.found.skipped:
+                    if skip.source not in self.skipped_sources:
+                        skips.append(skip.to_json())
+                        summary.skipped += 1
+                if on_start:
+                    on_start(self.to_do)
+                results = run_tasks(tasks, job, jobs=self.jobs, backend=backend, scheduler=scheduler)
+                with _pool_threads_quiet():
+                    try:
+                        # Ctrl-C raises KeyboardInterrupt here at once, even while a slow
+                        # first task runs: the pool is stopped, and what its workers were
+                        # doing is redone by --resume (every manifest line matches its file)
+                        for records in results:
+                            for item in records:
+                                if "manifest" in item:
+                                    manifest.append(item["manifest"])
+                                    summary.written += 1
+                                    if "note" in item["manifest"]:
+                                        summary.notes[item["manifest"]["note"]] += 1
+                                else:  # found unusable while decoding: skipped, not read
+                                    skips.append(_with_source_hash(item["skip"], self.src))
+                                    summary.skipped += 1
+                                    summary.skips.append(item["skip"])
+                                    summary.sources -= 1
+                            if on_progress:
+                                on_progress(len(records))
+                    finally:
+                        _close_quietly(results)
+            # a worker killed mid-write (OOM, a lost Dask worker) leaves its temp file; its
+            # task was redone elsewhere or skipped, and every worker has finished now
+            self.out.remove_temp_files()
+            counts.update(written=summary.already_done + summary.written, skipped=summary.skipped)
+            self.record.update(status="complete", finished=_now())
+            write_run_record(self.out, self.record)
+        except BaseException as exc:
+            counts.update(written=summary.already_done + summary.written, skipped=summary.skipped)
+            note = self.record_failure()
+            if isinstance(exc, OSError):
+                raise AugcliError(f"writing to {self.shown} failed: {exc.strerror or exc}; finished images are "
+                                  f"kept, run again with --resume when fixed{note}") from exc
+            raise
+
+    def record_failure(self) -> str:
+        """Mark the run failed in augcli.json. When even that write fails (a full
+        disk), the first error stays the one reported: return a note instead.
+        The pool is stopped by now: temp files its killed workers left go too."""
+        with contextlib.suppress(OSError):
+            self.out.remove_temp_files()
+        self.record.update(status="failed", finished=_now())
+        try:
+            write_run_record(self.out, self.record)
+        except OSError as exc:
+            return f" ({RUN_FILE} could not be updated either and still says running: {exc.strerror or exc})"
+        return ""
+
+
+def _previous_run(out: Path, recipe: Recipe, resume: bool, overwrite: bool) -> dict | None:
+    """The record of the run that made a non-empty OUT, when --resume may go on
+    from it; refuse what is not allowed (exit 2)."""
+    if _is_empty(out):
+        return None
+    _refuse_links(out, None)  # the records are read only from OUT itself, never through a link
+    if resume:
+        return _check_resumable(out, recipe, recipe.effective_seed)
+    if overwrite and read_run_record(out) is None:
+        raise UsageError(f"--overwrite: {out} has no {RUN_FILE}; augcli only overwrites its own output")
+    if not overwrite:
+        raise UsageError(f"OUT {out} is not empty: use --resume to finish an interrupted run, or "
+                         "--overwrite to replace an earlier augcli output")
+    return None
+
+
+def _plan_only(src: Path, out_path: Path, out: str, recipe: Recipe, augment_splits: tuple[str, ...] | None,
+               previous: dict | None) -> Summary:
+    """``--dry-run``: the plan and what is left of it after a previous run's
+    records (``--resume``); nothing written, no lock taken."""
+    found = scan(src)
+    plan = make_plan(found, recipe, augment_splits)
+    found = _with_plan_skips(found, plan)
+    done, skipped_before = _previous_records(out_path, repair=False) if previous else ([], [])
+    skipped_sources = {r["source"] for r in skipped_before}
+    skips = skipped_before + [s.to_json() for s in found.skipped if s.source not in skipped_sources]
+    return Summary(out=out, ignored=len(found.ignored), ignored_files=found.ignored,
+                   empty_classes=found.empty_classes, dry_run=True, already_done=len(done),
+                   sources=_planned_sources(plan, skipped_sources),
+                   skips=skips, skipped=len(skips), plan_rows=plan.table(),
+                   written=_left(plan, done, skipped_sources) if previous else plan.n_outputs)
+
+
+def _left(plan: Plan, done: list[dict], skipped_sources: set[str]) -> int:
+    """Exactly how many outputs a resume would write, counted as the tasks stream."""
+    return sum(len(task.targets) for task in _remaining(plan, {r["path"] for r in done}, skipped_sources))

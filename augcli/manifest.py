@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from .errors import UsageError
+from .outdir import OutDir
 from .trees import Refused, check_relpath, open_inside
 
 RUN_FILE = "augcli.json"
@@ -37,11 +38,9 @@ def dumps(record: dict) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(", ", ": "))
 
 
-def write_run_record(out: Path, record: dict) -> None:
+def write_run_record(out: OutDir, record: dict) -> None:
     """Replace ``augcli.json`` atomically."""
-    temp = out / f".{RUN_FILE}.augcli-tmp"
-    temp.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(temp, out / RUN_FILE)
+    out.write(RUN_FILE, (json.dumps(record, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
 def read_run_record(out: Path) -> dict | None:
@@ -237,7 +236,8 @@ def repair_torn_tail(path: Path) -> None:
     try:
         if not stat.S_ISREG(os.lstat(path).st_mode):
             return
-        with open(path, "r+b") as handle:
+        # the file itself, never a link's target
+        with open(path, "r+b", opener=lambda name, flags: os.open(name, flags | os.O_NOFOLLOW)) as handle:
             size = handle.seek(0, os.SEEK_END)
             position = size
             while position > 0:  # back to the last newline, a block at a time
@@ -256,28 +256,37 @@ def repair_torn_tail(path: Path) -> None:
 
 
 class AppendLog:
-    """A JSON-lines file opened lazily (so ``skipped.jsonl`` exists only when
-    there is something in it), one flushed write per record."""
+    """A JSON-lines file in OUT opened lazily (so ``skipped.jsonl`` exists only
+    when there is something in it), one flushed write per record."""
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, out: OutDir, name: str):
+        self.out = out
+        self.name = name
         self._handle = None
 
     def append(self, record: dict) -> None:
         if self._handle is None:
-            self._handle = open(self.path, "a", encoding="utf-8")
+            self._handle = self.out.open_append(self.name)
         self._handle.write(dumps(record) + "\n")
         self._handle.flush()
 
     def close(self) -> None:
         if self._handle is not None:
-            os.fsync(self._handle.fileno())
-            self._handle.close()
-            self._handle = None
+            handle, self._handle = self._handle, None
+            try:
+                handle.flush()
+                os.fsync(handle.fileno())
+            finally:
+                handle.close()
 
     def __enter__(self) -> "AppendLog":
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
-
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is None:
+            self.close()
+            return
+        try:  # already failing (a full disk, say): closing must not replace that error
+            self.close()
+        except OSError:
+            pass

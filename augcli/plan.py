@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Iterator
 
-from .errors import Problem, RecipeError
+from .errors import Problem, RecipeError, UsageError
 from .io import EXTENSIONS
 from .limits import MAX_COPIES
 from .ops.spec import close_match
 from .recipe import Recipe
-from .scan import Scan, Skip, SourceImage
+from .scan import SPLITS, Scan, Skip, SourceImage
 
 _FORMAT_NAMES = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}
 
@@ -125,11 +125,24 @@ def output_format(source: SourceImage, recipe: Recipe) -> str:
     return "PNG" if source.format == "GIF" else source.format
 
 
-def augmented_splits(scan: Scan, requested: tuple[str, ...]) -> set[str | None]:
-    """The splits whose images are augmented (the flat layout has one, None)."""
+def augmented_splits(scan: Scan, requested: tuple[str, ...] | None = None) -> set[str | None]:
+    """The splits whose images are augmented (the flat layout has one, None);
+    ``requested`` None means ``train``. A name SRC lacks is a usage error, never
+    a run that quietly augments nothing."""
     if not scan.splits:
+        if requested is not None:
+            raise UsageError(f"--augment-splits: SRC has no split folders ({', '.join(SPLITS)}), so every class "
+                             "folder is augmented; leave the option out")
         return {None}
-    return {s for s in scan.splits if s.lower() in {r.lower() for r in requested}}
+    by_name = {s.lower(): s for s in scan.splits}
+    for name in requested or ("train",):
+        if name.lower() not in by_name:
+            what = "--augment-splits: no split" if requested is not None else "no split"
+            fix = "" if requested is not None else "; name the splits to augment with --augment-splits"
+            hint = close_match(name, list(scan.splits))
+            raise UsageError(f"{what} {name!r} in SRC; its splits are: {', '.join(scan.splits)}{fix}"
+                             + (f" (did you mean {hint!r}?)" if hint else ""))
+    return {by_name[name.lower()] for name in requested or ("train",)}
 
 
 def check_class_names(scan: Scan, recipe: Recipe) -> None:
@@ -172,7 +185,7 @@ def copies_per_source(scan: Scan, recipe: Recipe, augmented: set) -> dict[str, i
         elif isinstance(balance, int):
             target = balance
         elif isinstance(balance, tuple):
-            target = dict(balance).get(source.label)
+            target = dict(balance).get(source.label, 0)  # a class the target does not name gets no new images
         if rule is not None and rule.copies is not None:
             per_source[source.relpath] = rule.copies
         elif target is None:
@@ -270,7 +283,7 @@ def output_folders(scan: Scan) -> set[str]:
             for folder in PurePosixPath(source.relpath).parents if str(folder) != "."}
 
 
-def make_plan(scan: Scan, recipe: Recipe, augment: tuple[str, ...] = ("train",)) -> Plan:
+def make_plan(scan: Scan, recipe: Recipe, augment: tuple[str, ...] | None = None) -> Plan:
     """Name every source's outputs. The plan holds one small record per source,
     never a list of outputs, so its memory does not grow with ``copies``."""
     check_class_names(scan, recipe)

@@ -9,7 +9,9 @@ is itself a valid recipe; its canonical JSON, without the seed, is hashed.
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import json
+import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,6 +21,7 @@ import yaml
 
 from .errors import Problem, RecipeError, UsageError
 from .limits import DEFAULT_MAX_PIXELS, MAX_BALANCE, MAX_COPIES, MAX_DEPTH, MAX_RECIPE_BYTES, MAX_VALUES
+from .names import FOREIGN_PARAMS, pointer
 from .ops import REGISTRY, lookup, suggest
 from .ops.spec import Choice, Fixed, Param, Uniform, Value, close_match, show
 
@@ -30,6 +33,9 @@ class OpStep:
     op: str
     params: tuple[tuple[str, Value], ...]
     p: float = 1.0
+    # ops a class rule forbids, carried by a step that chooses other ops (a policy)
+    # or does their work (keras, affine); not part of the recipe's text
+    exclude: frozenset[str] = frozenset()
 
     def to_plain(self) -> dict:
         return {self.op: {**{k: v.to_plain() for k, v in self.params}, "p": self.p}}
@@ -71,17 +77,37 @@ class Sequence:
 
 Step = Union[OpStep, OneOf, SomeOf, Sequence]
 COMPOSITIONS = ("one_of", "some_of", "sequence")
+# name -> (keys, what it does, an example step), for ``augcli transforms``
+COMPOSITION_DOCS = {
+    "one_of": ("of, p", "Apply exactly one of its steps, picked uniformly (that step's own p still applies).",
+               "- one_of: [{brightness: {factor: [0.8, 1.2]}}, {contrast: {factor: [0.8, 1.2]}}]"),
+    "some_of": ("n, of, p", "Apply n distinct steps of its list (n may be a range [lo, hi], drawn per output), in "
+                            "recipe order.",
+                "- some_of: {n: [1, 2], of: [{blur: {radius: [0.5, 1.5]}}, {gaussian_noise: {sigma: [2, 8]}}]}"),
+    "sequence": ("of, p", "Apply all of its steps in order as one unit: one p for several ops, or one choice "
+                          "inside one_of.",
+                 "- sequence: {of: [{rot90: {k: 2}}, {brightness: {factor: 0.9}}], p: 0.5}"),
+}
 OUTPUT_FORMATS = ("same", "jpeg", "png", "webp")
+FIT_MODES = ("stretch", "cover", "contain")
 
 
 @dataclass(frozen=True)
 class Output:
+    """How every written image is finished: resized to ``size`` last (``fit``:
+    stretch, cover = fill and cut the centre, contain = letterbox on
+    ``background``), then encoded as ``format``. ``background`` (a grey level,
+    0..255) also shows through transparent pixels in formats without alpha."""
+
     format: str = "same"
     quality: int = 95
-    size: tuple[int, int] | None = None
+    size: tuple[int | None, int | None] | None = None
+    fit: str = "stretch"
+    background: float = 255
 
     def to_plain(self) -> dict:
-        return {"format": self.format, "quality": self.quality, "size": list(self.size) if self.size else None}
+        return {"format": self.format, "quality": self.quality, "size": list(self.size) if self.size else None,
+                "fit": self.fit, "background": self.background}
 
 
 @dataclass(frozen=True)
@@ -106,7 +132,7 @@ class ClassRule:
 @dataclass(frozen=True)
 class Balance:
     """Top classes up to a count of images: the largest class's ("max"), a
-    number, or a number per class (other classes keep ``copies``)."""
+    number, or a number per class (a class it does not name gets no new images)."""
 
     target: str | int | tuple[tuple[str, int], ...]
 
@@ -147,29 +173,51 @@ class Recipe:
     balance: Balance | None = None
     name: str = field(default="<recipe>", compare=False)
     lines: dict = field(default_factory=dict, compare=False, repr=False)  # recipe path -> line, for messages
-    # every output size written in the recipe, (recipe path, (w, h)): checked against --max-pixels
-    sizes: tuple = field(default=(), compare=False, repr=False)
     # not part of the normalised recipe or its hash: they change no pixel
     training_time: tuple[TrainingTimeArgument, ...] = field(default=(), compare=False)
+    # every output size written in the recipe, (recipe path, (w, h)): checked against --max-pixels
+    sizes: tuple = field(default=(), compare=False, repr=False)
 
     @classmethod
-    def load(cls, path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> "Recipe":
-        """Read and validate a recipe file; ``UsageError`` if it cannot be read.
+    def load(cls, path: str | Path | dict, max_pixels: int = DEFAULT_MAX_PIXELS) -> "Recipe":
+        """A validated recipe from a YAML file, a built-in recipe's name
+        (``"standard"``; see ``augcli recipes``) when no such file exists, or a
+        dict of the recipe's keys (``{"copies": 4, "pipeline": [...]}``; tuples
+        are taken as lists).
 
-        At most ``MAX_RECIPE_BYTES`` are read, so ``/dev/zero`` or a 50 MB
-        file costs a bounded read, not the machine's memory."""
+        Raises ``RecipeError`` (with ``.problems``) for an invalid recipe and
+        ``UsageError`` for a file that cannot be read. At most
+        ``MAX_RECIPE_BYTES`` are read, so ``/dev/zero`` or a 50 MB file costs a
+        bounded read, not the machine's memory; output sizes written in it
+        must have at most ``max_pixels`` pixels.
+        """
+        if not isinstance(path, (str, os.PathLike)):
+            return cls.from_dict(path, max_pixels=max_pixels)
+        builtin = _builtin(path)
         try:
-            with open(path, "rb") as handle:
+            with open(builtin or path, "rb") as handle:
                 raw = handle.read(MAX_RECIPE_BYTES + 1)
             if len(raw) > MAX_RECIPE_BYTES:
                 raise UsageError(f"recipe {path} is larger than {MAX_RECIPE_BYTES:,} bytes (1 MiB), "
                                  "the most a recipe may be")
             text = raw.decode("utf-8")
         except FileNotFoundError:
-            raise UsageError(f"recipe file not found: {path}") from None
+            names = sorted(builtin_recipes())
+            hint = close_match(Path(path).stem, names)
+            raise UsageError(f"recipe file not found: {path} (built-in recipes: {', '.join(names)}"
+                             + (f"; did you mean {hint!r}?)" if hint else ")")) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read recipe {path}: {exc}") from None
-        return cls.from_yaml(text, name=str(path), max_pixels=max_pixels)
+        return cls.from_yaml(text, name=str(builtin or path), max_pixels=max_pixels)
+
+    @classmethod
+    def from_dict(cls, data: Any, name: str = "<dict>", max_pixels: int = DEFAULT_MAX_PIXELS) -> "Recipe":
+        """Validate a recipe given as Python data (a dict, or the normalised
+        recipe in ``augcli.json``), with the same bounds as a YAML recipe;
+        raises ``RecipeError`` listing every problem."""
+        if problem := _too_big(data):
+            raise RecipeError(name, [problem])
+        return _validated(_as_yaml_data(data), {}, [], name, max_pixels)
 
     @classmethod
     def from_yaml(cls, text: str, name: str = "<recipe>", max_pixels: int = DEFAULT_MAX_PIXELS) -> "Recipe":
@@ -181,14 +229,6 @@ class Recipe:
         if data is None and not problems:
             data = {}  # an empty or null document: report what is missing
         return _validated(data, lines, problems, name, max_pixels)
-
-    @classmethod
-    def from_plain(cls, data: Any, name: str = "<recipe>", max_pixels: int = DEFAULT_MAX_PIXELS) -> "Recipe":
-        """Validate plain data (a recipe as JSON has it, such as the normalised
-        recipe in ``augcli.json``), with the same bounds as a YAML recipe."""
-        if problem := _too_big(data):
-            raise RecipeError(name, [problem])
-        return _validated(data, {}, [], name, max_pixels)
 
     def size_problems(self, max_pixels: int) -> list[Problem]:
         """The output sizes this recipe writes out that have more than ``max_pixels``."""
@@ -217,6 +257,10 @@ class Recipe:
             if self.variants:
                 raise UsageError("--copies does not apply to a recipe with variants (one output per variant)")
             self = replace(self, copies=copies)
+        if (copies or balance) and not self.variants and not self.pipeline:
+            option = f"--copies {copies}" if copies else f"--balance {balance}"
+            raise UsageError(f"{option}: the recipe's pipeline is empty, so every copy would equal its original; "
+                             f"add steps to {self.name}")
         if seed is not None:
             self = replace(self, seed=seed)
         return self
@@ -230,7 +274,7 @@ class Recipe:
         plain: dict[str, Any] = {"version": self.version}
         if self.seed is not None:
             plain["seed"] = self.seed
-        if not self.variants and not (self.balance and not isinstance(self.balance.target, tuple)):
+        if not self.variants and self.balance is None:
             plain["copies"] = self.copies
         plain["include_originals"] = self.include_originals
         plain["output"] = self.output.to_plain()
@@ -268,8 +312,9 @@ class Recipe:
         rule = self.rule(label)
         if rule is None or not rule.exclude:
             return self.variants
-        return tuple((name, steps) for name, steps in self.variants
-                     if without_ops(steps, set(rule.exclude)) == steps)
+        excluded = set(rule.exclude)
+        return tuple((name, without_ops(steps, excluded)) for name, steps in self.variants
+                     if not _names(steps) & excluded)
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_plain(), sort_keys=False, default_flow_style=None, width=100)
@@ -300,7 +345,7 @@ def _validated(data: Any, lines: dict[str, int], problems: list[Problem], name: 
 
 
 def _too_big(data: Any) -> Problem | None:
-    """The bounds a YAML recipe has (values, nesting), for plain data."""
+    """The bounds a YAML recipe has (values, nesting), for Python data."""
     stack, count = [(data, 1)], 0
     while stack:
         item, depth = stack.pop()
@@ -311,21 +356,47 @@ def _too_big(data: Any) -> Problem | None:
             return Problem("", f"the recipe has more than {MAX_VALUES:,} values")
         if isinstance(item, dict):
             stack += [(v, depth + 1) for v in item.values()]
-        elif isinstance(item, list):
+        elif isinstance(item, (list, tuple)):
             stack += [(v, depth + 1) for v in item]
     return None
 
 
+def _as_yaml_data(data: Any) -> Any:
+    """Python data in the shapes YAML gives: tuples become lists."""
+    if isinstance(data, dict):
+        return {key: _as_yaml_data(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_as_yaml_data(value) for value in data]
+    return data
+
+
+def builtin_recipes() -> dict[str, Path]:
+    """The starter recipes shipped in the package (``augcli/recipes``): name -> file."""
+    folder = Path(str(importlib.resources.files("augcli") / "recipes"))
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+
+
+def _builtin(path: str | Path) -> Path | None:
+    """The built-in recipe a bare name (``standard`` or ``standard.yaml``) means,
+    when no file of that name exists; a file always wins."""
+    candidate = Path(path)
+    if candidate.exists() or len(candidate.parts) != 1 or candidate.suffix not in ("", ".yaml"):
+        return None
+    return builtin_recipes().get(candidate.stem)
+
+
 def without_ops(steps: tuple[Step, ...], excluded: set[str]) -> tuple[Step, ...]:
     """``steps`` with every op named in ``excluded`` removed (compositions left
-    empty are dropped; some_of's n is capped by what remains)."""
+    empty are dropped; some_of's n is capped by what remains). Steps that choose
+    other ops or do their work keep the excluded names, so sampling never lets
+    one of them fire either."""
     if not excluded:
         return steps
     kept: list[Step] = []
     for step in steps:
         if isinstance(step, OpStep):
             if step.op not in excluded:
-                kept.append(step)
+                kept.append(_forbidding(step, excluded))
             continue
         inner = without_ops(step.steps, excluded)
         if not inner:
@@ -342,6 +413,19 @@ def without_ops(steps: tuple[Step, ...], excluded: set[str]) -> tuple[Step, ...]
         else:
             kept.append(replace(step, steps=inner))
     return tuple(kept)
+
+
+def _forbidding(step: OpStep, excluded: set[str]) -> OpStep:
+    spec = lookup(step.op)
+    if spec.expand is None and not spec.parts:
+        return step
+    return replace(step, exclude=step.exclude | frozenset(excluded))
+
+
+def _names(steps: tuple[Step, ...]) -> set[str]:
+    """Every op named in ``steps``, inside compositions too."""
+    return {name for step in steps
+            for name in ((step.op,) if isinstance(step, OpStep) else _names(step.steps))}
 
 
 # -- YAML with line numbers ----------------------------------------------------------
@@ -440,6 +524,9 @@ def _read_yaml(text: str) -> tuple[Any, dict[str, int], list[Problem]]:
 
 # -- validation ----------------------------------------------------------------------
 
+_EMPTY = ("an empty pipeline would write {} identical copies of each image; add steps, or set copies: 0 to write "
+          "only the originals")
+
 _TOP_KEYS = ("version", "copies", "seed", "include_originals", "output", "pipeline", "variants", "keras",
              "balance", "classes")
 _VARIANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -452,21 +539,23 @@ class _Parser:
     def __init__(self, lines: dict[str, int]):
         self.lines = lines
         self.problems: list[Problem] = []
-        self.sizes: list[tuple[str, tuple[int, int]]] = []
         self.training_time: list[TrainingTimeArgument] = []
+        self.sizes: list[tuple[str, tuple[int, int]]] = []
 
     def output_size(self, value: Any, path: str) -> None:
-        """Note the sizes an output may be given (a fixed pair, or each of a choice)."""
-        if isinstance(value, Fixed) and value.value is not None:
-            self.sizes.append((path, tuple(value.value)))
-        elif isinstance(value, Choice):
-            self.sizes += [(f"{path}.choice[{i}]", tuple(v)) for i, v in enumerate(value.values)]
+        """Note the sizes an output may be given (a fixed one, or each of a
+        choice); a size with a null side depends on the image, and is checked
+        when drawn."""
+        values = [(path, value.value)] if isinstance(value, Fixed) else \
+            [(f"{path}.choice[{i}]", v) for i, v in enumerate(value.values)] if isinstance(value, Choice) else []
+        self.sizes += [(where, tuple(size)) for where, size in values
+                       if isinstance(size, tuple) and all(isinstance(side, int) for side in size)]
 
     def problem(self, path: str, message: str, hint: str | None = None) -> None:
-        probe = path
-        while probe and probe not in self.lines:  # the nearest enclosing path with a line
-            parent = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe)
-            probe = parent if parent != probe else ""  # (plain data from augcli.json has no lines)
+        probe = path  # the nearest enclosing path that has a line (a dict recipe has none)
+        while probe and probe not in self.lines:
+            shorter = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe)
+            probe = shorter if shorter != probe else ""
         self.problems.append(Problem(path, message, self.lines.get(probe), hint))
 
     def unknown_keys(self, data: dict, allowed: tuple[str, ...], path: str, what: str) -> None:
@@ -487,7 +576,7 @@ class _Parser:
         if issue:
             self.problem(path, issue.message, issue.hint)
             return param.default
-        return tuple(raw) if isinstance(raw, list) else raw
+        return param.normalise(raw)
 
     def recipe(self, data: Any) -> Recipe | None:
         if not isinstance(data, dict):
@@ -498,7 +587,7 @@ class _Parser:
         if "version" in data and data["version"] != 1:
             self.problem("version", f"{show(data['version'])} is not a supported version; allowed: 1")
         if "copies" in data:
-            fields["copies"] = self.fixed(Param("copies", "int", 1, 1, MAX_COPIES), data["copies"], "copies")
+            fields["copies"] = self.fixed(Param("copies", "int", 1, 0, MAX_COPIES), data["copies"], "copies")
         if "seed" in data:
             fields["seed"] = self.fixed(Param("seed", "int", 0, 0, 2**63 - 1), data["seed"], "seed")
         if "include_originals" in data:
@@ -529,14 +618,43 @@ class _Parser:
         if "balance" in data:
             if has_variants:
                 self.problem("balance", "balance needs a pipeline: variants are one output each")
-            elif "copies" in data and not (isinstance(data["balance"], dict)
-                                           and isinstance(data["balance"].get("target"), dict)):
-                self.problem("copies", "copies does not apply when balance sets a count for every class "
-                                       "(only with a per-class target such as {target: {cat: 300}})")
+            elif "copies" in data:
+                self.problem("copies", "copies does not apply with balance: balance sets each class's count "
+                                       "(a class a per-class target does not name gets no new images; give it "
+                                       "a count, or its own copies under classes:)")
             fields["balance"] = self.balance(data["balance"], "balance")
         if "classes" in data:
             fields["classes"] = self.classes(data["classes"], "classes")
-        return Recipe(**fields, lines=self.lines, sizes=tuple(self.sizes), training_time=tuple(self.training_time))
+        if not (has_variants or "keras" in data):
+            self.identical_copies(data, fields)
+        return Recipe(**fields, lines=self.lines, training_time=tuple(self.training_time), sizes=tuple(self.sizes))
+
+    def identical_copies(self, data: dict, fields: dict) -> None:
+        """A copy drawn from no ops equals its original: asking for one is a recipe
+        error, not a dataset quietly padded with duplicates."""
+        copies, balance = fields.get("copies", 1), fields.get("balance")
+        if copies == 0 and balance is None and not fields.get("include_originals", True):
+            self.problem("copies", "0 with include_originals: false writes nothing")
+        empty = data.get("pipeline") == []
+        if empty and balance is not None:
+            self.problem("pipeline", "an empty pipeline would write identical copies of each image to balance the "
+                                     "classes; add steps")
+        elif empty and copies:
+            self.problem("pipeline", _EMPTY.format(copies))
+        raw_rules = data.get("classes") if isinstance(data.get("classes"), dict) else {}
+        for label, rule in fields.get("classes", ()):
+            count = _class_copies(label, rule, copies, balance)
+            if count == 0 or (rule.pipeline is None and empty):  # no copies, or reported once for the pipeline
+                continue
+            its = "its copies" if count is None else f"its {count} copies"
+            if rule.pipeline == () and raw_rules.get(label, {}).get("pipeline") == []:
+                self.problem(f"classes.{label}.pipeline", f"an empty pipeline would make {its} equal the "
+                                                          "original; add steps, or give the class copies: 0")
+            elif rule.exclude and not without_ops(rule.pipeline if rule.pipeline is not None else
+                                                  fields.get("pipeline", ()), set(rule.exclude)):
+                self.problem(f"classes.{label}.exclude", f"excluding {', '.join(rule.exclude)} leaves class "
+                                                         f"{label} no ops, so {its} would equal the original; "
+                                                         "give it copies: 0 or a pipeline of its own")
 
     def balance(self, data: Any, path: str) -> Balance | None:
         if not isinstance(data, dict) or "target" not in data:
@@ -584,17 +702,22 @@ class _Parser:
         return tuple(rules)
 
     def output(self, data: Any, path: str) -> Output:
+        keys = ("format", "quality", "size", "fit", "background")
         if not isinstance(data, dict):
-            self.problem(path, f"output is a mapping (format, quality, size), found {show(data)}")
+            self.problem(path, f"output is a mapping ({', '.join(keys)}), found {show(data)}")
             return Output()
-        self.unknown_keys(data, ("format", "quality", "size"), path, "an output key")
-        size = self.fixed(Param("size", "pair", None, nullable=True), data.get("size"), f"{path}.size")
+        self.unknown_keys(data, keys, path, "an output key")
+        size = self.fixed(Param("size", "size", None, nullable=True), data.get("size"), f"{path}.size")
         self.output_size(Fixed(size), f"{path}.size")
         return Output(
             format=self.fixed(Param("format", "enum", "same", choices=OUTPUT_FORMATS),
                               data.get("format", "same"), f"{path}.format"),
             quality=self.fixed(Param("quality", "int", 95, 1, 100), data.get("quality", 95), f"{path}.quality"),
             size=size,
+            fit=self.fixed(Param("fit", "enum", "stretch", choices=FIT_MODES), data.get("fit", "stretch"),
+                           f"{path}.fit"),
+            background=self.fixed(Param("background", "float", 255, 0, 255), data.get("background", 255),
+                                  f"{path}.background"),
         )
 
     def variants(self, data: Any, path: str) -> tuple:
@@ -638,10 +761,16 @@ class _Parser:
             return self.composition(name, args, _join(path, name))
         spec = lookup(name)
         if spec is None:
-            self.problem(_join(path, name), f"unknown op {show(name)}; see 'augcli transforms' for the list",
-                         suggest(name))
+            self.unknown_op(name, _join(path, name))
             return None
         return self.op(spec, args, _join(path, name))
+
+    def unknown_op(self, name: str, path: str) -> None:
+        elsewhere = pointer(name)
+        if elsewhere:
+            self.problem(path, f"unknown op {show(name)}: {elsewhere}")
+        else:
+            self.problem(path, f"unknown op {show(name)}; see 'augcli transforms' for the list", suggest_step(name))
 
     def op(self, spec, args: Any, path: str) -> OpStep | None:
         if args is None:
@@ -655,15 +784,19 @@ class _Parser:
         for key in [k for k in args if k in spec.training_time]:
             self.training_time.append(TrainingTimeArgument(f"{path}.{key}", args[key], spec.training_time[key],
                                                            self.lines.get(f"{path}.{key}")))
-        self.unknown_keys({k: v for k, v in args.items() if k not in spec.refused and k not in spec.training_time},
-                          names, path, f"a parameter of {spec.name}")
+        foreign = [k for k in args if (spec.name, k) in FOREIGN_PARAMS]
+        for key in foreign:
+            self.problem(f"{path}.{key}", FOREIGN_PARAMS[(spec.name, key)])
+        accepted = set(spec.refused) | set(spec.training_time) | set(foreign)
+        self.unknown_keys({k: v for k, v in args.items() if k not in accepted}, names, path,
+                          f"a parameter of {spec.name}")
         params = []
         for param in spec.params:
             if param.name in args:
                 parsed = self.value(param, args[param.name], f"{path}.{param.name}")
                 if parsed is not None:
                     params.append((param.name, parsed))
-            elif param.required:
+            elif param.required and not foreign:  # with a foreign parameter, the pointer says it all
                 self.problem(path, f"{spec.name} needs {param.name} ({param.allowed()})")
             else:
                 # a default may itself be a range (random_resized_crop's scale)
@@ -671,7 +804,7 @@ class _Parser:
                                else Fixed(param.default)))
         if spec.out_size is not None:  # an op that sets the size (resize): bounded like any output
             for name, value in params:
-                if spec.param(name).kind == "pair":
+                if spec.param(name).kind in ("pair", "size"):
                     self.output_size(value, f"{path}.{name}")
         p = self.fixed(_P, args.get("p", 1.0), f"{path}.p")
         return OpStep(spec.name, tuple(params), float(p))
@@ -700,6 +833,22 @@ class _Parser:
         count = len(args["of"]) if isinstance(args["of"], list) else 0
         n = self.value(Param("n", "int", None, 0, count), args["n"], f"{path}.n")
         return SomeOf(n, steps, p) if n is not None else None
+
+
+def suggest_step(name: str) -> str | None:
+    """The op or composition closest to a misspelt step name."""
+    return close_match(name, sorted(REGISTRY) + list(COMPOSITIONS))
+
+
+def _class_copies(label: str, rule: ClassRule, copies: int, balance: Balance | None) -> int | None:
+    """How many augmented copies each source of a class gets; None when balance decides."""
+    if rule.copies is not None:
+        return rule.copies
+    if balance is None:
+        return copies
+    if isinstance(balance.target, tuple) and label not in dict(balance.target):
+        return 0
+    return None
 
 
 def _within(path: str, parent: str) -> bool:

@@ -25,11 +25,12 @@ import yaml
 from . import __version__
 from .apply import PILLOW_ENGINE, engine
 from .errors import AugcliError, RecipeError, UsageError
-from .io import Unusable, decode, write_atomic
+from .io import Unusable, decode
 from .limits import DEFAULT_MAX_PIXELS
 from .manifest import MANIFEST, RUN_FILE, AppendLog, ManifestError, load_run_record, read_numbered, write_run_record
 from .ops import lookup, suggest
 from .ops.spec import show
+from .outdir import OutDir, write_atomic
 from .plan import Target
 from .recipe import Recipe
 from .sampling import AppliedOp, TooLarge, check_pixels, sample
@@ -47,7 +48,7 @@ def recorded_params(name: str) -> dict[str, Any]:
     once from its documented example, exactly as ``expand`` records it."""
     (step,) = yaml.safe_load(lookup(name).example)
     (op, params), = step.items()
-    recipe = Recipe.from_yaml(yaml.safe_dump({"version": 1, "pipeline": [{op: {**(params or {}), "p": 1}}]}))
+    recipe = Recipe.from_dict({"version": 1, "pipeline": [{op: {**(params or {}), "p": 1}}]})
     drawn = sample(recipe.pipeline, np.random.default_rng(0), (64, 48))
     return next(o for o in drawn if o.op == name).to_json()
 
@@ -96,7 +97,7 @@ def _recorded_recipe(run: dict, path: Path, max_pixels: int) -> Recipe:
     if "recipe" not in run:
         return Recipe(pipeline=())
     try:
-        return Recipe.from_plain(run["recipe"], name=str(path), max_pixels=max_pixels)
+        return Recipe.from_dict(run["recipe"], name=str(path), max_pixels=max_pixels)
     except RecipeError as exc:
         raise ManifestError(path, None, "; ".join(p.format("recipe") for p in exc.problems)) from None
 
@@ -158,8 +159,9 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
     for line, record in _checked(manifest, only):
         by_source[record["source"]].append((line, record))
     newout.mkdir(parents=True, exist_ok=True)
+    target_dir = OutDir.of(newout)
     written = 0
-    with AppendLog(newout / MANIFEST) as log:
+    with AppendLog(target_dir, MANIFEST) as log:
         for source, group in by_source.items():
             try:
                 data = read_inside(src, source)
@@ -175,15 +177,15 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
                                 byte_copy=record["sha256"] == record["source_sha256"])
                 ops = tuple(AppliedOp.from_json(op) for op in record["ops"])
                 try:
-                    check_pixels(ops, decoded.image.size, recipe.output.size, max_pixels)
+                    check_pixels(ops, decoded.image.size, recipe.output, max_pixels)
                     out_bytes, width, height, _ = render(decoded, target, ops, data, recipe)
                 except TooLarge as exc:
                     raise AugcliError(f"{manifest}:{line}: {exc}") from None
                 except Exception as exc:  # values no op can apply (a degenerate perspective, say)
                     raise AugcliError(f"{manifest}:{line}: cannot replay it: {type(exc).__name__}: {exc}") from None
-                write_atomic(newout / record["path"], out_bytes)
+                write_atomic(target_dir, record["path"], out_bytes)
                 log.append({**record, "width": width, "height": height,
                             "sha256": hashlib.sha256(out_bytes).hexdigest()})
                 written += 1
-    write_run_record(newout, {**run, "replay_of": str(manifest.resolve()), "counts": {"written": written}})
+    write_run_record(target_dir, {**run, "replay_of": str(manifest.resolve()), "counts": {"written": written}})
     return written

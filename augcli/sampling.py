@@ -14,8 +14,9 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from .fit import fit_sizes
 from .ops import lookup
-from .recipe import OneOf, OpStep, Sequence, SomeOf, Step
+from .recipe import OneOf, OpStep, Output, Sequence, SomeOf, Step
 
 Size = tuple[int, int]
 
@@ -25,15 +26,18 @@ def stable_hash(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "little")
 
 
-def item_seed(seed: int, relpath: str, copy: int) -> np.random.SeedSequence:
+def item_seed(seed: int, relpath: str, copy: int, *, epoch: int | None = None) -> np.random.SeedSequence:
     """The seed of one output, keyed by the run seed, the source's relative path
-    (POSIX form) and the copy index."""
-    return np.random.SeedSequence(seed, spawn_key=(stable_hash(relpath), copy))
+    (POSIX form) and the copy index. ``epoch`` (``Augmenter``'s fresh draws per
+    training epoch) is a third key: a longer spawn key, so no epoch's draws
+    coincide with any copy that ``expand`` writes."""
+    epochs = () if epoch is None else (epoch,)
+    return np.random.SeedSequence(seed, spawn_key=(stable_hash(relpath), copy, *epochs))
 
 
-def item_rng(seed: int, relpath: str, copy: int) -> tuple[np.random.Generator, int]:
+def item_rng(seed: int, relpath: str, copy: int, *, epoch: int | None = None) -> tuple[np.random.Generator, int]:
     """The generator for one output and a 32-bit number that names its seed."""
-    seq = item_seed(seed, relpath, copy)
+    seq = item_seed(seed, relpath, copy, epoch=epoch)
     return np.random.default_rng(seq), int(seq.generate_state(1)[0])
 
 
@@ -60,18 +64,18 @@ class TooLarge(ValueError):
     """An image a recipe or a manifest asks for would have more pixels than allowed."""
 
 
-def check_pixels(ops: Iterable[AppliedOp], size: Size, final: Size | None, max_pixels: int) -> None:
+def check_pixels(ops: Iterable[AppliedOp], size: Size, output: Output | None, max_pixels: int) -> None:
     """Refuse, before any pixel is allocated, ops that would make an image (at
-    any step, or resized last to ``final``) of more than ``max_pixels`` pixels:
-    the bound on inputs (``--max-pixels``) holds for outputs too. 0: no limit."""
+    any step, or in the final ``output.size`` step) of more than ``max_pixels``
+    pixels: the bound on inputs (``--max-pixels``) holds for outputs too. 0: no limit."""
     if not max_pixels:
         return
     steps = []
     for op in ops:
         size = lookup(op.op).size_after(op.kwargs(), size)
         steps.append((op.op, size))
-    if final is not None:
-        steps.append(("output.size", tuple(final)))
+    if output is not None and output.size is not None:
+        steps += [("output.size", fitted) for fitted in fit_sizes(size, output.size, output.fit)]
     for after, (w, h) in steps:
         if w * h > max_pixels:
             raise TooLarge(f"the image would be {w}x{h} = {w * h:,} pixels after {after}, over the limit of "
@@ -103,12 +107,14 @@ def _sample_step(step: Step, rng: np.random.Generator, size: Size, fired: list) 
         spec = lookup(step.op)
         params = {name: value.draw(spec.param(name), rng) for name, value in step.params}
         if spec.expand is not None:  # a policy: record and apply the plain ops it chose
-            for name, chosen in spec.expand(params, rng, size):
+            for name, chosen in _expand(spec, params, rng, size, step.exclude):
                 fired.append(AppliedOp(name, tuple(chosen.items())))
                 size = lookup(name).size_after(chosen, size)
             return size
         if spec.resolve is not None:
             params = spec.resolve(params, rng, size)
+        for part in step.exclude & spec.parts.keys():
+            params.update(spec.parts[part])
         fired.append(AppliedOp(step.op, tuple(params.items())))
         return spec.size_after(params, size)
     if isinstance(step, OneOf):
@@ -123,3 +129,14 @@ def _sample_step(step: Step, rng: np.random.Generator, size: Size, fired: list) 
     if isinstance(step, Sequence):
         return _sample_steps(step.steps, rng, size, fired)
     raise TypeError(f"not a step: {step!r}")
+
+
+def _expand(spec, params: dict, rng: np.random.Generator, size: Size, exclude: frozenset) -> list[tuple[str, dict]]:
+    """The plain ops an expanding op chose, none of them excluded by a class rule:
+    a policy that knows its op list draws among the ops left, and whatever any
+    expansion returns is filtered, so no expanding op can slip one through."""
+    if spec.expand_excluding:
+        chosen = spec.expand(params, rng, size, exclude=exclude)
+    else:
+        chosen = spec.expand(params, rng, size)
+    return [(name, values) for name, values in chosen if name not in exclude]

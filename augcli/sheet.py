@@ -96,7 +96,7 @@ def pick_sources(sources: list[SourceImage], count: int, seed: int) -> list[Sour
 
 
 def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: int = 4,
-                 seed: int | None = None, augment_splits: tuple[str, ...] = ("train",)) -> list[Row]:
+                 seed: int | None = None, augment_splits: tuple[str, ...] | None = None) -> list[Row]:
     """The sheet's content, full size: per sampled source, the original and the
     augmented images exactly as ``expand`` renders them (before encoding)."""
     run_seed = recipe.effective_seed if seed is None else seed
@@ -112,9 +112,9 @@ def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: 
             continue
         tiles = [Tile(finish(decoded.image, recipe) if recipe.output.size else decoded.image, "original")]
         if recipe.variants:
-            named = recipe.variants_for(source.label)
-            jobs = [(index, name, steps) for index, (name, steps) in enumerate(recipe.variants, 1)
-                    if name in dict(named)][:variants]
+            named = dict(recipe.variants_for(source.label))
+            jobs = [(index, name, named[name]) for index, (name, _) in enumerate(recipe.variants, 1)
+                    if name in named][:variants]
         else:
             steps = recipe.pipeline_for(source.label)
             jobs = [(copy, None, steps) for copy in range(1, variants + 1)]
@@ -122,7 +122,7 @@ def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: 
             try:
                 rng, _ = item_rng(run_seed, source.relpath, copy)
                 ops = sample(steps, rng, decoded.image.size)
-                check_pixels(ops, decoded.image.size, recipe.output.size, DEFAULT_MAX_PIXELS)
+                check_pixels(ops, decoded.image.size, recipe.output, DEFAULT_MAX_PIXELS)
                 image = finish(apply(decoded.image, ops), recipe)
                 caption = describe_ops([op.to_json() for op in ops])
             except Exception as exc:  # as in expand: one image's failure is shown, not fatal

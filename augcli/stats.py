@@ -13,8 +13,9 @@ from pathlib import Path
 from .errors import UsageError
 from .manifest import MANIFEST, read_records
 
-COLUMNS = ("path", "source", "label", "split", "kind", "copy", "seed", "width", "height", "ops", "sha256",
-           "source_sha256")
+COLUMNS = ("path", "source", "label", "split", "kind", "variant", "copy", "seed", "width", "height", "note", "ops",
+           "sha256", "source_sha256")
+RECORDED_NOT_DRAWN = ("seed",)  # an op's own random seed, recorded so it replays; not a parameter to check
 
 
 def load_manifest(out: str | Path) -> list[dict]:
@@ -26,15 +27,23 @@ def load_manifest(out: str | Path) -> list[dict]:
 
 
 def short_ops(ops: list[dict]) -> str:
-    """``rotate(angle=-12.66,fill=reflect); hflip`` - readable in a spreadsheet."""
+    """``rotate(angle=-12.66,fill=reflect,expand=false); hflip`` - readable in a
+    spreadsheet, values spelt as in the manifest's JSON."""
     parts = []
     for op in ops:
-        args = ",".join(f"{k}={v}" for k, v in op.items() if k != "op")
+        args = ",".join(f"{k}={_json_value(v)}" for k, v in op.items() if k != "op")
         parts.append(f"{op['op']}({args})" if args else op["op"])
     return "; ".join(parts)
 
 
+def _json_value(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
 def to_csv(records: list[dict]) -> str:
+    """One row per image; an empty cell where a record has no value (an
+    original's seed), so ``pd.read_csv(..., dtype={"seed": "Int64"})`` keeps
+    seeds exact."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
@@ -61,7 +70,7 @@ def summarise(records: list[dict]) -> dict:
         for op in record["ops"]:
             fired[op["op"]] += 1
             for name, value in op.items():
-                if name == "op" or value is None or isinstance(value, list):
+                if name == "op" or name in RECORDED_NOT_DRAWN or value is None or isinstance(value, list):
                     continue
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
                     numbers[(op["op"], name)].append(value)

@@ -13,19 +13,21 @@ import hashlib
 import os
 import signal
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
 
 from .apply import apply
-from .io import Decoded, Unusable, decode, encode, write_atomic
+from .fit import fit
+from .io import Decoded, Unusable, decode, encode
+from .outdir import OutDir, write_atomic
 from .plan import Target, Task
 from .recipe import Recipe
 from .sampling import AppliedOp, TooLarge, check_pixels, item_rng, sample
-from .scan import Skip
+from .scan import Skip, SourceImage
 from .trees import Refused, read_inside
-
 
 # what OUT's filesystem says about a name it will not take (too long, bytes it
 # refuses): that source is skipped; any other write error stops the run
@@ -37,25 +39,32 @@ class Job:
     """Everything a worker needs besides its task: small and picklable."""
 
     src: str
-    out: str
+    out: OutDir
     recipe: Recipe
     seed: int
     max_pixels: int
-    parent_pid: int = field(default_factory=os.getpid)  # the process that planned the run
+    parent_pid: int = field(default_factory=os.getpid)  # the process that planned the run (and holds OUT's lock)
+    local_pool: bool = False  # run by that process's own pool (loky): its workers die with it
 
 
 def steps_for(recipe: Recipe, target: Target, label: str):
     """The steps one output is drawn from (per-class rules applied)."""
     if target.variant is not None:
-        return dict(recipe.variants)[target.variant]
+        return dict(recipe.variants_for(label))[target.variant]
     return recipe.pipeline_for(label)
 
 
 def finish(img: Image.Image, recipe: Recipe) -> Image.Image:
-    """The recipe's final output step: ``output.size`` resizes last."""
-    if recipe.output.size is not None and img.size != tuple(recipe.output.size):
-        return img.resize(tuple(recipe.output.size), Image.Resampling.BICUBIC)
-    return img
+    """The recipe's final output step: ``output.size`` resizes last, by its fit mode."""
+    if recipe.output.size is None:
+        return img
+    return fit(img, recipe.output.size, recipe.output.fit, recipe.output.background)
+
+
+def augment(img: Image.Image, ops: tuple[AppliedOp, ...], recipe: Recipe) -> Image.Image:
+    """The pixels of one output before encoding: the drawn ops, then the output
+    step. ``render`` and ``Augmenter`` (in memory) share this path."""
+    return finish(apply(img, ops), recipe)
 
 
 def render(decoded: Decoded, target: Target, ops: tuple[AppliedOp, ...], source_bytes: bytes,
@@ -64,15 +73,10 @@ def render(decoded: Decoded, target: Target, ops: tuple[AppliedOp, ...], source_
     if target.byte_copy and not decoded.rotated:
         width, height = decoded.image.size
         return source_bytes, width, height, None
-    img = finish(apply(decoded.image, ops), recipe)
+    img = augment(decoded.image, ops, recipe)
     data, written, note = encode(img, target.format, quality=recipe.output.quality,
-                                 icc_profile=decoded.icc_profile, cval=_background(ops))
+                                 icc_profile=decoded.icc_profile, cval=recipe.output.background)
     return data, written.width, written.height, note
-
-
-def _background(ops: tuple[AppliedOp, ...]) -> float:
-    """Alpha is composited (for JPEG) on the fill colour the recipe chose."""
-    return next((dict(op.params)["cval"] for op in ops if "cval" in dict(op.params)), 0.0)
 
 
 def _settle_in(job: Job) -> None:
@@ -83,13 +87,45 @@ def _settle_in(job: Job) -> None:
         return
     _SETTLED = True
     if threading.current_thread() is threading.main_thread():
-        # Ctrl-C reaches the whole process group; workers ignore it and let the
-        # parent stop the run at a consistent point
+        # Ctrl-C reaches the whole process group; workers ignore it and let
+        # augcli stop the run (see execute.workers_ignore_ctrl_c)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if job.local_pool:  # not a Dask worker, whose parent is its nanny
+        _die_with(job.parent_pid)
     keep_freed_memory()
 
 
 _SETTLED = False
+_BOUND_TO: int | None = None  # the parent this worker dies with
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> None:
+    """A pool worker must not outlive augcli: after a ``kill -9`` of the run it
+    would go on with its queued tasks, unlocked, into an OUT the user may have
+    deleted. On Linux the kernel sends it SIGKILL when its parent dies
+    (``PR_SET_PDEATHSIG``); elsewhere a watchdog thread notices within 0.2 s.
+    ``_orphaned`` is checked again before every write."""
+    global _BOUND_TO
+    _BOUND_TO = parent
+    try:
+        armed = ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    except (OSError, AttributeError):  # not Linux
+        armed = False
+    if _orphaned():  # the parent died before the signal was armed (or before this worker's first task)
+        os._exit(1)
+    if not armed:
+        threading.Thread(target=_watch_parent, name="augcli-parent-watch", daemon=True).start()
+
+
+def _orphaned() -> bool:
+    return _BOUND_TO is not None and os.getppid() != _BOUND_TO
+
+
+def _watch_parent() -> None:
+    while not _orphaned():
+        time.sleep(0.2)
+    os._exit(1)
 
 
 def keep_freed_memory() -> None:
@@ -106,6 +142,12 @@ def keep_freed_memory() -> None:
         pass
 
 
+def _skip(source: SourceImage, reason: str, source_sha: str) -> dict:
+    """A skip record with the hash of the bytes it was about: ``--resume``
+    retries the source only once those have changed."""
+    return {"skip": {**Skip(source.relpath, reason).to_json(), "source_sha256": source_sha}}
+
+
 def process(task: Task, job: Job) -> list[dict]:
     """Produce every target of one source; return manifest records, or one skip
     record if the source cannot be used."""
@@ -113,14 +155,17 @@ def process(task: Task, job: Job) -> list[dict]:
     source = task.source
     try:
         data = read_inside(job.src, source.relpath)
-        decoded = decode(data, max_pixels=job.max_pixels)
-    except (Unusable, Refused) as exc:
+    except Refused as exc:
         return [{"skip": Skip(source.relpath, str(exc)).to_json()}]
     except OSError as exc:
         return [{"skip": Skip(source.relpath, f"cannot read: {exc.strerror or exc}").to_json()}]
-    except Exception as exc:  # whatever else a decoder raises is this file's problem, not the run's
-        return [{"skip": Skip(source.relpath, f"cannot decode: {type(exc).__name__}: {exc}").to_json()}]
     source_sha = hashlib.sha256(data).hexdigest()
+    try:
+        decoded = decode(data, max_pixels=job.max_pixels)
+    except Unusable as exc:
+        return [_skip(source, str(exc), source_sha)]
+    except Exception as exc:  # whatever else a decoder raises is this file's problem, not the run's
+        return [_skip(source, f"cannot decode: {type(exc).__name__}: {exc}", source_sha)]
     records = []
     for target in task.targets:
         seed = None
@@ -131,7 +176,7 @@ def process(task: Task, job: Job) -> list[dict]:
                 rng, seed = item_rng(job.seed, source.relpath, target.copy)
                 ops = sample(steps_for(job.recipe, target, source.label), rng, decoded.image.size)
             stage = f"augment ({', '.join(op.op for op in ops)})" if ops else "encode"
-            check_pixels(ops, decoded.image.size, job.recipe.output.size, job.max_pixels)
+            check_pixels(ops, decoded.image.size, job.recipe.output, job.max_pixels)
             out_bytes, width, height, note = render(decoded, target, ops, data, job.recipe)
         except Exception as exc:
             # Nothing about one source may stop the run: whatever drawing, applying
@@ -139,15 +184,16 @@ def process(task: Task, job: Job) -> list[dict]:
             # the source with the reason; what was already written stays valid.
             # Writing is outside: a full disk is the run's failure, not the source's.
             what = str(exc) if isinstance(exc, TooLarge) else f"{type(exc).__name__}: {exc}"
-            reason = f"cannot {stage}: {what}"
-            return records + [{"skip": Skip(source.relpath, reason).to_json()}]
+            return records + [_skip(source, f"cannot {stage}: {what}", source_sha)]
+        if _orphaned():  # augcli was killed: write nothing more (see _die_with)
+            os._exit(1)
         try:
-            write_atomic(Path(job.out) / target.path, out_bytes)
+            write_atomic(job.out, target.path, out_bytes)
         except OSError as exc:
             if exc.errno not in NAME_ERRORS:
                 raise  # a full or read-only disk is the run's failure
             reason = f"cannot write {target.path} in OUT: {exc.strerror or exc}"
-            return records + [{"skip": Skip(source.relpath, reason).to_json()}]
+            return records + [_skip(source, reason, source_sha)]
         record = {
             "path": target.path,
             "source": source.relpath,

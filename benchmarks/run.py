@@ -219,6 +219,10 @@ def main() -> None:
         small, large = memory_rows[0][2], memory_rows[1][2]
         lines += ["", f"Peak RSS with {memory_rows[1][1]} sources is {large / small:.2f}x that with "
                       f"{memory_rows[0][1]}.", ""]
+    # in memory (issue 17): Augmenter vs albumentations' Compose on decoded arrays, one process
+    import in_memory
+
+    lines += in_memory.report(reps=max(args.reps, 5)) + [""]
     help_s = startup(AUGCLI[:1] + ["-m", "augcli", "--help"])
     validate_s = startup(AUGCLI + ["validate", str(HERE.parent / "recipes" / "flips.yaml")])
     lines += [f"Start-up (median of 5): `augcli --help` {help_s:.2f} s, `augcli validate` {validate_s:.2f} s.", "",

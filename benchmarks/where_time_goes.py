@@ -30,7 +30,7 @@ STAGES = [
     (RESAMPLE, "warp.py", "warp"),
     (OTHER_OPS, "apply.py", "apply"),
     ("encode JPEG", "io.py", "encode"),
-    ("write: temp file + rename", "io.py", "write_atomic"),
+    ("write: temp file + rename", "outdir.py", "write_atomic"),
 ]
 
 

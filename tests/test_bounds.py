@@ -130,7 +130,7 @@ def test_a_large_dry_run_counts_without_materialising(run, five, tmp_path):
     result = run("expand", five, tmp_path / "out", "-r", recipe, "--dry-run")
     assert result.exit_code == 0, result.output
     assert "cat          3   300003" in result.stdout and "dog          2   200002" in result.stdout
-    assert "would write 500005 images" in result.stdout
+    assert "would read 5 images and write 500005" in result.stdout
 
 
 def test_a_split_task_writes_what_one_task_writes(run, five, tmp_path, monkeypatch):
@@ -153,7 +153,7 @@ def test_a_split_task_writes_what_one_task_writes(run, five, tmp_path, monkeypat
 
 @pytest.mark.parametrize("recipe, message", [
     ("copies: 100001\npipeline: [hflip]",
-     "r.yaml:1: copies: 100001 is out of range: allowed is an integer from 1 to 100000"),
+     "r.yaml:1: copies: 100001 is out of range: allowed is an integer from 0 to 100000"),
     ("pipeline: [hflip]\nbalance: {target: 10000000}",
      "r.yaml:2: balance.target: 10000000 is out of range: allowed is an integer from 1 to 1000000, 'max', "
      "or a mapping of class -> count"),
@@ -194,7 +194,7 @@ def listed_names(found, recipe) -> list[list[str]]:
     from augcli.io import EXTENSIONS
     from augcli.plan import augmented_splits, copies_per_source, output_folders, output_format
 
-    copies = copies_per_source(found, recipe, augmented_splits(found, ("train",)))
+    copies = copies_per_source(found, recipe, augmented_splits(found))
     width = max(2, len(str(max(copies.values(), default=1))))
     used, chosen = set(output_folders(found)), []
     for source in found.sources:

@@ -14,6 +14,7 @@ import yaml
 
 from augcli.catalogue import json_schema, op_table
 from augcli.ops import REGISTRY
+from augcli.errors import RecipeError
 from augcli.recipe import Recipe
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,3 +99,66 @@ def test_registry_commands_import_no_pixel_libraries(args):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=ROOT).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+# -- discoverability: compositions, and names from other libraries ----------------------------
+
+COMPOSITIONS = ("one_of", "some_of", "sequence")
+
+
+def test_transforms_lists_compositions_and_policies_with_their_own_help(run):
+    listing = run("transforms").stdout
+    assert "composition:" in listing and "policy:" in listing
+    for name in COMPOSITIONS + ("randaugment", "trivialaugment"):
+        assert f"  {name} " in listing, name
+        detail = run("transforms", name)
+        assert detail.exit_code == 0 and detail.stdout.startswith(f"{name} (")
+        example = detail.stdout.split("example:\n  pipeline:\n    ", 1)[1].strip()
+        Recipe.from_yaml(f"pipeline:\n  {example}\n")  # the example it shows is a valid step
+    result = run("transforms", "oneof")
+    assert result.exit_code == 2 and "did you mean 'one_of'" in result.stderr
+
+
+@pytest.mark.parametrize("step,expected", [
+    ("oneof: [hflip, vflip]", "unknown op 'oneof'; see 'augcli transforms' for the list (did you mean 'one_of'?)"),
+    ("some-of: {n: 1, of: [hflip]}",
+     "unknown op 'some-of'; see 'augcli transforms' for the list (did you mean 'some_of'?)"),
+    ("HorizontalFlip: {p: 0.5}", "unknown op 'HorizontalFlip': albumentations' HorizontalFlip is hflip in augcli"),
+    ("horizontal_flip", "unknown op 'horizontal_flip': Keras' horizontal_flip is hflip in augcli"),
+    ("RandomHorizontalFlip", "unknown op 'RandomHorizontalFlip': torchvision's RandomHorizontalFlip is hflip in "
+                             "augcli"),
+    ("ColorJitter: {brightness: 0.2}", "unknown op 'ColorJitter': torchvision's ColorJitter is brightness, contrast, "
+                                       "saturation and hue in augcli (one op each, e.g. in a some_of)"),
+    ("RandomBrightnessContrast", "unknown op 'RandomBrightnessContrast': albumentations' RandomBrightnessContrast "
+                                 "is brightness and contrast in augcli"),
+    ("GaussNoise", "unknown op 'GaussNoise': albumentations' GaussNoise is gaussian_noise in augcli"),
+    ("Rotate: {limit: 15}", "unknown op 'Rotate': albumentations' Rotate is rotate in augcli "
+                            "(Rotate(limit=l) is rotate: {angle: [-l, l]})"),
+])
+def test_unknown_names_point_to_the_augcli_op(step, expected):
+    with pytest.raises(RecipeError) as info:
+        Recipe.from_yaml(f"pipeline:\n  - {step}\n", name="r.yaml")
+    assert [p.format("r.yaml") for p in info.value.problems] == [f"r.yaml:2: pipeline[0].{step.split(':')[0]}: "
+                                                                 + expected]
+
+
+def test_torchvision_random_rotation_degrees_points_to_rotate():
+    with pytest.raises(RecipeError) as info:
+        Recipe.from_yaml("pipeline:\n  - RandomRotation: {degrees: 15}\n", name="r.yaml")
+    (problem,) = info.value.problems
+    assert problem.format("r.yaml") == (
+        "r.yaml:2: pipeline[0].RandomRotation.degrees: that is torchvision's RandomRotation(degrees); augcli's "
+        "RandomRotation is Keras' (factor, in turns); for degrees d write rotate: {angle: [-d, d]}")
+
+
+def test_the_foreign_name_map_points_only_at_real_ops(run):
+    from augcli.names import FOREIGN, FOREIGN_PARAMS
+
+    assert 20 <= len(FOREIGN) <= 80  # small, on purpose
+    for name, pointer in FOREIGN.items():
+        assert name not in REGISTRY and name not in COMPOSITIONS, f"{name} is an augcli name itself"
+        assert pointer.ops and all(op in REGISTRY or op in COMPOSITIONS for op in pointer.ops), name
+        result = run("transforms", name)
+        assert result.exit_code == 2 and pointer.ops[0] in result.stderr
+    for (op, param), text in FOREIGN_PARAMS.items():
+        assert op in REGISTRY and REGISTRY[op].param(param) is None and text

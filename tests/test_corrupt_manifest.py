@@ -324,12 +324,15 @@ def test_out_s_own_files_are_read_only_inside_out_and_only_if_regular(run, tree,
             "resume": ["expand", src, out, "-r", recipe, "--resume", "-j", "1"]}[command]
     result = run(*args)
     assert result.exit_code == 2
-    prefix = "--resume: " if command == "resume" else ""
-    assert one_line(result).startswith(f"augcli: error: {prefix}{out / 'manifest.jsonl'}: manifest.jsonl leads "
-                                       f"outside {out} (to {elsewhere}); not read")
+    if command == "resume":  # refused before reading, as a link augcli would write through
+        assert one_line(result).startswith(f"augcli: error: {out / 'manifest.jsonl'} is a symbolic link")
+    else:
+        assert one_line(result).startswith(f"augcli: error: {out / 'manifest.jsonl'}: manifest.jsonl leads "
+                                           f"outside {out} (to {elsewhere}); not read")
     (out / "manifest.jsonl").unlink()
     os.mkfifo(out / "manifest.jsonl")  # opening it would wait for a writer forever
     result = run(*args)
     assert result.exit_code == 2
+    prefix = "--resume: " if command == "resume" else ""
     assert one_line(result).startswith(f"augcli: error: {prefix}{out / 'manifest.jsonl'}: not a regular file "
                                        "(a FIFO)")

@@ -51,9 +51,12 @@ def test_balance_to_a_number_and_a_target_below_a_class(uneven):
     assert copies["cat"] == [2, 2, 2, 1, 1, 1, 1]
 
 
-def test_balance_per_class_leaves_other_classes_at_copies(uneven):
-    totals, _ = per_class(uneven, "copies: 1\npipeline: [hflip]\nbalance: {target: {dog: 9}}")
-    assert totals == {"cat": 14, "dog": 9, "bird": 2}
+def test_a_per_class_balance_target_augments_only_the_classes_it_names(uneven):
+    totals, copies = per_class(uneven, "pipeline: [hflip]\nbalance: {target: {dog: 9}}")
+    assert totals == {"cat": 7, "dog": 9, "bird": 1}
+    assert copies["cat"] == [0] * 7 and copies["bird"] == [0]
+    totals, _ = per_class(uneven, "pipeline: [hflip]\nbalance: {target: {dog: 9}}\nclasses: {bird: {copies: 2}}")
+    assert totals == {"cat": 7, "dog": 9, "bird": 3}  # a class rule's own copies still apply
 
 
 def test_class_rules_override_copies_and_exclude_ops(uneven, run, tmp_path):
@@ -99,8 +102,10 @@ def test_dry_run_shows_the_balance_plan(uneven, run, tmp_path):
 def test_balance_recipe_errors():
     from augcli.errors import RecipeError
 
-    with pytest.raises(RecipeError, match="copies does not apply when balance sets a count"):
+    with pytest.raises(RecipeError, match="copies does not apply with balance"):
         Recipe.from_yaml("copies: 3\npipeline: [hflip]\nbalance: {target: max}")
+    with pytest.raises(RecipeError, match="copies does not apply with balance"):
+        Recipe.from_yaml("copies: 3\npipeline: [hflip]\nbalance: {target: {cat: 5}}")
     with pytest.raises(RecipeError, match="balance.target: 'most' is not an integer"):
         Recipe.from_yaml("pipeline: [hflip]\nbalance: {target: most}")
     with pytest.raises(RecipeError, match=r"classes.cat.exclude\[0\]: unknown op 'hflp' \(did you mean 'hflip'"):
@@ -207,3 +212,163 @@ def test_policy_outputs_replay_from_the_manifest(run, src, tmp_path):
     from .conftest import tree_digest
 
     assert tree_digest(tmp_path / "again") == tree_digest(out)
+
+
+# -- per-class exclude reaches every op a step chooses ---------------------------------------
+
+
+def class_draws(recipe: Recipe, label: str, n: int = 300, size=(64, 48)) -> list[list[dict]]:
+    from augcli.sampling import item_rng, sample
+
+    steps = recipe.pipeline_for(label)
+    return [[op.to_json() for op in sample(steps, item_rng(3, f"{label}/x.png", c)[0], size)] for c in range(n)]
+
+
+SIX_NINE = "classes:\n  six: {exclude: [rotate, rot90, vflip]}\n"
+
+
+@pytest.mark.parametrize("policy", ["randaugment: {n: 2, m: 9}", "trivialaugment: {}"])
+def test_an_excluded_op_never_comes_out_of_a_policy(policy):
+    recipe = Recipe.from_yaml(f"pipeline:\n  - {policy}\n{SIX_NINE}")
+    six = Counter(op["op"] for ops in class_draws(recipe, "six") for op in ops)
+    nine = Counter(op["op"] for ops in class_draws(recipe, "nine") for op in ops)
+    assert "rotate" in nine and "rotate" not in six
+    assert set(six) == set(nine) - {"rotate"}  # the rest of the policy still fires
+
+
+def test_a_policy_draws_among_the_ops_left():
+    """With every RandAugment operation but posterize excluded, each pick is
+    identity or posterize, one half each (not 1 in 14 with the rest dropped)."""
+    others = sorted(POLICY_OPS - {"posterize"})
+    recipe = Recipe.from_yaml(f"pipeline:\n  - randaugment: {{n: 1, m: 9}}\nclasses:\n  a: {{exclude: {others}}}\n")
+    fired = [len(ops) for ops in class_draws(recipe, "a", n=400)]
+    assert all(op["op"] == "posterize" for ops in class_draws(recipe, "a", n=50) for op in ops)
+    assert 0.4 < sum(fired) / len(fired) < 0.6
+
+
+def test_excluded_parts_of_a_keras_block_are_switched_off():
+    recipe = Recipe.from_yaml("keras: {rotation_range: 30, horizontal_flip: true, vertical_flip: true, "
+                              f"zoom_range: 0.2}}\n{SIX_NINE}")
+    six = [ops[0] for ops in class_draws(recipe, "six", n=60)]
+    nine = [ops[0] for ops in class_draws(recipe, "nine", n=60)]
+    assert all(op["rotate"] == 0 and op["vflip"] is False for op in six)
+    assert any(op["hflip"] for op in six) and any(op["zoom_x"] != 1 for op in six)  # the rest still drawn
+    assert any(op["rotate"] != 0 for op in nine) and any(op["vflip"] for op in nine)
+
+
+def test_a_keras_block_with_every_part_excluded_leaves_the_image_as_it_is():
+    import numpy as np
+    from PIL import Image
+
+    from augcli.apply import apply
+    from augcli.ops import REGISTRY
+    from augcli.sampling import AppliedOp
+
+    parts = sorted(REGISTRY["keras"].parts)
+    recipe = Recipe.from_yaml("keras: {rotation_range: 30, width_shift_range: 0.2, height_shift_range: 3, "
+                              "shear_range: 10, zoom_range: 0.3, channel_shift_range: 40, horizontal_flip: true, "
+                              f"vertical_flip: true, brightness_range: [0.5, 1.5]}}\nclasses:\n  a: {{exclude: {parts}}}\n")
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8))
+    for ops in class_draws(recipe, "a", n=20):
+        out = apply(image, [AppliedOp.from_json(op) for op in ops])
+        assert np.array_equal(np.asarray(out), np.asarray(image))
+
+
+@pytest.mark.parametrize("name", sorted(n for n, s in __import__("augcli.ops", fromlist=["REGISTRY"]).REGISTRY.items()
+                                        if s.expand is not None))
+def test_excluding_any_op_an_expanding_op_produces_removes_it(name):
+    """Generic over every op that expands into others (policies, Keras layers):
+    whatever plain op it produced, excluding that op means it never fires."""
+    from augcli.ops import REGISTRY
+
+    example = REGISTRY[name].example
+    produced = {op["op"] for ops in class_draws(Recipe.from_yaml(f"pipeline:\n  {example}\n"), "a", n=150)
+                for op in ops}
+    assert produced
+    for op_name in produced:
+        recipe = Recipe.from_yaml(f"pipeline:\n  {example}\nclasses:\n  a: {{exclude: [{op_name}]}}\n")
+        assert all(op["op"] != op_name for ops in class_draws(recipe, "a", n=150) for op in ops), op_name
+
+
+def test_class_exclude_reaches_a_policy_in_a_variant(uneven):
+    from augcli.sampling import item_rng, sample
+    from augcli.worker import steps_for
+    from augcli.plan import Target
+
+    recipe = Recipe.from_yaml("variants: {ra: [{randaugment: {n: 3, m: 20}}]}\nclasses: {dog: {exclude: [rotate]}}")
+    target = Target("dog/x_ra.png", "augmented", 1, "PNG", variant="ra")
+    fired = {op.op for c in range(200) for op in sample(steps_for(recipe, target, "dog"), item_rng(0, "x", c)[0],
+                                                      (32, 32))}
+    assert "rotate" not in fired and "shear" in fired
+
+
+def test_class_exclude_end_to_end_six_and_nine(run, tmp_path):
+    root = tmp_path / "digits"
+    for label in ("six", "nine"):
+        make_image(root / label / f"{label}.png", (24, 24), seed=1)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"copies: 20\npipeline:\n  - randaugment: {{n: 2, m: 9}}\n{SIX_NINE}")
+    out = tmp_path / "out"
+    assert run("expand", root, out, "-r", recipe, "-j", "1", src=root).exit_code == 0
+    records = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    assert not [r["path"] for r in records if r["label"] == "six" for op in r["ops"] if op["op"] == "rotate"]
+    assert any(op["op"] == "rotate" for r in records if r["label"] == "nine" for op in r["ops"])
+
+
+@pytest.mark.parametrize("name", sorted(n for n, s in __import__("augcli.ops", fromlist=["REGISTRY"]).REGISTRY.items()
+                                        if s.parts))
+def test_every_declared_part_is_switched_off_by_excluding_its_op(name):
+    from augcli.ops import REGISTRY
+
+    spec = REGISTRY[name]
+    for part, neutral in spec.parts.items():
+        assert part in REGISTRY and all(spec.param(k) is None or spec.param(k).kind != "enum" for k in neutral)
+        recipe = Recipe.from_yaml(f"pipeline:\n  {spec.example}\nclasses:\n  a: {{exclude: [{part}]}}\n")
+        for ops in class_draws(recipe, "a", n=20):
+            drawn = next(op for op in ops if op["op"] == name)
+            assert {k: drawn[k] for k in neutral} == neutral, part
+
+
+# -- the manifest as a table, for pandas users ---------------------------------------------------
+
+
+@pytest.fixture
+def noted(run, tmp_path) -> Path:
+    """An OUT with originals (no seed), notes (RGBA written as JPEG), booleans (keras flips) and seeds
+    recorded for replay (gaussian_noise)."""
+    root = tmp_path / "src"
+    make_image(root / "cat" / "a.png", (24, 16), mode="RGBA", seed=1)
+    make_image(root / "dog" / "b.png", (24, 16), seed=2)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("copies: 3\noutput: {format: jpeg}\npipeline:\n"
+                      "  - keras: {horizontal_flip: true, rotation_range: 10}\n"
+                      "  - gaussian_noise: {sigma: [1, 3]}\n")
+    out = tmp_path / "out"
+    assert run("expand", root, out, "-r", recipe, "-j", "1").exit_code == 0
+    return out
+
+
+def test_manifest_csv_loads_into_pandas_as_documented(run, noted):
+    pd = pytest.importorskip("pandas")
+    import io
+
+    records = [json.loads(line) for line in (noted / "manifest.jsonl").read_text().splitlines()]
+    text = run("manifest", noted).stdout
+    frame = pd.read_csv(io.StringIO(text), dtype={"seed": "Int64"})  # the README's line
+    assert str(frame["seed"].dtype) == "Int64"
+    assert frame["seed"].tolist() == [r["seed"] if r["seed"] is not None else pd.NA for r in records]
+    assert "note" in frame and frame["note"].notna().sum() == sum("note" in r for r in records) > 0
+    assert str(frame["copy"].dtype) == "int64" and str(frame["width"].dtype) == "int64"
+    assert "False" not in text and "True" not in text and "None" not in text  # JSON spellings, as the manifest
+    first = next(r for r in records if r["ops"])
+    assert "hflip=true" in text or "hflip=false" in text
+    assert frame.loc[frame["path"] == first["path"], "ops"].item().startswith("keras(")
+    jsonl = pd.read_json(noted / "manifest.jsonl", lines=True, dtype={"seed": "Int64"})  # the README's other line
+    assert str(jsonl["seed"].dtype) == "Int64" and jsonl["seed"].tolist() == frame["seed"].tolist()
+
+
+def test_stats_leaves_recorded_seeds_out_of_the_parameters_drawn(run, noted):
+    summary = json.loads(run("stats", noted, "--json").stdout)
+    assert "gaussian_noise.sigma" in summary["params"] and "keras.rotate" in summary["params"]
+    assert not [name for name in summary["params"] if name.endswith(".seed")]
+    assert ".seed" not in run("stats", noted).stdout

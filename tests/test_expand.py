@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -123,6 +124,19 @@ def test_resume_of_a_complete_run_is_an_up_to_date_no_op(run, src, recipe, tmp_p
     assert result.exit_code == 2 and "different recipe" in result.stderr
 
 
+def test_an_up_to_date_run_reports_the_skips_on_record_and_strict_fails_on_them(run, src, recipe, tmp_path):
+    """The README's Makefile pattern: the second `--resume --strict` must fail too."""
+    (src / "cat" / "bad.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    out = tmp_path / "out"
+    first = run("expand", src, out, "-r", recipe, "-j", "1", "--resume", "--strict")
+    assert first.exit_code == 1
+    again = run("expand", src, out, "-r", recipe, "-j", "1", "--resume", "--strict")
+    assert again.exit_code == 1
+    assert "up to date" in again.stderr and "1 skipped" in again.stderr
+    assert f"see {out}/skipped.jsonl" in again.stderr
+    assert run("expand", src, out, "-r", recipe, "--resume").exit_code == 0
+
+
 def test_overwrite_replaces_an_earlier_output(run, src, recipe, tmp_path):
     out = tmp_path / "out"
     run("expand", src, out, "-r", recipe, "-j", "1", "--copies", "5")
@@ -140,7 +154,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(run, src, recipe, tmp_path):
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["class", "before", "after"]
     assert lines[1].split() == ["cat", "4", "16"] and lines[2].split() == ["dog", "2", "8"]
-    assert "would write 24 images" in result.stdout
+    assert "would read 6 images and write 24 to" in result.stdout
 
 
 def test_unusable_files_are_skipped_and_recorded(run, src, recipe, tmp_path):
@@ -164,6 +178,61 @@ def test_unusable_files_are_skipped_and_recorded(run, src, recipe, tmp_path):
     assert len(manifest(tmp_path / "strict")) == 24
 
 
+def test_dry_run_and_run_name_the_files_they_skip_or_ignore_and_their_counts_add_up(run, src, recipe, tmp_path):
+    good = (src / "cat" / "c1.jpg").read_bytes()
+    (src / "cat" / "truncated.jpg").write_bytes(good[: len(good) // 2])
+    (src / "cat" / "notes.jpg").write_text("not an image")
+    (src / "cat" / "empty.png").write_bytes(b"")
+    (src / "cat" / ".DS_Store").write_bytes(b"\0\0")
+    (src / "dog" / "labels.txt").write_text("dog")
+    image_files = 6 + 3  # by extension: six good images, three bad ones
+    out = tmp_path / "out"
+    dry = run("expand", src, out, "-r", recipe, "--dry-run", src=src)
+    assert dry.exit_code == 0 and not out.exists()
+    assert "skipped cat/empty.png: empty file" in dry.stdout and "skipped cat/notes.jpg: not an image" in dry.stdout
+    assert "ignored 2 files: cat/.DS_Store, dog/labels.txt" in dry.stdout
+    found = re.search(r"would read (\d+) images and write (\d+) to .*; (\d+) unusable and (\d+) ignored", dry.stdout)
+    read, write, unusable, ignored = map(int, found.groups())
+    assert (read + unusable, ignored) == (image_files, 2) and "0.0 s" not in dry.stdout
+    real = run("expand", src, out, "-r", recipe, "-j", "1", src=src)
+    assert real.exit_code == 0
+    assert "augcli: skipped cat/truncated.jpg: " in real.stderr and "augcli: skipped cat/empty.png" in real.stderr
+    assert "augcli: ignored 2 files: cat/.DS_Store, dog/labels.txt" in real.stderr
+    counts = re.search(r"read (\d+) images, wrote (\d+), skipped (\d+), ignored (\d+)", real.stderr)
+    r_read, r_wrote, r_skipped, r_ignored = map(int, counts.groups())
+    assert r_read + r_skipped == image_files and r_ignored == ignored
+    assert r_wrote == write - 4  # the dry run cannot know the truncated file fails to decode: its 4 outputs
+    assert f"skipped files and why: {out}/skipped.jsonl" in real.stderr
+
+
+def test_only_the_first_few_skipped_files_are_named_unless_verbose(run, src, recipe, tmp_path):
+    for i in range(8):
+        (src / "dog" / f"bad{i}.png").write_bytes(b"")
+        (src / "dog" / f"note{i}.txt").write_text("x")
+    brief = run("expand", src, tmp_path / "a", "-r", recipe, "-j", "1")
+    assert brief.stderr.count("augcli: skipped dog/bad") == 5
+    assert f"augcli: ... and 3 more skipped (-v names them all; every one is in {tmp_path / 'a'}/skipped.jsonl)" \
+        in brief.stderr
+    assert "augcli: ignored 8 files: dog/note0.txt, dog/note1.txt, dog/note2.txt, dog/note3.txt, dog/note4.txt " \
+           "and 3 more (-v names them all)" in brief.stderr
+    verbose = run("expand", src, tmp_path / "b", "-r", recipe, "-j", "1", "-v")
+    assert verbose.stderr.count("augcli: skipped dog/bad") == 8 and "dog/note7.txt" in verbose.stderr
+
+
+def test_dry_run_on_a_finished_out_says_what_the_run_would_do(run, src, recipe, tmp_path):
+    out = tmp_path / "out"
+    run("expand", src, out, "-r", recipe, "-j", "1")
+    before = tree_digest(out, ())
+    refused = run("expand", src, out, "-r", recipe, "--dry-run")
+    assert refused.exit_code == 2 and "is not empty" in refused.stderr
+    resume = run("expand", src, out, "-r", recipe, "--dry-run", "--resume")
+    assert resume.exit_code == 0 and "would read 6 images and write 0 to" in resume.stdout
+    assert "(24 already done)" in resume.stdout
+    overwrite = run("expand", src, out, "-r", recipe, "--dry-run", "--overwrite")
+    assert overwrite.exit_code == 0 and "write 24 to" in overwrite.stdout
+    assert tree_digest(out, ()) == before
+
+
 def test_split_layout_augments_train_and_copies_the_rest(run, tmp_path, recipe):
     root = tmp_path / "data"
     make_image(root / "train" / "cat" / "a.jpg", seed=1)
@@ -183,6 +252,27 @@ def test_split_layout_augments_train_and_copies_the_rest(run, tmp_path, recipe):
     both = tmp_path / "both"
     run("expand", root, both, "-r", recipe, "-j", "1", "--augment-splits", "train,val")
     assert (both / "val/cat/c_aug01.jpg").exists() and not (both / "test/dog/d_aug01.png").exists()
+
+
+def test_a_split_name_that_src_lacks_is_a_usage_error(run, tmp_path, recipe):
+    root = tmp_path / "data"
+    make_image(root / "train" / "cat" / "a.jpg", seed=1)
+    make_image(root / "val" / "cat" / "c.jpg", seed=3)
+    out = tmp_path / "out"
+    result = run("expand", root, out, "-r", recipe, "--augment-splits", "trian", src=root)
+    assert result.exit_code == 2 and not out.exists()
+    assert result.stderr == ("augcli: error: --augment-splits: no split 'trian' in SRC; its splits are: train, val "
+                             "(did you mean 'train'?)\n")
+    flat = tmp_path / "flat"
+    make_image(flat / "cat" / "a.jpg")
+    result = run("expand", flat, out, "-r", recipe, "--augment-splits", "val", src=flat)
+    assert result.exit_code == 2 and not out.exists()
+    assert "SRC has no split folders" in result.stderr
+    only_val = tmp_path / "only_val"
+    make_image(only_val / "val" / "cat" / "a.jpg")
+    result = run("expand", only_val, out, "-r", recipe, src=only_val)
+    assert result.exit_code == 2 and "no split 'train' in SRC; its splits are: val; name the splits" in result.stderr
+    assert run("expand", flat, out, "-r", recipe, "-j", "1").exit_code == 0  # the default on a flat tree
 
 
 def test_variants_are_named_outputs(run, src, tmp_path):
@@ -281,6 +371,26 @@ def test_rgba_to_jpeg_is_composited_with_a_note(run, tmp_path):
     assert load(out / "cat/a_aug01.jpg").mode == "RGB"
 
 
+@pytest.mark.parametrize("background,expected", [(None, 255), (0, 0), (128, 128)])
+def test_transparent_pixels_written_as_jpeg_show_the_background(run, tmp_path, background, expected):
+    root = tmp_path / "src"
+    (root / "cat").mkdir(parents=True)
+    clear = np.zeros((20, 30, 4), np.uint8)
+    clear[:, 15:] = (200, 40, 40, 255)  # right half opaque red, left half fully transparent
+    Image.fromarray(clear).save(root / "cat" / "a.png")
+    recipe = tmp_path / "r.yaml"
+    output = "{format: jpeg}" if background is None else f"{{format: jpeg, background: {background}}}"
+    recipe.write_text(f"copies: 1\noutput: {output}\npipeline: [{{rotate: {{angle: 0, cval: 77}}}}]\n")
+    out = tmp_path / "out"
+    result = run("expand", root, out, "-r", recipe, "-j", "1")
+    assert result.exit_code == 0
+    for name in ("a.jpg", "a_aug01.jpg"):
+        left = np.asarray(load(out / "cat" / name))[:, :12].astype(int)
+        assert np.abs(left - expected).max() <= 2, name  # the background, not black, not the op's cval
+    assert (f"augcli: note: 2 images: alpha composited on background {expected} (output.background) for JPEG"
+            in result.stderr)
+
+
 def test_empty_class_warns_and_no_classes_fails(run, src, recipe, tmp_path):
     (src / "bird").mkdir()
     result = run("expand", src, tmp_path / "out", "-r", recipe, "-j", "1")
@@ -346,8 +456,7 @@ def test_killed_run_resumes_to_the_same_tree(tmp_path, recipe):
     assert not [p for p in out.rglob(".*") if "augcli-tmp" in p.name]
 
 
-@pytest.mark.parametrize("command", ["expand", "validate", "transforms", "schema", "manifest", "stats", "preview",
-                                     "verify", "replay"])
+@pytest.mark.parametrize("command", sorted(__import__("augcli.cli", fromlist=["cli"]).cli.commands))
 def test_every_command_has_help_with_an_example(run, command):
     result = run(command, "--help")
     assert result.exit_code == 0 and "Example" in result.stdout
@@ -380,3 +489,34 @@ def test_symlinks_inside_src_are_followed_outside_are_skipped(run, src, recipe, 
     skipped = {r["source"]: r["reason"] for r in map(json.loads, (out / "skipped.jsonl").read_text().splitlines())}
     assert "outside SRC" in skipped["dog/outside.jpg"] and "broken" in skipped["dog/broken.jpg"]
     assert "loop" in skipped["dog/loop"]
+
+
+def test_debug_shows_the_traceback_and_keeps_the_exit_status(run, src, recipe, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("pipeline: [hflp]\n")
+    for args, status in [(["validate", bad], 2), (["expand", src, tmp_path / "o", "-r", tmp_path / "nope.yaml"], 2),
+                         (["expand", tmp_path / "no-src", tmp_path / "o", "-r", recipe], 2)]:
+        plain = run(*args)
+        debug = run("--debug", *args)
+        assert plain.exit_code == debug.exit_code == status, args
+        assert "Traceback (most recent call last)" in debug.stderr and "Traceback" not in plain.stderr
+        assert plain.stderr.strip().splitlines()[-1] in debug.stderr  # the same message, after the traceback
+
+
+def test_dask_backend_without_dask_is_a_usage_error_before_out_is_touched(run, src, recipe, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)  # as if the extra were not installed
+    out = tmp_path / "out"
+    result = run("expand", src, out, "-r", recipe, "--backend", "dask")
+    assert result.exit_code == 2 and not out.exists()
+    assert result.stderr == "augcli: error: --backend dask needs Dask: pip install 'augcli[dask]'\n"
+
+
+def test_a_reader_that_stops_early_is_not_an_error(tmp_path):
+    """`augcli recipes | head -1`: a closed pipe ends augcli quietly with status 141 (as SIGPIPE
+    would), never 'internal error, please report it'."""
+    for command in (["recipes"], ["transforms"], ["schema"]):
+        read_end, write_end = os.pipe()
+        os.close(read_end)  # the reader is gone before augcli writes a byte
+        proc = subprocess.run([sys.executable, "-m", "augcli", *command], stdout=write_end, stderr=subprocess.PIPE)
+        os.close(write_end)
+        assert (proc.returncode, proc.stderr) == (141, b""), command

@@ -64,6 +64,29 @@ def test_16_bit_grey_png_and_tiff_stay_16_bit(run, tmp_path, recipe, kind):
     assert arr.dtype == np.uint16 and arr.max() > 255
 
 
+@pytest.mark.parametrize("low,high", [(0, 40_000), (-500, 90_000)])
+def test_32_bit_integer_tiff_written_as_png_is_16_bit_never_skipped(run, tmp_path, low, high):
+    root = tmp_path / "src"
+    (root / "cat").mkdir(parents=True)
+    values = np.linspace(low, high, 20 * 30).round().astype(np.int32).reshape(20, 30)
+    Image.fromarray(values).save(root / "cat" / "deep.tif")
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("copies: 1\noutput: {format: png}\npipeline: [hflip]\n")
+    result, records, skipped = expand(run, root, tmp_path / "out", recipe)
+    assert not skipped and set(records) == {"cat/deep.png", "cat/deep_aug01.png"}
+    clipped = np.clip(values, 0, 65535)
+    original, flipped = load(tmp_path / "out/cat/deep.png"), load(tmp_path / "out/cat/deep_aug01.png")
+    assert original.mode == flipped.mode == "I;16"
+    assert np.array_equal(np.asarray(original), clipped)
+    assert np.array_equal(np.asarray(flipped), clipped[:, ::-1])
+    notes = {r.get("note") for r in records.values()}
+    if high <= 65535:
+        assert notes == {None} and "note" not in result.stderr
+    else:
+        note = "32-bit values -500..90000 clipped to 0..65535 for 16-bit PNG"
+        assert notes == {note} and f"augcli: note: 2 images: {note}" in result.stderr
+
+
 def test_palette_with_transparency_becomes_rgba(run, tmp_path, recipe):
     root = tmp_path / "src"
     (root / "cat").mkdir(parents=True)

@@ -114,7 +114,9 @@ def test_every_problem_is_reported_in_line_order():
      "r.yaml:2: pipeline[0].some_of.n: 3 is out of range: allowed is an integer from 0 to 2"),
     ("pipeline: [hflip]\noutput: {format: gif}\n",
      "r.yaml:2: output.format: 'gif' is not one of same, jpeg, png, webp"),
-    ("pipeline: [hflip]\noutput: {size: [224]}\n", "r.yaml:2: output.size: [224] is not a list of 2 integers or null"),
+    ("pipeline: [hflip]\noutput: {size: [224]}\n",
+     "r.yaml:2: output.size: [224] is not [width, height] in pixels, one integer n for [n, n], or [width, null] / "
+     "[null, height] to keep the aspect ratio, or null"),
     ("pipeline: [hflip]\nvariants: {a: [vflip]}\n",
      "r.yaml:2: variants: a recipe has either a pipeline (with copies) or variants, not both"),
     ("variants: {'a/b': [vflip]}\n",
@@ -147,3 +149,40 @@ def test_validate_command(run, tmp_path):
     assert result.exit_code == 2
     assert result.stderr == (f"{bad}:2: pipeline[0].hflp: unknown op 'hflp'; see 'augcli transforms' for the list "
                              "(did you mean 'hflip'?)\n")
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("copies: 4\npipeline: []\n",
+     "r.yaml:2: pipeline: an empty pipeline would write 4 identical copies of each image; add steps, or set "
+     "copies: 0 to write only the originals"),
+    ("pipeline: []\nbalance: {target: max}\n",
+     "r.yaml:1: pipeline: an empty pipeline would write identical copies of each image to balance the classes; "
+     "add steps"),
+    ("copies: 2\npipeline: [hflip, {one_of: [vflip]}]\nclasses:\n  six: {exclude: [hflip, vflip]}\n",
+     "r.yaml:4: classes.six.exclude: excluding hflip, vflip leaves class six no ops, so its 2 copies would equal "
+     "the original; give it copies: 0 or a pipeline of its own"),
+    ("pipeline: [hflip]\nclasses:\n  six: {pipeline: [], copies: 3}\n",
+     "r.yaml:3: classes.six.pipeline: an empty pipeline would make its 3 copies equal the original; add steps, "
+     "or give the class copies: 0"),
+    ("pipeline: [hflip]\nbalance: {target: {six: 5}}\nclasses:\n  six: {exclude: [hflip]}\n  nine: {exclude: [hflip]}\n",
+     "r.yaml:4: classes.six.exclude: excluding hflip leaves class six no ops, so its copies would equal the "
+     "original; give it copies: 0 or a pipeline of its own"),
+    ("copies: 0\ninclude_originals: false\npipeline: [hflip]\n",
+     "r.yaml:1: copies: 0 with include_originals: false writes nothing"),
+])
+def test_recipes_that_would_write_identical_copies_are_errors(text, expected):
+    assert problems(text) == [expected]
+
+
+def test_an_empty_pipeline_with_no_copies_writes_only_originals(run, src, tmp_path):
+    recipe = Recipe.from_yaml("copies: 0\noutput: {format: png}\npipeline: []\n")
+    assert recipe.copies == 0 and Recipe.from_yaml(recipe.to_yaml()) == recipe
+    Recipe.from_yaml("pipeline: [hflip]\nclasses:\n  six: {exclude: [hflip], copies: 0}\n")
+    path = tmp_path / "r.yaml"
+    path.write_text(recipe.to_yaml())
+    out = tmp_path / "out"
+    assert run("expand", src, out, "-r", path, "-j", "1").exit_code == 0
+    assert sorted(p.name for p in (out / "dog").iterdir()) == ["d1.png", "d2.png"]
+    result = run("expand", src, tmp_path / "o2", "-r", path, "--copies", "2")
+    assert result.exit_code == 2 and not (tmp_path / "o2").exists()
+    assert "--copies 2: the recipe's pipeline is empty" in result.stderr

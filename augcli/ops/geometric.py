@@ -1,4 +1,4 @@
-"""Geometric ops: flips, quarter turns, rotation, resize.
+"""Geometric ops: flips, quarter turns, rotation, resizes, padding, crops.
 
 Conventions (SPEC section 7): x to the right, y down, origin top-left;
 geometry pivots about the image centre ((w-1)/2, (h-1)/2); positive angles
@@ -15,7 +15,7 @@ import math
 from ..lazy import lazy, opencv
 from . import register
 from .spec import OpSpec, Param
-from .warp import FILL_MODES, INTERPOLATIONS, about_centre, resample, resampling_filter, translation, warp
+from .warp import FILL_MODES, INTERPOLATIONS, about_centre, pad, resample, resampling_filter, translation, warp
 
 np = lazy("numpy")
 Image = lazy("PIL.Image")
@@ -117,21 +117,92 @@ register(OpSpec(
 ))
 
 
-# -- resize -------------------------------------------------------------------------
+# -- resize, by a side, letterbox ------------------------------------------------------
+
+
+def scaled(size, scale: float) -> tuple[int, int]:
+    """``size`` times ``scale``, each side rounded to the nearest pixel (halves to
+    even, as albumentations rounds) and at least 1."""
+    return tuple(max(1, round(side * scale)) for side in size)
+
+
+def resolve_size(wanted, size) -> tuple[int, int]:
+    """A [width, height] with at most one side null: the null side keeps the
+    aspect ratio of ``size``."""
+    w, h = wanted
+    if w is None:
+        return scaled(size, h / size[1])[0], h
+    if h is None:
+        return w, scaled(size, w / size[0])[1]
+    return w, h
+
 
 def resize(img: Image.Image, *, size, interpolation: str) -> Image.Image:
-    return img.resize(tuple(size), resampling_filter(interpolation))
+    return img.resize(resolve_size(size, img.size), resampling_filter(interpolation))
+
+
+def _side_size(side):
+    """out_size of an op that scales the image until ``side`` (min or max) of
+    its sides is ``max_size``."""
+    return lambda params, size: scaled(size, params["max_size"] / side(size))
+
+
+def _side_kernel(side):
+    out_size = _side_size(side)
+
+    def kernel(img: Image.Image, *, max_size: int, interpolation: str) -> Image.Image:
+        target = out_size({"max_size": max_size}, img.size)
+        return img.copy() if target == img.size else img.resize(target, resampling_filter(interpolation))
+
+    return kernel
+
+
+def _padded_size(params: dict, size) -> tuple[int, int]:
+    return max(params["size"][0], size[0]), max(params["size"][1], size[1])
+
+
+def pad_if_needed(img: Image.Image, *, size, fill: str, cval: float) -> Image.Image:
+    """Pad to at least ``size``, the image centred; the extra pixel of an odd
+    margin goes right and down. Never crops."""
+    w, h = _padded_size({"size": size}, img.size)
+    dw, dh = w - img.width, h - img.height
+    if not dw and not dh:
+        return img.copy()
+    return pad(img, dw // 2, dh // 2, dw - dw // 2, dh - dh // 2, fill, cval)
 
 
 register(OpSpec(
     "resize", resize,
     params=(
-        Param("size", "pair", doc="output [width, height] in pixels"),
+        Param("size", "size", doc="output [width, height] in pixels; n means [n, n]; a null side keeps the "
+                                  "aspect ratio"),
         INTERPOLATION,
     ),
-    doc="Scale to a fixed [width, height] (antialiased when shrinking, as Pillow's resize).",
-    category="geometric", out_size=lambda params, size: tuple(params["size"]),
+    doc="Scale to [width, height] (antialiased when shrinking, as Pillow's resize); [w, null] keeps the aspect "
+        "ratio.",
+    category="geometric", out_size=lambda params, size: resolve_size(params["size"], size),
     example="- resize: {size: [224, 224]}",
+))
+register(OpSpec(
+    "smallest_max_size", _side_kernel(min),
+    params=(Param("max_size", "int", lo=1, doc="the shorter side's length afterwards, in pixels"), INTERPOLATION),
+    doc="Scale so the shorter side is max_size, keeping the aspect ratio (albumentations SmallestMaxSize, "
+        "torchvision Resize(n)).",
+    category="geometric", out_size=_side_size(min), example="- smallest_max_size: {max_size: 256}",
+))
+register(OpSpec(
+    "longest_max_size", _side_kernel(max),
+    params=(Param("max_size", "int", lo=1, doc="the longer side's length afterwards, in pixels"), INTERPOLATION),
+    doc="Scale so the longer side is max_size, keeping the aspect ratio (albumentations LongestMaxSize).",
+    category="geometric", out_size=_side_size(max), example="- longest_max_size: {max_size: 512}",
+))
+register(OpSpec(
+    "pad_if_needed", pad_if_needed,
+    params=(Param("size", "pair", doc="the least [width, height] in pixels; n means [n, n]"), FILL, CVAL),
+    doc="Pad to at least [width, height] with the image centred (a letterbox; albumentations PadIfNeeded); "
+        "never crops.",
+    category="geometric", out_size=_padded_size,
+    example="- pad_if_needed: {size: [224, 224], fill: constant}",
 ))
 
 
@@ -223,6 +294,8 @@ register(OpSpec(
     ),
     doc="Rotate, scale, shear (about the centre) and translate in one resample.", category="geometric",
     forward=_affine_forward,
+    parts={"rotate": {"angle": 0.0}, "zoom": {"scale": 1.0}, "shear": {"shear_x": 0.0, "shear_y": 0.0},
+           "translate": {"translate_x": 0.0, "translate_y": 0.0}},
     example="- affine: {angle: [-15, 15], scale: [0.9, 1.1], translate_x: [-0.05, 0.05], unit: fraction}",
 ))
 

@@ -171,6 +171,9 @@ register(OpSpec(
     ),
     doc="Keras ImageDataGenerator arguments, drawn with Keras' rules (recorded as drawn values).",
     category="geometric", resolve=_resolve, refused=REFUSED, training_time=TRAINING_TIME,
+    parts={"rotate": {"rotate": 0.0}, "translate": {"shift_x": 0.0, "shift_y": 0.0}, "shear": {"shear": 0.0},
+           "zoom": {"zoom_x": 1.0, "zoom_y": 1.0}, "channel_shift": {"channel_shift": 0.0},
+           "hflip": {"hflip": False}, "vflip": {"vflip": False}, "brightness": {"brightness": 1.0}},
     example="- keras: {rotation_range: 30, width_shift_range: 10.0, height_shift_range: 10.0, shear_range: 10, "
             "zoom_range: 0.1, vertical_flip: true, fill_mode: nearest}",
 ))

@@ -43,6 +43,18 @@ def _space(wide: bool, size) -> dict[str, tuple[np.ndarray, bool]]:
     }
 
 
+# the augcli op each policy operation becomes (what a class rule's exclude names)
+PLAIN_OP = {"identity": None, "shear_x": "shear", "shear_y": "shear", "translate_x": "translate",
+            "translate_y": "translate", "rotate": "rotate", "brightness": "brightness", "color": "saturation",
+            "contrast": "contrast", "sharpness": "sharpen", "posterize": "posterize", "solarize": "solarize",
+            "autocontrast": "autocontrast", "equalize": "equalize"}
+
+
+def _left(space: dict, exclude: frozenset) -> dict:
+    """The operations a class may get: those whose augcli op it does not exclude."""
+    return {name: entry for name, entry in space.items() if PLAIN_OP[name] not in exclude}
+
+
 def _as_op(name: str, magnitude: float, params: dict) -> tuple[str, dict] | None:
     """One policy operation as a plain augcli op (None for identity)."""
     geometry = {"fill": params["fill"], "cval": params["cval"], "interpolation": params["interpolation"]}
@@ -59,8 +71,7 @@ def _as_op(name: str, magnitude: float, params: dict) -> tuple[str, dict] | None
     if name == "rotate":
         return "rotate", {"angle": m, **geometry, "expand": False}
     if name in ("brightness", "color", "contrast", "sharpness"):
-        op = {"color": "saturation", "sharpness": "sharpen"}.get(name, name)
-        return op, {"factor": round(1.0 + m, 4)}
+        return PLAIN_OP[name], {"factor": round(1.0 + m, 4)}
     if name == "posterize":
         return "posterize", {"bits": int(m)}
     if name == "solarize":
@@ -81,14 +92,14 @@ def _pick(space: dict, rng: np.random.Generator, bin_index: int | None) -> tuple
     return name, magnitude
 
 
-def _randaugment(params: dict, rng: np.random.Generator, size) -> list[tuple[str, dict]]:
-    space = _space(False, size)
+def _randaugment(params: dict, rng: np.random.Generator, size, exclude=frozenset()) -> list[tuple[str, dict]]:
+    space = _left(_space(False, size), exclude)
     chosen = [_as_op(*_pick(space, rng, params["m"]), params) for _ in range(params["n"])]
     return [op for op in chosen if op is not None]
 
 
-def _trivialaugment(params: dict, rng: np.random.Generator, size) -> list[tuple[str, dict]]:
-    op = _as_op(*_pick(_space(True, size), rng, None), params)
+def _trivialaugment(params: dict, rng: np.random.Generator, size, exclude=frozenset()) -> list[tuple[str, dict]]:
+    op = _as_op(*_pick(_left(_space(True, size), exclude), rng, None), params)
     return [op] if op is not None else []
 
 
@@ -104,10 +115,10 @@ register(OpSpec(
     params=(Param("n", "int", 2, 0, 10, doc="operations applied per image"),
             Param("m", "int", 9, 0, BINS - 1, doc="magnitude bin, 0..30 (torchvision's default 9)"), *GEOMETRY),
     doc="RandAugment: n operations drawn uniformly (with replacement) at magnitude bin m; recorded as plain ops.",
-    category="policy", expand=_randaugment, example="- randaugment: {n: 2, m: 9}",
+    category="policy", expand=_randaugment, expand_excluding=True, example="- randaugment: {n: 2, m: 9}",
 ))
 register(OpSpec(
     "trivialaugment", expanded_only, params=GEOMETRY,
     doc="TrivialAugment Wide: one operation at a random magnitude; recorded as a plain op.",
-    category="policy", expand=_trivialaugment, example="- trivialaugment: {}",
+    category="policy", expand=_trivialaugment, expand_excluding=True, example="- trivialaugment: {}",
 ))

@@ -81,6 +81,8 @@ def show(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(show(v) for v in value) + "]"
     return str(value)
 
 
@@ -102,8 +104,10 @@ class Param:
     """One parameter of an op: its type, default, allowed values and meaning.
 
     ``kind`` is one of ``float``, ``int``, ``bool``, ``enum`` (``choices``), ``pair``
-    (two positive integers, e.g. a size ``[w, h]``), ``box`` (four integers) or
-    ``pair_float`` (a ``[lo, hi]`` range the op itself draws from, e.g. an area).
+    (two positive integers, e.g. a crop ``[w, h]``; one integer n means ``[n, n]``),
+    ``size`` (a pair whose one side may be null: it keeps the aspect ratio),
+    ``box`` (four integers) or ``pair_float`` (a ``[lo, hi]`` range the op itself
+    draws from, e.g. an area).
     ``lo``/``hi`` bound the allowed values (inclusive; None = unbounded).
     """
 
@@ -130,9 +134,13 @@ class Param:
             return "one of " + ", ".join(self.choices)
         if self.kind == "bool":
             return "true or false"
-        if self.kind in ("pair", "box"):
-            n = 2 if self.kind == "pair" else 4
-            return f"a list of {n} integers" + (" or null" if self.nullable else "")
+        if self.kind == "pair":
+            return "[width, height] in pixels or one integer n for [n, n]" + (" or null" if self.nullable else "")
+        if self.kind == "size":
+            return ("[width, height] in pixels, one integer n for [n, n], or [width, null] / [null, height] to keep "
+                    "the aspect ratio" + (", or null" if self.nullable else ""))
+        if self.kind == "box":
+            return "a list of 4 integers"
         if self.kind == "pair_float":
             return f"a pair [lo, hi] of numbers from {_number(self.lo)} to {_number(self.hi)}"
         if self.kind == "keras_shift":
@@ -188,13 +196,19 @@ class Param:
                 and self.lo <= value[0] <= value[1] <= self.hi
             )
             return None if ok else Issue(f"{show(value)} is not {self.allowed()}")
-        if self.kind in ("pair", "box"):
-            n = 2 if self.kind == "pair" else 4
+        if self.kind in ("pair", "size") and _is_int(value):
+            ok = value > 0  # one integer: a square
+            return None if ok else Issue(f"{show(value)} is not {self.allowed()}")
+        if self.kind in ("pair", "size", "box"):
+            n = 4 if self.kind == "box" else 2
+            sides = [v for v in value if v is not None or self.kind != "size"] \
+                if isinstance(value, (list, tuple)) else []
             ok = (
                 isinstance(value, (list, tuple))
                 and len(value) == n
-                and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-                and (self.kind == "box" or all(v > 0 for v in value))
+                and len(sides) >= 1
+                and all(_is_int(v) for v in sides)
+                and (self.kind == "box" or all(v > 0 for v in sides))
             )
             return None if ok else Issue(f"{show(value)} is not {self.allowed()}")
         is_int = isinstance(value, int) and not isinstance(value, bool)
@@ -221,7 +235,7 @@ class Param:
             issues = [
                 Issue(i.message, i.hint, f".choice[{n}]") for n, v in enumerate(options) if (i := self.check(v))
             ]
-            return (None if issues else Choice(tuple(_freeze(v) for v in options))), issues
+            return (None if issues else Choice(tuple(self.normalise(v) for v in options))), issues
         if isinstance(raw, list) and self.kind not in LIST_VALUED:
             if not self.rangeable:
                 return None, [Issue(f"{show(raw)} is a range, but {self.name} is {self.allowed()}; "
@@ -236,10 +250,21 @@ class Param:
                 return None, [Issue(f"range [{_number(lo)}, {_number(hi)}] has lo > hi")]
             return (Fixed(lo) if lo == hi else Uniform(lo, hi)), []
         issue = self.check(raw)
-        return (None, [issue]) if issue else (Fixed(_freeze(raw)), [])
+        return (None, [issue]) if issue else (Fixed(self.normalise(raw)), [])
+
+    def normalise(self, value: Any) -> Any:
+        """A checked value in the form ops receive: lists as tuples, and one
+        integer as a square for sizes."""
+        if self.kind in ("pair", "size") and _is_int(value):
+            return (value, value)
+        return _freeze(value)
 
 
-LIST_VALUED = ("pair", "box", "pair_float", "keras_shift", "keras_zoom", "keras_factor")  # a list is the value, not a range
+LIST_VALUED = ("pair", "size", "box", "pair_float", "keras_shift", "keras_zoom", "keras_factor")  # a list is the value, not a range
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _is_number(value: Any) -> bool:
@@ -271,7 +296,12 @@ class OpSpec:
     sampler how a non-affine op changes the size; ``resolve(params, rng, size)``
     draws values that depend on the image size (a crop position, say).
     A policy gives ``expand(params, rng, size)`` instead of a kernel: the plain
-    ops it chose, which is what gets recorded and applied. Point ops give
+    ops it chose, which is what gets recorded and applied; with
+    ``expand_excluding`` it also takes ``exclude=`` (op names a class rule
+    forbids) and draws among the ops left. An op that does the work of several
+    plain ops (the ``keras`` block, ``affine``) names them in ``parts``: plain
+    op -> the drawn values that switch that part off, so a class that excludes
+    ``rotate`` gets no rotation from it either. Point ops give
     ``values(params, mode, means) -> fn(v, band)``, their value mapping, so runs
     of them become one lookup table.
     """
@@ -289,7 +319,9 @@ class OpSpec:
     refused: dict[str, str] = field(default_factory=dict)  # parameter -> why it is not supported
     # parameter -> why it belongs in the training code: accepted, not applied, listed in augcli.json
     training_time: dict[str, str] = field(default_factory=dict)
-    expand: Callable[[dict, np.random.Generator, Size], list[tuple[str, dict]]] | None = None  # policies
+    expand: Callable[..., list[tuple[str, dict]]] | None = None  # policies
+    expand_excluding: bool = False  # expand takes exclude= and draws among the ops left
+    parts: dict[str, dict] = field(default_factory=dict)  # plain op -> drawn values that switch it off
     values: Callable[[dict, str, Callable[[], list[float]]], Callable] | None = None  # point ops
 
     def param(self, name: str) -> Param | None:

@@ -55,6 +55,15 @@ def about_centre(linear: np.ndarray, size: tuple[int, int], out_size: tuple[int,
     return translation((ow - 1) / 2, (oh - 1) / 2) @ m @ translation(-(w - 1) / 2, -(h - 1) / 2)
 
 
+def pad(img: Image.Image, left: int, top: int, right: int, bottom: int, fill: str, cval: float) -> Image.Image:
+    """Extend ``img`` by the given margins, filling like ``numpy.pad(mode=fill)``
+    (margins of any size); ``constant`` uses ``cval`` for colour and 0 for alpha."""
+    cv2 = opencv()
+    value = fill_values(img, cval)
+    return resample(img, "nearest", lambda pixels, _: cv2.copyMakeBorder(
+        pixels, top, bottom, left, right, getattr(cv2, _BORDERS[fill]), value=tuple(value) + (0.0,) * (4 - len(value))))
+
+
 def _snap(matrix: np.ndarray) -> np.ndarray:
     """Round entries within 1e-9 of an integer (cos 90 deg is 6e-17), so quarter
     turns and flips sample exact pixel centres."""

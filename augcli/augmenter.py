@@ -1,0 +1,288 @@
+"""The recipe in memory: augment one image at a time inside a training loop.
+
+``Augmenter`` is a second door into the ops ``expand`` runs, not a second
+implementation: it draws with the worker's keyed generator (``item_rng``), the
+worker's steps (``steps_for``) and ``sample``, and renders with the worker's
+``augment`` (ops, then the output step). So ``aug(image, key=relpath, copy=k)``
+is the image ``expand`` encodes for that source and copy, and its record holds
+the ops exactly as ``manifest.jsonl`` does.
+
+An ``Augmenter`` holds only the validated recipe and the seed, both immutable:
+it pickles (DataLoader workers, joblib) and any number of threads may call it.
+Like ``expand`` in its own processes, it sets two process-wide things where it
+is created or unpickled: OpenCV's thread count to 1 (on first use) and glibc's
+malloc to keep freed buffers (``worker.keep_freed_memory``): each image
+allocates several image-sized buffers, and faulting fresh pages in for each
+costs more than the whole resample.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import replace
+from numbers import Integral
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import yaml
+from PIL import Image
+
+from .errors import Problem, RecipeError
+from .imaging import normalize
+from .plan import Target
+from .recipe import Output, Recipe
+from .sampling import item_rng, sample
+from .worker import augment, keep_freed_memory, steps_for
+
+# numpy layouts and the working mode each one is augmented in (augcli.imaging.WORKING_MODES)
+_ARRAY_MODES = {
+    ("u", 1, 1): "L",
+    ("u", 1, 2): "LA",
+    ("u", 1, 3): "RGB",
+    ("u", 1, 4): "RGBA",
+    ("u", 2, 1): "I;16",
+    ("f", 4, 1): "F",
+}
+SUPPORTED_ARRAYS = ("uint8 HxW, HxWx1, HxWx2 (grey + alpha), HxWx3 (RGB) or HxWx4 (RGBA); "
+                    "uint16 HxW or HxWx1; float32 HxW or HxWx1 in 0..1")
+
+
+class Augmenter:
+    """A recipe applied to one in-memory image per call.
+
+    Parameters
+    ----------
+    recipe : Recipe, str, os.PathLike or dict
+        A validated ``Recipe``, the path of a recipe file, or the recipe as a dict
+        (what the YAML would load to). Validated once, here, with the CLI's errors
+        (``RecipeError`` listing every problem). Settings that only mean something
+        for the files ``expand`` writes are refused when set: ``balance``,
+        ``classes``, ``include_originals: false``, ``output.format`` and
+        ``output.quality``. ``copies`` is accepted (it is how many copies
+        ``expand`` writes; ``copy=`` may go beyond it) and ``output.size`` is
+        applied, as ``expand`` applies it last.
+    seed : int, optional
+        The run seed; defaults to the recipe's (0 if it has none), as ``expand``.
+
+    Examples
+    --------
+    >>> aug = Augmenter("recipes/standard.yaml")                    # doctest: +SKIP
+    >>> image, record = aug(array, key="cat/cat_001.jpg", copy=2)   # doctest: +SKIP
+    >>> image, record = aug(array, key="cat/cat_001.jpg", epoch=5)  # doctest: +SKIP
+    """
+
+    def __init__(self, recipe: Recipe | str | os.PathLike | dict, seed: int | None = None):
+        recipe = _as_recipe(recipe)
+        _refuse_file_settings(recipe)
+        self.recipe = recipe
+        self.seed = recipe.effective_seed if seed is None else _check_seed(seed)
+        for notice in recipe.notices():  # training-time keras arguments, as the CLI notices them
+            warnings.warn(notice, stacklevel=2)
+        keep_freed_memory()
+
+    def __setstate__(self, state: dict) -> None:
+        """Unpickled in a loader's worker process: settle in as ``expand``'s workers do."""
+        self.__dict__.update(state)
+        keep_freed_memory()
+
+    def __repr__(self) -> str:
+        return f"Augmenter({self.recipe.name!r}, seed={self.seed})"
+
+    def __call__(self, image: Any, *, key: str | None = None, copy: int = 1, epoch: int | None = None,
+                 rng: np.random.Generator | None = None) -> tuple[Any, dict]:
+        """Augment one image; return it (same type, dtype and number of dimensions)
+        and its record.
+
+        Parameters
+        ----------
+        image : PIL.Image.Image or numpy.ndarray
+            A PIL image in any mode (converted to its working mode as ``expand``
+            converts a decoded file, and returned in that mode), or an array: see
+            ``SUPPORTED_ARRAYS``. Pass it as ``expand`` decodes the file (upright per
+            EXIF orientation, first frame) to get the pixels ``expand`` writes.
+        key : str
+            The source's path relative to SRC, with ``/`` separators, as the
+            manifest's ``source`` (``"cat/cat_001.jpg"``). Keys the draws.
+        copy : int
+            The copy index, 1..: ``key`` and ``copy`` alone give the draws of the
+            file ``expand`` writes as copy ``copy``. With variants, the variant at
+            that position (1-based, as ``expand`` numbers them).
+        epoch : int, optional
+            Fresh draws per training epoch, still reproducible: keyed by
+            ``(seed, key, copy, epoch)``. Never equal to any copy ``expand`` writes.
+        rng : numpy.random.Generator, optional
+            Draw from this generator instead of from a key (no ``key``/``epoch``).
+
+        Returns
+        -------
+        image
+            The augmented image. Its size changes when the recipe crops or sets
+            ``output.size``; its channels only when the recipe changes them
+            (``grayscale: {channels: 1}``).
+        record : dict
+            ``source``, ``copy``, ``epoch`` (when given), ``variant`` (with
+            variants), ``seed`` (the 32-bit number the manifest records; None with
+            ``rng``) and ``ops``: the ops that fired with their drawn values,
+            exactly as ``manifest.jsonl`` records them.
+        """
+        variant = self._variant(copy)
+        copy, epoch = int(copy), _check_epoch(epoch)  # plain ints: the record is JSON
+        rng, seed = self._generator(key, copy, epoch, rng)
+        working, give_back = _to_working(image)
+        # the worker's own steps for this output: a Target carries what steps_for reads (the variant)
+        steps = steps_for(self.recipe, Target(key or "", "augmented", copy, "", variant=variant), label="")
+        ops = sample(steps, rng, working.size)
+        try:
+            out = augment(working, ops, self.recipe)
+        except (ValueError, ZeroDivisionError, OSError, np.linalg.LinAlgError) as exc:
+            # what expand records as a skip ("cannot augment ..."): an op this image's mode or size cannot take
+            raise ValueError(f"cannot augment {key or 'the image'} ({', '.join(op.op for op in ops)}) in mode "
+                             f"{working.mode}: {type(exc).__name__}: {exc}") from exc
+        record: dict[str, Any] = {"source": key, "copy": copy}
+        if epoch is not None:
+            record["epoch"] = epoch
+        if variant is not None:
+            record["variant"] = variant
+        record.update(seed=seed, ops=[op.to_json() for op in ops])
+        return give_back(out, image), record
+
+    def _generator(self, key: Any, copy: int, epoch: int | None, rng: Any) -> tuple[np.random.Generator, int | None]:
+        """The generator to draw from and the number that names its seed (None for
+        the caller's own ``rng``)."""
+        if rng is not None:
+            if key is not None or epoch is not None:
+                raise TypeError("pass either rng= or key= (with copy= or epoch=), not both")
+            if not isinstance(rng, np.random.Generator):
+                raise TypeError(f"rng must be a numpy.random.Generator, found {type(rng).__name__}")
+            return rng, None
+        if key is None:
+            raise TypeError("pass key= (the source's path relative to SRC, as the manifest's 'source') "
+                            "with copy= or epoch=, or rng= a numpy.random.Generator")
+        if not isinstance(key, str):
+            raise TypeError(f"key must be a str (the source's path relative to SRC), found {type(key).__name__}")
+        return item_rng(self.seed, key, copy, epoch=epoch)
+
+    def _variant(self, copy: int) -> str | None:
+        """The variant ``copy`` names (variants recipes), after checking ``copy``."""
+        if isinstance(copy, bool) or not isinstance(copy, Integral) or copy < 1:
+            raise ValueError(f"copy must be an integer >= 1 (expand numbers copies from 1), found {copy!r}")
+        if not self.recipe.variants:
+            return None
+        names = [name for name, _ in self.recipe.variants]
+        if copy > len(names):
+            raise ValueError(f"copy {copy} names no variant: this recipe has {len(names)} "
+                             f"({', '.join(f'{i} {n}' for i, n in enumerate(names, 1))})")
+        return names[copy - 1]
+
+
+# -- the recipe ----------------------------------------------------------------------
+
+
+def _as_recipe(recipe: Any) -> Recipe:
+    if isinstance(recipe, Recipe):
+        return recipe
+    if isinstance(recipe, dict):
+        try:
+            text = yaml.safe_dump(recipe, sort_keys=False)
+        except yaml.YAMLError as exc:  # a numpy scalar, a tuple, an object...
+            raise RecipeError("<dict>", [Problem("", f"a recipe dict holds only plain values (str, int, float, "
+                                                     f"bool, None, list, dict): {exc}")]) from None
+        try:
+            # lines of the YAML text made here would mean nothing to the caller
+            return replace(Recipe.from_yaml(text, name="<dict>"), lines={})
+        except RecipeError as exc:
+            raise RecipeError("<dict>", [replace(p, line=None) for p in exc.problems]) from None
+    if isinstance(recipe, (str, os.PathLike)):
+        if isinstance(recipe, str) and "\n" in recipe:
+            raise TypeError("Augmenter takes a recipe file's path, not its text: use Augmenter(Recipe.from_yaml(text))")
+        return Recipe.load(Path(recipe))
+    raise TypeError(f"recipe must be a Recipe, a recipe file's path or a dict, found {type(recipe).__name__}")
+
+
+# setting -> (is it set to something other than its default?, what it is for)
+_FILE_SETTINGS: dict[str, tuple[Callable[[Recipe], bool], str]] = {
+    "balance": (lambda r: r.balance is not None,
+                "sets how many files expand writes per class; in memory each call augments one image, "
+                "so balance classes with your loader's sampler"),
+    "classes": (lambda r: bool(r.classes),
+                "per-class rules need each image's class, which expand reads from SRC's folders; "
+                "in memory use one Augmenter per class"),
+    "include_originals": (lambda r: not r.include_originals,
+                          "false only tells expand not to copy the sources; in memory every call augments"),
+    "output.format": (lambda r: r.output.format != Output.format,
+                      "is the file format expand encodes to; in memory nothing is encoded "
+                      "(for JPEG artefacts add a jpeg op)"),
+    "output.quality": (lambda r: r.output.quality != Output.quality,
+                       "is the quality expand encodes at; in memory nothing is encoded"),
+}
+
+
+def _refuse_file_settings(recipe: Recipe) -> None:
+    """Settings that only mean something for files: refused, so that none is
+    silently ignored."""
+    problems = [Problem(path, f"{why} (Augmenter refuses settings that are only for files)",
+                        recipe.lines.get(path) or recipe.lines.get(path.split(".")[0]))
+                for path, (is_set, why) in _FILE_SETTINGS.items() if is_set(recipe)]
+    if problems:
+        raise RecipeError(recipe.name, sorted(problems, key=lambda p: p.line or 0))
+
+
+def _check_seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, Integral) or not 0 <= seed <= 2**63 - 1:
+        raise ValueError(f"seed must be an integer from 0 to 2**63-1, found {seed!r}")
+    return int(seed)
+
+
+def _check_epoch(epoch: Any) -> int | None:
+    if epoch is None:
+        return None
+    if isinstance(epoch, bool) or not isinstance(epoch, Integral) or epoch < 0:
+        raise ValueError(f"epoch must be an integer >= 0, found {epoch!r}")
+    return int(epoch)
+
+
+# -- images in and out ---------------------------------------------------------------
+
+
+def _to_working(image: Any) -> tuple[Image.Image, Callable[[Image.Image, Any], Any]]:
+    """``image`` as a PIL image in a working mode, and how to give a result back
+    in the caller's type and layout."""
+    if isinstance(image, Image.Image):
+        return normalize(image), _as_pil
+    if isinstance(image, np.ndarray):
+        return _from_array(image), _as_array
+    raise TypeError(f"image must be a PIL image or a numpy array, found {type(image).__name__}")
+
+
+def _from_array(arr: np.ndarray) -> Image.Image:
+    if arr.ndim not in (2, 3):
+        raise ValueError(f"one image at a time, HxW or HxWxC: found a {arr.ndim}-D array of shape {arr.shape}")
+    if arr.ndim == 3 and arr.shape[2] > 4 and arr.shape[0] <= 4:
+        raise ValueError(f"array of shape {arr.shape} looks channels-first; pass HxWxC "
+                         "(e.g. arr.transpose(1, 2, 0))")
+    if 0 in arr.shape:
+        raise ValueError(f"an image needs pixels: found an array of shape {arr.shape}")
+    channels = arr.shape[2] if arr.ndim == 3 else 1
+    mode = _ARRAY_MODES.get((arr.dtype.kind, arr.dtype.itemsize, channels))
+    if mode is None:
+        raise ValueError(f"a {arr.dtype} array with {channels} channel(s) (shape {arr.shape}) is not supported; "
+                         f"supported: {SUPPORTED_ARRAYS}")
+    if mode == "F":
+        low, high = float(arr.min()), float(arr.max())
+        if not 0.0 <= low <= high <= 1.0:  # NaN fails this too
+            raise ValueError(f"float32 images hold values in 0..1; found {low:g}..{high:g}")
+    plain = np.ascontiguousarray(arr.reshape(arr.shape[:2]) if channels == 1 else arr,
+                                 dtype=arr.dtype.newbyteorder("="))
+    return Image.fromarray(plain)
+
+
+def _as_array(out: Image.Image, given: np.ndarray) -> np.ndarray:
+    """The result with the input's number of dimensions (HxWx1 stays HxWx1)."""
+    arr = np.array(out)  # a writable copy the caller owns
+    return arr[..., np.newaxis] if given.ndim == 3 and arr.ndim == 2 else arr
+
+
+def _as_pil(out: Image.Image, given: Image.Image) -> Image.Image:
+    """The result, never the caller's own object (when no op fired)."""
+    return out.copy() if out is given else out

@@ -1,0 +1,266 @@
+"""OUT, the one tree augcli writes: every file it creates, renames or deletes
+there is reached from the real OUT folder one name at a time, never through a
+symbolic link.
+
+Why descriptors and not a path check: checking ``realpath(path)`` and then
+opening ``path`` are two lookups, and a folder can be swapped for a link in
+between. Here each folder is opened with ``O_NOFOLLOW`` relative to the one
+above it (``openat``), and files are created, renamed and deleted relative to
+their folder's descriptor, so the check and the use are one lookup. A link
+where a folder should be is refused (``UnsafeOutPath``); a link where a file
+should be is replaced or removed itself, never written through.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import stat
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from .errors import UnsafeOutPath, UsageError
+
+TEMP_MARK = ".augcli-tmp"
+LOCK_FILE = ".augcli.lock"
+_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def is_temp(name: str) -> bool:
+    """A leftover temporary file from an interrupted write."""
+    return TEMP_MARK in name and name.startswith(".")
+
+
+def parts_of(relpath: str) -> list[str]:
+    """The names along a POSIX path relative to OUT; anything that could leave
+    OUT (absolute, ``..``, empty or ``.`` parts) is refused."""
+    parts = relpath.split("/")
+    if relpath.startswith("/") or "\0" in relpath or any(p in ("", ".", "..") for p in parts):
+        raise UnsafeOutPath(f"{relpath!r} is not a plain relative path inside OUT")
+    return parts
+
+
+@dataclass(frozen=True)
+class OutDir:
+    """The real OUT folder, named by its path and identified by its device and
+    inode, so a folder put in its place during a run is noticed. Small and
+    picklable: workers receive it with their job."""
+
+    path: str
+    device: int
+    inode: int
+
+    @classmethod
+    def of(cls, out: str | os.PathLike) -> "OutDir":
+        real = os.path.realpath(out)
+        st = os.stat(real)
+        return cls(real, st.st_dev, st.st_ino)
+
+    def show(self, relpath: str = "") -> str:
+        return os.path.join(self.path, relpath) if relpath else self.path
+
+    @contextlib.contextmanager
+    def folder(self, names: Iterable[str], *, create: bool = False) -> Iterator[int]:
+        """A descriptor of the folder OUT/names..., opened without following
+        links (created when missing if ``create``)."""
+        fd = os.open(self.path, _FOLDER)
+        try:
+            st = os.fstat(fd)
+            if (st.st_dev, st.st_ino) != (self.device, self.inode):
+                raise UnsafeOutPath(f"OUT {self.path} was replaced by another folder during the run; "
+                                    "nothing more is written there")
+            done: list[str] = []
+            for name in names:
+                done.append(name)
+                inner = _open_folder(fd, name, create, self.show("/".join(done)))
+                os.close(fd)
+                fd = inner
+            yield fd
+        finally:
+            os.close(fd)
+
+    def is_file(self, relpath: str) -> bool:
+        """Whether OUT/relpath is a regular file reached without following a link."""
+        try:
+            *folders, name = parts_of(relpath)
+            with self.folder(folders) as fd:
+                return stat.S_ISREG(os.lstat(name, dir_fd=fd).st_mode)
+        except (UnsafeOutPath, FileNotFoundError, NotADirectoryError):
+            return False
+
+    def find_link(self, relpaths: Iterable[str]) -> str | None:
+        """The first symbolic link along any of ``relpaths`` (folders or files), or None."""
+        checked: set[str] = set()
+        for relpath in relpaths:
+            prefix = ""
+            for name in parts_of(relpath):
+                prefix = f"{prefix}/{name}" if prefix else name
+                if prefix in checked:
+                    continue
+                checked.add(prefix)
+                try:
+                    if stat.S_ISLNK(os.lstat(self.show(prefix)).st_mode):
+                        return prefix
+                except (FileNotFoundError, NotADirectoryError):
+                    break
+        return None
+
+    def write(self, relpath: str, data: bytes) -> None:
+        """See ``write_atomic``."""
+        write_atomic(self, relpath, data)
+
+    def open_append(self, name: str):
+        """A text handle appending to the file OUT/name (created if missing), never through a link."""
+        with self.folder(()) as root:
+            try:
+                fd = os.open(name, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666,
+                             dir_fd=root)
+            except OSError as exc:
+                _refuse_if_link(root, name, self.show(name), exc)
+                raise
+        return open(fd, "a", encoding="utf-8")
+
+    def remove(self, relpath: str) -> bool:
+        """Delete the file (or link) OUT/relpath; never follows a link to reach it
+        and never deletes a folder. Return whether something was removed."""
+        try:
+            *folders, name = parts_of(relpath)
+            with self.folder(folders) as fd:
+                os.unlink(name, dir_fd=fd)
+        except (UnsafeOutPath, FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return False
+        return True
+
+    def prune(self, relfolders: Iterable[str]) -> None:
+        """Remove each of these folders (and then its parents) while it is empty; OUT stays."""
+        for relfolder in sorted(set(relfolders), key=lambda f: -f.count("/")):
+            names = parts_of(relfolder) if relfolder else []
+            while names:
+                try:
+                    with self.folder(names[:-1]) as fd:
+                        os.rmdir(names[-1], dir_fd=fd)
+                except OSError:
+                    break  # not empty, gone, or a link: leave it
+                names = names[:-1]
+
+    def remove_temp_files(self) -> None:
+        """Delete the temp files interrupted writes left anywhere below OUT (not below links)."""
+        with self.folder(()) as root:
+            for _, _, files, fd in os.fwalk(".", dir_fd=root):
+                for name in files:
+                    if is_temp(name):
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(name, dir_fd=fd)
+
+
+def write_atomic(out: OutDir, relpath: str, data: bytes) -> None:
+    """Write ``data`` to OUT/relpath via a temporary file in the same folder and
+    an atomic rename: the file is either absent, the old one, or complete. No
+    folder on the way is a link (``UnsafeOutPath`` otherwise), and a link at
+    ``relpath`` itself is replaced, not written through."""
+    *folders, name = parts_of(relpath)
+    with out.folder(folders, create=True) as fd:
+        temp = f".{name}{TEMP_MARK}-{os.getpid()}"
+        handle = _create(fd, temp)
+        try:
+            with open(handle, "wb") as stream:
+                stream.write(data)
+            os.replace(temp, name, src_dir_fd=fd, dst_dir_fd=fd)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp, dir_fd=fd)
+            raise
+
+
+def _create(fd: int, name: str) -> int:
+    """A new file ``name`` in folder ``fd``; a stale one of that name (a killed
+    writer whose pid came round again, or a planted link) is removed first."""
+    try:
+        return os.open(name, _NEW_FILE, 0o666, dir_fd=fd)
+    except FileExistsError:
+        os.unlink(name, dir_fd=fd)
+        return os.open(name, _NEW_FILE, 0o666, dir_fd=fd)
+
+
+def _open_folder(fd: int, name: str, create: bool, shown: str) -> int:
+    try:
+        return os.open(name, _FOLDER, dir_fd=fd)
+    except FileNotFoundError:
+        if not create:
+            raise
+    except OSError as exc:
+        _refuse_if_link(fd, name, shown, exc)
+        raise
+    with contextlib.suppress(FileExistsError):  # another writer made it meanwhile
+        os.mkdir(name, 0o777, dir_fd=fd)
+    try:
+        return os.open(name, _FOLDER, dir_fd=fd)
+    except OSError as exc:
+        _refuse_if_link(fd, name, shown, exc)
+        raise
+
+
+def _refuse_if_link(fd: int, name: str, shown: str, exc: OSError) -> None:
+    """Turn a failed open caused by a symbolic link into ``UnsafeOutPath``."""
+    if exc.errno not in (errno.ENOTDIR, errno.ELOOP):
+        return
+    with contextlib.suppress(OSError):
+        if stat.S_ISLNK(os.lstat(name, dir_fd=fd).st_mode):
+            raise UnsafeOutPath(f"{shown} is a symbolic link: augcli never writes or deletes through a link "
+                                "inside OUT; remove the link, or choose another OUT") from None
+
+
+@contextlib.contextmanager
+def one_writer(out: str | os.PathLike) -> Iterator[None]:
+    """Hold OUT for one run: an exclusive ``flock`` on OUT/.augcli.lock (OUT is
+    created if missing). A second writer is refused with exit 2, naming the
+    pid that holds it. The kernel drops the lock when its holder dies, however
+    it dies, so a killed run's lock file is simply taken over. The file is
+    removed when the run ends, and so is an OUT made here and left empty."""
+    made = not os.path.lexists(out)
+    os.makedirs(out, exist_ok=True)
+    folder = OutDir.of(out)
+    try:
+        with folder.folder(()) as root:
+            fd = _lock(root, folder, out)
+            try:
+                yield
+            finally:
+                try:  # quietly: a failure here must not hide why the run ended
+                    with contextlib.suppress(OSError):
+                        if os.stat(LOCK_FILE, dir_fd=root, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
+                            os.unlink(LOCK_FILE, dir_fd=root)  # still holding it: see the inode check in _lock
+                finally:
+                    os.close(fd)
+    finally:
+        if made:
+            with contextlib.suppress(OSError):
+                os.rmdir(folder.path)  # only if the run wrote nothing
+
+
+def _lock(root: int, folder: OutDir, shown) -> int:
+    while True:
+        try:
+            fd = os.open(LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=root)
+        except OSError as exc:
+            _refuse_if_link(root, LOCK_FILE, folder.show(LOCK_FILE), exc)
+            raise
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise UsageError(f"OUT {shown} is being written by another augcli run (pid {holder}); one run "
+                             "writes to a folder at a time: wait for it to finish, or stop it") from None
+        try:  # a run ending between our open and our flock removed the file: our lock is on nothing
+            current = os.stat(LOCK_FILE, dir_fd=root, follow_symlinks=False).st_ino
+        except FileNotFoundError:
+            current = None
+        if current == os.fstat(fd).st_ino:
+            with contextlib.suppress(OSError):  # the pid is for the message only (a full disk may refuse it)
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            return fd
+        os.close(fd)

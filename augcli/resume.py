@@ -1,0 +1,105 @@
+"""``--resume``: what an earlier run left in OUT, against what SRC and the plan
+say now.
+
+A manifest record is kept only if it is still exactly what this plan would
+write: the plan has a target at its path for the same source, kind and copy;
+the source's bytes still hash to the recorded ``source_sha256``; its file is in
+place (reached without a link); and no other record claims the same path. A
+skip record is kept only while its source is unchanged (by hash) or the scan
+still skips it for the same reason. Everything else is stale: its file is
+removed, its line dropped, and the plan makes it again. So a resume after SRC
+changed (sources added, removed, re-exported, or a new name colliding with an
+old one) ends with the outputs a fresh run writes, never with stale ones.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .integrity import hash_inside
+from .outdir import OutDir
+from .plan import Plan, Target
+from .scan import Scan, SourceImage
+
+
+@dataclass
+class Resumed:
+    done: list[dict]  # manifest records still valid
+    skips: list[dict]  # skip records still valid
+    stale: list[dict]  # manifest records whose files are to be removed
+    dropped_skips: int = 0
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+
+    @property
+    def src_changed(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+    def describe(self) -> str:
+        """What changed in SRC, in one clause: '1 added (cat/b.jpg), 2 changed (...)'."""
+        parts = []
+        for what, names in (("added", self.added), ("removed", self.removed), ("changed", self.changed)):
+            if names:
+                shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+                parts.append(f"{len(names)} {what} ({shown})")
+        return ", ".join(parts)
+
+
+def reconcile(plan: Plan, found: Scan, out: OutDir, src: Path, records: list[dict], skips: list[dict],
+              *, finished: bool, jobs: int = 4) -> Resumed:
+    """Sort the earlier run's records into kept and stale (see the module doc).
+    ``finished``: the earlier run completed, so a source it has no record of
+    was added since (otherwise it may simply not have been reached)."""
+    now = {outputs.source.relpath for outputs in plan.outputs}
+    scan_skips = {skip.source: skip.to_json() for skip in found.skipped}
+    recorded = {str(r.get("source")) for r in records} | {str(s.get("source")) for s in skips}
+    hashes = _hashes(src, sorted(recorded & now), jobs)
+
+    claims = Counter(r.get("path") for r in records)
+    current = {}  # path -> the record this plan would write there, unchanged source
+    for task in plan.tasks():  # streamed: only the targets records claim are kept
+        digest = hashes.get(task.source.relpath)
+        for target in task.targets:
+            if claims[target.path] == 1:
+                current[target.path] = (task.source, target, digest)
+    done, stale = [], []
+    for record in records:
+        wanted = current.get(record.get("path"))
+        ok = wanted is not None and _same(record, *wanted) and out.is_file(record["path"])
+        (done if ok else stale).append(record)
+
+    kept_skips, seen = [], set()
+    for skip in skips:
+        source = skip.get("source")
+        unchanged = source in now and skip.get("source_sha256") is not None \
+            and skip.get("source_sha256") == hashes.get(source)
+        if source not in seen and (unchanged or scan_skips.get(source) == skip):
+            kept_skips.append(skip)
+            seen.add(source)
+
+    hashed = records + [s for s in skips if "source_sha256" in s]  # old skip records carry no hash
+    changed = {str(r["source"]) for r in hashed if r.get("source") in now
+               and r.get("source_sha256") != hashes.get(r["source"])}
+    changed |= {str(r.get("source")) for r in records if r.get("source") in scan_skips}
+    return Resumed(
+        done=done, skips=kept_skips, stale=stale, dropped_skips=len(skips) - len(kept_skips),
+        added=sorted(now - recorded) if finished else [],
+        removed=sorted(recorded - now - set(scan_skips)),
+        changed=sorted(changed),
+    )
+
+
+def _same(record: dict, source: SourceImage, target: Target, digest: str | None) -> bool:
+    return (record.get("source") == source.relpath and record.get("kind") == target.kind
+            and record.get("copy") == target.copy and record.get("variant") == target.variant
+            and digest is not None and record.get("source_sha256") == digest)
+
+
+def _hashes(src: Path, relpaths: list[str], jobs: int) -> dict[str, str | None]:
+    """sha256 of each source now (None when it cannot be read), hashed in
+    threads: hashlib releases the GIL, so this runs at disk speed."""
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:  # (read only inside SRC)
+        return dict(zip(relpaths, pool.map(lambda relpath: hash_inside(src, relpath), relpaths)))
