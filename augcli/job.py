@@ -186,11 +186,12 @@ def _check_resumable(out: Path, recipe: Recipe, seed: int) -> dict:
     return record
 
 
-def _take_stock(out: OutDir, plan: Plan, found: Scan, src: Path, previous: dict, jobs: int) -> Resumed:
+def _take_stock(out: OutDir, plan: Plan, found: Scan, src: Path, previous: dict, jobs: int,
+                shown: str) -> Resumed:
     """``--resume``: keep what is still valid, remove what is stale (see
     ``augcli.resume``). Files go first, then their lines: if this is
     interrupted, a line whose file is gone is stale next time too."""
-    records, skips = _previous_records(Path(out.path))
+    records, skips = _previous_records(Path(out.path), shown=shown)
     resumed = reconcile(plan, found, out, src, records, skips, finished=previous.get("status") == "complete",
                         jobs=jobs)
     if resumed.stale or resumed.dropped_skips:
@@ -204,18 +205,20 @@ def _take_stock(out: OutDir, plan: Plan, found: Scan, src: Path, previous: dict,
     return resumed
 
 
-def _previous_records(out: Path, repair: bool = True) -> tuple[list[dict], list[dict]]:
+def _previous_records(out: Path, repair: bool = True, shown: str | None = None) -> tuple[list[dict], list[dict]]:
     """``--resume``: the manifest and skip records of the earlier run. A torn
     last line (a kill mid-append) is cut off (``repair``); any other bad line
-    stops the resume with its file and line."""
+    stops the resume with its file (under OUT as the user wrote it) and line."""
     try:
         if repair:
             for name in (MANIFEST, SKIPPED):
                 repair_torn_tail(out / name)
         return list(read_records(out / MANIFEST)), list(read_records(out / SKIPPED, SKIP_RECORD))
     except ManifestError as exc:
+        where = Path(shown) / Path(exc.path).name if shown else exc.path
         fix = "fix or remove that line" if exc.line else "fix the file"
-        raise UsageError(f"--resume: {exc}; {fix}, or use --overwrite to start again") from None
+        raise UsageError(f"--resume: {ManifestError(where, exc.line, exc.what)}; {fix}, or use --overwrite to "
+                         "start again") from None
 
 
 def _with_source_hash(skip: dict, src: Path) -> dict:
@@ -339,7 +342,8 @@ class _Run:
         if overwrite and previous is None and not _is_empty(Path(self.out.path)):
             _clear_previous_output(self.out)
         self.out.remove_temp_files()
-        resumed = _take_stock(self.out, plan, self.found, self.src, previous, self.jobs) if previous else None
+        resumed = _take_stock(self.out, plan, self.found, self.src, previous, self.jobs, self.shown) \
+            if previous else None
         done = resumed.done if resumed else []
         skips = resumed.skips if resumed else []
         skipped_sources = {r["source"] for r in skips}

@@ -309,3 +309,32 @@ def test_a_replayed_manifest_cannot_ask_for_a_huge_output(run, five, tmp_path):
     assert result.returncode == 1, result.stderr
     assert result.stderr == (f"augcli: error: {out / 'manifest.jsonl'}:2: the image would be 200000x200000 = "
                              "40,000,000,000 pixels after resize, over the limit of 89,478,485 (--max-pixels)\n")
+
+
+@pytest.mark.parametrize("mode", ["stretch", "cover", "contain"])
+@pytest.mark.parametrize("size", [(16, 16), (30, None), (None, 7), (9, 40)])
+def test_the_sizes_checked_for_output_size_are_the_sizes_fit_makes(mode, size):
+    from PIL import Image
+
+    from augcli.fit import fit, fit_sizes
+
+    for source in [(1, 50), (50, 1), (37, 23), (8, 8)]:
+        assert fit(Image.new("RGB", source), size, mode, 0).size == fit_sizes(source, size, mode)[-1]
+
+
+def test_a_cover_that_would_scale_a_thin_image_huge_is_refused_before_allocating(run, tmp_path):
+    import json
+
+    from .conftest import make_image
+
+    root = tmp_path / "src"
+    make_image(root / "cat" / "thin.png", (1, 50))  # covering 40x40 scales it to 40x2000 first
+    make_image(root / "cat" / "square.png", (20, 20))
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("version: 1\ncopies: 1\noutput: {size: [40, 40], fit: cover}\npipeline: [hflip]\n")
+    out = tmp_path / "out"
+    result = run("expand", root, out, "-r", recipe, "--max-pixels", "5000", "-j", "1")
+    assert result.exit_code == 0, result.output
+    skipped = {r["source"]: r["reason"] for r in map(json.loads, (out / "skipped.jsonl").read_text().splitlines())}
+    assert skipped == {"cat/thin.png": "cannot encode: the image would be 40x2000 = 80,000 pixels after "
+                                       "output.size, over the limit of 5,000 (--max-pixels)"}
