@@ -46,6 +46,7 @@ class Mutant:
     snippet: str  # must occur exactly once in the file
     replacement: str
     bug: str
+    tests: tuple[str, ...] = ()  # the test files to run, when not those of the module (TESTS)
 
 
 GEO, NOISE = "augcli/ops/geometric.py", "augcli/ops/noise.py"
@@ -71,6 +72,10 @@ MUTANTS = (
            "inverse = inverse", "nearest picks whichever side float rounding gives at exact halves"),
     Mutant("bicubic-is-bilinear", WARP, '"bicubic": "INTER_CUBIC"', '"bicubic": "INTER_LINEAR"',
            "interpolation: bicubic resamples bilinearly"),
+    Mutant("hflip-forward-off-by-one", GEO, "np.array([[-1.0, 0, w - 1], [0, 1, 0], [0, 0, 1]])",
+           "np.array([[-1.0, 0, w], [0, 1, 0], [0, 0, 1]])", "hflip fused with neighbours is shifted a pixel"),
+    Mutant("rotate-expand-canvas", GEO, "math.ceil(abs(c) * (w - 1) + abs(s) * (h - 1) - 1e-6) + 1",
+           "math.ceil(abs(c) * (w - 1) + abs(s) * (h - 1) - 1e-6)", "rotate expand: the canvas is a pixel too narrow"),
     Mutant("hflip-is-vflip", GEO, '"hflip", lambda img: img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)',
            '"hflip", lambda img: img.transpose(Image.Transpose.FLIP_TOP_BOTTOM)', "hflip mirrors top-bottom"),
     Mutant("rot90-direction", GEO, "turns = {1: Image.Transpose.ROTATE_90, 2: Image.Transpose.ROTATE_180, "
@@ -84,8 +89,8 @@ MUTANTS = (
            "about_centre(np.diag([1 / sx, 1 / sy]), size)", "zoom > 1 shrinks the content"),
     Mutant("crop-clamp-off-by-one", GEO, "min(max(int(box[2]), x0 + 1), w)", "min(max(int(box[2]), x0 + 1), w - 1)",
            "a crop reaching the right edge loses the last column"),
-    Mutant("center-crop-off-by-one", GEO, "x0, y0 = (w - cw) // 2, (h - ch) // 2\n    return {**params",
-           "x0, y0 = (w - cw + 1) // 2, (h - ch) // 2\n    return {**params", "center_crop one pixel right of centre"),
+    Mutant("center-crop-axes", GEO, "x0, y0 = (w - cw) // 2, (h - ch) // 2\n    return {**params",
+           "x0, y0 = (w - cw) // 2, (w - ch) // 2\n    return {**params", "center_crop centres y on the width"),
     Mutant("rrc-ignores-box", GEO, "resampling_filter(interpolation), box=tuple(box))",
            "resampling_filter(interpolation))", "random_resized_crop resizes the whole image, not its box"),
     Mutant("perspective-corner-outwards", GEO, "signs = [(1, 1), (-1, 1), (-1, -1), (1, -1)]",
@@ -101,6 +106,9 @@ MUTANTS = (
            "for make in steps[:1]:\n        fn = make(", "a fused run of point ops applies only its first"),
     Mutant("point-chain-stale-means", "augcli/imaging.py", "int((tables[b] * histogram[b]).sum())",
            "int((np.arange(256) * histogram[b]).sum())", "fused point ops see the source's means, not their input's"),
+    Mutant("palette-alpha-dropped", "augcli/imaging.py", 'return img.convert("RGBA" if has_alpha else "RGB")',
+           'return img.convert("RGB")', "a palette image with transparency loses it",
+           tests=("tests/test_inputs.py", "tests/test_expand.py")),
     Mutant("rounding-floors", "augcli/imaging.py", "np.clip(np.rint(values), 0", "np.clip(np.floor(values), 0",
            "values are truncated instead of rounded"),
     # -- colour and noise ------------------------------------------------------------------
@@ -110,6 +118,8 @@ MUTANTS = (
            "contrast re-centres every channel on the first channel's mean"),
     Mutant("autocontrast-identity", COLOUR, "return ImageOps.autocontrast(base, cutoff=cutoff)", "return base.copy()",
            "autocontrast leaves 8-bit images unchanged"),
+    Mutant("autocontrast-16-identity", COLOUR, 'return Image.fromarray(to_mode_range((arr - lo) * 65535 / (hi - lo), "I;16"))',
+           "return base.copy()", "autocontrast leaves 16-bit images unchanged"),
     Mutant("gamma-inverted", COLOUR, "top * (v / top) ** gamma", "top * (v / top) ** (1 / gamma)",
            "gamma > 1 brightens"),
     Mutant("solarize-threshold", COLOUR, "np.where(v < cut, v, top - v)", "np.where(v <= cut, v, top - v)",
@@ -167,8 +177,6 @@ MUTANTS = (
     Mutant("temp-elsewhere", "augcli/io.py", 'temp = path.parent / f".{path.name}{TEMP_MARK}-{os.getpid()}"',
            'temp = path.parent.parent / f".{path.name}{TEMP_MARK}-{os.getpid()}"',
            "the temporary file is not in the final folder (rename may cross file systems)"),
-    Mutant("jpeg-background-black", "augcli/io.py", "grey = int(round(min(max(cval, 0), 255)))", "grey = 0",
-           "alpha flattened for JPEG on black, not on the recipe's fill"),
     Mutant("jpeg-quality-ignored", "augcli/io.py", 'options = {"quality": quality}\n', 'options = {"quality": 95}\n',
            "output.quality is ignored for JPEG"),
     Mutant("icc-dropped", "augcli/io.py", 'options["icc_profile"] = icc_profile', "pass",
@@ -183,39 +191,56 @@ MUTANTS = (
            'record.update(status="complete", finished=_now())\n    record["counts"].update(written=len(done) + written',
            'record.update(status="complete", finished=_now())\n    record["counts"].update(written=written',
            "a resumed run records only its own images in counts.written"),
+    Mutant("overwrite-foreign-folder", "augcli/job.py", "if read_run_record(out_path) is None:\n                raise",
+           "if False:\n                raise", "--overwrite accepts a folder augcli did not write"),
     Mutant("hidden-files-scanned", "augcli/scan.py", 'return name.startswith(".") or name.lower() in OS_LITTER',
            "return name.lower() in OS_LITTER", "hidden files (._x.jpg) are taken as sources"),
     Mutant("symlink-escape", "augcli/scan.py", "if not self.inside(real):", "if False:",
            "a symlink out of SRC is followed"),
+    Mutant("verify-no-changed", "augcli/integrity.py", 'elif sha256_of(path) != record["sha256"]:', "elif False:",
+           "verify does not notice a changed image"),
+    Mutant("replay-escapes", "augcli/regenerate.py", '".." in path.parts or ', "",
+           "replay writes a manifest path with '..' outside NEWOUT"),
+    Mutant("preview-seeds", "augcli/sheet.py", "item_rng(run_seed, source.relpath, copy)",
+           "item_rng(run_seed, source.relpath, copy + 1)", "preview shows other draws than expand writes"),
     Mutant("verify-no-extra", "augcli/integrity.py", "if rel not in listed and rel not in META_FILES and not is_temp(name):",
            "if False:", "verify does not report files the manifest does not list"),
 )
 # fmt: on
 
-# the test files that can see a mutant in each module; new tests are added here
-GEOMETRY = ("tests/test_geometric_catalogue.py", "tests/test_kernels.py", "tests/test_keras_fidelity.py",
-            "tests/test_keras_layers.py")
-COLOURS = ("tests/test_colour_catalogue.py", "tests/test_kernels.py")
-RECIPES = ("tests/test_recipe.py", "tests/test_recipe_properties.py", "tests/test_catalogue.py")
-RUNS = ("tests/test_expand.py", "tests/test_inputs.py", "tests/test_dataset.py", "tests/test_preview_verify_replay.py",
-        "tests/test_runs.py")
+# The test files that can see a mutant in each module, cheapest and most
+# focused first (pytest -x stops at the first failure). A new test file joins
+# the groups of the modules it tests.
+GEOMETRY = ("tests/test_geometry_contract.py", "tests/test_geometric_catalogue.py", "tests/test_kernels.py",
+            "tests/test_keras_fidelity.py", "tests/test_keras_layers.py")
+COLOURS = ("tests/test_colour_and_noise_contract.py", "tests/test_colour_catalogue.py", "tests/test_kernels.py")
+SAMPLING = ("tests/test_sampling_contract.py", "tests/test_kernels.py", "tests/test_geometric_catalogue.py",
+            "tests/test_dataset.py")
+RECIPES = ("tests/test_composition_p_range.py", "tests/test_recipe.py", "tests/test_recipe_properties.py",
+           "tests/test_catalogue.py", "tests/test_dataset.py", "tests/test_expand.py")
+RUNS = ("tests/test_atomic_write.py", "tests/test_output_names.py", "tests/test_originals.py",
+        "tests/test_encoding.py", "tests/test_resume_repair.py", "tests/test_sampling_contract.py",
+        "tests/test_expand.py", "tests/test_inputs.py", "tests/test_dataset.py",
+        "tests/test_preview_verify_replay.py", "tests/test_runs.py")
 TESTS = {
     "augcli/ops/geometric.py": GEOMETRY,
     "augcli/ops/warp.py": GEOMETRY,
     "augcli/apply.py": GEOMETRY + COLOURS,
     "augcli/imaging.py": COLOURS + GEOMETRY,
     "augcli/ops/color.py": COLOURS,
-    "augcli/ops/noise.py": COLOURS + ("tests/test_preview_verify_replay.py",),
-    "augcli/sampling.py": RECIPES + RUNS,
-    "augcli/ops/spec.py": RECIPES + COLOURS,
-    "augcli/recipe.py": RECIPES + ("tests/test_expand.py",),
+    "augcli/ops/noise.py": COLOURS,
+    "augcli/sampling.py": SAMPLING,
+    "augcli/ops/spec.py": SAMPLING + RECIPES,
+    "augcli/recipe.py": RECIPES,
     "augcli/plan.py": RUNS,
     "augcli/worker.py": RUNS,
     "augcli/io.py": RUNS,
     "augcli/manifest.py": RUNS,
     "augcli/job.py": RUNS,
     "augcli/scan.py": RUNS,
-    "augcli/integrity.py": RUNS,
+    "augcli/integrity.py": ("tests/test_preview_verify_replay.py",) + RUNS,
+    "augcli/regenerate.py": ("tests/test_preview_verify_replay.py",) + RUNS,
+    "augcli/sheet.py": ("tests/test_preview_verify_replay.py",) + RUNS,
 }
 
 
@@ -265,7 +290,7 @@ def pytest(copy: Path, tests: tuple[str, ...], timeout: float, extra: tuple[str,
 
 def first_failure(output: str) -> str:
     """The test that failed first, from pytest's short summary."""
-    found = re.search(r"^(?:FAILED|ERROR) (\S+)", output, re.MULTILINE)
+    found = re.search(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$", output, re.MULTILINE)
     if found:
         return found.group(1)
     lines = [line for line in output.splitlines() if line.strip()]
@@ -273,7 +298,7 @@ def first_failure(output: str) -> str:
 
 
 def tests_for(mutant: Mutant) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(TESTS[mutant.file]))
+    return tuple(dict.fromkeys(mutant.tests or TESTS[mutant.file]))
 
 
 def locate(mutant: Mutant, text: str) -> str | None:

@@ -1,16 +1,35 @@
-"""Documented details of the noise ops and channel_shift, each against its
-definition: the recorded seed decides the noise, per_channel, cutout's boxes
-in x/y, and Keras' clip to the image's own range."""
+"""Documented details of colour and noise ops, each against its definition or
+Pillow: autocontrast stretches (Pillow's ImageOps.autocontrast; the same
+stretch in numpy for 16-bit), Keras' channel_shift clip to the image's own
+range, the recorded seed decides the noise, per_channel, cutout's boxes in x/y."""
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
+import pytest
+from PIL import Image, ImageOps
 
 from augcli.ops import REGISTRY
 
 
 def op(name: str, img: Image.Image, **params) -> np.ndarray:
     return np.asarray(REGISTRY[name].kernel(img, **params)).astype(int)
+
+
+@pytest.mark.parametrize("cutoff", [0.0, 5.0])
+def test_autocontrast_stretches_a_dull_image_as_pillow_does(cutoff):
+    arr = np.random.default_rng(2).integers(100, 151, (24, 32, 3), np.uint8)  # values 100..150 only
+    img = Image.fromarray(arr)
+    out = op("autocontrast", img, cutoff=cutoff)
+    assert np.array_equal(out, np.asarray(ImageOps.autocontrast(img, cutoff=cutoff)))
+    assert out.min() == 0 and out.max() == 255  # not the identity: the full range is used
+
+
+def test_autocontrast_stretches_16_bit_to_the_full_range():
+    arr = np.random.default_rng(3).integers(20_000, 30_001, (24, 32)).astype(np.uint16)
+    out = op("autocontrast", Image.fromarray(arr), cutoff=0.0)
+    lo, hi = int(arr.min()), int(arr.max())
+    expected = np.rint((arr.astype(float) - lo) * 65535 / (hi - lo))
+    assert np.array_equal(out, expected) and out.min() == 0 and out.max() == 65535
 
 
 def test_channel_shift_clips_to_the_images_own_range():
