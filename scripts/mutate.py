@@ -247,7 +247,7 @@ TESTS = {
 @dataclass
 class Result:
     mutant: Mutant
-    status: str  # killed | survived | timeout | stale | ambiguous
+    status: str  # killed | survived | timeout | stale | ambiguous | error (pytest itself failed)
     by: str = ""
     seconds: float = 0.0
 
@@ -301,18 +301,28 @@ def tests_for(mutant: Mutant) -> tuple[str, ...]:
     return tuple(dict.fromkeys(mutant.tests or TESTS[mutant.file]))
 
 
-def locate(mutant: Mutant, text: str) -> str | None:
-    """None if the snippet occurs exactly once, else why the mutant cannot be applied."""
-    count = text.count(mutant.snippet)
+def problem_of(mutant: Mutant, root: Path) -> str | None:
+    """None if the snippet occurs exactly once in its file, else why the mutant
+    cannot be applied: "stale" (the file or the snippet is gone) or "ambiguous"."""
+    path = root / mutant.file
+    count = path.read_text(encoding="utf-8").count(mutant.snippet) if path.is_file() else 0
     return None if count == 1 else ("stale" if count == 0 else "ambiguous")
 
 
+def missing_tests(mutants: list[Mutant]) -> list[str]:
+    """What the test selection names but the repository lacks (a missing test
+    file would make pytest fail and every mutant look caught)."""
+    missing = [f"no test files for {m.file} in TESTS ({m.id})" for m in mutants if not m.tests and m.file not in TESTS]
+    named = {t for m in mutants if m.tests or m.file in TESTS for t in tests_for(m)}
+    return missing + [f"test file {t} not found" for t in sorted(named) if not (ROOT / t).is_file()]
+
+
 def run_mutant(copy: Path, mutant: Mutant, timeout: float) -> Result:
-    path = copy / mutant.file
-    original = path.read_text(encoding="utf-8")
-    problem = locate(mutant, original)
+    problem = problem_of(mutant, copy)
     if problem:
         return Result(mutant, problem)
+    path = copy / mutant.file
+    original = path.read_text(encoding="utf-8")
     started = time.perf_counter()
     try:
         path.write_text(original.replace(mutant.snippet, mutant.replacement), encoding="utf-8")
@@ -324,7 +334,9 @@ def run_mutant(copy: Path, mutant: Mutant, timeout: float) -> Result:
         return Result(mutant, "timeout", f"(over {timeout:.0f} s)", seconds)
     if status == 0:
         return Result(mutant, "survived", "", seconds)
-    return Result(mutant, "killed", first_failure(output), seconds)
+    if status in (1, 2):  # tests failed, or could not even be collected (an import broke)
+        return Result(mutant, "killed", first_failure(output), seconds)
+    return Result(mutant, "error", f"pytest exit {status}: {first_failure(output)}", seconds)
 
 
 def check_baseline(copy: Path, mutants: list[Mutant], timeout: float) -> None:
@@ -344,7 +356,7 @@ def table(results: list[Result]) -> str:
     width = max(len(r.mutant.id) for r in results)
     rows = [f"{'mutant':<{width}}  {'result':<9}  {'s':>4}  by test / bug"]
     for r in results:
-        detail = r.by if r.status in ("killed", "timeout") else r.mutant.bug
+        detail = r.by if r.status in ("killed", "timeout", "error") else r.mutant.bug
         if r.status in ("stale", "ambiguous"):
             detail = f"{r.mutant.file}: snippet {'not found' if r.status == 'stale' else 'found more than once'}"
         rows.append(f"{r.mutant.id:<{width}}  {r.status:<9}  {r.seconds:4.0f}  {detail}")
@@ -356,7 +368,7 @@ def main() -> int:
     parser.add_argument("--only", nargs="+", metavar="WORD", help="run the mutants whose id contains a WORD")
     parser.add_argument("--timeout", type=float, default=180, help="seconds per mutant (default 180)")
     parser.add_argument("--min-rate", type=float, default=95, help="kill rate in percent below which to fail")
-    parser.add_argument("--check", action="store_true", help="only check that every snippet occurs once")
+    parser.add_argument("--check", action="store_true", help="only check that every mutant applies")
     parser.add_argument("--no-baseline", action="store_true", help="skip the unmutated run of the selected tests")
     args = parser.parse_args()
 
@@ -364,8 +376,10 @@ def main() -> int:
     if len(ids) != len(set(ids)):
         sys.exit("mutate: mutant ids must be unique")
     chosen = [m for m in MUTANTS if not args.only or any(word in m.id for word in args.only)]
+    if problems := missing_tests(chosen):
+        sys.exit("mutate: " + "; ".join(problems) + " (update TESTS in scripts/mutate.py)")
     if args.check:
-        broken = [(m, p) for m in chosen if (p := locate(m, (ROOT / m.file).read_text(encoding="utf-8")))]
+        broken = [(m, p) for m in chosen if (p := problem_of(m, ROOT))]
         for mutant, problem in broken:
             print(f"{problem}: {mutant.id} ({mutant.file})")
         print(f"{len(chosen) - len(broken)} of {len(chosen)} mutants apply")
@@ -374,20 +388,20 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="augcli-mutants-") as base:
         copy = scratch_copy(Path(base))
         if not args.no_baseline:
-            check_baseline(copy, [m for m in chosen if not locate(m, (copy / m.file).read_text())], args.timeout)
+            check_baseline(copy, [m for m in chosen if not problem_of(m, copy)], args.timeout)
         results = []
         for number, mutant in enumerate(chosen, 1):
             result = run_mutant(copy, mutant, args.timeout)
             results.append(result)
             print(f"[{number}/{len(chosen)}] {mutant.id}: {result.status} {result.by}", file=sys.stderr, flush=True)
     print(table(results))
-    applied = [r for r in results if r.status not in ("stale", "ambiguous")]
-    killed = sum(r.status in ("killed", "timeout") for r in applied)
+    applied = [r for r in results if r.status in ("killed", "timeout", "survived")]
+    killed = sum(r.status != "survived" for r in applied)
     rate = 100 * killed / len(applied) if applied else 0.0
-    stale = len(results) - len(applied)
+    unusable = len(results) - len(applied)
     print(f"\nkill rate: {killed}/{len(applied)} = {rate:.1f}%"
-          + (f"; {stale} stale or ambiguous mutant(s): update MUTANTS in scripts/mutate.py" if stale else ""))
-    return 0 if not stale and rate >= args.min_rate else 1
+          + (f"; {unusable} stale, ambiguous or erroring mutant(s): update scripts/mutate.py" if unusable else ""))
+    return 0 if not unusable and rate >= args.min_rate else 1
 
 
 if __name__ == "__main__":
