@@ -52,7 +52,6 @@ class Mutant:
 GEO, NOISE = "augcli/ops/geometric.py", "augcli/ops/noise.py"
 WARP, COLOUR = "augcli/ops/warp.py", "augcli/ops/color.py"
 
-# fmt: off
 MUTANTS = (
     # -- geometry ------------------------------------------------------------------------
     Mutant("rotate-angle-sign", GEO, 'theta = math.radians(params["angle"])',
@@ -206,7 +205,6 @@ MUTANTS = (
     Mutant("verify-no-extra", "augcli/integrity.py", "if rel not in listed and rel not in META_FILES and not is_temp(name):",
            "if False:", "verify does not report files the manifest does not list"),
 )
-# fmt: on
 
 # The test files that can see a mutant in each module, cheapest and most
 # focused first (pytest -x stops at the first failure). A new test file joins
