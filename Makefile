@@ -41,7 +41,7 @@ demo-balance: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
 
-# a mutation run (scripts/mutate.py): ~5 minutes on 2 cores, not part of test or CI
+# a mutation run (scripts/mutate.py): 4-5 minutes on 2 cores, not part of test or CI
 mutants: $(VENV)/.installed-dev
 	$(BIN)/python scripts/mutate.py
 
