@@ -211,6 +211,11 @@ def _too_many_copies(recipe: Recipe, source: SourceImage, target: int, n: int, e
                    recipe.lines.get(path) or recipe.lines.get("balance"))
 
 
+def _fold(name: str) -> str:
+    """A name as a case-insensitive filesystem (macOS, Windows) compares it."""
+    return name.casefold()
+
+
 class _Names:
     """The names taken in OUT so far, without listing numbered copies.
 
@@ -249,11 +254,11 @@ class _Names:
             self.numbered[key] = min(self.numbered.get(key, shaped[1]), shaped[1])
 
     def free(self, outputs: Outputs) -> bool:
-        folder = outputs.folder.casefold()
-        shorts = [n.casefold() for n in outputs.short_names()]
+        folder = _fold(outputs.folder)
+        shorts = [_fold(n) for n in outputs.short_names()]
         if len(set(shorts)) != len(shorts):
             return False
-        family = (folder, outputs.stem.casefold(), outputs.ext.casefold())
+        family = (folder, _fold(outputs.stem), _fold(outputs.ext))
         for name in shorts:
             if f"{folder}/{name}" in self.taken:
                 return False
@@ -269,17 +274,17 @@ class _Names:
         return True
 
     def take(self, outputs: Outputs) -> None:
-        folder = outputs.folder.casefold()
+        folder = _fold(outputs.folder)
         for name in outputs.short_names():
-            self._take(folder, name.casefold())
+            self._take(folder, _fold(name))
         if outputs.copies:
-            self.families[(folder, outputs.stem.casefold(), outputs.ext.casefold())] = outputs.copies
+            self.families[(folder, _fold(outputs.stem), _fold(outputs.ext))] = outputs.copies
 
 
 def output_folders(scan: Scan) -> set[str]:
     """Every folder OUT will have (those holding sources, as in SRC), casefolded:
     no output file may take one of these names (``a_aug01.jpg/`` next to ``a.jpg``)."""
-    return {str(folder).casefold() for source in scan.sources
+    return {_fold(str(folder)) for source in scan.sources
             for folder in PurePosixPath(source.relpath).parents if str(folder) != "."}
 
 
