@@ -33,10 +33,10 @@ import math
 
 from ..imaging import fill_values
 from ..lazy import lazy
-from . import register
 from .color import brightness as enhance_brightness
 from .color import shift_channels
-from .spec import OpSpec, Param, expanded_only
+from .registry import policy, register
+from .spec import OpSpec, Param
 from .warp import INTERPOLATIONS, about_centre, translation, warp
 
 np = lazy("numpy")
@@ -250,46 +250,46 @@ def _expand_contrast(params: dict, rng, size) -> list[tuple[str, dict]]:
 
 
 _LAYER_PARAMS = (LAYER_FILL, LAYER_INTERPOLATION, LAYER_VALUE)
-register(OpSpec(
-    "RandomFlip", expanded_only,
+policy(
+    "RandomFlip", _expand_flip,
     params=(Param("mode", "enum", "horizontal_and_vertical",
                   choices=("horizontal", "vertical", "horizontal_and_vertical"),
                   doc="axes flipped together on one coin (p 0.5), as Keras 3"),),
     doc="Keras RandomFlip: one coin (p 0.5) flips every axis of mode (recorded as hflip / vflip).",
-    category="geometric", expand=_expand_flip, example="- RandomFlip: {mode: horizontal}",
-))
-register(OpSpec(
-    "RandomRotation", expanded_only,
+    category="geometric", example="- RandomFlip: {mode: horizontal}",
+)
+policy(
+    "RandomRotation", _expand_rotation,
     params=(Param("factor", "keras_factor", lo=-1, hi=1,
                   doc="fraction of a full turn: f -> [-f, f] x 360 degrees, positive = counter-clockwise"),
             *_LAYER_PARAMS),
     doc="Keras RandomRotation (factor in turns; recorded as rotate).", category="geometric",
-    expand=_expand_rotation, example="- RandomRotation: {factor: 0.05}",
-))
-register(OpSpec(
-    "RandomZoom", expanded_only,
+    example="- RandomRotation: {factor: 0.05}",
+)
+policy(
+    "RandomZoom", _expand_zoom,
     params=(Param("height_factor", "keras_factor", lo=-0.95, hi=1,
                   doc="f -> [-f, f]; positive zooms out (content x 1/(1+f)), negative zooms in"),
             Param("width_factor", "keras_factor", None, lo=-0.95, hi=1, nullable=True,
                   doc="null keeps the aspect ratio"),
             *_LAYER_PARAMS),
     doc="Keras RandomZoom (recorded as zoom, content scale 1/(1+f)).", category="geometric",
-    expand=_expand_zoom, example="- RandomZoom: {height_factor: 0.2}",
-))
-register(OpSpec(
-    "RandomTranslation", expanded_only,
+    example="- RandomZoom: {height_factor: 0.2}",
+)
+policy(
+    "RandomTranslation", _expand_translation,
     params=(Param("height_factor", "keras_factor", lo=-1, hi=1,
                   doc="fraction of the height: f -> [-f, f], positive = down"),
             Param("width_factor", "keras_factor", lo=-1, hi=1,
                   doc="fraction of the width: f -> [-f, f], positive = right"),
             *_LAYER_PARAMS),
     doc="Keras RandomTranslation (recorded as translate, in pixels).", category="geometric",
-    expand=_expand_translation, example="- RandomTranslation: {height_factor: 0.1, width_factor: 0.1}",
-))
-register(OpSpec(
-    "RandomContrast", expanded_only,
+    example="- RandomTranslation: {height_factor: 0.1, width_factor: 0.1}",
+)
+policy(
+    "RandomContrast", _expand_contrast,
     params=(Param("factor", "keras_factor", lo=0, hi=1,
                   doc="f -> contrast factor in [1-f, 1+f]; [lo, hi] -> [1-lo, 1+hi]"),),
     doc="Keras RandomContrast: (x - mean) * c + mean per channel (recorded as contrast).",
-    expand=_expand_contrast, example="- RandomContrast: {factor: 0.2}",
-))
+    example="- RandomContrast: {factor: 0.2}",
+)

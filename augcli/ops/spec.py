@@ -278,12 +278,6 @@ def _freeze(value: Any) -> Any:
 Size = tuple[int, int]  # (width, height)
 
 
-def expanded_only(img, **_):
-    """The kernel of an op that expands into plain ops when sampled (policies,
-    Keras layers): what is recorded and applied are those plain ops."""
-    raise TypeError("this op is expanded into plain ops when sampled; it has no kernel of its own")
-
-
 @dataclass(frozen=True)
 class OpSpec:
     """A named op: a pure kernel plus the schema of its parameters.
@@ -304,6 +298,10 @@ class OpSpec:
     ``rotate`` gets no rotation from it either. Point ops give
     ``values(params, mode, means) -> fn(v, band)``, their value mapping, so runs
     of them become one lookup table.
+
+    Ops are registered through ``augcli.ops.registry`` (``register``, or the
+    helpers ``point_op``, ``affine_op`` and ``policy``), which refuses hooks
+    that exclude each other.
     """
 
     name: str
