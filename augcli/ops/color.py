@@ -59,10 +59,6 @@ contrast = point_op(
 # whole point is 8-bit JPEG artefacts.
 
 
-def _sixteen(img: Image.Image) -> bool:
-    return img.mode in ("I;16", "I", "F")
-
-
 def saturation(img: Image.Image, *, factor: float) -> Image.Image:
     """PIL ``ImageEnhance.Color``: blend with the image's own greyscale. Grey images are unchanged."""
     return colour_op(lambda base: ImageEnhance.Color(base).enhance(factor) if base.mode == "RGB" else base.copy())(img)
