@@ -1,5 +1,11 @@
-"""The ``expand`` job end to end (``augcli.expand``): check paths and OUT, scan, plan, resume,
-execute, record. The CLI is a thin layer over ``expand``.
+"""The ``expand`` job end to end (``augcli.expand``); the CLI is a thin layer over it.
+
+``expand`` checks SRC and OUT (``scan.check_src``, ``outstate``), then under
+OUT's lock scans, plans and decides what OUT's earlier contents mean
+(``outstate.previous_run``). ``_Run`` clears or takes stock (``resume``),
+runs what the plan has left (``Plan.remaining``), appends each result to the
+manifest or the skips as it comes in, and keeps ``augcli.json`` saying how
+the run stands. ``--dry-run`` stops after the plan.
 """
 from __future__ import annotations
 
@@ -15,18 +21,18 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from . import __version__
-from .apply import PILLOW_ENGINE, engine
+from .apply import engine
 from .errors import AugcliError, Interrupted, UsageError
 from .execute import check_backend, default_jobs, run_tasks
 from .io import DEFAULT_MAX_PIXELS
 from .integrity import sha256_of
-from .manifest import (MANIFEST, META_FILES, RUN_FILE, SKIPPED, AppendLog, dumps, read_jsonl, read_run_record,
-                       write_run_record)
-from .outdir import LOCK_FILE, OutDir, one_writer
+from .manifest import MANIFEST, RUN_FILE, SKIPPED, AppendLog, read_jsonl, write_run_record
+from .outdir import OutDir, one_writer
+from .outstate import check_out, clear_previous_output, is_empty, previous_run, refuse_links
 from .plan import Plan, Task, make_plan
 from .recipe import Recipe
-from .resume import Resumed, reconcile
-from .scan import Scan, check_separate, scan
+from .resume import take_stock
+from .scan import Scan, check_separate, check_src, scan
 from .worker import Job
 
 
@@ -101,36 +107,6 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _is_empty(folder: Path) -> bool:
-    """No files but the lock (which the run holding it may have just created)."""
-    return not folder.exists() or all(entry.name == LOCK_FILE for entry in folder.iterdir())
-
-
-def _clear_previous_output(out: OutDir) -> None:
-    """``--overwrite``: remove what an earlier augcli run wrote (its recorded
-    images, records and temp files), leaving anything else alone. Nothing is
-    reached through a link (``OutDir.remove``)."""
-    removed = [str(record.get("path", "")) for record in read_jsonl(Path(out.path) / MANIFEST)]
-    removed = [path for path in removed if out.remove(path)]
-    for name in META_FILES:
-        out.remove(name)
-    out.remove_temp_files()
-    out.prune(path.rpartition("/")[0] for path in removed)
-
-
-def _refuse_links(out: Path, plan: Plan) -> None:
-    """Before any work: a symbolic link on the way to anything this run would
-    write is refused here with exit 2 (``OutDir`` refuses it again, exit 1,
-    if one appears during the run)."""
-    if not out.is_dir():
-        return
-    folders = {t.path.rpartition("/")[0] for task in plan.tasks for t in task.targets}
-    link = OutDir.of(out).find_link(sorted(f for f in folders if f) + list(META_FILES))
-    if link is not None:
-        raise UsageError(f"{out / link} is a symbolic link (to {os.path.realpath(out / link)}): augcli never "
-                         "writes or deletes through a link inside OUT; remove the link, or choose another OUT")
-
-
 @contextlib.contextmanager
 def _before_writing() -> Iterator[None]:
     """Ctrl-C in here has written nothing to OUT: say so, not "--resume"."""
@@ -162,77 +138,6 @@ def _close_quietly(results) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         results.close()
-
-
-def _check_resumable(out: Path, recipe: Recipe, seed: int) -> dict:
-    record = read_run_record(out)
-    if record is None:
-        raise UsageError(f"--resume: {out} is not empty and has no {RUN_FILE}, so it is not an augcli output")
-    if record.get("recipe_sha256") != recipe.sha256:
-        raise UsageError(f"--resume: {out} was made with a different recipe (sha256 "
-                         f"{str(record.get('recipe_sha256'))[:12]}..., this one {recipe.sha256[:12]}...); "
-                         "use --overwrite to start again")
-    if record.get("engine", PILLOW_ENGINE) != engine():
-        raise UsageError(f"--resume: {out} was written by augcli {record.get('version')} with pixel engine "
-                         f"{record.get('engine', PILLOW_ENGINE)!r}; this augcli {__version__} uses {engine()!r} and "
-                         "would write different pixels; use --overwrite to start again")
-    if record.get("seed") != seed:
-        raise UsageError(f"--resume: {out} was made with seed {record.get('seed')}, not {seed}; "
-                         "use the same --seed, or --overwrite to start again")
-    return record
-
-
-def _take_stock(out: OutDir, plan: Plan, found: Scan, src: Path, previous: dict, jobs: int) -> Resumed:
-    """``--resume``: keep what is still valid, remove what is stale (see
-    ``augcli.resume``). Files go first, then their lines: if this is
-    interrupted, a line whose file is gone is stale next time too."""
-    records = read_jsonl(Path(out.path) / MANIFEST, repair=True)
-    skips = read_jsonl(Path(out.path) / SKIPPED, repair=True)
-    resumed = reconcile(plan, found, out, src, records, skips, finished=previous.get("status") == "complete",
-                        jobs=jobs)
-    if resumed.stale or resumed.dropped_skips:
-        removed = [str(r.get("path")) for r in resumed.stale if out.remove(str(r.get("path", "")))]
-        out.write(MANIFEST, "".join(dumps(r) + "\n" for r in resumed.done).encode("utf-8"))
-        if resumed.skips:
-            out.write(SKIPPED, "".join(dumps(s) + "\n" for s in resumed.skips).encode("utf-8"))
-        else:
-            out.remove(SKIPPED)
-        out.prune(path.rpartition("/")[0] for path in removed)
-    return resumed
-
-
-def _with_source_hash(skip: dict, src: Path) -> dict:
-    """A skip record carries its source's hash, so ``--resume`` retries the
-    source only once it has changed; a worker that died did not send it."""
-    if "source_sha256" in skip:
-        return skip
-    try:
-        return {**skip, "source_sha256": sha256_of(src / skip["source"])}
-    except OSError:
-        return skip  # unreadable: retried by the next --resume
-
-
-def _remaining(plan: Plan, done_paths: set[str], skipped_sources: set[str]) -> list[Task]:
-    """The tasks (with only their unfinished targets) still to do."""
-    tasks = []
-    for task in plan.tasks:
-        if task.source.relpath in skipped_sources:
-            continue
-        targets = tuple(t for t in task.targets if t.path not in done_paths)
-        if targets:
-            tasks.append(Task(task.source, targets))
-    return tasks
-
-
-def plan_table(plan: Plan) -> list[tuple[str, int, int]]:
-    """(class, sources, outputs) per split/class, in order."""
-    rows: dict[str, list[int]] = {}
-    for task in plan.tasks:
-        key = f"{task.source.split}/{task.source.label}" if task.source.split else task.source.label
-        row = rows.setdefault(key, [0, 0])
-        row[0] += 1
-        row[1] += len(task.targets)
-    return [(k, v[0], v[1]) for k, v in rows.items()]
 
 
 def expand(
@@ -269,24 +174,20 @@ def expand(
         if not isinstance(recipe, Recipe):
             recipe = Recipe.load(recipe)
         recipe = recipe.with_overrides(copies=copies, seed=seed, balance=balance)
-        if not src_path.is_dir():
-            raise UsageError(f"SRC {src} is not a folder" if src_path.exists() else f"SRC {src} does not exist")
-        if out_path.is_symlink() and not out_path.exists():
-            raise UsageError(f"OUT {out} is a symbolic link to {os.readlink(out_path)}, which does not exist")
-        if out_path.exists() and not out_path.is_dir():
-            raise UsageError(f"OUT {out} exists and is not a folder")
+        check_src(src_path)
+        check_out(out_path)
         check_separate(src_path, out_path)
         if dry_run:  # says what the run would do, refusals included
-            previous = _previous_run(out_path, recipe, resume, overwrite)
-            return _plan_only(src_path, out_path, str(out), recipe, augment_splits, previous)
+            previous = previous_run(out_path, recipe, resume, overwrite)
+            return _dry_run(src_path, out_path, str(out), recipe, augment_splits, previous)
 
     try:
         with one_writer(out_path):
             with _before_writing():  # a scan of a large or slow SRC takes a while
-                previous = _previous_run(out_path, recipe, resume, overwrite)
+                previous = previous_run(out_path, recipe, resume, overwrite)
                 found: Scan = scan(src_path)
                 plan = make_plan(found, recipe, augment_splits)
-                _refuse_links(out_path, plan)
+                refuse_links(out_path, plan)
             summary = Summary(out=str(out), ignored=len(found.ignored), ignored_files=found.ignored,
                               empty_classes=found.empty_classes)
             run = _Run(src_path, OutDir.of(out_path), str(out), recipe, found, jobs or default_jobs())
@@ -299,6 +200,24 @@ def expand(
         raise AugcliError(f"cannot write to OUT {out}: {exc.strerror or exc}") from exc
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _dry_run(src: Path, out_path: Path, out: str, recipe: Recipe, augment_splits: tuple[str, ...] | None,
+             previous: dict | None) -> Summary:
+    """``--dry-run``: the plan and what is left of it after a previous run's
+    records (``--resume``); nothing written, no lock taken."""
+    found = scan(src)
+    plan = make_plan(found, recipe, augment_splits)
+    done = read_jsonl(out_path / MANIFEST) if previous else []
+    skipped_before = read_jsonl(out_path / SKIPPED) if previous else []
+    skipped_sources = {r["source"] for r in skipped_before}
+    tasks = plan.remaining({r["path"] for r in done}, skipped_sources)
+    skips = skipped_before + [s.to_json() for s in found.skipped if s.source not in skipped_sources]
+    return Summary(out=out, ignored=len(found.ignored), ignored_files=found.ignored,
+                   empty_classes=found.empty_classes, dry_run=True, already_done=len(done),
+                   sources=sum(1 for t in plan.tasks if t.source.relpath not in skipped_sources),
+                   skips=skips, skipped=len(skips), plan_rows=plan.table(),
+                   written=sum(len(t.targets) for t in tasks))
 
 
 @dataclass
@@ -317,14 +236,14 @@ class _Run:
     def prepare(self, plan: Plan, previous: dict | None, overwrite: bool, summary: Summary) -> list[Task] | None:
         """Clear (--overwrite) or take stock (--resume); return the tasks still to
         do, or None when OUT is up to date."""
-        if overwrite and previous is None and not _is_empty(Path(self.out.path)):
-            _clear_previous_output(self.out)
+        if overwrite and previous is None and not is_empty(Path(self.out.path)):
+            clear_previous_output(self.out)
         self.out.remove_temp_files()
-        resumed = _take_stock(self.out, plan, self.found, self.src, previous, self.jobs) if previous else None
+        resumed = take_stock(self.out, plan, self.found, self.src, previous, self.jobs) if previous else None
         done = resumed.done if resumed else []
         skips = resumed.skips if resumed else []
         skipped_sources = {r["source"] for r in skips}
-        tasks = _remaining(plan, {r["path"] for r in done}, skipped_sources)
+        tasks = plan.remaining({r["path"] for r in done}, skipped_sources)
         summary.already_done = len(done)
         # those on record stay skipped: --strict fails on them every time
         summary.skips = list(skips) + [s.to_json() for s in self.found.skipped if s.source not in skipped_sources]
@@ -336,22 +255,7 @@ class _Run:
             if previous.get("status") == "complete" and not tasks and not resumed.stale and not resumed.dropped_skips:
                 summary.up_to_date = True  # skips still count: --strict still fails
                 return None
-        self.record = {
-            "tool": "augcli",
-            "version": __version__,
-            "engine": engine(),
-            "recipe": self.recipe.to_plain(),
-            "recipe_sha256": self.recipe.sha256,
-            "training_time_arguments": self.recipe.training_time_arguments(),  # accepted in keras:, not applied
-            "seed": self.recipe.effective_seed,
-            "source": str(self.src.resolve()),
-            "started": previous.get("started", _now()) if previous else _now(),
-            "finished": None,
-            "status": "running",
-            "counts": {"sources": len(self.found.sources), "written": len(done), "skipped": len(skips),
-                       "ignored": len(self.found.ignored)},
-        }
-        write_run_record(self.out, self.record)
+        self._start_record(previous, written=len(done), skipped=len(skips))
         self.skipped_sources = skipped_sources
         return tasks
 
@@ -359,7 +263,6 @@ class _Run:
                 on_start: Callable[[int], None] | None, on_progress: Callable[[int], None] | None,
                 summary: Summary) -> None:
         """Run the tasks, appending records as results come in; record how the run ended."""
-        counts = self.record["counts"]
         try:
             with AppendLog(self.out, MANIFEST) as manifest, AppendLog(self.out, SKIPPED) as skips:
                 for skip in self.found.skipped:
@@ -375,17 +278,7 @@ class _Run:
                         # first task runs: the pool is stopped, and what its workers were
                         # doing is redone by --resume (every manifest line matches its file)
                         for records in results:
-                            for item in records:
-                                if "manifest" in item:
-                                    manifest.append(item["manifest"])
-                                    summary.written += 1
-                                    if "note" in item["manifest"]:
-                                        summary.notes[item["manifest"]["note"]] += 1
-                                else:  # found unusable while decoding: skipped, not read
-                                    skips.append(_with_source_hash(item["skip"], self.src))
-                                    summary.skipped += 1
-                                    summary.skips.append(item["skip"])
-                                    summary.sources -= 1
+                            self._consume(records, manifest, skips, summary)
                             if on_progress:
                                 on_progress(len(records))
                     finally:
@@ -393,59 +286,72 @@ class _Run:
             # a worker killed mid-write (OOM, a lost Dask worker) leaves its temp file; its
             # task was redone elsewhere or skipped, and every worker has finished now
             self.out.remove_temp_files()
-            counts.update(written=summary.already_done + summary.written, skipped=summary.skipped)
-            self.record.update(status="complete", finished=_now())
-            write_run_record(self.out, self.record)
+            self._end_record("complete", summary)
         except BaseException as exc:
-            counts.update(written=summary.already_done + summary.written, skipped=summary.skipped)
-            note = self.record_failure()
+            note = self.record_failure(summary)
             if isinstance(exc, OSError):
                 raise AugcliError(f"writing to {self.shown} failed: {exc.strerror or exc}; finished images are "
                                   f"kept, run again with --resume when fixed{note}") from exc
             raise
 
-    def record_failure(self) -> str:
+    def _consume(self, records: list[dict], manifest: AppendLog, skips: AppendLog, summary: Summary) -> None:
+        """One task's results: its images into the manifest, or its source into the skips."""
+        for item in records:
+            if "manifest" in item:
+                manifest.append(item["manifest"])
+                summary.written += 1
+                if "note" in item["manifest"]:
+                    summary.notes[item["manifest"]["note"]] += 1
+            else:  # found unusable while decoding: skipped, not read
+                skips.append(_with_source_hash(item["skip"], self.src))
+                summary.skipped += 1
+                summary.skips.append(item["skip"])
+                summary.sources -= 1
+
+    def record_failure(self, summary: Summary) -> str:
         """Mark the run failed in augcli.json. When even that write fails (a full
         disk), the first error stays the one reported: return a note instead.
         The pool is stopped by now: temp files its killed workers left go too."""
         with contextlib.suppress(OSError):
             self.out.remove_temp_files()
-        self.record.update(status="failed", finished=_now())
         try:
-            write_run_record(self.out, self.record)
+            self._end_record("failed", summary)
         except OSError as exc:
             return f" ({RUN_FILE} could not be updated either and still says running: {exc.strerror or exc})"
         return ""
 
+    # -- augcli.json: written when the run starts, and again when it ends --
 
-def _previous_run(out: Path, recipe: Recipe, resume: bool, overwrite: bool) -> dict | None:
-    """The record of the run that made a non-empty OUT, when --resume may go on
-    from it; refuse what is not allowed (exit 2)."""
-    if _is_empty(out):
-        return None
-    if resume:
-        return _check_resumable(out, recipe, recipe.effective_seed)
-    if overwrite and read_run_record(out) is None:
-        raise UsageError(f"--overwrite: {out} has no {RUN_FILE}; augcli only overwrites its own output")
-    if not overwrite:
-        raise UsageError(f"OUT {out} is not empty: use --resume to finish an interrupted run, or "
-                         "--overwrite to replace an earlier augcli output")
-    return None
+    def _start_record(self, previous: dict | None, *, written: int, skipped: int) -> None:
+        self.record = {
+            "tool": "augcli",
+            "version": __version__,
+            "engine": engine(),
+            "recipe": self.recipe.to_plain(),
+            "recipe_sha256": self.recipe.sha256,
+            "training_time_arguments": self.recipe.training_time_arguments(),  # accepted in keras:, not applied
+            "seed": self.recipe.effective_seed,
+            "source": str(self.src.resolve()),
+            "started": previous.get("started", _now()) if previous else _now(),
+            "finished": None,
+            "status": "running",
+            "counts": {"sources": len(self.found.sources), "written": written, "skipped": skipped,
+                       "ignored": len(self.found.ignored)},
+        }
+        write_run_record(self.out, self.record)
+
+    def _end_record(self, status: str, summary: Summary) -> None:
+        self.record["counts"].update(written=summary.already_done + summary.written, skipped=summary.skipped)
+        self.record.update(status=status, finished=_now())
+        write_run_record(self.out, self.record)
 
 
-def _plan_only(src: Path, out_path: Path, out: str, recipe: Recipe, augment_splits: tuple[str, ...] | None,
-               previous: dict | None) -> Summary:
-    """``--dry-run``: the plan and what is left of it after a previous run's
-    records (``--resume``); nothing written, no lock taken."""
-    found = scan(src)
-    plan = make_plan(found, recipe, augment_splits)
-    done = read_jsonl(out_path / MANIFEST) if previous else []
-    skipped_before = read_jsonl(out_path / SKIPPED) if previous else []
-    skipped_sources = {r["source"] for r in skipped_before}
-    tasks = _remaining(plan, {r["path"] for r in done}, skipped_sources)
-    skips = skipped_before + [s.to_json() for s in found.skipped if s.source not in skipped_sources]
-    return Summary(out=out, ignored=len(found.ignored), ignored_files=found.ignored,
-                   empty_classes=found.empty_classes, dry_run=True, already_done=len(done),
-                   sources=sum(1 for t in plan.tasks if t.source.relpath not in skipped_sources),
-                   skips=skips, skipped=len(skips), plan_rows=plan_table(plan),
-                   written=sum(len(t.targets) for t in tasks))
+def _with_source_hash(skip: dict, src: Path) -> dict:
+    """A skip record carries its source's hash, so ``--resume`` retries the
+    source only once it has changed; a worker that died did not send it."""
+    if "source_sha256" in skip:
+        return skip
+    try:
+        return {**skip, "source_sha256": sha256_of(src / skip["source"])}
+    except OSError:
+        return skip  # unreadable: retried by the next --resume

@@ -47,6 +47,28 @@ class Plan:
     def n_outputs(self) -> int:
         return sum(len(t.targets) for t in self.tasks)
 
+    def table(self) -> list[tuple[str, int, int]]:
+        """(class, sources, outputs) per split/class, in order."""
+        rows: dict[str, list[int]] = {}
+        for task in self.tasks:
+            key = f"{task.source.split}/{task.source.label}" if task.source.split else task.source.label
+            row = rows.setdefault(key, [0, 0])
+            row[0] += 1
+            row[1] += len(task.targets)
+        return [(k, v[0], v[1]) for k, v in rows.items()]
+
+    def remaining(self, done_paths: set[str], skipped_sources: set[str]) -> list[Task]:
+        """What is left after an earlier run (``--resume``): the tasks with only
+        their targets not in ``done_paths``, none for a source it skipped."""
+        tasks = []
+        for task in self.tasks:
+            if task.source.relpath in skipped_sources:
+                continue
+            targets = tuple(t for t in task.targets if t.path not in done_paths)
+            if targets:
+                tasks.append(Task(task.source, targets))
+        return tasks
+
 
 def output_format(source: SourceImage, recipe: Recipe) -> str:
     """``same`` keeps the content's format, except GIF (a 256-colour palette would

@@ -20,7 +20,7 @@ from .outdir import OutDir, write_atomic
 from .plan import Target
 from .recipe import Recipe
 from .sampling import AppliedOp
-from .scan import check_separate
+from .scan import check_separate, check_src
 from .worker import render
 
 FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP", ".tif": "TIFF",
@@ -51,8 +51,7 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
     manifest, src, newout = Path(manifest), Path(src), Path(newout)
     if not manifest.is_file():
         raise UsageError(f"manifest {manifest} not found")
-    if not src.is_dir():
-        raise UsageError(f"SRC {src} is not a folder")
+    check_src(src)
     check_separate(src, newout)
     if newout.exists() and any(newout.iterdir()):
         raise UsageError(f"NEWOUT {newout} is not empty: replay writes into a new folder")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .integrity import sha256_of
+from .manifest import MANIFEST, SKIPPED, dumps, read_jsonl
 from .outdir import OutDir
 from .plan import Plan, Target
 from .scan import Scan, SourceImage
@@ -46,6 +47,25 @@ class Resumed:
                 shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
                 parts.append(f"{len(names)} {what} ({shown})")
         return ", ".join(parts)
+
+
+def take_stock(out: OutDir, plan: Plan, found: Scan, src: Path, previous: dict, jobs: int) -> Resumed:
+    """Keep what is still valid in OUT, remove what is stale (``reconcile``
+    sorts them). Files go first, then their lines: if this is interrupted, a
+    line whose file is gone is stale next time too."""
+    records = read_jsonl(Path(out.path) / MANIFEST, repair=True)
+    skips = read_jsonl(Path(out.path) / SKIPPED, repair=True)
+    resumed = reconcile(plan, found, out, src, records, skips, finished=previous.get("status") == "complete",
+                        jobs=jobs)
+    if resumed.stale or resumed.dropped_skips:
+        removed = [str(r.get("path")) for r in resumed.stale if out.remove(str(r.get("path", "")))]
+        out.write(MANIFEST, "".join(dumps(r) + "\n" for r in resumed.done).encode("utf-8"))
+        if resumed.skips:
+            out.write(SKIPPED, "".join(dumps(s) + "\n" for s in resumed.skips).encode("utf-8"))
+        else:
+            out.remove(SKIPPED)
+        out.prune(path.rpartition("/")[0] for path in removed)
+    return resumed
 
 
 def reconcile(plan: Plan, found: Scan, out: OutDir, src: Path, records: list[dict], skips: list[dict],

@@ -47,6 +47,13 @@ class Scan:
     splits: tuple[str, ...]  # empty for the flat layout
 
 
+def check_src(src: str | Path) -> None:
+    """SRC must be a folder: a usage error (exit 2) before any work otherwise."""
+    root = Path(src)
+    if not root.is_dir():
+        raise UsageError(f"SRC {src} is not a folder" if root.exists() else f"SRC {src} does not exist")
+
+
 def check_separate(src: Path, out: Path) -> None:
     """Refuse OUT == SRC, OUT inside SRC and SRC inside OUT, before any work."""
     real_src, real_out = src.resolve(), out.resolve()
@@ -143,9 +150,8 @@ class _Walker:
 
 def scan(src: str | Path) -> Scan:
     """List the source images of SRC in a stable order."""
+    check_src(src)
     root = Path(src)
-    if not root.is_dir():
-        raise UsageError(f"SRC {src} is not a folder" if root.exists() else f"SRC {src} does not exist")
     walker = _Walker(root)
     top = walker.entries(root, "")
     folders = [(n, r, p) for n, r, p in top if p.is_dir()]

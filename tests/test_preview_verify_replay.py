@@ -155,3 +155,26 @@ def test_replay_and_resume_refuse_a_run_written_by_another_pixel_engine(run, src
     (out / "augcli.json").unlink()
     missing = run("replay", out / "manifest.jsonl", src, tmp_path / "again")
     assert missing.exit_code == 2 and "replay needs the run record" in missing.stderr
+
+
+def test_every_command_reading_src_says_the_same_when_it_is_missing_or_a_file(run, src, recipe, tmp_path):
+    import augcli
+
+    out = expanded(run, src, recipe, tmp_path / "out")
+    missing, a_file = tmp_path / "nothing-here", tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    commands = {
+        "expand": lambda s: ("expand", s, tmp_path / "new", "-r", recipe),
+        "preview": lambda s: ("preview", s, "-r", recipe, "--out", tmp_path / "p.png"),
+        "replay": lambda s: ("replay", out / "manifest.jsonl", s, tmp_path / "again"),
+    }
+    for name, args in commands.items():
+        result = run(*args(missing))
+        assert (result.exit_code, result.stderr) == (2, f"augcli: error: SRC {missing} does not exist\n"), name
+    api = {"expand": lambda s: augcli.expand(s, tmp_path / "new", recipe),
+           "preview": lambda s: augcli.preview(s, recipe),
+           "replay": lambda s: augcli.replay(out / "manifest.jsonl", s, tmp_path / "again")}
+    for name, call in api.items():  # the CLI's own option check refuses a file before augcli sees it
+        with pytest.raises(augcli.AugcliError, match=f"^SRC {a_file} is not a folder$") as caught:
+            call(a_file)
+        assert caught.value.exit_code == 2, name
