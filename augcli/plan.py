@@ -13,24 +13,24 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from .errors import Problem, RecipeError, UsageError
-from .io import EXTENSIONS
+from .io import EXTENSIONS, Encoding, format_named
 from .ops.spec import close_match
-from .recipe import Recipe
+from .recipe import Recipe, Step
 from .scan import SPLITS, Scan, SourceImage
-
-_FORMAT_NAMES = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}
 
 
 @dataclass(frozen=True)
 class Target:
-    """One file to write."""
+    """One file to write, with everything that decides its bytes besides the
+    source and the run seed: the steps its ops are drawn from and its encoding."""
 
     path: str  # POSIX path relative to OUT
     kind: str  # original | augmented | copied
     copy: int  # 1.. for augmented outputs (and variants, by position); 0 otherwise
-    format: str  # Pillow format name to encode with
+    encoding: Encoding
     variant: str | None = None
     byte_copy: bool = False  # may copy the source bytes (if no EXIF rotation is needed)
+    steps: tuple[Step, ...] = ()  # what an augmented output's ops are drawn from (class rules applied)
 
 
 @dataclass(frozen=True)
@@ -74,8 +74,27 @@ def output_format(source: SourceImage, recipe: Recipe) -> str:
     """``same`` keeps the content's format, except GIF (a 256-colour palette would
     quantise every augmented image), which is written as PNG."""
     if recipe.output.format != "same":
-        return _FORMAT_NAMES[recipe.output.format]
+        return format_named(recipe.output.format)
     return "PNG" if source.format == "GIF" else source.format
+
+
+def steps_for(recipe: Recipe, label: str, variant: str | None = None) -> tuple[Step, ...]:
+    """The steps an augmented output of class ``label`` (of ``variant``) is drawn
+    from, class rules applied."""
+    if variant is not None:
+        return dict(recipe.variants_for(label))[variant]
+    return recipe.pipeline_for(label)
+
+
+def augmentations(recipe: Recipe, label: str, copies: int) -> list[tuple[int, str | None, tuple[Step, ...]]]:
+    """(copy, variant, steps) of each augmented output a source of class
+    ``label`` gets: every variant the class keeps, numbered by its position in
+    the recipe, or ``copies`` copies of the class's pipeline."""
+    if recipe.variants:
+        kept = dict(recipe.variants_for(label))
+        return [(index, name, kept[name]) for index, (name, _) in enumerate(recipe.variants, start=1) if name in kept]
+    steps = recipe.pipeline_for(label)
+    return [(copy, None, steps) for copy in range(1, copies + 1)]
 
 
 def augmented_splits(scan: Scan, requested: tuple[str, ...] | None = None) -> set[str | None]:
@@ -167,28 +186,25 @@ def make_plan(scan: Scan, recipe: Recipe, augment: tuple[str, ...] | None = None
 def _targets(source: SourceImage, recipe: Recipe, augment: bool, used: set[str], copies: int,
              width: int) -> tuple[Target, ...]:
     fmt = output_format(source, recipe)
+    encoding = Encoding.of(recipe.output, fmt)
     rel = PurePosixPath(source.relpath)
     keep_ext = fmt == source.format and rel.suffix.lower() in EXTENSIONS[fmt]
     ext = rel.suffix if keep_ext else EXTENSIONS[fmt][0]
     verbatim = recipe.output.format == "same" and recipe.output.size is None and fmt == source.format
+    drawn = augmentations(recipe, source.label, copies) if augment else []
 
     def build(stem: str) -> tuple[Target, ...]:
         def at(name: str) -> str:
             return str(rel.with_name(name))
 
         if not augment:
-            return (Target(at(stem + ext), "copied", 0, fmt, byte_copy=verbatim),)
+            return (Target(at(stem + ext), "copied", 0, encoding, byte_copy=verbatim),)
         out = []
         if recipe.include_originals:
-            out.append(Target(at(stem + ext), "original", 0, fmt, byte_copy=verbatim))
-        if recipe.variants:
-            wanted = {name for name, _ in recipe.variants_for(source.label)}
-            for index, (name, _) in enumerate(recipe.variants, start=1):
-                if name in wanted:
-                    out.append(Target(at(f"{stem}_{name}{ext}"), "augmented", index, fmt, variant=name))
-        else:
-            for copy in range(1, copies + 1):
-                out.append(Target(at(f"{stem}_aug{copy:0{width}d}{ext}"), "augmented", copy, fmt))
+            out.append(Target(at(stem + ext), "original", 0, encoding, byte_copy=verbatim))
+        for copy, variant, steps in drawn:
+            name = f"{stem}_{variant}{ext}" if variant is not None else f"{stem}_aug{copy:0{width}d}{ext}"
+            out.append(Target(at(name), "augmented", copy, encoding, variant=variant, steps=steps))
         return tuple(out)
 
     # Collisions (a.jpg and a.png both written as PNG) are resolved here, never by

@@ -14,18 +14,14 @@ import yaml
 from . import __version__
 from .apply import PILLOW_ENGINE, engine
 from .errors import AugcliError, UsageError
-from .io import Unusable, decode
+from .io import Encoding, Unusable, decode, written_format
 from .manifest import MANIFEST, RUN_FILE, AppendLog, read_jsonl, write_run_record
 from .outdir import OutDir, write_atomic
 from .plan import Target
 from .recipe import Recipe
 from .sampling import AppliedOp
 from .scan import check_separate, check_src
-from .worker import render
-
-FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP", ".tif": "TIFF",
-           ".tiff": "TIFF"}
-
+from .render import render
 
 def _safe(relpath: str, what: str) -> str:
     """A manifest path must stay inside its tree: relative, no '..'."""
@@ -81,13 +77,13 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
                 raise AugcliError(f"source {source} has changed since the manifest was written "
                                   "(sha256 differs); replay needs the same source bytes")
             for record in group:
-                fmt = FORMATS.get(PurePosixPath(record["path"]).suffix.lower())
+                fmt = written_format(record["path"])
                 if fmt is None:
                     raise AugcliError(f"cannot tell the format of {record['path']} from its extension")
-                target = Target(record["path"], record["kind"], record["copy"], fmt,
+                target = Target(record["path"], record["kind"], record["copy"], Encoding.of(recipe.output, fmt),
                                 byte_copy=record["sha256"] == record["source_sha256"])
                 ops = tuple(AppliedOp.from_json(op) for op in record["ops"])
-                out_bytes, width, height, _ = render(decoded, target, ops, data, recipe)
+                out_bytes, width, height, _ = render(decoded, target, ops, data)
                 write_atomic(target_dir, record["path"], out_bytes)
                 log.append({**record, "width": width, "height": height,
                             "sha256": hashlib.sha256(out_bytes).hexdigest()})

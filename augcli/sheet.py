@@ -2,7 +2,8 @@
 
 One row per sampled source image (spread over the classes), the original
 first, then K augmentations produced exactly as ``expand`` produces them: the
-same keyed seeds, ``sample``, ``apply`` and output resize. Only the sampled
+plan's ``augmentations`` and ``augcli.render``'s draw and augment (keyed seeds,
+the ops, the output size). Only the sampled
 sources are decoded, so a huge SRC costs a scan, not a decode.
 """
 from __future__ import annotations
@@ -14,16 +15,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .apply import apply
 from .errors import UsageError
-from .io import decode
+from .io import Encoding, decode
 from .manifest import MANIFEST, read_jsonl
 from .ops import lookup
-from .plan import augmented_splits
+from .plan import augmentations, augmented_splits
 from .recipe import Recipe
-from .sampling import item_rng, sample
+from .render import augment, draw, finish
 from .scan import SourceImage, scan
-from .worker import finish
 
 TILE = 192
 LABEL_LINES = 2
@@ -101,6 +100,7 @@ def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: 
     found = scan(src)
     splits = augmented_splits(found, augment_splits)
     candidates = [s for s in found.sources if s.split in splits]
+    encoding = Encoding.of(recipe.output)  # the output size; a tile is not encoded
     rows = []
     for source in pick_sources(candidates, images, run_seed):
         try:
@@ -108,18 +108,10 @@ def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: 
         except Exception as exc:  # an unusable file is shown as such, not fatal
             rows.append(Row(f"{source.label}: {source.relpath}", [Tile(_placeholder(), f"skipped: {exc}")]))
             continue
-        tiles = [Tile(finish(decoded.image, recipe) if recipe.output.size else decoded.image, "original")]
-        if recipe.variants:
-            named = dict(recipe.variants_for(source.label))
-            jobs = [(index, name, named[name]) for index, (name, _) in enumerate(recipe.variants, 1)
-                    if name in named][:variants]
-        else:
-            steps = recipe.pipeline_for(source.label)
-            jobs = [(copy, None, steps) for copy in range(1, variants + 1)]
-        for copy, name, steps in jobs:
-            rng, _ = item_rng(run_seed, source.relpath, copy)
-            ops = sample(steps, rng, decoded.image.size)
-            image = finish(apply(decoded.image, ops), recipe)
+        tiles = [Tile(finish(decoded.image, encoding), "original")]
+        for copy, name, steps in augmentations(recipe, source.label, variants)[:variants]:
+            ops, _ = draw(run_seed, source.relpath, copy, steps, decoded.image.size)
+            image = augment(decoded.image, ops, encoding)
             caption = describe_ops([op.to_json() for op in ops])
             tiles.append(Tile(image, f"{name}: {caption}" if name else caption))
         rows.append(Row(f"{source.label}: {source.relpath}", tiles))

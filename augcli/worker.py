@@ -1,5 +1,5 @@
 """What one worker does for one source: decode once, then for each target
-sample -> apply -> encode -> write atomically, and return small records.
+draw -> render (``augcli.render``) -> write atomically, and return small records.
 
 Workers never decide what to produce (the plan did) and never touch the
 manifest (the parent appends it). Nothing here depends on the process it runs
@@ -17,15 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from .apply import apply
-from .fit import fit
-from .io import Decoded, Unusable, decode, encode
+from .io import Unusable, decode
 from .outdir import OutDir, write_atomic
-from .plan import Target, Task
+from .plan import Task
 from .recipe import Recipe
-from .sampling import AppliedOp, item_rng, sample
+from .render import draw, render
+from .sampling import AppliedOp
 from .scan import Skip, SourceImage
 
 
@@ -40,38 +38,6 @@ class Job:
     max_pixels: int
     parent_pid: int = field(default_factory=os.getpid)  # the process that planned the run (and holds OUT's lock)
     local_pool: bool = False  # run by that process's own pool (loky): its workers die with it
-
-
-def steps_for(recipe: Recipe, target: Target, label: str):
-    """The steps one output is drawn from (per-class rules applied)."""
-    if target.variant is not None:
-        return dict(recipe.variants_for(label))[target.variant]
-    return recipe.pipeline_for(label)
-
-
-def finish(img: Image.Image, recipe: Recipe) -> Image.Image:
-    """The recipe's final output step: ``output.size`` resizes last, by its fit mode."""
-    if recipe.output.size is None:
-        return img
-    return fit(img, recipe.output.size, recipe.output.fit, recipe.output.background)
-
-
-def augment(img: Image.Image, ops: tuple[AppliedOp, ...], recipe: Recipe) -> Image.Image:
-    """The pixels of one output before encoding: the drawn ops, then the output
-    step. ``render`` and ``Augmenter`` (in memory) share this path."""
-    return finish(apply(img, ops), recipe)
-
-
-def render(decoded: Decoded, target: Target, ops: tuple[AppliedOp, ...], source_bytes: bytes,
-           recipe: Recipe) -> tuple[bytes, int, int, str | None]:
-    """The bytes of one output; ``preview`` and ``replay`` share this path."""
-    if target.byte_copy and not decoded.rotated:
-        width, height = decoded.image.size
-        return source_bytes, width, height, None
-    img = augment(decoded.image, ops, recipe)
-    data, written, note = encode(img, target.format, quality=recipe.output.quality,
-                                 icc_profile=decoded.icc_profile, cval=recipe.output.background)
-    return data, written.width, written.height, note
 
 
 def _settle_in(job: Job) -> None:
@@ -162,10 +128,9 @@ def process(task: Task, job: Job) -> list[dict]:
         seed = None
         ops: tuple[AppliedOp, ...] = ()
         if target.kind == "augmented":
-            rng, seed = item_rng(job.seed, source.relpath, target.copy)
-            ops = sample(steps_for(job.recipe, target, source.label), rng, decoded.image.size)
+            ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.image.size)
         try:
-            out_bytes, width, height, note = render(decoded, target, ops, data, job.recipe)
+            out_bytes, width, height, note = render(decoded, target, ops, data)
         except (ValueError, ZeroDivisionError, OSError, MemoryError, np.linalg.LinAlgError) as exc:
             # an op that cannot work on this image (say, a degenerate size): skip the
             # source, keep the run going; what was already written stays valid

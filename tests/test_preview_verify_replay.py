@@ -178,3 +178,20 @@ def test_every_command_reading_src_says_the_same_when_it_is_missing_or_a_file(ru
         with pytest.raises(augcli.AugcliError, match=f"^SRC {a_file} is not a folder$") as caught:
             call(a_file)
         assert caught.value.exit_code == 2, name
+
+
+@pytest.mark.parametrize("output", ["same", "jpeg", "png", "webp"])
+def test_replay_reads_every_format_expand_writes_from_its_name(tmp_path, output):
+    """One format table: whatever format the plan picks for a source, the name it
+    writes tells replay that same format back."""
+    from augcli.io import written_format
+    from augcli.plan import make_plan
+
+    root = tmp_path / "src"
+    for fmt, ext in (("JPEG", "jpg"), ("PNG", "png"), ("WEBP", "webp"), ("BMP", "bmp"), ("TIFF", "tif"),
+                     ("GIF", "gif"), ("JPEG", "JPEG"), ("TIFF", "tiff")):
+        make_image(root / "cat" / f"{fmt.lower()}_{ext}.{ext}", (12, 10), fmt=fmt)
+    recipe = Recipe.from_yaml(f"copies: 1\noutput: {{format: {output}}}\npipeline: [hflip]\n")
+    targets = [t for task in make_plan(scan(root), recipe).tasks for t in task.targets]
+    assert len(targets) == 16
+    assert all(written_format(t.path) == t.encoding.format for t in targets), targets
