@@ -3,13 +3,14 @@
 #               for another recipe), and a contact sheet of the same recipe
 #   make test   virtualenv + dev dependencies, the whole test suite
 #   make bench  the benchmarks (see benchmarks/README.md)
+#   make mutants  plant one-line bugs one at a time; the suite must catch >= 95% (not CI)
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 RECIPE ?= recipes/flips.yaml
 
-.PHONY: demo demo-balance test bench bench-ops clean sample-data readme-ops
+.PHONY: demo demo-balance test mutants bench bench-ops clean sample-data readme-ops
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +42,10 @@ demo-balance: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
+
+# a mutation run (scripts/mutate.py): 4-5 minutes on 2 cores, not part of test or CI
+mutants: $(VENV)/.installed-dev
+	$(BIN)/python scripts/mutate.py
 
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .limits import MAX_BALANCE, MAX_COPIES
 from .ops import REGISTRY
 from .ops.spec import REQUIRED, OpSpec, Param, show
 from .recipe import COMPOSITION_DOCS
@@ -186,7 +187,7 @@ def json_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "properties": {
             "version": {"const": 1},
-            "copies": {"type": "integer", "minimum": 0,
+            "copies": {"type": "integer", "minimum": 0, "maximum": MAX_COPIES,
                        "description": "augmented outputs per source image (0: only the originals)"},
             "seed": {"type": "integer", "minimum": 0},
             "include_originals": {"type": "boolean"},
@@ -201,12 +202,13 @@ def json_schema() -> dict[str, Any]:
                          "propertyNames": {"pattern": "^[A-Za-z0-9][A-Za-z0-9_-]*$"}},
             "keras": keras_params,
             "balance": {"type": "object", "additionalProperties": False, "required": ["target"], "properties": {
-                "target": {"anyOf": [{"const": "max"}, {"type": "integer", "minimum": 1},
-                                     {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1}}]}}},
+                "target": {"anyOf": [{"const": "max"}, {"type": "integer", "minimum": 1, "maximum": MAX_BALANCE},
+                                     {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1,
+                                                                                 "maximum": MAX_BALANCE}}]}}},
             "classes": {"type": "object", "additionalProperties": {
                 "type": "object", "additionalProperties": False, "properties": {
                     "exclude": {"type": "array", "items": {"enum": sorted(REGISTRY)}},
-                    "copies": {"type": "integer", "minimum": 0},
+                    "copies": {"type": "integer", "minimum": 0, "maximum": MAX_COPIES},
                     "pipeline": steps}}},
         },
         "$defs": {"step": {"anyOf": step_options}},

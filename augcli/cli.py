@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .limits import DEFAULT_MAX_PIXELS
 
 
 class AugcliGroup(click.Group):
@@ -85,12 +86,13 @@ def _balance(value: str | None) -> str | int | None:
     raise click.BadParameter(f"{value!r} is not 'max' or a positive number of images per class")
 
 
-def _load_recipe(path: str):
-    """Read and validate a recipe; say once per run which arguments it accepts but
-    does not apply (Keras training-time arguments such as rescale)."""
+def _load_recipe(path: str, max_pixels: int = DEFAULT_MAX_PIXELS):
+    """Read and validate a recipe (output sizes bounded by ``max_pixels``); say
+    once per run which arguments it accepts but does not apply (Keras
+    training-time arguments such as rescale)."""
     from .recipe import Recipe
 
-    recipe = Recipe.load(path)
+    recipe = Recipe.load(path, max_pixels=max_pixels)
     for notice in recipe.notices():
         click.echo(f"augcli: notice: {notice}", err=True)
     return recipe
@@ -128,7 +130,8 @@ def _splits(value: str | None) -> tuple[str, ...] | None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
 @click.option("-v", "--verbose", is_flag=True, help="Name every skipped and ignored file [default: the first few].")
 @click.option("--max-pixels", type=click.IntRange(0), default=89_478_485, show_default=True,
-              help="Skip images with more pixels than this (decompression bombs); 0 = no limit.")
+              help="Skip images with more pixels than this (decompression bombs); outputs are bounded by it too. "
+                   "0 = no limit.")
 @click.option("--augment-splits", metavar="NAMES",
               help="Comma-separated splits to augment in a train/val/test layout; others are copied "
                    "[default: train].")
@@ -155,7 +158,7 @@ def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, schedule
     from .worker import keep_freed_memory
 
     keep_freed_memory()  # this process is augcli's own; with -j 1 it is the worker too
-    recipe = _load_recipe(recipe_path)
+    recipe = _load_recipe(recipe_path, max_pixels)
     progress = _Progress(enabled=not quiet and not dry_run and sys.stderr.isatty())
     try:
         summary = run_expand(
@@ -223,7 +226,9 @@ class _Progress:
 
 @cli.command()
 @click.argument("recipe_path", metavar="RECIPE", type=click.Path(dir_okay=False))
-def validate(recipe_path):
+@click.option("--max-pixels", type=click.IntRange(0), default=DEFAULT_MAX_PIXELS, show_default=True,
+              help="The most pixels an output size in the recipe may have (as expand's option); 0 = no limit.")
+def validate(recipe_path, max_pixels):
     """Validate RECIPE (a file, or a built-in recipe's name) and print it
     normalised (every default written out).
 
@@ -233,7 +238,7 @@ def validate(recipe_path):
     Example:
       augcli validate standard
     """
-    click.echo(_load_recipe(recipe_path).to_yaml(), nl=False)
+    click.echo(_load_recipe(recipe_path, max_pixels).to_yaml(), nl=False)
 
 
 @cli.command()
@@ -261,9 +266,16 @@ def preview(src, recipe_path, out_path, images, variants, seed, from_out):
     """
     from .errors import UsageError
     from .sheet import preview_rows, rows_from_output, sheet
+    from .trees import check_out
 
     if from_out is None and (src is None or recipe_path is None):
         raise UsageError("preview needs SRC and --recipe, or --from OUT")
+    check_out(out_path)
+    from PIL import Image
+
+    if Path(out_path).suffix.lower() not in Image.registered_extensions():
+        raise UsageError(f"--out {out_path}: {Path(out_path).suffix or 'no extension'} is not an image format "
+                         "Pillow writes; name it .png")
     if src is not None:
         target = Path(out_path).resolve()
         if Path(src).resolve() in target.parents:
@@ -309,7 +321,9 @@ def verify(out, source):
 @click.argument("src", type=click.Path(file_okay=False))
 @click.argument("newout", type=click.Path(file_okay=False))
 @click.option("--only", metavar="PATTERN", help="Only outputs whose path matches this glob, e.g. 'cat/*_aug0[12].jpg'.")
-def replay(manifest, src, newout, only):
+@click.option("--max-pixels", type=click.IntRange(0), default=DEFAULT_MAX_PIXELS, show_default=True,
+              help="Refuse any image (source or output) with more pixels than this; 0 = no limit.")
+def replay(manifest, src, newout, only, max_pixels):
     """Regenerate the images of a manifest from SRC and the recorded ops alone
     (no recipe needed): byte-identical with the same library versions.
 
@@ -320,7 +334,7 @@ def replay(manifest, src, newout, only):
     """
     from .regenerate import replay as run_replay
 
-    written = run_replay(manifest, src, newout, only=only)
+    written = run_replay(manifest, src, newout, only=only, max_pixels=max_pixels)
     click.echo(f"augcli: replayed {written} images into {newout}", err=True)
 
 
@@ -447,13 +461,15 @@ def manifest_command(out, fmt):
       augcli manifest out/ > manifest.csv
       python -c "import pandas as pd; print(pd.read_csv('manifest.csv', dtype={'seed': 'Int64'}))"
     """
+    from .manifest import dumps
     from .stats import load_manifest, to_csv
 
-    records = load_manifest(out)
+    records = load_manifest(out)  # checked first: a corrupt line is one error line, not half a table
     if fmt == "csv":
         click.echo(to_csv(records), nl=False)
     else:
-        click.echo((Path(out) / "manifest.jsonl").read_text(encoding="utf-8"), nl=False)
+        for record in records:
+            click.echo(dumps(record))
 
 
 @cli.command()

@@ -11,8 +11,10 @@ must be on storage every worker sees; only the parent writes the manifest.
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import importlib.util
+import itertools
 import os
 import signal
 import threading
@@ -31,38 +33,45 @@ def default_jobs() -> int:
 
 def run_tasks(tasks: Iterable[Task], job: Job, *, jobs: int = 1, backend: str = "loky",
               scheduler: str | None = None) -> Iterator[list[dict]]:
-    """Yield each task's records, in task order."""
-    tasks = list(tasks)
+    """Yield each task's records, in task order. ``tasks`` is consumed as
+    the workers need more (never listed), so a long plan costs no memory."""
+    tasks = iter(tasks)
     if backend == "dask":
         yield from _run_dask(tasks, job, jobs, scheduler)
         return
-    if jobs == 1 or len(tasks) <= 1:
+    head = list(itertools.islice(tasks, 2))
+    tasks = itertools.chain(head, tasks)
+    if jobs == 1 or len(head) <= 1:
         for task in tasks:
             yield process(task, job)
         return
     from joblib import Parallel, delayed
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
-    done = 0
-    while done < len(tasks):
+    in_flight: collections.deque[Task] = collections.deque()  # handed to joblib, result not yet yielded
+
+    def dispatch():
+        for task in tasks:  # joblib pulls these as workers free up, in order
+            in_flight.append(task)
+            yield delayed(process)(task, job)
+
+    while True:
         parallel = Parallel(n_jobs=jobs, backend=backend, return_as="generator", batch_size="auto",
                             pre_dispatch="4 * n_jobs")
         try:
             with workers_ignore_ctrl_c():  # the pool starts its workers here
-                results = parallel(delayed(process)(task, job) for task in tasks[done:])
+                results = parallel(dispatch())
             for records in results:
+                in_flight.popleft()
                 yield records
-                done += 1
+            return
         except TerminatedWorkerError:
             # A worker died (a decoder crash, the OOM killer). The culprit is among
             # the tasks in flight: run those one at a time in a process of their
             # own, skip the one that kills it, then go on in parallel.
-            for task in tasks[done : done + ISOLATION_WINDOW]:
-                yield _isolated(task, job)
-                done += 1
-
-
-ISOLATION_WINDOW = 64  # more than joblib keeps in flight for the pool sizes we use
+            suspects = list(in_flight)
+            in_flight.clear()
+            yield from _isolated(suspects, job)
 
 
 @contextlib.contextmanager
@@ -86,17 +95,30 @@ def workers_ignore_ctrl_c():
         signal.signal(signal.SIGINT, previous)
 
 
-def _isolated(task: Task, job: Job) -> list[dict]:
-    from joblib.externals.loky import get_reusable_executor
+def _isolated(tasks: Iterable[Task], job: Job) -> Iterator[list[dict]]:
+    """Run ``tasks`` one at a time in a one-worker pool of our own (joblib's shared
+    pool is not touched, so the next ``Parallel`` starts cleanly); a task that
+    kills its worker is skipped with the reason."""
+    from joblib.externals.loky import ProcessPoolExecutor
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
+    executor = None
     try:
-        with workers_ignore_ctrl_c():
-            future = get_reusable_executor(max_workers=1).submit(process, task, job)
-        return future.result()
-    except TerminatedWorkerError:
-        reason = "the worker process died while processing this image (a crash, or out of memory)"
-        return [{"skip": {"source": task.source.relpath, "reason": reason}}]
+        for task in tasks:
+            with workers_ignore_ctrl_c():  # a fresh pool starts its worker here
+                executor = executor or ProcessPoolExecutor(max_workers=1)
+                future = executor.submit(process, task, job)
+            try:
+                records = future.result()
+            except TerminatedWorkerError:
+                executor.shutdown(wait=False)  # broken: the next task gets a fresh one
+                executor = None
+                reason = "the worker process died while processing this image (a crash, or out of memory)"
+                records = [{"skip": {"source": task.source.relpath, "reason": reason}}]
+            yield records
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=True)
 
 
 def check_backend(backend: str) -> None:
@@ -133,7 +155,7 @@ def dask_client(jobs: int, scheduler: str | None):
             yield client
 
 
-def _run_dask(tasks: list[Task], job: Job, jobs: int, scheduler: str | None) -> Iterator[list[dict]]:
+def _run_dask(tasks: Iterable[Task], job: Job, jobs: int, scheduler: str | None) -> Iterator[list[dict]]:
     from joblib import Parallel, delayed, parallel_config
 
     with dask_client(jobs, scheduler):

@@ -31,5 +31,16 @@ def fit(img: Image.Image, size: tuple[int | None, int | None], mode: str, backgr
     return pad_if_needed(img, size=(w, h), fill="constant", cval=background)
 
 
+def fit_sizes(current: tuple[int, int], size: tuple[int | None, int | None], mode: str) -> list[tuple[int, int]]:
+    """The sizes ``fit`` makes from an image of size ``current`` (a cover or
+    contain scales first, then cuts or pads), so their pixels can be bounded
+    before any is allocated."""
+    if mode == "stretch" or None in size:
+        return [resolve_size(size, current)]
+    w, h = size
+    pick = max if mode == "cover" else min
+    return [scaled(current, pick(w / current[0], h / current[1])), (w, h)]
+
+
 def _resized(img: Image.Image, size: tuple[int, int]) -> Image.Image:
     return img if img.size == size else resize(img, size=size, interpolation="bicubic")

@@ -6,11 +6,13 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import UsageError
 from .io import is_temp
-from .manifest import MANIFEST, META_FILES, read_jsonl
+from .manifest import MANIFEST, META_FILES, read_records
 from .outdir import LOCK_FILE
+from .trees import Refused, open_inside
 
 
 @dataclass
@@ -22,14 +24,18 @@ class Report:
     duplicate: list[str] = field(default_factory=list)  # paths with more than one manifest line
     source_changed: list[str] = field(default_factory=list)
     source_missing: list[str] = field(default_factory=list)
+    corrupt: list[str] = field(default_factory=list)  # manifest lines that are not records, with why
+    unreadable: list[str] = field(default_factory=list)  # paths not read (a folder, a link out of the tree)
 
     @property
     def ok(self) -> bool:
         return not (self.changed or self.missing or self.extra or self.duplicate or self.source_changed
-                    or self.source_missing)
+                    or self.source_missing or self.corrupt or self.unreadable)
 
     def lines(self) -> list[str]:
-        out = [f"changed: {p}" for p in self.changed] + [f"missing: {p}" for p in self.missing]
+        out = [f"corrupt: {line}" for line in self.corrupt]
+        out += [f"changed: {p}" for p in self.changed] + [f"missing: {p}" for p in self.missing]
+        out += [f"unreadable: {p}" for p in self.unreadable]
         out += [f"extra: {p}" for p in self.extra]
         out += [f"duplicate: {p}" for p in self.duplicate]
         out += [f"source changed: {p}" for p in self.source_changed]
@@ -39,37 +45,69 @@ class Report:
     def summary(self) -> str:
         if self.ok:
             return f"verify: {self.checked} files OK"
-        counts = [(len(self.changed), "changed"), (len(self.missing), "missing"), (len(self.extra), "extra"),
+        counts = [(len(self.corrupt), "corrupt manifest lines"), (len(self.changed), "changed"),
+                  (len(self.missing), "missing"), (len(self.unreadable), "unreadable"), (len(self.extra), "extra"),
                   (len(self.duplicate), "duplicate records"),
                   (len(self.source_changed), "sources changed"), (len(self.source_missing), "sources missing")]
         return "verify: " + ", ".join(f"{n} {what}" for n, what in counts if n) + f" (of {self.checked} files)"
 
+    def check(self, root: Path, relpath: str, digest: str, source: bool = False) -> None:
+        """Hash ``root/relpath`` (read only inside ``root``) against ``digest``."""
+        prefix = "source " if source else ""
+        try:
+            with open_inside(root, relpath) as handle:
+                actual = digest_of(handle)
+        except FileNotFoundError:
+            (self.source_missing if source else self.missing).append(relpath)
+            return
+        except (Refused, OSError) as exc:
+            reason = str(exc) if isinstance(exc, Refused) else exc.strerror or str(exc)
+            self.unreadable.append(f"{prefix}{relpath}: {reason}")
+            return
+        if actual != digest:
+            (self.source_changed if source else self.changed).append(relpath)
 
-def sha256_of(path: Path) -> str:
+
+def digest_of(handle: BinaryIO) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    for block in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(block)
     return digest.hexdigest()
 
 
+def sha256_of(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return digest_of(handle)
+
+
+def hash_inside(root: Path, relpath: str) -> str | None:
+    """sha256 of ``root/relpath`` read only inside ``root`` (a regular file), or
+    None when it cannot be read there."""
+    try:
+        with open_inside(root, relpath) as handle:
+            return digest_of(handle)
+    except (OSError, Refused):
+        return None
+
+
 def verify(out: str | Path, source: str | Path | None = None) -> Report:
+    """Re-hash OUT (and SOURCE) against OUT's manifest. A manifest line that is
+    not a record is reported as corrupt and the others are still checked;
+    files are read only inside OUT and SOURCE."""
     out = Path(out)
-    if not (out / MANIFEST).is_file():
+    if not os.path.lexists(out / MANIFEST):  # (one that is there but unreadable gets its own reason)
         raise UsageError(f"{out} has no {MANIFEST}: not an augcli output folder")
-    records = read_jsonl(out / MANIFEST)
-    report = Report(checked=len(records))
+    report = Report()
     listed = set()
-    for record in records:
+    sources: dict[str, str] = {}
+    for record in read_records(out / MANIFEST, on_error=lambda error: report.corrupt.append(str(error))):
+        report.checked += 1
         if record["path"] in listed:
             report.duplicate.append(record["path"])
             continue
         listed.add(record["path"])
-        path = out / record["path"]
-        if not path.is_file():
-            report.missing.append(record["path"])
-        elif sha256_of(path) != record["sha256"]:
-            report.changed.append(record["path"])
+        sources.setdefault(record["source"], record["source_sha256"])
+        report.check(out, record["path"], record["sha256"])
     for folder, _, files in os.walk(out):
         for name in files:
             rel = (Path(folder) / name).relative_to(out).as_posix()
@@ -77,13 +115,6 @@ def verify(out: str | Path, source: str | Path | None = None) -> Report:
                 report.extra.append(rel)
     report.extra.sort()
     if source is not None:
-        seen: dict[str, str] = {}
-        for record in records:
-            seen.setdefault(record["source"], record["source_sha256"])
-        for rel, digest in seen.items():
-            path = Path(source) / rel
-            if not path.is_file():
-                report.source_missing.append(rel)
-            elif sha256_of(path) != digest:
-                report.source_changed.append(rel)
+        for rel, digest in sources.items():
+            report.check(Path(source), rel, digest, source=True)
     return report

@@ -25,10 +25,10 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from .imaging import normalize, to_mode_range
+from .limits import DEFAULT_MAX_PIXELS
 from .outdir import TEMP_MARK, is_temp  # noqa: F401  (where callers have always found them)
 
 _PILLOW_LIMIT = threading.Lock()  # Image.MAX_IMAGE_PIXELS is global; the threading backend shares it
-DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's own decompression-bomb limit
 
 # Formats by their magic bytes; ext is the canonical extension we write.
 _MAGIC = (
@@ -152,6 +152,9 @@ _HOLDS = {
     "BMP": {"L", "RGB", "RGBA"},
     "TIFF": {"L", "LA", "RGB", "RGBA", "I;16", "I", "F"},
 }
+
+
+WRITTEN_EXTENSIONS = tuple(ext for fmt in _HOLDS for ext in EXTENSIONS[fmt])  # the names augcli writes
 
 
 def fit_mode(img: Image.Image, fmt: str, background: float = 0) -> tuple[Image.Image, str | None]:

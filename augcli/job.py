@@ -10,6 +10,8 @@ the run stands. ``--dry-run`` stops after the plan.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import itertools
 import os
 import threading
 import time
@@ -25,13 +27,13 @@ from .apply import engine
 from .errors import AugcliError, Interrupted, UsageError
 from .execute import check_backend, default_jobs, run_tasks
 from .io import DEFAULT_MAX_PIXELS
-from .integrity import sha256_of
-from .manifest import MANIFEST, RUN_FILE, SKIPPED, AppendLog, read_jsonl, write_run_record
+from .integrity import hash_inside
+from .manifest import MANIFEST, RUN_FILE, SKIPPED, AppendLog, write_run_record
 from .outdir import OutDir, one_writer
 from .outstate import check_out, clear_previous_output, is_empty, previous_run, refuse_links
 from .plan import Plan, Task, make_plan
 from .recipe import Recipe
-from .resume import take_stock
+from .resume import previous_records, take_stock
 from .scan import Scan, check_separate, check_src, scan
 from .worker import Job
 
@@ -172,7 +174,8 @@ def expand(
             raise UsageError("--resume and --overwrite exclude each other")
         check_backend(backend)
         if not isinstance(recipe, Recipe):
-            recipe = Recipe.load(recipe)
+            recipe = Recipe.load(recipe, max_pixels=max_pixels)
+        recipe.check_sizes(max_pixels)  # output sizes are bounded by the same --max-pixels as inputs
         recipe = recipe.with_overrides(copies=copies, seed=seed, balance=balance)
         check_src(src_path)
         check_out(out_path)
@@ -187,6 +190,7 @@ def expand(
                 previous = previous_run(out_path, recipe, resume, overwrite)
                 found: Scan = scan(src_path)
                 plan = make_plan(found, recipe, augment_splits)
+                found = _with_plan_skips(found, plan)
                 refuse_links(out_path, plan)
             summary = Summary(out=str(out), ignored=len(found.ignored), ignored_files=found.ignored,
                               empty_classes=found.empty_classes)
@@ -208,16 +212,20 @@ def _dry_run(src: Path, out_path: Path, out: str, recipe: Recipe, augment_splits
     records (``--resume``); nothing written, no lock taken."""
     found = scan(src)
     plan = make_plan(found, recipe, augment_splits)
-    done = read_jsonl(out_path / MANIFEST) if previous else []
-    skipped_before = read_jsonl(out_path / SKIPPED) if previous else []
+    found = _with_plan_skips(found, plan)
+    done, skipped_before = previous_records(out_path, repair=False) if previous else ([], [])
     skipped_sources = {r["source"] for r in skipped_before}
-    tasks = plan.remaining({r["path"] for r in done}, skipped_sources)
     skips = skipped_before + [s.to_json() for s in found.skipped if s.source not in skipped_sources]
     return Summary(out=out, ignored=len(found.ignored), ignored_files=found.ignored,
                    empty_classes=found.empty_classes, dry_run=True, already_done=len(done),
-                   sources=sum(1 for t in plan.tasks if t.source.relpath not in skipped_sources),
+                   sources=plan.sources_left(skipped_sources),
                    skips=skips, skipped=len(skips), plan_rows=plan.table(),
-                   written=sum(len(t.targets) for t in tasks))
+                   written=plan.left(done, skipped_sources) if previous else plan.n_outputs)
+
+
+def _with_plan_skips(found: Scan, plan: Plan) -> Scan:
+    """The scan's skips plus the sources the plan could not name."""
+    return dataclasses.replace(found, skipped=found.skipped + plan.skipped) if plan.skipped else found
 
 
 @dataclass
@@ -232,34 +240,40 @@ class _Run:
     jobs: int
     record: dict = field(default_factory=dict)  # augcli.json as last written
     skipped_sources: set[str] = field(default_factory=set)  # skipped earlier, and still to skip
+    to_do: int = 0  # outputs left to write
 
-    def prepare(self, plan: Plan, previous: dict | None, overwrite: bool, summary: Summary) -> list[Task] | None:
+    def prepare(self, plan: Plan, previous: dict | None, overwrite: bool, summary: Summary) -> Iterator[Task] | None:
         """Clear (--overwrite) or take stock (--resume); return the tasks still to
         do, or None when OUT is up to date."""
         if overwrite and previous is None and not is_empty(Path(self.out.path)):
             clear_previous_output(self.out)
         self.out.remove_temp_files()
-        resumed = take_stock(self.out, plan, self.found, self.src, previous, self.jobs) if previous else None
+        resumed = take_stock(self.out, plan, self.found, self.src, previous, self.jobs, self.shown) \
+            if previous else None
         done = resumed.done if resumed else []
         skips = resumed.skips if resumed else []
         skipped_sources = {r["source"] for r in skips}
         tasks = plan.remaining({r["path"] for r in done}, skipped_sources)
+        first = next(tasks, None)
+        tasks = itertools.chain([first] if first else [], tasks)
+        self.to_do = plan.to_do(done, skipped_sources)
         summary.already_done = len(done)
         # those on record stay skipped: --strict fails on them every time
         summary.skips = list(skips) + [s.to_json() for s in self.found.skipped if s.source not in skipped_sources]
         summary.skipped = len(skips)
-        summary.sources = sum(1 for t in plan.tasks if t.source.relpath not in skipped_sources)
+        summary.sources = plan.sources_left(skipped_sources)
         if resumed:
             summary.src_changes = resumed.describe()
             summary.removed = len(resumed.stale)
-            if previous.get("status") == "complete" and not tasks and not resumed.stale and not resumed.dropped_skips:
+            if (previous.get("status") == "complete" and first is None and not resumed.stale
+                    and not resumed.dropped_skips):
                 summary.up_to_date = True  # skips still count: --strict still fails
                 return None
         self._start_record(previous, written=len(done), skipped=len(skips))
         self.skipped_sources = skipped_sources
         return tasks
 
-    def execute(self, tasks: list[Task], job: Job, backend: str, scheduler: str | None,
+    def execute(self, tasks: Iterator[Task], job: Job, backend: str, scheduler: str | None,
                 on_start: Callable[[int], None] | None, on_progress: Callable[[int], None] | None,
                 summary: Summary) -> None:
         """Run the tasks, appending records as results come in; record how the run ended."""
@@ -270,7 +284,7 @@ class _Run:
                         skips.append(skip.to_json())
                         summary.skipped += 1
                 if on_start:
-                    on_start(sum(len(t.targets) for t in tasks))
+                    on_start(self.to_do)
                 results = run_tasks(tasks, job, jobs=self.jobs, backend=backend, scheduler=scheduler)
                 with _pool_threads_quiet():
                     try:
@@ -351,7 +365,5 @@ def _with_source_hash(skip: dict, src: Path) -> dict:
     source only once it has changed; a worker that died did not send it."""
     if "source_sha256" in skip:
         return skip
-    try:
-        return {**skip, "source_sha256": sha256_of(src / skip["source"])}
-    except OSError:
-        return skip  # unreadable: retried by the next --resume
+    digest = hash_inside(src, skip["source"])  # (read only inside SRC, a regular file)
+    return skip if digest is None else {**skip, "source_sha256": digest}  # None: retried by the next --resume

@@ -15,18 +15,17 @@ from pathlib import Path
 from . import __version__
 from .apply import PILLOW_ENGINE, engine
 from .errors import UsageError
-from .manifest import MANIFEST, META_FILES, RUN_FILE, read_jsonl, read_run_record
+from .manifest import MANIFEST, META_FILES, RUN_FILE, read_records, read_run_record
 from .outdir import LOCK_FILE, OutDir
 from .plan import Plan
 from .recipe import Recipe
+from .trees import check_out as check_not_dangling
 
 
 def check_out(out: str | os.PathLike) -> None:
     """OUT is a folder, or a path one can be made at."""
-    path = Path(out)
-    if path.is_symlink() and not path.exists():
-        raise UsageError(f"OUT {out} is a symbolic link to {os.readlink(path)}, which does not exist")
-    if path.exists() and not path.is_dir():
+    check_not_dangling(out)
+    if Path(out).exists() and not Path(out).is_dir():
         raise UsageError(f"OUT {out} exists and is not a folder")
 
 
@@ -40,6 +39,7 @@ def previous_run(out: Path, recipe: Recipe, resume: bool, overwrite: bool) -> di
     from it; refuse what is not allowed (exit 2)."""
     if is_empty(out):
         return None
+    refuse_links(out, None)  # the records are read only from OUT itself, never through a link
     if resume:
         return _check_resumable(out, recipe, recipe.effective_seed)
     if overwrite and read_run_record(out) is None:
@@ -72,7 +72,8 @@ def clear_previous_output(out: OutDir) -> None:
     """``--overwrite``: remove what an earlier augcli run wrote (its recorded
     images, records and temp files), leaving anything else alone. Nothing is
     reached through a link (``OutDir.remove``)."""
-    removed = [str(record.get("path", "")) for record in read_jsonl(Path(out.path) / MANIFEST)]
+    # past corrupt lines too: --overwrite is how a damaged OUT is started again
+    removed = [record["path"] for record in read_records(Path(out.path) / MANIFEST, on_error=lambda error: None)]
     removed = [path for path in removed if out.remove(path)]
     for name in META_FILES:
         out.remove(name)
@@ -80,13 +81,13 @@ def clear_previous_output(out: OutDir) -> None:
     out.prune(path.rpartition("/")[0] for path in removed)
 
 
-def refuse_links(out: Path, plan: Plan) -> None:
+def refuse_links(out: Path, plan: Plan | None) -> None:
     """Before any work: a symbolic link on the way to anything this run would
     write is refused here with exit 2 (``OutDir`` refuses it again, exit 1,
-    if one appears during the run)."""
+    if one appears during the run). Without a plan: augcli's own files only."""
     if not out.is_dir():
         return
-    folders = {t.path.rpartition("/")[0] for task in plan.tasks for t in task.targets}
+    folders = {outputs.folder for outputs in plan.outputs} if plan is not None else set()
     link = OutDir.of(out).find_link(sorted(f for f in folders if f) + list(META_FILES))
     if link is not None:
         raise UsageError(f"{out / link} is a symbolic link (to {os.path.realpath(out / link)}): augcli never "

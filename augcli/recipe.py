@@ -20,6 +20,7 @@ from typing import Any, Union
 import yaml
 
 from .errors import Problem, RecipeError, UsageError
+from .limits import DEFAULT_MAX_PIXELS, MAX_BALANCE, MAX_COPIES, MAX_DEPTH, MAX_RECIPE_BYTES, MAX_VALUES
 from .names import FOREIGN_PARAMS, pointer
 from .ops import REGISTRY, lookup, suggest
 from .ops.spec import Choice, Fixed, Param, Uniform, Value, close_match, show
@@ -174,22 +175,32 @@ class Recipe:
     lines: dict = field(default_factory=dict, compare=False, repr=False)  # recipe path -> line, for messages
     # not part of the normalised recipe or its hash: they change no pixel
     training_time: tuple[TrainingTimeArgument, ...] = field(default=(), compare=False)
+    # every output size written in the recipe, (recipe path, (w, h)): checked against --max-pixels
+    sizes: tuple = field(default=(), compare=False, repr=False)
 
     @classmethod
-    def load(cls, path: str | Path | dict) -> "Recipe":
+    def load(cls, path: str | Path | dict, max_pixels: int = DEFAULT_MAX_PIXELS) -> "Recipe":
         """A validated recipe from a YAML file, a built-in recipe's name
         (``"standard"``; see ``augcli recipes``) when no such file exists, or a
         dict of the recipe's keys (``{"copies": 4, "pipeline": [...]}``; tuples
         are taken as lists).
 
         Raises ``RecipeError`` (with ``.problems``) for an invalid recipe and
-        ``UsageError`` for a file that cannot be read.
+        ``UsageError`` for a file that cannot be read. At most
+        ``MAX_RECIPE_BYTES`` are read, so ``/dev/zero`` or a 50 MB file costs a
+        bounded read, not the machine's memory; output sizes written in it
+        must have at most ``max_pixels`` pixels.
         """
         if not isinstance(path, (str, os.PathLike)):
-            return cls.from_dict(path)
+            return cls.from_dict(path, max_pixels=max_pixels)
         builtin = _builtin(path)
         try:
-            text = Path(builtin or path).read_text(encoding="utf-8")
+            with open(builtin or path, "rb") as handle:
+                raw = handle.read(MAX_RECIPE_BYTES + 1)
+            if len(raw) > MAX_RECIPE_BYTES:
+                raise UsageError(f"recipe {path} is larger than {MAX_RECIPE_BYTES:,} bytes (1 MiB), "
+                                 "the most a recipe may be")
+            text = raw.decode("utf-8")
         except FileNotFoundError:
             names = sorted(builtin_recipes())
             hint = close_match(Path(path).stem, names)
@@ -197,32 +208,40 @@ class Recipe:
                              + (f"; did you mean {hint!r}?)" if hint else ")")) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read recipe {path}: {exc}") from None
-        return cls.from_yaml(text, name=str(builtin or path))
+        return cls.from_yaml(text, name=str(builtin or path), max_pixels=max_pixels)
 
     @classmethod
-    def from_dict(cls, data: Any, name: str = "<dict>") -> "Recipe":
-        """Validate a recipe given as Python data; raises ``RecipeError`` listing every problem."""
-        parser = _Parser({})
-        recipe = parser.recipe(_as_yaml_data(data))
-        if parser.problems:
-            raise RecipeError(name, parser.problems)
-        return replace(recipe, name=name)
+    def from_dict(cls, data: Any, name: str = "<dict>", max_pixels: int = DEFAULT_MAX_PIXELS) -> "Recipe":
+        """Validate a recipe given as Python data (a dict, or the normalised
+        recipe in ``augcli.json``), with the same bounds as a YAML recipe;
+        raises ``RecipeError`` listing every problem."""
+        if problem := _too_big(data):
+            raise RecipeError(name, [problem])
+        return _validated(_as_yaml_data(data), {}, [], name, max_pixels)
 
     @classmethod
-    def from_yaml(cls, text: str, name: str = "<recipe>") -> "Recipe":
-        """Validate YAML text; raises ``RecipeError`` listing every problem."""
+    def from_yaml(cls, text: str, name: str = "<recipe>", max_pixels: int = DEFAULT_MAX_PIXELS) -> "Recipe":
+        """Validate YAML text; raises ``RecipeError`` listing every problem.
+
+        Output sizes written in the recipe (``resize.size``, ``output.size``)
+        must have at most ``max_pixels`` pixels (0: no limit), as inputs must."""
         data, lines, problems = _read_yaml(text)
         if data is None and not problems:
             data = {}  # an empty or null document: report what is missing
-        if data is not None:
-            parser = _Parser(lines)
-            recipe = parser.recipe(data)
-            # a value rejected while reading YAML (a tag) is reported once, not again as null
-            rejected = [p.path for p in problems]
-            problems += [p for p in parser.problems if not any(_within(p.path, r) for r in rejected)]
-        if problems:
-            raise RecipeError(name, sorted(problems, key=lambda p: p.line or 0))
-        return replace(recipe, name=name)
+        return _validated(data, lines, problems, name, max_pixels)
+
+    def size_problems(self, max_pixels: int) -> list[Problem]:
+        """The output sizes this recipe writes out that have more than ``max_pixels``."""
+        if not max_pixels:
+            return []
+        return [Problem(path, f"[{w}, {h}] is {w * h:,} pixels, over the limit of {max_pixels:,} an output may "
+                              "have (--max-pixels)", self.lines.get(path) or self.lines.get(path.split(".choice[")[0]))
+                for path, (w, h) in self.sizes if w * h > max_pixels]
+
+    def check_sizes(self, max_pixels: int) -> None:
+        """``RecipeError`` if an output size written in the recipe is over ``max_pixels``."""
+        if problems := self.size_problems(max_pixels):
+            raise RecipeError(self.name, problems)
 
     def with_overrides(self, copies: int | None = None, seed: int | None = None,
                        balance: str | int | None = None) -> "Recipe":
@@ -230,6 +249,9 @@ class Recipe:
         if balance is not None:
             if self.variants:
                 raise UsageError("--balance needs a recipe with a pipeline (variants are one output each)")
+            if isinstance(balance, int) and balance > MAX_BALANCE:
+                raise UsageError(f"--balance: {balance} is more than {MAX_BALANCE:,} images per class, "
+                                 "the most balance may ask for")
             self = replace(self, balance=Balance(balance))
         if copies is not None:
             if self.variants:
@@ -307,6 +329,38 @@ class Recipe:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _validated(data: Any, lines: dict[str, int], problems: list[Problem], name: str, max_pixels: int) -> Recipe:
+    """Plain data (``None`` if it could not be read) -> a Recipe, or every problem."""
+    if data is not None:
+        parser = _Parser(lines)
+        recipe = parser.recipe(data)
+        # a value rejected while reading YAML (a tag) is reported once, not again as null
+        rejected = [p.path for p in problems]
+        problems += [p for p in parser.problems if not any(_within(p.path, r) for r in rejected)]
+        if recipe is not None:
+            problems += recipe.size_problems(max_pixels)
+    if problems:
+        raise RecipeError(name, sorted(problems, key=lambda p: p.line or 0))
+    return replace(recipe, name=name)
+
+
+def _too_big(data: Any) -> Problem | None:
+    """The bounds a YAML recipe has (values, nesting), for Python data."""
+    stack, count = [(data, 1)], 0
+    while stack:
+        item, depth = stack.pop()
+        count += 1
+        if depth > MAX_DEPTH:
+            return Problem("", f"the recipe is nested more than {MAX_DEPTH} levels deep")
+        if count > MAX_VALUES:
+            return Problem("", f"the recipe has more than {MAX_VALUES:,} values")
+        if isinstance(item, dict):
+            stack += [(v, depth + 1) for v in item.values()]
+        elif isinstance(item, (list, tuple)):
+            stack += [(v, depth + 1) for v in item]
+    return None
+
+
 def _as_yaml_data(data: Any) -> Any:
     """Python data in the shapes YAML gives: tuples become lists."""
     if isinstance(data, dict):
@@ -378,11 +432,39 @@ def _names(steps: tuple[Step, ...]) -> set[str]:
 
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")}
 
+class _TooDeep(yaml.YAMLError):
+    def __init__(self, line: int):
+        self.line = line
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """The safe loader, refusing documents nested more than ``MAX_DEPTH`` deep
+    (its composer recurses once per level)."""
+
+    depth = 0
+
+    def compose_node(self, parent, index):
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _TooDeep(self.peek_event().start_mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+class _TooMany(Exception):
+    """More values than ``MAX_VALUES`` once aliases are expanded."""
+
 
 def _read_yaml(text: str) -> tuple[Any, dict[str, int], list[Problem]]:
     """Parse YAML into plain data plus a map from recipe path to line number."""
+    if len(text) > MAX_RECIPE_BYTES:  # (a str given to from_yaml; load reads at most this)
+        return None, {}, [Problem("", f"the recipe is {len(text):,} characters; at most {MAX_RECIPE_BYTES:,}")]
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_BoundedLoader)
+    except _TooDeep as exc:
+        return None, {}, [Problem("", f"the recipe is nested more than {MAX_DEPTH} levels deep", exc.line)]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -394,8 +476,13 @@ def _read_yaml(text: str) -> tuple[Any, dict[str, int], list[Problem]]:
     lines: dict[str, int] = {}
     problems: list[Problem] = []
     constructor = yaml.SafeLoader("")
+    count = 0
 
     def build(node: yaml.Node, path: str) -> Any:
+        nonlocal count
+        count += 1  # every value, each time an alias repeats it
+        if count > MAX_VALUES:
+            raise _TooMany
         line = node.start_mark.line + 1
         lines.setdefault(path, line)
         if node.tag not in _PLAIN_TAGS:
@@ -417,9 +504,22 @@ def _read_yaml(text: str) -> tuple[Any, dict[str, int], list[Problem]]:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [build(item, f"{path}[{i}]") for i, item in enumerate(node.value)]
-        return constructor.construct_object(node)
+        try:
+            value = constructor.construct_object(node)
+        except ValueError:  # Python refuses int("9" * 5000)
+            value = None
+        else:
+            if not (isinstance(value, int) and value.bit_length() > 256):
+                return value
+        # no recipe needs such a number, and Python will not even print it
+        problems.append(Problem(path, f"a number too long to read ({len(node.value):,} characters)", line))
+        return None
 
-    return build(root, ""), lines, problems
+    try:
+        return build(root, ""), lines, problems
+    except _TooMany:
+        return None, {}, [Problem("", f"the recipe has more than {MAX_VALUES:,} values (counting every repeat of a "
+                                      "YAML alias *name); recipes are much smaller")]
 
 
 # -- validation ----------------------------------------------------------------------
@@ -440,6 +540,16 @@ class _Parser:
         self.lines = lines
         self.problems: list[Problem] = []
         self.training_time: list[TrainingTimeArgument] = []
+        self.sizes: list[tuple[str, tuple[int, int]]] = []
+
+    def output_size(self, value: Any, path: str) -> None:
+        """Note the sizes an output may be given (a fixed one, or each of a
+        choice); a size with a null side depends on the image, and is checked
+        when drawn."""
+        values = [(path, value.value)] if isinstance(value, Fixed) else \
+            [(f"{path}.choice[{i}]", v) for i, v in enumerate(value.values)] if isinstance(value, Choice) else []
+        self.sizes += [(where, tuple(size)) for where, size in values
+                       if isinstance(size, tuple) and all(isinstance(side, int) for side in size)]
 
     def problem(self, path: str, message: str, hint: str | None = None) -> None:
         probe = path  # the nearest enclosing path that has a line (a dict recipe has none)
@@ -477,7 +587,7 @@ class _Parser:
         if "version" in data and data["version"] != 1:
             self.problem("version", f"{show(data['version'])} is not a supported version; allowed: 1")
         if "copies" in data:
-            fields["copies"] = self.fixed(Param("copies", "int", 1, 0, 100_000), data["copies"], "copies")
+            fields["copies"] = self.fixed(Param("copies", "int", 1, 0, MAX_COPIES), data["copies"], "copies")
         if "seed" in data:
             fields["seed"] = self.fixed(Param("seed", "int", 0, 0, 2**63 - 1), data["seed"], "seed")
         if "include_originals" in data:
@@ -517,7 +627,7 @@ class _Parser:
             fields["classes"] = self.classes(data["classes"], "classes")
         if not (has_variants or "keras" in data):
             self.identical_copies(data, fields)
-        return Recipe(**fields, lines=self.lines, training_time=tuple(self.training_time))
+        return Recipe(**fields, lines=self.lines, training_time=tuple(self.training_time), sizes=tuple(self.sizes))
 
     def identical_copies(self, data: dict, fields: dict) -> None:
         """A copy drawn from no ops equals its original: asking for one is a recipe
@@ -553,7 +663,7 @@ class _Parser:
             return None
         self.unknown_keys(data, ("target",), path, "a key of balance")
         target = data["target"]
-        count = Param("target", "int", 1, 1, 10_000_000)
+        count = Param("target", "int", 1, 1, MAX_BALANCE)
         if target == "max":
             return Balance("max")
         if isinstance(target, dict) and target:
@@ -586,7 +696,7 @@ class _Parser:
                     self.problem(f"{sub}.exclude[{i}]", f"unknown op {show(name)}", suggest(str(name)))
             copies = None
             if "copies" in rule:
-                copies = self.fixed(Param("copies", "int", 1, 0, 100_000), rule["copies"], f"{sub}.copies")
+                copies = self.fixed(Param("copies", "int", 1, 0, MAX_COPIES), rule["copies"], f"{sub}.copies")
             pipeline = self.steps(rule["pipeline"], f"{sub}.pipeline") if "pipeline" in rule else None
             rules.append((str(label), ClassRule(tuple(map(str, exclude)), copies, pipeline)))
         return tuple(rules)
@@ -597,11 +707,13 @@ class _Parser:
             self.problem(path, f"output is a mapping ({', '.join(keys)}), found {show(data)}")
             return Output()
         self.unknown_keys(data, keys, path, "an output key")
+        size = self.fixed(Param("size", "size", None, nullable=True), data.get("size"), f"{path}.size")
+        self.output_size(Fixed(size), f"{path}.size")
         return Output(
             format=self.fixed(Param("format", "enum", "same", choices=OUTPUT_FORMATS),
                               data.get("format", "same"), f"{path}.format"),
             quality=self.fixed(Param("quality", "int", 95, 1, 100), data.get("quality", 95), f"{path}.quality"),
-            size=self.fixed(Param("size", "size", None, nullable=True), data.get("size"), f"{path}.size"),
+            size=size,
             fit=self.fixed(Param("fit", "enum", "stretch", choices=FIT_MODES), data.get("fit", "stretch"),
                            f"{path}.fit"),
             background=self.fixed(Param("background", "float", 255, 0, 255), data.get("background", 255),
@@ -690,6 +802,10 @@ class _Parser:
                 # a default may itself be a range (random_resized_crop's scale)
                 params.append((param.name, param.parse(param.default)[0] if isinstance(param.default, list)
                                else Fixed(param.default)))
+        if spec.out_size is not None:  # an op that sets the size (resize): bounded like any output
+            for name, value in params:
+                if spec.param(name).kind in ("pair", "size"):
+                    self.output_size(value, f"{path}.{name}")
         p = self.fixed(_P, args.get("p", 1.0), f"{path}.p")
         return OpStep(spec.name, tuple(params), float(p))
 

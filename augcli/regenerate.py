@@ -1,34 +1,120 @@
 """Regenerate an output tree from its manifest alone: the recorded ops are a
 complete recipe of the dataset. With the same library versions the result is
-byte-identical to the original tree."""
+byte-identical to the original tree.
+
+The manifest is the recipe here, so it is checked like one before anything
+is written: every line a record, every op known with the parameters it is
+recorded with, of the right types, no path that is also another's folder.
+Each problem is one line naming the manifest and the line (exit 2).
+"""
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import json
+import math
+import os
 from collections import defaultdict
 from pathlib import Path, PurePosixPath
+from typing import Any
 
+import numpy as np
 import yaml
 
 from . import __version__
 from .apply import PILLOW_ENGINE, engine
-from .errors import AugcliError, UsageError
-from .io import Encoding, Unusable, decode, written_format
-from .manifest import MANIFEST, RUN_FILE, AppendLog, read_jsonl, write_run_record
+from .errors import AugcliError, RecipeError, UsageError
+from .io import WRITTEN_EXTENSIONS, Encoding, Unusable, decode, written_format
+from .limits import DEFAULT_MAX_PIXELS
+from .manifest import MANIFEST, RUN_FILE, AppendLog, ManifestError, load_run_record, read_numbered, write_run_record
+from .ops import lookup, suggest
+from .ops.spec import show
 from .outdir import OutDir, write_atomic
 from .plan import Target
 from .recipe import Recipe
-from .sampling import AppliedOp
-from .scan import check_separate, check_src
+from .sampling import AppliedOp, TooLarge, check_pixels, sample
 from .render import render
+from .scan import check_separate, check_src
+from .trees import Refused, check_out, read_inside
 
-def _safe(relpath: str, what: str) -> str:
-    """A manifest path must stay inside its tree: relative, no '..'."""
-    path = PurePosixPath(relpath)
-    if path.is_absolute() or ".." in path.parts or not path.parts or "\\" in relpath:
-        raise UsageError(f"manifest {what} {relpath!r} is not a relative path inside its folder; refusing to replay")
-    return relpath
+@functools.cache
+def recorded_params(name: str) -> dict[str, Any]:
+    """The parameters op ``name`` is recorded with, and a value of each: drawn
+    once from its documented example, exactly as ``expand`` records it."""
+    (step,) = yaml.safe_load(lookup(name).example)
+    (op, params), = step.items()
+    recipe = Recipe.from_dict({"version": 1, "pipeline": [{op: {**(params or {}), "p": 1}}]})
+    drawn = sample(recipe.pipeline, np.random.default_rng(0), (64, 48))
+    return next(o for o in drawn if o.op == name).to_json()
+
+
+def _like(value: Any, example: Any) -> bool:
+    """``value`` has the JSON shape of ``example`` (for a parameter an op draws
+    itself, such as a crop box or a seed, which has no declared type)."""
+    if isinstance(example, bool) or example is None or isinstance(example, str):
+        return type(value) is type(example)
+    if isinstance(example, int):
+        return type(value) is int
+    if isinstance(example, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(example, list):
+        return isinstance(value, list) and (not example or all(_like(v, example[0]) for v in value))
+    return False
+
+
+def check_ops(ops: list[dict]) -> str | None:
+    """What is wrong with a record's ops (an unknown op, a missing, unknown or
+    ill-typed parameter), or None."""
+    for i, op in enumerate(ops):
+        name = op["op"]
+        spec = lookup(name)
+        if spec is None or spec.expand is not None:  # a policy records the plain ops it chose
+            hint = suggest(name) if spec is None else None
+            return f"ops[{i}]: unknown op {name!r}" + (f" (did you mean {hint!r}?)" if hint else "")
+        expected = recorded_params(name)
+        missing = [key for key in expected if key not in op]
+        if missing:
+            return f"ops[{i}] {name}: missing {', '.join(missing)}"
+        for key, value in op.items():
+            if key not in expected:
+                return f"ops[{i}] {name}: unknown parameter {key!r}"
+            param = spec.param(key)
+            if param is not None:
+                if issue := param.check(value):
+                    return f"ops[{i}] {name}.{key}: {issue.message}"
+            elif not _like(value, expected[key]):
+                return f"ops[{i}] {name}.{key}: {show(value)} is not like {json.dumps(expected[key])}"
+    return None
+
+
+def _recorded_recipe(run: dict, path: Path, max_pixels: int) -> Recipe:
+    """The output settings (quality, size) of the run, from its ``augcli.json``."""
+    if "recipe" not in run:
+        return Recipe(pipeline=())
+    try:
+        return Recipe.from_dict(run["recipe"], name=str(path), max_pixels=max_pixels)
+    except RecipeError as exc:
+        raise ManifestError(path, None, "; ".join(p.format("recipe") for p in exc.problems)) from None
+
+
+def _checked(manifest: Path, only: str | None) -> list[tuple[int, dict]]:
+    """The (line, record) pairs to replay, every one checked before any is."""
+    chosen = []
+    for line, record in read_numbered(manifest):
+        if problem := check_ops(record["ops"]):
+            raise ManifestError(manifest, line, problem)
+        if written_format(record["path"]) is None:
+            raise ManifestError(manifest, line, f"path {record['path']!r}: cannot tell its format from the "
+                                                f"extension ({', '.join(WRITTEN_EXTENSIONS)})")
+        if only is None or fnmatch.fnmatch(record["path"], only):
+            chosen.append((line, record))
+    folders = {str(p).casefold() for _, r in chosen for p in PurePosixPath(r["path"]).parents}
+    for line, record in chosen:
+        if record["path"].casefold() in folders:
+            raise ManifestError(manifest, line, f"path {record['path']!r} is also a folder of other paths in "
+                                                "the manifest")
+    return chosen
 
 
 def _check_engine(run: dict) -> None:
@@ -41,49 +127,57 @@ def _check_engine(run: dict) -> None:
                          "(replay it with the augcli and OpenCV versions that wrote it)")
 
 
-def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: str | None = None) -> int:
+def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: str | None = None,
+           max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
     """Write the images listed in ``manifest`` (those matching ``only``) into
-    NEWOUT from SRC and the recorded ops; return how many were written."""
+    NEWOUT from SRC and the recorded ops; return how many were written. No
+    image may have more than ``max_pixels`` pixels at any step (0: no limit);
+    sources are read only inside SRC."""
     manifest, src, newout = Path(manifest), Path(src), Path(newout)
     if not manifest.is_file():
         raise UsageError(f"manifest {manifest} not found")
+    if manifest.is_symlink():  # given by name: read it (and its augcli.json) where it really is
+        manifest = manifest.resolve()
     check_src(src)
+    check_out(newout)
     check_separate(src, newout)
     if newout.exists() and any(newout.iterdir()):
         raise UsageError(f"NEWOUT {newout} is not empty: replay writes into a new folder")
-    if not (manifest.parent / RUN_FILE).is_file():
-        raise UsageError(f"{manifest.parent / RUN_FILE} not found: replay needs the run record beside the "
+    run_file = manifest.parent / RUN_FILE
+    if not os.path.lexists(run_file):
+        raise UsageError(f"{run_file} not found: replay needs the run record beside the "
                          "manifest (it holds the output settings and the pixel engine)")
-    run = json.loads((manifest.parent / RUN_FILE).read_text(encoding="utf-8"))
+    run = load_run_record(run_file)
     _check_engine(run)
-    # the output settings (quality, size) live in the recorded recipe
-    recipe = Recipe.from_yaml(yaml.safe_dump(run["recipe"])) if "recipe" in run else Recipe(pipeline=())
-    records = [r for r in read_jsonl(manifest) if only is None or fnmatch.fnmatch(r["path"], only)]
-    by_source: dict[str, list[dict]] = defaultdict(list)
-    for record in records:
-        by_source[_safe(record["source"], "source")].append(record)
-        _safe(record["path"], "path")
+    recipe = _recorded_recipe(run, run_file, max_pixels)
+    by_source: dict[str, list[tuple[int, dict]]] = defaultdict(list)
+    for line, record in _checked(manifest, only):
+        by_source[record["source"]].append((line, record))
     newout.mkdir(parents=True, exist_ok=True)
     target_dir = OutDir.of(newout)
     written = 0
     with AppendLog(target_dir, MANIFEST) as log:
         for source, group in by_source.items():
             try:
-                data = (src / source).read_bytes()
-                decoded = decode(data, max_pixels=0)
-            except (OSError, Unusable) as exc:
+                data = read_inside(src, source)
+                decoded = decode(data, max_pixels=max_pixels)
+            except (OSError, Unusable, Refused) as exc:
                 raise AugcliError(f"cannot read source {source}: {exc}") from None
-            if hashlib.sha256(data).hexdigest() != group[0]["source_sha256"]:
+            if hashlib.sha256(data).hexdigest() != group[0][1]["source_sha256"]:
                 raise AugcliError(f"source {source} has changed since the manifest was written "
                                   "(sha256 differs); replay needs the same source bytes")
-            for record in group:
-                fmt = written_format(record["path"])
-                if fmt is None:
-                    raise AugcliError(f"cannot tell the format of {record['path']} from its extension")
-                target = Target(record["path"], record["kind"], record["copy"], Encoding.of(recipe.output, fmt),
+            for line, record in group:
+                encoding = Encoding.of(recipe.output, written_format(record["path"]))
+                target = Target(record["path"], record["kind"], record["copy"], encoding,
                                 byte_copy=record["sha256"] == record["source_sha256"])
                 ops = tuple(AppliedOp.from_json(op) for op in record["ops"])
-                out_bytes, width, height, _ = render(decoded, target, ops, data)
+                try:
+                    check_pixels(ops, decoded.image.size, recipe.output, max_pixels)
+                    out_bytes, width, height, _ = render(decoded, target, ops, data)
+                except TooLarge as exc:
+                    raise AugcliError(f"{manifest}:{line}: {exc}") from None
+                except Exception as exc:  # values no op can apply (a degenerate perspective, say)
+                    raise AugcliError(f"{manifest}:{line}: cannot replay it: {type(exc).__name__}: {exc}") from None
                 write_atomic(target_dir, record["path"], out_bytes)
                 log.append({**record, "width": width, "height": height,
                             "sha256": hashlib.sha256(out_bytes).hexdigest()})

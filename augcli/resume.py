@@ -18,8 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .integrity import sha256_of
-from .manifest import MANIFEST, SKIPPED, dumps, read_jsonl
+from .errors import UsageError
+from .integrity import hash_inside
+from .manifest import MANIFEST, SKIP_RECORD, SKIPPED, ManifestError, dumps, read_records, repair_torn_tail
 from .outdir import OutDir
 from .plan import Plan, Target
 from .scan import Scan, SourceImage
@@ -49,12 +50,28 @@ class Resumed:
         return ", ".join(parts)
 
 
-def take_stock(out: OutDir, plan: Plan, found: Scan, src: Path, previous: dict, jobs: int) -> Resumed:
+def previous_records(out: Path, repair: bool = True, shown: str | None = None) -> tuple[list[dict], list[dict]]:
+    """The manifest and skip records of the earlier run. A torn last line (a
+    kill mid-append) is cut off (``repair``); any other bad line stops the
+    resume with its file (under OUT as the user wrote it) and line."""
+    try:
+        if repair:
+            for name in (MANIFEST, SKIPPED):
+                repair_torn_tail(out / name)
+        return list(read_records(out / MANIFEST)), list(read_records(out / SKIPPED, SKIP_RECORD))
+    except ManifestError as exc:
+        where = Path(shown) / Path(exc.path).name if shown else exc.path
+        fix = "fix or remove that line" if exc.line else "fix the file"
+        raise UsageError(f"--resume: {ManifestError(where, exc.line, exc.what)}; {fix}, or use --overwrite to "
+                         "start again") from None
+
+
+def take_stock(out: OutDir, plan: Plan, found: Scan, src: Path, previous: dict, jobs: int,
+               shown: str) -> Resumed:
     """Keep what is still valid in OUT, remove what is stale (``reconcile``
     sorts them). Files go first, then their lines: if this is interrupted, a
     line whose file is gone is stale next time too."""
-    records = read_jsonl(Path(out.path) / MANIFEST, repair=True)
-    skips = read_jsonl(Path(out.path) / SKIPPED, repair=True)
+    records, skips = previous_records(Path(out.path), shown=shown)
     resumed = reconcile(plan, found, out, src, records, skips, finished=previous.get("status") == "complete",
                         jobs=jobs)
     if resumed.stale or resumed.dropped_skips:
@@ -73,14 +90,14 @@ def reconcile(plan: Plan, found: Scan, out: OutDir, src: Path, records: list[dic
     """Sort the earlier run's records into kept and stale (see the module doc).
     ``finished``: the earlier run completed, so a source it has no record of
     was added since (otherwise it may simply not have been reached)."""
-    now = {task.source.relpath for task in plan.tasks}
+    now = {outputs.source.relpath for outputs in plan.outputs}
     scan_skips = {skip.source: skip.to_json() for skip in found.skipped}
     recorded = {str(r.get("source")) for r in records} | {str(s.get("source")) for s in skips}
     hashes = _hashes(src, sorted(recorded & now), jobs)
 
     claims = Counter(r.get("path") for r in records)
     current = {}  # path -> the record this plan would write there, unchanged source
-    for task in plan.tasks:
+    for task in plan.tasks():  # streamed: only the targets records claim are kept
         digest = hashes.get(task.source.relpath)
         for target in task.targets:
             if claims[target.path] == 1:
@@ -121,11 +138,5 @@ def _same(record: dict, source: SourceImage, target: Target, digest: str | None)
 def _hashes(src: Path, relpaths: list[str], jobs: int) -> dict[str, str | None]:
     """sha256 of each source now (None when it cannot be read), hashed in
     threads: hashlib releases the GIL, so this runs at disk speed."""
-    def digest(relpath: str) -> str | None:
-        try:
-            return sha256_of(src / relpath)
-        except OSError:
-            return None
-
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return dict(zip(relpaths, pool.map(digest, relpaths)))
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:  # (read only inside SRC)
+        return dict(zip(relpaths, pool.map(lambda relpath: hash_inside(src, relpath), relpaths)))

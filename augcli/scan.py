@@ -13,6 +13,8 @@ from pathlib import Path
 
 from .errors import AugcliError, UsageError
 from .io import IMAGE_EXTENSIONS, sniff
+from .manifest import RESERVED_NAMES
+from .trees import Refused, read_inside
 
 SPLITS = ("train", "val", "valid", "validation", "test")
 OS_LITTER = {"thumbs.db", "desktop.ini", "__macosx", "$recycle.bin", "ehthumbs.db"}
@@ -69,6 +71,21 @@ def _ignored(name: str) -> bool:
     return name.startswith(".") or name.lower() in OS_LITTER
 
 
+def _is_utf8(name: str) -> bool:
+    """False for a name whose bytes are not UTF-8 (Python decodes them to lone
+    surrogates): JSON cannot record it, so neither can the manifest."""
+    try:
+        name.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def printable(relpath: str) -> str:
+    """A relative path as text that can be recorded (undecodable bytes as \\xNN)."""
+    return relpath.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 class _Walker:
     def __init__(self, root: Path):
         self.root = root
@@ -92,6 +109,9 @@ class _Walker:
             relpath = f"{rel}/{name}" if rel else name
             if _ignored(name):
                 self.ignored.append(relpath)
+            elif not _is_utf8(name):
+                self.skipped.append(Skip(printable(relpath), "name is not valid UTF-8, so it cannot be recorded; "
+                                                             "rename it"))
             else:
                 out.append((name, relpath, folder / name))
         return out
@@ -132,8 +152,10 @@ class _Walker:
 
     def add_image(self, path: Path, relpath: str, label: str, split: str | None) -> int:
         try:
-            with open(path, "rb") as handle:
-                head = handle.read(16)
+            head = read_inside(self.root, relpath, limit=16)
+        except Refused as exc:
+            self.skipped.append(Skip(relpath, str(exc)))
+            return 0
         except OSError as exc:
             self.skipped.append(Skip(relpath, f"cannot read: {exc.strerror or exc}"))
             return 0
@@ -172,6 +194,10 @@ def scan(src: str | Path) -> Scan:
                 continue
             if not real.is_dir():
                 walker.ignored.append(relpath)
+                continue
+            if not split and name.casefold() in RESERVED_NAMES:
+                walker.skipped.append(Skip(relpath, f"class folder name {name!r} is reserved for augcli's own "
+                                                    "file of that name in OUT; rename the folder"))
                 continue
             classes += 1
             if walker.walk_class(path, relpath, name, split, frozenset({root_key, real.resolve()})) == 0:

@@ -17,12 +17,15 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .errors import UsageError
 from .io import Encoding, decode
-from .manifest import MANIFEST, read_jsonl
+from .limits import DEFAULT_MAX_PIXELS
+from .manifest import MANIFEST, read_records
 from .ops import lookup
 from .plan import augmentations, augmented_splits
 from .recipe import Recipe
 from .render import augment, draw, finish
+from .sampling import check_pixels
 from .scan import SourceImage, scan
+from .trees import read_inside
 
 TILE = 192
 LABEL_LINES = 2
@@ -104,15 +107,19 @@ def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: 
     rows = []
     for source in pick_sources(candidates, images, run_seed):
         try:
-            decoded = decode((Path(src) / source.relpath).read_bytes())
+            decoded = decode(read_inside(src, source.relpath))
         except Exception as exc:  # an unusable file is shown as such, not fatal
             rows.append(Row(f"{source.label}: {source.relpath}", [Tile(_placeholder(), f"skipped: {exc}")]))
             continue
         tiles = [Tile(finish(decoded.image, encoding), "original")]
         for copy, name, steps in augmentations(recipe, source.label, variants)[:variants]:
-            ops, _ = draw(run_seed, source.relpath, copy, steps, decoded.image.size)
-            image = augment(decoded.image, ops, encoding)
-            caption = describe_ops([op.to_json() for op in ops])
+            try:
+                ops, _ = draw(run_seed, source.relpath, copy, steps, decoded.image.size)
+                check_pixels(ops, decoded.image.size, recipe.output, DEFAULT_MAX_PIXELS)
+                image = augment(decoded.image, ops, encoding)
+                caption = describe_ops([op.to_json() for op in ops])
+            except Exception as exc:  # as in expand: one image's failure is shown, not fatal
+                image, caption = _placeholder(), f"skipped: {type(exc).__name__}: {exc}"
             tiles.append(Tile(image, f"{name}: {caption}" if name else caption))
         rows.append(Row(f"{source.label}: {source.relpath}", tiles))
     return rows
@@ -121,7 +128,7 @@ def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: 
 def rows_from_output(out: str | Path, *, images: int = 6, variants: int = 4, seed: int = 0) -> list[Row]:
     """The sheet's content from an existing output tree, via its manifest."""
     out = Path(out)
-    records = read_jsonl(out / MANIFEST)
+    records = list(read_records(out / MANIFEST))
     if not records:
         raise UsageError(f"{out} has no {MANIFEST} (or it is empty): not an augcli output folder")
     by_source: dict[str, list[dict]] = defaultdict(list)
@@ -136,10 +143,11 @@ def rows_from_output(out: str | Path, *, images: int = 6, variants: int = 4, see
         augmented = [r for r in recs if r["kind"] == "augmented"][:variants]
         tiles = []
         for record in originals + augmented:
-            with Image.open(out / record["path"]) as img:
-                img.load()
-                image = img.copy()
             caption = "original" if record["kind"] == "original" else describe_ops(record["ops"])
+            try:  # read only inside OUT, with the same bomb guard as any input
+                image = decode(read_inside(out, record["path"])).image
+            except Exception as exc:  # a missing or unusable file is shown as such, not fatal
+                image, caption = _placeholder(), f"not shown: {exc}"
             tiles.append(Tile(image, caption))
         rows.append(Row(f"{source.label}: {source.relpath}", tiles))
     return rows

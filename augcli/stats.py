@@ -6,11 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections import Counter, defaultdict
 from pathlib import Path
 
 from .errors import UsageError
-from .manifest import MANIFEST, read_jsonl
+from .manifest import MANIFEST, read_records
 
 COLUMNS = ("path", "source", "label", "split", "kind", "variant", "copy", "seed", "width", "height", "note", "ops",
            "sha256", "source_sha256")
@@ -18,10 +19,11 @@ RECORDED_NOT_DRAWN = ("seed",)  # an op's own random seed, recorded so it replay
 
 
 def load_manifest(out: str | Path) -> list[dict]:
+    """OUT's manifest records, checked (``ManifestError`` names a bad line)."""
     path = Path(out) / MANIFEST
-    if not path.is_file():
+    if not os.path.lexists(path):  # (one that is there but unreadable gets its own reason)
         raise UsageError(f"{out} has no {MANIFEST}: not an augcli output folder")
-    return read_jsonl(path)
+    return list(read_records(path))
 
 
 def short_ops(ops: list[dict]) -> str:

@@ -8,23 +8,26 @@ in, so ``-j 1``, ``-j 8`` and a Dask cluster write the same bytes.
 from __future__ import annotations
 
 import ctypes
+import errno
 import hashlib
 import os
 import signal
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-
-import numpy as np
 
 from .io import Unusable, decode
 from .outdir import OutDir, write_atomic
 from .plan import Task
 from .recipe import Recipe
 from .render import draw, render
-from .sampling import AppliedOp
+from .sampling import AppliedOp, TooLarge, check_pixels
 from .scan import Skip, SourceImage
+from .trees import Refused, read_inside
+
+# what OUT's filesystem says about a name it will not take (too long, bytes it
+# refuses): that source is skipped; any other write error stops the run
+NAME_ERRORS = frozenset({errno.ENAMETOOLONG, errno.EILSEQ, errno.EINVAL})
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,9 @@ def process(task: Task, job: Job) -> list[dict]:
     _settle_in(job)
     source = task.source
     try:
-        data = (Path(job.src) / source.relpath).read_bytes()
+        data = read_inside(job.src, source.relpath)
+    except Refused as exc:
+        return [{"skip": Skip(source.relpath, str(exc)).to_json()}]
     except OSError as exc:
         return [{"skip": Skip(source.relpath, f"cannot read: {exc.strerror or exc}").to_json()}]
     source_sha = hashlib.sha256(data).hexdigest()
@@ -123,22 +128,35 @@ def process(task: Task, job: Job) -> list[dict]:
         decoded = decode(data, max_pixels=job.max_pixels)
     except Unusable as exc:
         return [_skip(source, str(exc), source_sha)]
+    except Exception as exc:  # whatever else a decoder raises is this file's problem, not the run's
+        return [_skip(source, f"cannot decode: {type(exc).__name__}: {exc}", source_sha)]
     records = []
     for target in task.targets:
         seed = None
         ops: tuple[AppliedOp, ...] = ()
-        if target.kind == "augmented":
-            ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.image.size)
+        stage = "draw parameters"
         try:
+            if target.kind == "augmented":
+                ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.image.size)
+            stage = f"augment ({', '.join(op.op for op in ops)})" if ops else "encode"
+            check_pixels(ops, decoded.image.size, job.recipe.output, job.max_pixels)
             out_bytes, width, height, note = render(decoded, target, ops, data)
-        except (ValueError, ZeroDivisionError, OSError, MemoryError, np.linalg.LinAlgError) as exc:
-            # an op that cannot work on this image (say, a degenerate size): skip the
-            # source, keep the run going; what was already written stays valid
-            reason = f"cannot augment ({', '.join(op.op for op in ops) or 'encode'}): {type(exc).__name__}: {exc}"
-            return records + [_skip(source, reason, source_sha)]
+        except Exception as exc:
+            # Nothing about one source may stop the run: whatever drawing, applying
+            # or encoding raises for it (a degenerate size, an op's own limits) skips
+            # the source with the reason; what was already written stays valid.
+            # Writing is outside: a full disk is the run's failure, not the source's.
+            what = str(exc) if isinstance(exc, TooLarge) else f"{type(exc).__name__}: {exc}"
+            return records + [_skip(source, f"cannot {stage}: {what}", source_sha)]
         if _orphaned():  # augcli was killed: write nothing more (see _die_with)
             os._exit(1)
-        write_atomic(job.out, target.path, out_bytes)
+        try:
+            write_atomic(job.out, target.path, out_bytes)
+        except OSError as exc:
+            if exc.errno not in NAME_ERRORS:
+                raise  # a full or read-only disk is the run's failure
+            reason = f"cannot write {target.path} in OUT: {exc.strerror or exc}"
+            return records + [_skip(source, reason, source_sha)]
         record = {
             "path": target.path,
             "source": source.relpath,

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 import augcli
-from augcli.manifest import MANIFEST, read_jsonl
+from augcli.manifest import MANIFEST, read_records
 from augcli.recipe import Balance, Output, Recipe
 
 from .conftest import make_image
@@ -85,7 +85,7 @@ def test_in_memory_result_is_the_file_expand_wrote(source, sources, tmp_path):
     out = tmp_path / "out"
     augcli.expand(sources, out, recipe=lossless(recipe), jobs=1)
     aug = augcli.Augmenter(online)
-    augmented = [r for r in read_jsonl(out / MANIFEST) if r["kind"] == "augmented"]
+    augmented = [r for r in read_records(out / MANIFEST) if r["kind"] == "augmented"]
     assert len(augmented) >= 8
     for record in augmented:
         image = read(sources / record["source"])  # decoded as a user would, by Pillow

@@ -30,7 +30,7 @@ def per_class(root: Path, text: str) -> tuple[dict[str, int], dict[str, list[int
     """Outputs per class, and augmented copies per source of each class."""
     plan = make_plan(scan(root), Recipe.from_yaml(text))
     totals, copies = Counter(), {}
-    for task in plan.tasks:
+    for task in plan.tasks():
         totals[task.source.label] += len(task.targets)
         copies.setdefault(task.source.label, []).append(sum(t.kind == "augmented" for t in task.targets))
     return dict(totals), copies
@@ -77,7 +77,7 @@ def test_class_rules_override_copies_and_exclude_ops(uneven, run, tmp_path):
 def test_variants_using_an_excluded_op_are_left_out_for_that_class(uneven):
     plan = make_plan(scan(uneven), Recipe.from_yaml(
         "variants: {h: [hflip], r: [{rot90: {k: 2}}]}\nclasses: {dog: {exclude: [hflip]}}"))
-    names = {t.path for task in plan.tasks for t in task.targets}
+    names = {t.path for task in plan.tasks() for t in task.targets}
     assert "dog/dog0_r.png" in names and "dog/dog0_h.png" not in names and "cat/cat0_h.png" in names
 
 

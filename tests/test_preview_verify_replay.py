@@ -192,6 +192,6 @@ def test_replay_reads_every_format_expand_writes_from_its_name(tmp_path, output)
                      ("GIF", "gif"), ("JPEG", "JPEG"), ("TIFF", "tiff")):
         make_image(root / "cat" / f"{fmt.lower()}_{ext}.{ext}", (12, 10), fmt=fmt)
     recipe = Recipe.from_yaml(f"copies: 1\noutput: {{format: {output}}}\npipeline: [hflip]\n")
-    targets = [t for task in make_plan(scan(root), recipe).tasks for t in task.targets]
+    targets = [t for task in make_plan(scan(root), recipe).tasks() for t in task.targets]
     assert len(targets) == 16
     assert all(written_format(t.path) == t.encoding.format for t in targets), targets

@@ -410,6 +410,10 @@ def _resolve_perspective(params: dict, rng, size) -> dict:
 
 
 def _perspective_forward(params: dict, size):
+    if min(size) < 2:
+        # a line or a point has no perspective: its four corners are not a
+        # quadrilateral, so no homography exists; the pixels stay put
+        return np.eye(3), size
     return _homography(_image_corners(size), np.array(params["corners"], float)), size
 
 

@@ -1,0 +1,41 @@
+"""What the encoder is told: ``output.quality`` is the JPEG quality, and a
+source's colour profile travels with every image made from it."""
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+from .conftest import load, make_image
+
+
+@pytest.mark.parametrize("quality", [20, 60])
+def test_output_quality_is_the_jpeg_quality(run, tmp_path, quality):
+    root = tmp_path / "src"
+    source = make_image(root / "cat" / "a.png", (64, 48), seed=1)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"copies: 1\noutput: {{format: jpeg, quality: {quality}}}\npipeline: [hflip]\n")
+    out = tmp_path / "out"
+    assert run("expand", root, out, "-r", recipe, "-j", "1").exit_code == 0
+    buffer = io.BytesIO()
+    load(source).save(buffer, "JPEG", quality=quality)  # the original, re-encoded by Pillow at that quality
+    with Image.open(buffer) as expected:
+        assert np.array_equal(np.asarray(load(out / "cat/a.jpg")), np.asarray(expected.convert("RGB")))
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_the_source_colour_profile_is_kept(run, tmp_path, fmt):
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    root = tmp_path / "src"
+    make_image(root / "cat" / f"a.{fmt.lower()}", fmt=fmt, icc_profile=profile)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("copies: 2\npipeline: [hflip]\n")
+    out = tmp_path / "out"
+    assert run("expand", root, out, "-r", recipe, "-j", "1").exit_code == 0
+    paths = [json.loads(line)["path"] for line in (out / "manifest.jsonl").read_text().splitlines()]
+    assert len(paths) == 3
+    for path in paths:
+        assert load(out / path).info.get("icc_profile") == profile, path
