@@ -1,7 +1,7 @@
 """Exceptions that reach the user, and the exit status each maps to.
 
 A skipped image is not an exception: the scan and the workers record a
-``Skip`` (see ``augcli.scan``) and the run goes on.
+``SkipRecord`` (see ``augcli.manifest``) and the run goes on.
 """
 from __future__ import annotations
 

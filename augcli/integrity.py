@@ -102,12 +102,12 @@ def verify(out: str | Path, source: str | Path | None = None) -> Report:
     sources: dict[str, str] = {}
     for record in read_records(out / MANIFEST, on_error=lambda error: report.corrupt.append(str(error))):
         report.checked += 1
-        if record["path"] in listed:
-            report.duplicate.append(record["path"])
+        if record.path in listed:
+            report.duplicate.append(record.path)
             continue
-        listed.add(record["path"])
-        sources.setdefault(record["source"], record["source_sha256"])
-        report.check(out, record["path"], record["sha256"])
+        listed.add(record.path)
+        sources.setdefault(record.source, record.source_sha256)
+        report.check(out, record.path, record.sha256)
     for folder, _, files in os.walk(out):
         for name in files:
             rel = (Path(folder) / name).relative_to(out).as_posix()

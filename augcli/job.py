@@ -28,7 +28,8 @@ from .errors import AugcliError, Interrupted, UsageError
 from .execute import check_backend, default_jobs, run_tasks
 from .io import DEFAULT_MAX_PIXELS
 from .integrity import hash_inside
-from .manifest import MANIFEST, RUN_FILE, SKIPPED, AppendLog, write_run_record
+from .manifest import (MANIFEST, RUN_FILE, SKIPPED, AppendLog, Counts, ManifestRecord, RunRecord, SkipRecord,
+                       write_run_record)
 from .outdir import OutDir, one_writer
 from .outstate import check_out, clear_previous_output, is_empty, previous_run, refuse_links
 from .plan import Plan, Task, make_plan
@@ -207,15 +208,16 @@ def expand(
 
 
 def _dry_run(src: Path, out_path: Path, out: str, recipe: Recipe, augment_splits: tuple[str, ...] | None,
-             previous: dict | None) -> Summary:
+             previous: RunRecord | None) -> Summary:
     """``--dry-run``: the plan and what is left of it after a previous run's
     records (``--resume``); nothing written, no lock taken."""
     found = scan(src)
     plan = make_plan(found, recipe, augment_splits)
     found = _with_plan_skips(found, plan)
     done, skipped_before = previous_records(out_path, repair=False) if previous else ([], [])
-    skipped_sources = {r["source"] for r in skipped_before}
-    skips = skipped_before + [s.to_json() for s in found.skipped if s.source not in skipped_sources]
+    skipped_sources = {r.source for r in skipped_before}
+    skips = [s.to_json() for s in skipped_before] + [s.to_json() for s in found.skipped
+                                                      if s.source not in skipped_sources]
     return Summary(out=out, ignored=len(found.ignored), ignored_files=found.ignored,
                    empty_classes=found.empty_classes, dry_run=True, already_done=len(done),
                    sources=plan.sources_left(skipped_sources),
@@ -238,11 +240,12 @@ class _Run:
     recipe: Recipe
     found: Scan
     jobs: int
-    record: dict = field(default_factory=dict)  # augcli.json as last written
+    record: RunRecord = RunRecord()  # augcli.json as last written
     skipped_sources: set[str] = field(default_factory=set)  # skipped earlier, and still to skip
     to_do: int = 0  # outputs left to write
 
-    def prepare(self, plan: Plan, previous: dict | None, overwrite: bool, summary: Summary) -> Iterator[Task] | None:
+    def prepare(self, plan: Plan, previous: RunRecord | None, overwrite: bool,
+                summary: Summary) -> Iterator[Task] | None:
         """Clear (--overwrite) or take stock (--resume); return the tasks still to
         do, or None when OUT is up to date."""
         if overwrite and previous is None and not is_empty(Path(self.out.path)):
@@ -252,20 +255,21 @@ class _Run:
             if previous else None
         done = resumed.done if resumed else []
         skips = resumed.skips if resumed else []
-        skipped_sources = {r["source"] for r in skips}
-        tasks = plan.remaining({r["path"] for r in done}, skipped_sources)
+        skipped_sources = {r.source for r in skips}
+        tasks = plan.remaining({r.path for r in done}, skipped_sources)
         first = next(tasks, None)
         tasks = itertools.chain([first] if first else [], tasks)
         self.to_do = plan.to_do(done, skipped_sources)
         summary.already_done = len(done)
         # those on record stay skipped: --strict fails on them every time
-        summary.skips = list(skips) + [s.to_json() for s in self.found.skipped if s.source not in skipped_sources]
+        summary.skips = [s.to_json() for s in skips] + [s.to_json() for s in self.found.skipped
+                                                         if s.source not in skipped_sources]
         summary.skipped = len(skips)
         summary.sources = plan.sources_left(skipped_sources)
         if resumed:
             summary.src_changes = resumed.describe()
             summary.removed = len(resumed.stale)
-            if (previous.get("status") == "complete" and first is None and not resumed.stale
+            if (previous.status == "complete" and first is None and not resumed.stale
                     and not resumed.dropped_skips):
                 summary.up_to_date = True  # skips still count: --strict still fails
                 return None
@@ -281,7 +285,7 @@ class _Run:
             with AppendLog(self.out, MANIFEST) as manifest, AppendLog(self.out, SKIPPED) as skips:
                 for skip in self.found.skipped:
                     if skip.source not in self.skipped_sources:
-                        skips.append(skip.to_json())
+                        skips.append(skip)
                         summary.skipped += 1
                 if on_start:
                     on_start(self.to_do)
@@ -308,18 +312,19 @@ class _Run:
                                   f"kept, run again with --resume when fixed{note}") from exc
             raise
 
-    def _consume(self, records: list[dict], manifest: AppendLog, skips: AppendLog, summary: Summary) -> None:
+    def _consume(self, records: list[ManifestRecord | SkipRecord], manifest: AppendLog, skips: AppendLog,
+                 summary: Summary) -> None:
         """One task's results: its images into the manifest, or its source into the skips."""
         for item in records:
-            if "manifest" in item:
-                manifest.append(item["manifest"])
+            if isinstance(item, ManifestRecord):
+                manifest.append(item)
                 summary.written += 1
-                if "note" in item["manifest"]:
-                    summary.notes[item["manifest"]["note"]] += 1
+                if item.note is not None:
+                    summary.notes[item.note] += 1
             else:  # found unusable while decoding: skipped, not read
-                skips.append(_with_source_hash(item["skip"], self.src))
+                skips.append(_with_source_hash(item, self.src))
                 summary.skipped += 1
-                summary.skips.append(item["skip"])
+                summary.skips.append(item.to_json())
                 summary.sources -= 1
 
     def record_failure(self, summary: Summary) -> str:
@@ -336,34 +341,30 @@ class _Run:
 
     # -- augcli.json: written when the run starts, and again when it ends --
 
-    def _start_record(self, previous: dict | None, *, written: int, skipped: int) -> None:
-        self.record = {
-            "tool": "augcli",
-            "version": __version__,
-            "engine": engine(),
-            "recipe": self.recipe.to_plain(),
-            "recipe_sha256": self.recipe.sha256,
-            "training_time_arguments": self.recipe.training_time_arguments(),  # accepted in keras:, not applied
-            "seed": self.recipe.effective_seed,
-            "source": str(self.src.resolve()),
-            "started": previous.get("started", _now()) if previous else _now(),
-            "finished": None,
-            "status": "running",
-            "counts": {"sources": len(self.found.sources), "written": written, "skipped": skipped,
-                       "ignored": len(self.found.ignored)},
-        }
+    def _start_record(self, previous: RunRecord | None, *, written: int, skipped: int) -> None:
+        self.record = RunRecord(
+            tool="augcli", version=__version__, engine=engine(), recipe=self.recipe.to_plain(),
+            recipe_sha256=self.recipe.sha256, training_time_arguments=self.recipe.training_time_arguments(),
+            seed=self.recipe.effective_seed, source=str(self.src.resolve()),
+            started=previous.started if previous and previous.started is not None else _now(),
+            finished=None, status="running",
+            counts=Counts(sources=len(self.found.sources), written=written, skipped=skipped,
+                          ignored=len(self.found.ignored)),
+        )
         write_run_record(self.out, self.record)
 
     def _end_record(self, status: str, summary: Summary) -> None:
-        self.record["counts"].update(written=summary.already_done + summary.written, skipped=summary.skipped)
-        self.record.update(status=status, finished=_now())
+        counts = dataclasses.replace(self.record.counts,
+                                     written=summary.already_done + summary.written, skipped=summary.skipped)
+        self.record = dataclasses.replace(self.record, counts=counts, status=status, finished=_now())
         write_run_record(self.out, self.record)
 
 
-def _with_source_hash(skip: dict, src: Path) -> dict:
+def _with_source_hash(skip: SkipRecord, src: Path) -> SkipRecord:
     """A skip record carries its source's hash, so ``--resume`` retries the
     source only once it has changed; a worker that died did not send it."""
-    if "source_sha256" in skip:
+    if skip.source_sha256 is not None:
         return skip
-    digest = hash_inside(src, skip["source"])  # (read only inside SRC, a regular file)
-    return skip if digest is None else {**skip, "source_sha256": digest}  # None: retried by the next --resume
+    digest = hash_inside(src, skip.source)  # (read only inside SRC, a regular file)
+    # None: retried by the next --resume
+    return skip if digest is None else dataclasses.replace(skip, source_sha256=digest)

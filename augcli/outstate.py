@@ -15,7 +15,7 @@ from pathlib import Path
 from . import __version__
 from .apply import PILLOW_ENGINE, engine
 from .errors import UsageError
-from .manifest import MANIFEST, META_FILES, RUN_FILE, read_records, read_run_record
+from .manifest import MANIFEST, META_FILES, RUN_FILE, RunRecord, read_records, read_run_record
 from .outdir import LOCK_FILE, OutDir
 from .plan import Plan
 from .recipe import Recipe
@@ -34,7 +34,7 @@ def is_empty(folder: Path) -> bool:
     return not folder.exists() or all(entry.name == LOCK_FILE for entry in folder.iterdir())
 
 
-def previous_run(out: Path, recipe: Recipe, resume: bool, overwrite: bool) -> dict | None:
+def previous_run(out: Path, recipe: Recipe, resume: bool, overwrite: bool) -> RunRecord | None:
     """The record of the run that made a non-empty OUT, when --resume may go on
     from it; refuse what is not allowed (exit 2)."""
     if is_empty(out):
@@ -50,20 +50,21 @@ def previous_run(out: Path, recipe: Recipe, resume: bool, overwrite: bool) -> di
     return None
 
 
-def _check_resumable(out: Path, recipe: Recipe, seed: int) -> dict:
+def _check_resumable(out: Path, recipe: Recipe, seed: int) -> RunRecord:
     record = read_run_record(out)
     if record is None:
         raise UsageError(f"--resume: {out} is not empty and has no {RUN_FILE}, so it is not an augcli output")
-    if record.get("recipe_sha256") != recipe.sha256:
+    if record.recipe_sha256 != recipe.sha256:
         raise UsageError(f"--resume: {out} was made with a different recipe (sha256 "
-                         f"{str(record.get('recipe_sha256'))[:12]}..., this one {recipe.sha256[:12]}...); "
+                         f"{str(record.recipe_sha256)[:12]}..., this one {recipe.sha256[:12]}...); "
                          "use --overwrite to start again")
-    if record.get("engine", PILLOW_ENGINE) != engine():
-        raise UsageError(f"--resume: {out} was written by augcli {record.get('version')} with pixel engine "
-                         f"{record.get('engine', PILLOW_ENGINE)!r}; this augcli {__version__} uses {engine()!r} and "
+    recorded_engine = record.engine if record.engine is not None else PILLOW_ENGINE
+    if recorded_engine != engine():
+        raise UsageError(f"--resume: {out} was written by augcli {record.version} with pixel engine "
+                         f"{recorded_engine!r}; this augcli {__version__} uses {engine()!r} and "
                          "would write different pixels; use --overwrite to start again")
-    if record.get("seed") != seed:
-        raise UsageError(f"--resume: {out} was made with seed {record.get('seed')}, not {seed}; "
+    if record.seed != seed:
+        raise UsageError(f"--resume: {out} was made with seed {record.seed}, not {seed}; "
                          "use the same --seed, or --overwrite to start again")
     return record
 
@@ -73,7 +74,7 @@ def clear_previous_output(out: OutDir) -> None:
     images, records and temp files), leaving anything else alone. Nothing is
     reached through a link (``OutDir.remove``)."""
     # past corrupt lines too: --overwrite is how a damaged OUT is started again
-    removed = [record["path"] for record in read_records(Path(out.path) / MANIFEST, on_error=lambda error: None)]
+    removed = [record.path for record in read_records(Path(out.path) / MANIFEST, on_error=lambda error: None)]
     removed = [path for path in removed if out.remove(path)]
     for name in META_FILES:
         out.remove(name)

@@ -22,7 +22,8 @@ from .io import EXTENSIONS, Encoding, format_named
 from .limits import MAX_COPIES
 from .ops.spec import close_match
 from .recipe import Recipe, Step
-from .scan import SPLITS, Scan, Skip, SourceImage
+from .manifest import ManifestRecord, SkipRecord
+from .scan import SPLITS, Scan, SourceImage
 
 Steps = tuple[Step, ...]
 
@@ -101,7 +102,7 @@ class Plan:
     """Every source's outputs, named; ``tasks()`` streams the work."""
 
     outputs: tuple[Outputs, ...]
-    skipped: tuple[Skip, ...] = ()  # sources no free name could be found for
+    skipped: tuple[SkipRecord, ...] = ()  # sources no free name could be found for
 
     def tasks(self) -> Iterator[Task]:
         for outputs in self.outputs:
@@ -138,14 +139,14 @@ class Plan:
         """How many sources the run reads: all but those skipped earlier."""
         return sum(1 for o in self.outputs if o.source.relpath not in skipped_sources)
 
-    def to_do(self, done: list[dict], skipped_sources: set[str]) -> int:
+    def to_do(self, done: list[ManifestRecord], skipped_sources: set[str]) -> int:
         """How many outputs are left, from counts (the targets are never listed)."""
         planned = sum(o.count for o in self.outputs if o.source.relpath not in skipped_sources)
-        return max(0, planned - sum(1 for r in done if r["source"] not in skipped_sources))
+        return max(0, planned - sum(1 for r in done if r.source not in skipped_sources))
 
-    def left(self, done: list[dict], skipped_sources: set[str]) -> int:
+    def left(self, done: list[ManifestRecord], skipped_sources: set[str]) -> int:
         """Exactly how many outputs a resume would write, counted as the tasks stream."""
-        return sum(len(task.targets) for task in self.remaining({r["path"] for r in done}, skipped_sources))
+        return sum(len(task.targets) for task in self.remaining({r.path for r in done}, skipped_sources))
 
 
 def output_format(source: SourceImage, recipe: Recipe) -> str:
@@ -359,7 +360,7 @@ def make_plan(scan: Scan, recipe: Recipe, augment: tuple[str, ...] | None = None
         outputs = _name(source, recipe, source.split in augmented, names, copies.get(source.relpath, 0), width,
                         steps, encodings)
         if outputs is None:
-            skipped.append(Skip(source.relpath, "no free output name (all 10,000 candidates are taken)"))
+            skipped.append(SkipRecord(source.relpath, "no free output name (all 10,000 candidates are taken)"))
             continue
         names.take(outputs)
         planned.append(outputs)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -18,7 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 from .errors import UsageError
 from .io import Encoding, decode
 from .limits import DEFAULT_MAX_PIXELS
-from .manifest import MANIFEST, read_records
+from .manifest import MANIFEST, ManifestRecord, read_records
 from .ops import lookup
 from .plan import augmentations, augmented_splits
 from .recipe import Recipe
@@ -55,7 +56,7 @@ def _number(value: float) -> str:
     return f"{value:.3g}"
 
 
-def describe_ops(ops: list[dict]) -> str:
+def describe_ops(ops: Iterable[dict]) -> str:
     """``rot -12.3° reflect · hflip · contrast 1.21``: each op with the values
     that differ from its defaults, compactly."""
     parts = []
@@ -131,21 +132,21 @@ def rows_from_output(out: str | Path, *, images: int = 6, variants: int = 4, see
     records = list(read_records(out / MANIFEST))
     if not records:
         raise UsageError(f"{out} has no {MANIFEST} (or it is empty): not an augcli output folder")
-    by_source: dict[str, list[dict]] = defaultdict(list)
+    by_source: dict[str, list[ManifestRecord]] = defaultdict(list)
     for record in records:
-        by_source[record["source"]].append(record)
-    sources = [SourceImage(s, recs[0]["label"], recs[0].get("split"), "") for s, recs in by_source.items()
-               if any(r["kind"] == "augmented" for r in recs)]
+        by_source[record.source].append(record)
+    sources = [SourceImage(s, recs[0].label, recs[0].split, "") for s, recs in by_source.items()
+               if any(r.kind == "augmented" for r in recs)]
     rows = []
     for source in pick_sources(sources, images, seed):
         recs = by_source[source.relpath]
-        originals = [r for r in recs if r["kind"] == "original"][:1]
-        augmented = [r for r in recs if r["kind"] == "augmented"][:variants]
+        originals = [r for r in recs if r.kind == "original"][:1]
+        augmented = [r for r in recs if r.kind == "augmented"][:variants]
         tiles = []
         for record in originals + augmented:
-            caption = "original" if record["kind"] == "original" else describe_ops(record["ops"])
+            caption = "original" if record.kind == "original" else describe_ops(record.ops)
             try:  # read only inside OUT, with the same bomb guard as any input
-                image = decode(read_inside(out, record["path"])).image
+                image = decode(read_inside(out, record.path)).image
             except Exception as exc:  # a missing or unusable file is shown as such, not fatal
                 image, caption = _placeholder(), f"not shown: {exc}"
             tiles.append(Tile(image, caption))

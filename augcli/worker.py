@@ -17,12 +17,13 @@ import time
 from dataclasses import dataclass, field
 
 from .io import Unusable, decode
+from .manifest import ManifestRecord, SkipRecord
 from .outdir import OutDir, write_atomic
 from .plan import Task
 from .recipe import Recipe
 from .render import draw, render
 from .sampling import AppliedOp, TooLarge, check_pixels
-from .scan import Skip, SourceImage
+from .scan import SourceImage
 from .trees import Refused, read_inside
 
 # what OUT's filesystem says about a name it will not take (too long, bytes it
@@ -106,23 +107,23 @@ def keep_freed_memory() -> None:
         pass
 
 
-def _skip(source: SourceImage, reason: str, source_sha: str) -> dict:
+def _skip(source: SourceImage, reason: str, source_sha: str) -> SkipRecord:
     """A skip record with the hash of the bytes it was about: ``--resume``
     retries the source only once those have changed."""
-    return {"skip": {**Skip(source.relpath, reason).to_json(), "source_sha256": source_sha}}
+    return SkipRecord(source.relpath, reason, source_sha)
 
 
-def process(task: Task, job: Job) -> list[dict]:
-    """Produce every target of one source; return manifest records, or one skip
-    record if the source cannot be used."""
+def process(task: Task, job: Job) -> list[ManifestRecord | SkipRecord]:
+    """Produce every target of one source; return its manifest records, ending
+    with a skip record if the source cannot be used (or no further)."""
     _settle_in(job)
     source = task.source
     try:
         data = read_inside(job.src, source.relpath)
     except Refused as exc:
-        return [{"skip": Skip(source.relpath, str(exc)).to_json()}]
+        return [SkipRecord(source.relpath, str(exc))]
     except OSError as exc:
-        return [{"skip": Skip(source.relpath, f"cannot read: {exc.strerror or exc}").to_json()}]
+        return [SkipRecord(source.relpath, f"cannot read: {exc.strerror or exc}")]
     source_sha = hashlib.sha256(data).hexdigest()
     try:
         decoded = decode(data, max_pixels=job.max_pixels)
@@ -157,23 +158,9 @@ def process(task: Task, job: Job) -> list[dict]:
                 raise  # a full or read-only disk is the run's failure
             reason = f"cannot write {target.path} in OUT: {exc.strerror or exc}"
             return records + [_skip(source, reason, source_sha)]
-        record = {
-            "path": target.path,
-            "source": source.relpath,
-            "label": source.label,
-            "split": source.split,
-            "kind": target.kind,
-            "copy": target.copy,
-            "seed": seed,
-            "ops": [op.to_json() for op in ops],
-            "width": width,
-            "height": height,
-            "sha256": hashlib.sha256(out_bytes).hexdigest(),
-            "source_sha256": source_sha,
-        }
-        if target.variant is not None:
-            record["variant"] = target.variant
-        if note:
-            record["note"] = note
-        records.append({"manifest": record})
+        records.append(ManifestRecord(
+            path=target.path, source=source.relpath, label=source.label, split=source.split, kind=target.kind,
+            copy=target.copy, seed=seed, ops=tuple(op.to_json() for op in ops), width=width, height=height,
+            sha256=hashlib.sha256(out_bytes).hexdigest(), source_sha256=source_sha, variant=target.variant,
+            note=note or None))
     return records
