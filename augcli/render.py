@@ -1,5 +1,5 @@
 """One output, from drawn parameters to bytes: the one path expand (``worker``),
-preview (``sheet``), replay (``regenerate``) and ``Augmenter`` all take.
+preview (``_preview``), replay (``_replay``) and ``Augmenter`` all take.
 
 ``draw`` gives an augmented output its ops (keyed by the run seed, the source
 and the copy, never by the order of work); ``augment`` applies them and then

@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import UsageError
-from .integrity import hash_inside
 from .manifest import (MANIFEST, SKIPPED, ManifestError, ManifestRecord, RunRecord, SkipRecord, dumps, read_records,
                        read_skips, repair_torn_tail)
 from .outdir import OutDir
 from .plan import Plan, Target
 from .scan import Scan, SourceImage
+from .trees import hash_inside
 
 
 @dataclass

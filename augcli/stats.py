@@ -89,7 +89,7 @@ def summarise(records: list[ManifestRecord]) -> dict:
     }
 
 
-def render(summary: dict) -> str:
+def to_text(summary: dict) -> str:
     """The summary as plain-text tables."""
     lines = []
     width = max([5] + [len(k) for k in summary["classes"]])

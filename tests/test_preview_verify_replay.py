@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from augcli.sheet import describe_ops, pick_sources, preview, preview_rows
+from augcli._preview import describe_ops, pick_sources, preview, preview_rows
 from augcli.recipe import Recipe
 from augcli.scan import scan
 

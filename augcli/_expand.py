@@ -27,7 +27,6 @@ from .apply import engine
 from .errors import AugcliError, Interrupted, UsageError
 from .execute import check_backend, default_jobs, run_tasks
 from .io import DEFAULT_MAX_PIXELS
-from .integrity import hash_inside
 from .manifest import (MANIFEST, RUN_FILE, SKIPPED, AppendLog, Counts, ManifestRecord, RunRecord, SkipRecord,
                        write_run_record)
 from .outdir import OutDir, one_writer
@@ -36,6 +35,7 @@ from .plan import Plan, Task, make_plan
 from .recipe import Recipe
 from .resume import previous_records, take_stock
 from .scan import Scan, check_separate, check_src, scan
+from .trees import hash_inside
 from .worker import Job
 
 
