@@ -211,17 +211,18 @@ MUTANTS = (
 # The test files that can see a mutant in each module, cheapest and most
 # focused first (pytest -x stops at the first failure). A new test file joins
 # the groups of the modules it tests.
-GEOMETRY = ("tests/test_geometry_contract.py", "tests/test_geometric_catalogue.py", "tests/test_kernels.py",
-            "tests/test_keras_fidelity.py", "tests/test_keras_layers.py")
-COLOURS = ("tests/test_colour_and_noise_contract.py", "tests/test_colour_catalogue.py", "tests/test_kernels.py")
-SAMPLING = ("tests/test_sampling_contract.py", "tests/test_kernels.py", "tests/test_geometric_catalogue.py",
-            "tests/test_dataset.py")
+GEOMETRY = ("tests/ops/test_geometry_contract.py", "tests/ops/test_geometric.py", "tests/ops/test_kernels.py",
+            "tests/ops/test_keras_fidelity.py", "tests/ops/test_keras_layers.py", "tests/ops/test_every_op.py")
+COLOURS = ("tests/ops/test_colour_and_noise_contract.py", "tests/ops/test_color.py", "tests/ops/test_kernels.py",
+           "tests/ops/test_every_op.py")
+SAMPLING = ("tests/test_sampling_contract.py", "tests/ops/test_every_op.py", "tests/ops/test_kernels.py",
+            "tests/ops/test_geometric.py", "tests/test_dataset.py")
 RECIPES = ("tests/test_composition_p_range.py", "tests/test_recipe.py", "tests/test_recipe_properties.py",
-           "tests/test_catalogue.py", "tests/test_dataset.py", "tests/test_expand.py")
+           "tests/test_catalogue.py", "tests/test_dataset.py", "tests/test_expand.py", "tests/test_cli.py")
 RUNS = ("tests/test_atomic_write.py", "tests/test_out_tree.py", "tests/test_output_names.py", "tests/test_originals.py",
         "tests/test_encoding.py", "tests/test_resume_repair.py", "tests/test_sampling_contract.py",
         "tests/test_expand.py", "tests/test_inputs.py", "tests/test_dataset.py",
-        "tests/test_preview_verify_replay.py", "tests/test_runs.py")
+        "tests/test_preview_verify_replay.py", "tests/test_records.py", "tests/test_cli.py", "tests/test_runs.py")
 TESTS = {
     "augcli/ops/geometric.py": GEOMETRY,
     "augcli/ops/warp.py": GEOMETRY,
