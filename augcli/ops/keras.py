@@ -36,7 +36,7 @@ from ..lazy import lazy
 from .color import brightness as enhance_brightness
 from .color import shift_channels
 from .registry import policy, register
-from .spec import OpSpec, Param
+from .spec import Kind, OpSpec, Param, is_number, kind, plain_number
 from .warp import INTERPOLATIONS, about_centre, translation, warp
 
 np = lazy("numpy")
@@ -63,6 +63,76 @@ REFUSED = {
     "preprocessing_function": "a Python function cannot be written in a YAML recipe (augcli never runs code from "
                               "one); write what it does as ops in a pipeline, or keep it in your training code",
 }
+
+
+# -- the kinds of value Keras' arguments take (recipe checks, transforms, schema) ---------------
+
+
+class _KerasKind(Kind):
+    list_valued, schema_choice = True, False  # Keras' own forms: a number or a list
+
+
+@kind
+class _KerasShift(_KerasKind):
+    """Keras' width/height_shift_range: float range, int n -> +-(n-1), list -> signed choice."""
+
+    name, label = "keras_shift", "number or list"
+
+    def allowed(self, param: Param) -> str:
+        return "a number >= 0 (float < 1: fraction of the side, >= 1: pixels; int n: integers in +-(n-1)) " \
+               "or a list of numbers (signed choice)"
+
+    def valid(self, param: Param, value) -> bool:
+        return is_number(value) and value >= 0 or (
+            isinstance(value, (list, tuple)) and bool(value) and all(is_number(v) for v in value))
+
+    def schema(self, param: Param) -> dict:
+        return {"anyOf": [{"type": "number", "minimum": 0}, {"type": "array", "items": {"type": "number"}}]}
+
+
+@kind
+class _KerasFactor(_KerasKind):
+    """Keras layers' factors: f -> [-f, f], or [lo, hi], within the layer's bounds."""
+
+    name, label = "keras_factor", "number or [lo, hi]"
+
+    def allowed(self, param: Param) -> str:
+        null = " or null" if param.nullable else ""
+        if param.lo is None or param.hi is None:
+            return "a number >= 0 (f: drawn from [-f, f]) or a pair [lo, hi]" + null
+        lo, hi = plain_number(param.lo), plain_number(param.hi)
+        return f"a number from 0 to {hi} (f: drawn from [-f, f]) or a pair [lo, hi] with {lo} <= lo <= hi <= {hi}" \
+               + null
+
+    def valid(self, param: Param, value) -> bool:
+        return is_number(value) and value >= 0 and param.within(value) or (
+            isinstance(value, (list, tuple)) and len(value) == 2 and all(is_number(v) for v in value)
+            and value[0] <= value[1] and param.within(value[0]) and param.within(value[1]))
+
+    def schema(self, param: Param) -> dict:
+        lo = {} if param.lo is None else {"minimum": param.lo}
+        hi = {} if param.hi is None else {"maximum": param.hi}
+        return {"anyOf": [{"type": "number", "minimum": 0, **hi},
+                          {"type": "array", "items": {"type": "number", **lo, **hi}, "minItems": 2, "maxItems": 2}]}
+
+
+@kind
+class _KerasZoom(_KerasKind):
+    """Keras' zoom_range: z -> [1-z, 1+z], or [lo, hi]."""
+
+    name, label = "keras_zoom", "number or [lo, hi]"
+
+    def allowed(self, param: Param) -> str:
+        return "a number from 0 to 1 (z: zoom drawn from [1-z, 1+z]) or a pair [lo, hi]"
+
+    def valid(self, param: Param, value) -> bool:
+        return is_number(value) and 0 <= value < 1 or (
+            isinstance(value, (list, tuple)) and len(value) == 2 and all(is_number(v) and v > 0 for v in value)
+            and value[0] <= value[1])
+
+    def schema(self, param: Param) -> dict:
+        return {"anyOf": [{"type": "number", "minimum": 0},
+                          {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}]}
 
 
 def draw_shift(spec, side: int, rng: np.random.Generator) -> float:
