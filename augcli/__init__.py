@@ -20,10 +20,10 @@ __version__ = "0.2.0"
 __all__ = ["expand", "preview", "replay", "verify", "Augmenter", "Recipe", "AugcliError", "RecipeError", "__version__"]
 
 _LAZY = {
-    "expand": ("job", "expand"),
-    "preview": ("sheet", "preview"),
-    "replay": ("regenerate", "replay"),
-    "verify": ("integrity", "verify"),
+    "expand": ("_expand", "expand"),
+    "preview": ("_preview", "preview"),
+    "replay": ("_replay", "replay"),
+    "verify": ("_verify", "verify"),
     "Augmenter": ("augmenter", "Augmenter"),
     "Recipe": ("recipe", "Recipe"),
     "AugcliError": ("errors", "AugcliError"),

@@ -2,8 +2,8 @@
 
 ``Augmenter`` is a second door into the ops ``expand`` runs, not a second
 implementation: it draws with the worker's keyed generator (``item_rng``), the
-worker's steps (``steps_for``) and ``sample``, and renders with the worker's
-``augment`` (ops, then the output step). So ``aug(image, key=relpath, copy=k)``
+plan's steps (``steps_for``) and ``sample``, and renders with
+``augcli.render.augment`` (ops, then the output step), as expand does. So ``aug(image, key=relpath, copy=k)``
 is the image ``expand`` encodes for that source and copy, and its record holds
 the ops exactly as ``manifest.jsonl`` does.
 
@@ -30,10 +30,12 @@ from PIL import Image
 
 from .errors import Problem, RecipeError
 from .imaging import normalize
-from .plan import Target
+from .io import Encoding
+from .plan import steps_for
 from .recipe import Output, Recipe
+from .render import augment
 from .sampling import item_rng, sample
-from .worker import augment, keep_freed_memory, steps_for
+from .worker import keep_freed_memory
 
 # numpy layouts and the working mode each one is augmented in (augcli.imaging.WORKING_MODES)
 _ARRAY_MODES = {
@@ -130,11 +132,10 @@ class Augmenter:
         copy, epoch = int(copy), _check_epoch(epoch)  # plain ints: the record is JSON
         rng, seed = self._generator(key, copy, epoch, rng)
         working, give_back = _to_working(image)
-        # the worker's own steps for this output: a Target carries what steps_for reads (the variant)
-        steps = steps_for(self.recipe, Target(key or "", "augmented", copy, "", variant=variant), label="")
-        ops = sample(steps, rng, working.size)
+        # the plan's steps for this output (no class: Augmenter refuses class rules)
+        ops = sample(steps_for(self.recipe, "", variant), rng, working.size)
         try:
-            out = augment(working, ops, self.recipe)
+            out = augment(working, ops, Encoding.of(self.recipe.output))
         except (ValueError, ZeroDivisionError, OSError, np.linalg.LinAlgError) as exc:
             # what expand records as a skip ("cannot augment ..."): an op this image's mode or size cannot take
             raise ValueError(f"cannot augment {key or 'the image'} ({', '.join(op.op for op in ops)}) in mode "

@@ -7,7 +7,7 @@ from typing import Any
 
 from .limits import MAX_BALANCE, MAX_COPIES
 from .ops import REGISTRY
-from .ops.spec import REQUIRED, OpSpec, Param, show
+from .ops.spec import REQUIRED, OpSpec, Param, show, size_schema
 from .recipe import COMPOSITION_DOCS
 
 CATEGORIES = ("geometric", "colour", "noise", "policy")
@@ -22,17 +22,8 @@ def _default(param: Param) -> str:
     return show(value).strip("'")
 
 
-def _kind(param: Param) -> str:
-    if param.kind == "enum":
-        return " | ".join(param.choices)
-    return {"float": "number", "int": "integer", "bool": "true/false", "pair": "[w, h] or n",
-            "size": "[w, h], n or [w, null]", "box": "[x0, y0, x1, y1]",
-            "pair_float": "[lo, hi]", "keras_shift": "number or list", "keras_zoom": "number or [lo, hi]",
-            "keras_factor": "number or [lo, hi]"}[param.kind]
-
-
 def _bounds(param: Param) -> str:
-    if param.lo is None and param.hi is None or param.kind in ("enum", "bool"):
+    if param.lo is None and param.hi is None or not param.type.shows_bounds:
         return ""
     lo = "" if param.lo is None else f"{param.lo:g}"
     hi = "" if param.hi is None else f"{param.hi:g}"
@@ -85,7 +76,7 @@ def describe_composition(name: str) -> str:
 def describe(spec: OpSpec) -> str:
     """``augcli transforms NAME``: one op in full, with an example snippet."""
     lines = [f"{spec.name} ({spec.category}): {spec.doc}", "", "parameters:"]
-    rows = [(p.name, _kind(p), _default(p), _bounds(p), p.doc) for p in spec.params]
+    rows = [(p.name, p.type.label_of(p), _default(p), _bounds(p), p.doc) for p in spec.params]
     rows.append(("p", "number", "1", "0..1", "probability that the op fires"))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
@@ -104,52 +95,19 @@ def describe(spec: OpSpec) -> str:
 
 
 def _value_schema(param: Param) -> dict[str, Any]:
-    base: dict[str, Any]
-    if param.kind == "enum":
-        base = {"enum": list(param.choices)}
-    elif param.kind == "bool":
-        base = {"type": "boolean"}
-    elif param.kind in ("float", "int"):
-        base = {"type": "number" if param.kind == "float" else "integer"}
-        if param.lo is not None:
-            base["minimum"] = param.lo
-        if param.hi is not None:
-            base["maximum"] = param.hi
-    elif param.kind in ("pair", "size"):
-        base = _size_schema(nulls=param.kind == "size")
-    elif param.kind == "box":
-        base = {"type": "array", "items": {"type": "integer"}, "minItems": 4, "maxItems": 4}
-    elif param.kind == "pair_float":
-        base = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}
-    elif param.kind == "keras_shift":
-        base = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "array", "items": {"type": "number"}}]}
-    elif param.kind == "keras_factor":
-        lo = {} if param.lo is None else {"minimum": param.lo}
-        hi = {} if param.hi is None else {"maximum": param.hi}
-        base = {"anyOf": [{"type": "number", "minimum": 0, **hi},
-                          {"type": "array", "items": {"type": "number", **lo, **hi}, "minItems": 2, "maxItems": 2}]}
-    else:  # keras_zoom
-        base = {"anyOf": [{"type": "number", "minimum": 0},
-                          {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}]}
+    """A parameter's schema: its kind's single value (or null), and the range and
+    choice forms the recipe grammar adds."""
+    base = param.type.schema(param)
     if param.nullable:
         base = {"anyOf": [base, {"type": "null"}]}
     options = [base]
     if param.rangeable:
         options.append({"type": "array", "items": base, "minItems": 2, "maxItems": 2,
                         "description": "a range [lo, hi], drawn uniformly per output"})
-    if not param.kind.startswith("keras_"):
+    if param.type.schema_choice:
         options.append({"type": "object", "properties": {"choice": {"type": "array", "items": base, "minItems": 1}},
                         "required": ["choice"], "additionalProperties": False})
     return {"description": param.doc, "anyOf": options} if len(options) > 1 else {"description": param.doc, **base}
-
-
-def _size_schema(nulls: bool) -> dict[str, Any]:
-    """[width, height] (a side may be null when ``nulls``), or one integer for a square."""
-    side: dict[str, Any] = {"type": "integer", "minimum": 1}
-    if nulls:
-        side = {"anyOf": [side, {"type": "null"}]}
-    return {"anyOf": [{"type": "array", "items": side, "minItems": 2, "maxItems": 2},
-                      {"type": "integer", "minimum": 1}]}
 
 
 def _op_schema(spec: OpSpec) -> dict[str, Any]:
@@ -194,7 +152,7 @@ def json_schema() -> dict[str, Any]:
             "output": {"type": "object", "additionalProperties": False, "properties": {
                 "format": {"enum": ["same", "jpeg", "png", "webp"]},
                 "quality": {"type": "integer", "minimum": 1, "maximum": 100},
-                "size": {"anyOf": [{"type": "null"}, _size_schema(nulls=True)]},
+                "size": {"anyOf": [{"type": "null"}, size_schema(nulls=True)]},
                 "fit": {"enum": ["stretch", "cover", "contain"]},
                 "background": {"type": "number", "minimum": 0, "maximum": 255}}},
             "pipeline": steps,

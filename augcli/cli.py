@@ -150,7 +150,7 @@ def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, schedule
       augcli expand data/ out/ -r standard --copies 8 -j 4
       augcli expand data/ out/ -r standard --resume   # finish, or no-op if done
     """
-    from .job import expand as run_expand
+    from ._expand import expand as run_expand
 
     # loky's resource-tracker process chatters about semaphores after a Ctrl-C;
     # it inherits this environment, and its warnings are not the user's business
@@ -265,7 +265,7 @@ def preview(src, recipe_path, out_path, images, variants, seed, from_out):
       augcli preview --from out/ --out check.png
     """
     from .errors import UsageError
-    from .sheet import preview_rows, rows_from_output, sheet
+    from ._preview import preview_rows, rows_from_output, sheet
     from .trees import check_out
 
     if from_out is None and (src is None or recipe_path is None):
@@ -306,7 +306,7 @@ def verify(out, source):
       augcli verify out/
       augcli verify out/ --source data/
     """
-    from .integrity import verify as run_verify
+    from ._verify import verify as run_verify
 
     report = run_verify(out, source)
     for line in report.lines():
@@ -332,7 +332,7 @@ def replay(manifest, src, newout, only, max_pixels):
       augcli replay out/manifest.jsonl data/ out-again/
       augcli replay out/manifest.jsonl data/ subset/ --only 'cat/*'
     """
-    from .regenerate import replay as run_replay
+    from ._replay import replay as run_replay
 
     written = run_replay(manifest, src, newout, only=only, max_pixels=max_pixels)
     click.echo(f"augcli: replayed {written} images into {newout}", err=True)
@@ -482,13 +482,13 @@ def stats(out, as_json):
     Example:
       augcli stats out/
     """
-    from .stats import load_manifest, render, stats_json, summarise
+    from .stats import load_manifest, stats_json, summarise, to_text
 
     summary = summarise(load_manifest(out))
     if as_json:
         click.echo(stats_json(summary))
     else:
-        click.echo(render(summary), nl=False)
+        click.echo(to_text(summary), nl=False)
 
 
 def main() -> None:

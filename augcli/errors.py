@@ -1,7 +1,7 @@
 """Exceptions that reach the user, and the exit status each maps to.
 
-A skipped image is not an exception: workers return a ``Skip`` record (see
-``augcli.plan``) and the run goes on.
+A skipped image is not an exception: the scan and the workers record a
+``SkipRecord`` (see ``augcli.manifest``) and the run goes on.
 """
 from __future__ import annotations
 

@@ -21,8 +21,11 @@ import threading
 from typing import Iterable, Iterator
 
 from .errors import AugcliError, UsageError
+from .manifest import ManifestRecord, SkipRecord
 from .plan import Task
 from .worker import Job, process
+
+Result = ManifestRecord | SkipRecord  # what a task gives back, per target
 
 BACKENDS = ("loky", "threading", "dask")
 
@@ -32,7 +35,7 @@ def default_jobs() -> int:
 
 
 def run_tasks(tasks: Iterable[Task], job: Job, *, jobs: int = 1, backend: str = "loky",
-              scheduler: str | None = None) -> Iterator[list[dict]]:
+              scheduler: str | None = None) -> Iterator[list[Result]]:
     """Yield each task's records, in task order. ``tasks`` is consumed as
     the workers need more (never listed), so a long plan costs no memory."""
     tasks = iter(tasks)
@@ -95,7 +98,7 @@ def workers_ignore_ctrl_c():
         signal.signal(signal.SIGINT, previous)
 
 
-def _isolated(tasks: Iterable[Task], job: Job) -> Iterator[list[dict]]:
+def _isolated(tasks: Iterable[Task], job: Job) -> Iterator[list[Result]]:
     """Run ``tasks`` one at a time in a one-worker pool of our own (joblib's shared
     pool is not touched, so the next ``Parallel`` starts cleanly); a task that
     kills its worker is skipped with the reason."""
@@ -114,7 +117,7 @@ def _isolated(tasks: Iterable[Task], job: Job) -> Iterator[list[dict]]:
                 executor.shutdown(wait=False)  # broken: the next task gets a fresh one
                 executor = None
                 reason = "the worker process died while processing this image (a crash, or out of memory)"
-                records = [{"skip": {"source": task.source.relpath, "reason": reason}}]
+                records = [SkipRecord(task.source.relpath, reason)]
             yield records
     finally:
         if executor is not None:
@@ -155,7 +158,7 @@ def dask_client(jobs: int, scheduler: str | None):
             yield client
 
 
-def _run_dask(tasks: Iterable[Task], job: Job, jobs: int, scheduler: str | None) -> Iterator[list[dict]]:
+def _run_dask(tasks: Iterable[Task], job: Job, jobs: int, scheduler: str | None) -> Iterator[list[Result]]:
     from joblib import Parallel, delayed, parallel_config
 
     with dask_client(jobs, scheduler):

@@ -1,5 +1,5 @@
 """``output.size``: the last step before encoding, shared by expand, preview
-and replay (``worker.finish`` calls ``fit``).
+and replay (``render.finish`` calls ``fit``).
 
 * ``stretch`` resizes to exactly [width, height]; the aspect ratio may change.
 * ``cover`` scales until the image covers the size, keeping its aspect ratio,

@@ -6,6 +6,9 @@
   decompression bombs and normalises the pixel mode; any file it cannot use
   raises ``Unusable`` with a one-line reason, which becomes a skip record.
 * ``encode`` converts to what the target format can hold, noting what changed.
+* ``EXTENSIONS`` is the one format table: the plan names files from it, and
+  ``written_format`` reads a written file's format back from its name (replay).
+  ``Encoding`` is how one output is finished and encoded (``augcli.render``).
 
 Writing into OUT (temporary name, atomic rename, no links followed) is
 ``augcli.outdir``'s job.
@@ -16,6 +19,7 @@ import io
 import threading
 import warnings
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -47,6 +51,37 @@ EXTENSIONS = {
     "GIF": (".gif",),
 }
 IMAGE_EXTENSIONS = frozenset(e for exts in EXTENSIONS.values() for e in exts)
+
+
+def format_named(name: str) -> str:
+    """Pillow's name of a format as a recipe writes it (``jpeg`` -> ``JPEG``)."""
+    return {fmt.lower(): fmt for fmt in EXTENSIONS}[name]
+
+
+def written_format(path: str) -> str | None:
+    """The format augcli writes a file of this name in, by its extension (None:
+    not one augcli writes)."""
+    suffix = PurePosixPath(path).suffix.lower()
+    return next((fmt for fmt in _HOLDS if suffix in EXTENSIONS[fmt]), None)
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """How one output is finished and written: resized to ``size`` by ``fit``
+    (stretch, cover or contain, bars of ``background``), then encoded as
+    ``format`` (Pillow's name; None in memory) at ``quality``, transparent
+    pixels flattened on ``background`` where the format has no alpha."""
+
+    format: str | None
+    quality: int = 95
+    size: tuple[int | None, int | None] | None = None
+    fit: str = "stretch"
+    background: float = 255
+
+    @classmethod
+    def of(cls, output, fmt: str | None = None) -> "Encoding":
+        """The encoding a recipe's ``output`` settings give a file in ``fmt``."""
+        return cls(fmt, output.quality, output.size, output.fit, output.background)
 
 
 class Unusable(Exception):
@@ -119,7 +154,10 @@ _HOLDS = {
 }
 
 
-def fit_mode(img: Image.Image, fmt: str, cval: float = 0) -> tuple[Image.Image, str | None]:
+WRITTEN_EXTENSIONS = tuple(ext for fmt in _HOLDS for ext in EXTENSIONS[fmt])  # the names augcli writes
+
+
+def fit_mode(img: Image.Image, fmt: str, background: float = 0) -> tuple[Image.Image, str | None]:
     """Convert ``img`` into a mode ``fmt`` can hold; return it and a note of what changed."""
     holds = _HOLDS[fmt]
     if img.mode in holds:
@@ -132,11 +170,11 @@ def fit_mode(img: Image.Image, fmt: str, cval: float = 0) -> tuple[Image.Image, 
         eight = Image.fromarray(to_mode_range(arr, "L"))
         return eight if "L" in holds else eight.convert("RGB"), f"{img.mode} image reduced to 8-bit for {fmt}"
     if img.mode in ("LA", "RGBA"):
-        grey = int(round(min(max(cval, 0), 255)))
-        background = Image.new("RGBA", img.size, (grey, grey, grey, 255))
-        flat = Image.alpha_composite(background, img.convert("RGBA")).convert(img.mode[:-1])
+        grey = int(round(min(max(background, 0), 255)))
+        canvas = Image.new("RGBA", img.size, (grey, grey, grey, 255))
+        flat = Image.alpha_composite(canvas, img.convert("RGBA")).convert(img.mode[:-1])
         flat = flat if flat.mode in holds else flat.convert("RGB")
-        return flat, f"alpha composited on background {cval:g} (output.background) for {fmt}"
+        return flat, f"alpha composited on background {background:g} (output.background) for {fmt}"
     return img.convert("RGB"), None  # L for WEBP: a lossless widening
 
 
@@ -150,9 +188,9 @@ def _as_16_bit(img: Image.Image, fmt: str) -> tuple[Image.Image, str | None]:
 
 
 def encode(img: Image.Image, fmt: str, *, quality: int = 95, icc_profile: bytes | None = None,
-           cval: float = 0) -> tuple[bytes, Image.Image, str | None]:
+           background: float = 0) -> tuple[bytes, Image.Image, str | None]:
     """Encode to ``fmt``; return the bytes, the image as written and a conversion note."""
-    img, note = fit_mode(img, fmt, cval)
+    img, note = fit_mode(img, fmt, background)
     options: dict = {}
     if fmt == "JPEG":
         options = {"quality": quality}

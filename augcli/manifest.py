@@ -5,8 +5,14 @@ Only the parent process writes them. A manifest line is appended (one write,
 flushed) only after its image is in place, so after a kill the manifest is a
 prefix of the finished one, possibly plus a torn last line (no newline).
 
-Every command reads them through ``read_records``: tolerant of that torn
-last line (it is not a record), strict about anything else. A broken line,
+Each kind of record is one frozen type here, with its JSON form in one
+place: ``ManifestRecord`` (a written image), ``SkipRecord`` (a source that
+could not be used) and ``RunRecord`` (the run). Writers hand them to
+``AppendLog`` / ``write_run_record``; readers get them back.
+
+Every command reads the JSON-lines files through ``read_records`` /
+``read_skips``: tolerant of that torn last line (it is not a record), strict
+about anything else. A broken line,
 junk bytes, a line that is not an object, a missing key, a value of the
 wrong type or a path that leaves its tree raises ``ManifestError`` naming the
 file and the line; ``on_error`` lets a caller that can go on (``verify``,
@@ -14,10 +20,12 @@ file and the line; ``on_error`` lets a caller that can go on (``verify``,
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -34,23 +42,148 @@ META_FILES = (RUN_FILE, MANIFEST, SKIPPED)
 RESERVED_NAMES = frozenset(name.casefold() for name in META_FILES)
 
 
-def dumps(record: dict) -> str:
-    return json.dumps(record, ensure_ascii=False, separators=(", ", ": "))
+# -- the records ------------------------------------------------------------------------
 
 
-def write_run_record(out: OutDir, record: dict) -> None:
+def _known(cls, data: dict) -> tuple[dict, dict]:
+    """``data`` split into the keys ``cls`` has a field for and the others."""
+    names = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+    return {k: v for k, v in data.items() if k in names}, {k: v for k, v in data.items() if k not in names}
+
+
+@dataclass(frozen=True)
+class ManifestRecord:
+    """One written image: a line of ``manifest.jsonl``."""
+
+    path: str  # POSIX, relative to OUT
+    source: str  # POSIX, relative to SRC
+    label: str
+    split: str | None
+    kind: str  # original | augmented | copied
+    copy: int
+    seed: int | None  # names the output's generator; None for originals and copies
+    ops: tuple[dict, ...]  # each op that fired with the values it was applied with, as JSON
+    width: int
+    height: int
+    sha256: str
+    source_sha256: str
+    variant: str | None = None
+    note: str | None = None  # what encoding converted (alpha flattened, bit depth reduced)
+    extra: dict = field(default_factory=dict, compare=False)  # keys augcli does not read, kept when rewritten
+
+    def to_json(self) -> dict:
+        data = {"path": self.path, "source": self.source, "label": self.label, "split": self.split,
+                "kind": self.kind, "copy": self.copy, "seed": self.seed, "ops": list(self.ops),
+                "width": self.width, "height": self.height, "sha256": self.sha256,
+                "source_sha256": self.source_sha256}
+        if self.variant is not None:
+            data["variant"] = self.variant
+        if self.note is not None:
+            data["note"] = self.note
+        return {**data, **self.extra}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "ManifestRecord":
+        """A record from its JSON object, as ``check_record`` passed it."""
+        known, extra = _known(cls, data)
+        return cls(**{**known, "ops": tuple(known["ops"])}, extra=extra)
+
+
+@dataclass(frozen=True)
+class SkipRecord:
+    """A source that could not be used, and why: a line of ``skipped.jsonl``.
+    ``source_sha256`` (when the source could be read) lets ``--resume`` retry
+    it only once it has changed."""
+
+    source: str
+    reason: str
+    source_sha256: str | None = None
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def to_json(self) -> dict:
+        data = {"source": self.source, "reason": self.reason}
+        if self.source_sha256 is not None:
+            data["source_sha256"] = self.source_sha256
+        return {**data, **self.extra}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "SkipRecord":
+        known, extra = _known(cls, data)
+        return cls(**known, extra=extra)
+
+
+@dataclass(frozen=True)
+class Counts:
+    """A run's counts; a count the record does not hold is None (replay's has only ``written``)."""
+
+    sources: int | None = None
+    written: int | None = None
+    skipped: int | None = None
+    ignored: int | None = None
+
+    def to_json(self) -> dict:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What made an output tree: ``augcli.json``. Read back leniently (a key it
+    lacks is None), since ``--resume`` and replay report what does not match."""
+
+    tool: str | None = None  # "augcli"
+    version: str | None = None
+    engine: str | None = None  # the pixel engine; output bytes depend on it
+    recipe: dict | None = None  # the normalised recipe, as plain data
+    recipe_sha256: str | None = None
+    training_time_arguments: dict | None = None  # accepted in keras:, not applied
+    seed: int | None = None
+    source: str | None = None  # SRC, resolved
+    started: str | None = None
+    finished: str | None = None
+    status: str | None = None  # running | complete | failed
+    counts: Counts = Counts()
+    replay_of: str | None = None  # the manifest a replay was made from
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def to_json(self) -> dict:
+        data = {name: getattr(self, name) for name in ("tool", "version", "engine", "recipe", "recipe_sha256",
+                                                       "training_time_arguments", "seed", "source", "started",
+                                                       "finished", "status")}
+        data["counts"] = self.counts.to_json()
+        if self.replay_of is not None:
+            data["replay_of"] = self.replay_of
+        return {**data, **self.extra}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "RunRecord":
+        known, extra = _known(cls, data)
+        counts = known.get("counts")
+        if isinstance(counts, dict):
+            known["counts"] = Counts(**_known(Counts, counts)[0])
+        else:
+            known.pop("counts", None)
+        return cls(**known, extra=extra)
+
+
+def dumps(record: ManifestRecord | SkipRecord) -> str:
+    """A record as its line in ``manifest.jsonl`` / ``skipped.jsonl`` (without the newline)."""
+    return json.dumps(record.to_json(), ensure_ascii=False, separators=(", ", ": "))
+
+
+def write_run_record(out: OutDir, record: RunRecord) -> None:
     """Replace ``augcli.json`` atomically."""
-    out.write(RUN_FILE, (json.dumps(record, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    out.write(RUN_FILE, (json.dumps(record.to_json(), indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
-def read_run_record(out: Path) -> dict | None:
-    """``augcli.json`` of OUT: None when there is none, {} when it cannot be read."""
+def read_run_record(out: Path) -> RunRecord | None:
+    """``augcli.json`` of OUT: None when there is none, an empty record when it
+    cannot be read."""
     try:
         return load_run_record(out / RUN_FILE)
     except FileNotFoundError:
         return None
     except ManifestError:
-        return {}
+        return RunRecord.from_json({})
 
 
 MAX_LINE = 1 << 20  # a record is ~1 KB; a longer line is junk, and is not read into memory whole
@@ -66,7 +199,7 @@ class ManifestError(UsageError):
         super().__init__(f"{path}:{line}: {what}" if line else f"{path}: {what}")
 
 
-def load_run_record(path: Path) -> dict:
+def load_run_record(path: Path) -> RunRecord:
     """An ``augcli.json``, checked to be a JSON object; ``ManifestError`` if not
     (``FileNotFoundError`` when it is missing)."""
     path = Path(path)
@@ -84,7 +217,7 @@ def load_run_record(path: Path) -> dict:
     value = _parse(raw, path, None)
     if not isinstance(value, dict):
         raise ManifestError(path, None, f"not a JSON object (found {_json_type(value)})")
-    return value
+    return RunRecord.from_json(value)
 
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -188,22 +321,34 @@ def _lines(handle) -> Iterator[tuple[int, bytes | None, bool]]:
         yield number, raw, raw.endswith(b"\n")
 
 
-def read_records(path: Path, fields: dict = RECORD,
-                 on_error: Callable[[ManifestError], None] | None = None) -> Iterator[dict]:
-    """Each record of a JSON-lines file, checked against ``fields``, streamed.
+def read_records(path: Path, on_error: Callable[[ManifestError], None] | None = None) -> Iterator[ManifestRecord]:
+    """Each record of a manifest, checked, streamed.
 
     A missing file has no records. A last line without a newline is a torn
     append (a kill mid-write) and is left out; blank lines are skipped. Any
     other bad line raises ``ManifestError``, or with ``on_error`` is passed to
     it and skipped.
     """
-    for _, record in read_numbered(path, fields, on_error):
+    for _, record in read_numbered(path, on_error):
         yield record
 
 
-def read_numbered(path: Path, fields: dict = RECORD,
-                  on_error: Callable[[ManifestError], None] | None = None) -> Iterator[tuple[int, dict]]:
+def read_numbered(path: Path, on_error: Callable[[ManifestError], None] | None = None
+                  ) -> Iterator[tuple[int, ManifestRecord]]:
     """``read_records`` with each record's line number."""
+    for number, value in _read_checked(path, RECORD, on_error):
+        yield number, ManifestRecord.from_json(value)
+
+
+def read_skips(path: Path, on_error: Callable[[ManifestError], None] | None = None) -> Iterator[SkipRecord]:
+    """Each record of a ``skipped.jsonl``, checked, streamed (as ``read_records``)."""
+    for _, value in _read_checked(path, SKIP_RECORD, on_error):
+        yield SkipRecord.from_json(value)
+
+
+def _read_checked(path: Path, fields: dict, on_error: Callable[[ManifestError], None] | None
+                  ) -> Iterator[tuple[int, dict]]:
+    """(line number, JSON object) of each line, checked against ``fields``."""
     path = Path(path)
     try:  # a regular file inside its own folder: not a FIFO, not a link to elsewhere
         handle = open_inside(path.parent, path.name)
@@ -264,7 +409,7 @@ class AppendLog:
         self.name = name
         self._handle = None
 
-    def append(self, record: dict) -> None:
+    def append(self, record: ManifestRecord | SkipRecord) -> None:
         if self._handle is None:
             self._handle = self.out.open_append(self.name)
         self._handle.write(dumps(record) + "\n")

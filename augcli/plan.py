@@ -10,32 +10,36 @@ the source once per task. Memory does not grow with ``copies``.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Iterator
+from typing import Callable, Iterator
 
 from .errors import Problem, RecipeError, UsageError
-from .io import EXTENSIONS
+from .io import EXTENSIONS, Encoding, format_named
 from .limits import MAX_COPIES
 from .ops.spec import close_match
-from .recipe import Recipe
-from .scan import SPLITS, Scan, Skip, SourceImage
+from .recipe import Recipe, Step
+from .manifest import ManifestRecord, SkipRecord
+from .scan import SPLITS, Scan, SourceImage
 
-_FORMAT_NAMES = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}
+Steps = tuple[Step, ...]
 
 
 @dataclass(frozen=True)
 class Target:
-    """One file to write."""
+    """One file to write, with everything that decides its bytes besides the
+    source and the run seed: the steps its ops are drawn from and its encoding."""
 
     path: str  # POSIX path relative to OUT
     kind: str  # original | augmented | copied
     copy: int  # 1.. for augmented outputs (and variants, by position); 0 otherwise
-    format: str  # Pillow format name to encode with
+    encoding: Encoding
     variant: str | None = None
     byte_copy: bool = False  # may copy the source bytes (if no EXIF rotation is needed)
+    steps: Steps = ()  # what an augmented output's ops are drawn from (class rules applied)
 
 
 @dataclass(frozen=True)
@@ -58,12 +62,13 @@ class Outputs:
     folder: str  # POSIX folder relative to OUT ("" never: sources are below a class)
     stem: str  # collision-free, chosen at planning
     ext: str
-    format: str
+    encoding: Encoding
     plain: str | None  # "original", "copied" or None: the file named stem + ext
     byte_copy: bool
     copies: int
     width: int  # digits of the copy number
-    variants: tuple[tuple[int, str], ...] = ()  # (index in the recipe, name)
+    variants: tuple[tuple[int, str, Steps], ...] = ()  # (index in the recipe, name, steps)
+    steps: Steps = ()  # the numbered copies' steps
 
     @property
     def count(self) -> int:
@@ -72,16 +77,18 @@ class Outputs:
     def short_names(self) -> list[str]:
         """The names other than the numbered copies (few per source)."""
         names = [self.stem + self.ext] if self.plain is not None else []
-        return names + [f"{self.stem}_{name}{self.ext}" for _, name in self.variants]
+        return names + [f"{self.stem}_{name}{self.ext}" for _, name, _ in self.variants]
 
     def targets(self) -> Iterator[Target]:
         at = f"{self.folder}/" if self.folder else ""
         if self.plain is not None:
-            yield Target(at + self.stem + self.ext, self.plain, 0, self.format, byte_copy=self.byte_copy)
-        for index, name in self.variants:
-            yield Target(f"{at}{self.stem}_{name}{self.ext}", "augmented", index, self.format, variant=name)
+            yield Target(at + self.stem + self.ext, self.plain, 0, self.encoding, byte_copy=self.byte_copy)
+        for index, name, steps in self.variants:
+            yield Target(f"{at}{self.stem}_{name}{self.ext}", "augmented", index, self.encoding, variant=name,
+                         steps=steps)
         for copy in range(1, self.copies + 1):
-            yield Target(f"{at}{self.stem}_aug{copy:0{self.width}d}{self.ext}", "augmented", copy, self.format)
+            yield Target(f"{at}{self.stem}_aug{copy:0{self.width}d}{self.ext}", "augmented", copy, self.encoding,
+                         steps=self.steps)
 
     def tasks(self) -> Iterator[Task]:
         """This source's tasks, at most ``TASK_OUTPUTS`` targets each."""
@@ -95,7 +102,7 @@ class Plan:
     """Every source's outputs, named; ``tasks()`` streams the work."""
 
     outputs: tuple[Outputs, ...]
-    skipped: tuple[Skip, ...] = ()  # sources no free name could be found for
+    skipped: tuple[SkipRecord, ...] = ()  # sources no free name could be found for
 
     def tasks(self) -> Iterator[Task]:
         for outputs in self.outputs:
@@ -116,13 +123,62 @@ class Plan:
             row[1] += outputs.count
         return [(k, v[0], v[1]) for k, v in rows.items()]
 
+    # -- what is left after an earlier run (--resume) --
+
+    def remaining(self, done_paths: set[str], skipped_sources: set[str]) -> Iterator[Task]:
+        """The tasks (with only their unfinished targets) still to do, streamed;
+        none for a source the earlier run skipped."""
+        for task in self.tasks():
+            if task.source.relpath in skipped_sources:
+                continue
+            targets = tuple(t for t in task.targets if t.path not in done_paths)
+            if targets:
+                yield Task(task.source, targets)
+
+    def sources_left(self, skipped_sources: set[str]) -> int:
+        """How many sources the run reads: all but those skipped earlier."""
+        return sum(1 for o in self.outputs if o.source.relpath not in skipped_sources)
+
+    def to_do(self, done: list[ManifestRecord], skipped_sources: set[str]) -> int:
+        """How many outputs are left, from counts (the targets are never listed)."""
+        planned = sum(o.count for o in self.outputs if o.source.relpath not in skipped_sources)
+        return max(0, planned - sum(1 for r in done if r.source not in skipped_sources))
+
+    def left(self, done: list[ManifestRecord], skipped_sources: set[str]) -> int:
+        """Exactly how many outputs a resume would write, counted as the tasks stream."""
+        return sum(len(task.targets) for task in self.remaining({r.path for r in done}, skipped_sources))
+
 
 def output_format(source: SourceImage, recipe: Recipe) -> str:
     """``same`` keeps the content's format, except GIF (a 256-colour palette would
     quantise every augmented image), which is written as PNG."""
     if recipe.output.format != "same":
-        return _FORMAT_NAMES[recipe.output.format]
+        return format_named(recipe.output.format)
     return "PNG" if source.format == "GIF" else source.format
+
+
+def steps_for(recipe: Recipe, label: str, variant: str | None = None) -> Steps:
+    """The steps an augmented output of class ``label`` (of ``variant``) is drawn
+    from, class rules applied."""
+    if variant is not None:
+        return dict(recipe.variants_for(label))[variant]
+    return recipe.pipeline_for(label)
+
+
+def variants_of(recipe: Recipe, label: str) -> tuple[tuple[int, str, Steps], ...]:
+    """(index, name, steps) of each variant class ``label`` keeps, numbered by
+    its position in the recipe."""
+    kept = dict(recipe.variants_for(label))
+    return tuple((index, name, kept[name]) for index, (name, _) in enumerate(recipe.variants, start=1)
+                 if name in kept)
+
+
+def augmentations(recipe: Recipe, label: str, copies: int) -> list[tuple[int, str | None, Steps]]:
+    """(copy, variant, steps) of each augmented output a source of class
+    ``label`` gets: every variant it keeps, or ``copies`` copies of its pipeline."""
+    if recipe.variants:
+        return list(variants_of(recipe, label))
+    return [(copy, None, recipe.pipeline_for(label)) for copy in range(1, copies + 1)]
 
 
 def augmented_splits(scan: Scan, requested: tuple[str, ...] | None = None) -> set[str | None]:
@@ -296,31 +352,35 @@ def make_plan(scan: Scan, recipe: Recipe, augment: tuple[str, ...] | None = None
     copies = copies_per_source(scan, recipe, augmented)
     width = max(2, len(str(max(copies.values(), default=1))))
     names = _Names(output_folders(scan), width)
+    # one steps and one encoding object per class and format, not per source
+    steps = functools.cache(lambda label: (recipe.pipeline_for(label), variants_of(recipe, label)))
+    encodings = functools.cache(lambda fmt: Encoding.of(recipe.output, fmt))
     planned, skipped = [], []
     for source in scan.sources:
-        outputs = _name(source, recipe, source.split in augmented, names, copies.get(source.relpath, 0), width)
+        outputs = _name(source, recipe, source.split in augmented, names, copies.get(source.relpath, 0), width,
+                        steps, encodings)
         if outputs is None:
-            skipped.append(Skip(source.relpath, "no free output name (all 10,000 candidates are taken)"))
+            skipped.append(SkipRecord(source.relpath, "no free output name (all 10,000 candidates are taken)"))
             continue
         names.take(outputs)
         planned.append(outputs)
     return Plan(tuple(planned), tuple(skipped))
 
 
-def _name(source: SourceImage, recipe: Recipe, augment: bool, names: _Names, copies: int,
-          width: int) -> Outputs | None:
+def _name(source: SourceImage, recipe: Recipe, augment: bool, names: _Names, copies: int, width: int,
+          steps: Callable[[str], tuple[Steps, tuple]], encodings: Callable[[str], Encoding]) -> Outputs | None:
     fmt = output_format(source, recipe)
     rel = PurePosixPath(source.relpath)
     keep_ext = fmt == source.format and rel.suffix.lower() in EXTENSIONS[fmt]
     ext = rel.suffix if keep_ext else EXTENSIONS[fmt][0]
     verbatim = recipe.output.format == "same" and recipe.output.size is None and fmt == source.format
     folder = str(rel.parent)
+    pipeline: Steps = ()
     if not augment:
         plain, variants, copies = "copied", (), 0
     else:
         plain = "original" if recipe.include_originals else None
-        wanted = {name for name, _ in recipe.variants_for(source.label)} if recipe.variants else set()
-        variants = tuple((index, name) for index, (name, _) in enumerate(recipe.variants, start=1) if name in wanted)
+        pipeline, variants = steps(source.label)
         copies = 0 if recipe.variants else copies
 
     # Collisions (a.jpg and a.png both written as PNG) are resolved here, never by
@@ -330,7 +390,8 @@ def _name(source: SourceImage, recipe: Recipe, augment: bool, names: _Names, cop
     head = [stem, f"{stem}_{rel.suffix.lstrip('.').lower()}"] if rel.suffix else [stem]
     candidates = itertools.chain(head, (f"{head[-1]}_{n}" for n in range(2, 10_000)))
     for candidate in candidates:
-        outputs = Outputs(source, folder, candidate, ext, fmt, plain, verbatim, copies, width, variants)
+        outputs = Outputs(source, folder, candidate, ext, encodings(fmt), plain, verbatim, copies, width, variants,
+                          pipeline)
         if names.free(outputs):
             return outputs
     return None

@@ -804,7 +804,7 @@ class _Parser:
                                else Fixed(param.default)))
         if spec.out_size is not None:  # an op that sets the size (resize): bounded like any output
             for name, value in params:
-                if spec.param(name).kind in ("pair", "size"):
+                if spec.param(name).type.sized:
                     self.output_size(value, f"{path}.{name}")
         p = self.fixed(_P, args.get("p", 1.0), f"{path}.p")
         return OpStep(spec.name, tuple(params), float(p))

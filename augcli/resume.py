@@ -18,17 +18,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .integrity import hash_inside
+from .errors import UsageError
+from .manifest import (MANIFEST, SKIPPED, ManifestError, ManifestRecord, RunRecord, SkipRecord, dumps, read_records,
+                       read_skips, repair_torn_tail)
 from .outdir import OutDir
 from .plan import Plan, Target
 from .scan import Scan, SourceImage
+from .trees import hash_inside
 
 
 @dataclass
 class Resumed:
-    done: list[dict]  # manifest records still valid
-    skips: list[dict]  # skip records still valid
-    stale: list[dict]  # manifest records whose files are to be removed
+    done: list[ManifestRecord]  # still valid
+    skips: list[SkipRecord]  # still valid
+    stale: list[ManifestRecord]  # their files are to be removed
     dropped_skips: int = 0
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -48,17 +51,53 @@ class Resumed:
         return ", ".join(parts)
 
 
-def reconcile(plan: Plan, found: Scan, out: OutDir, src: Path, records: list[dict], skips: list[dict],
-              *, finished: bool, jobs: int = 4) -> Resumed:
+def previous_records(out: Path, repair: bool = True,
+                     shown: str | None = None) -> tuple[list[ManifestRecord], list[SkipRecord]]:
+    """The manifest and skip records of the earlier run. A torn last line (a
+    kill mid-append) is cut off (``repair``); any other bad line stops the
+    resume with its file (under OUT as the user wrote it) and line."""
+    try:
+        if repair:
+            for name in (MANIFEST, SKIPPED):
+                repair_torn_tail(out / name)
+        return list(read_records(out / MANIFEST)), list(read_skips(out / SKIPPED))
+    except ManifestError as exc:
+        where = Path(shown) / Path(exc.path).name if shown else exc.path
+        fix = "fix or remove that line" if exc.line else "fix the file"
+        raise UsageError(f"--resume: {ManifestError(where, exc.line, exc.what)}; {fix}, or use --overwrite to "
+                         "start again") from None
+
+
+def take_stock(out: OutDir, plan: Plan, found: Scan, src: Path, previous: RunRecord, jobs: int,
+               shown: str) -> Resumed:
+    """Keep what is still valid in OUT, remove what is stale (``reconcile``
+    sorts them). Files go first, then their lines: if this is interrupted, a
+    line whose file is gone is stale next time too."""
+    records, skips = previous_records(Path(out.path), shown=shown)
+    resumed = reconcile(plan, found, out, src, records, skips, finished=previous.status == "complete",
+                        jobs=jobs)
+    if resumed.stale or resumed.dropped_skips:
+        removed = [r.path for r in resumed.stale if out.remove(r.path)]
+        out.write(MANIFEST, "".join(dumps(r) + "\n" for r in resumed.done).encode("utf-8"))
+        if resumed.skips:
+            out.write(SKIPPED, "".join(dumps(s) + "\n" for s in resumed.skips).encode("utf-8"))
+        else:
+            out.remove(SKIPPED)
+        out.prune(path.rpartition("/")[0] for path in removed)
+    return resumed
+
+
+def reconcile(plan: Plan, found: Scan, out: OutDir, src: Path, records: list[ManifestRecord],
+              skips: list[SkipRecord], *, finished: bool, jobs: int = 4) -> Resumed:
     """Sort the earlier run's records into kept and stale (see the module doc).
     ``finished``: the earlier run completed, so a source it has no record of
     was added since (otherwise it may simply not have been reached)."""
     now = {outputs.source.relpath for outputs in plan.outputs}
-    scan_skips = {skip.source: skip.to_json() for skip in found.skipped}
-    recorded = {str(r.get("source")) for r in records} | {str(s.get("source")) for s in skips}
+    scan_skips = {skip.source: skip for skip in found.skipped}
+    recorded = {r.source for r in records} | {s.source for s in skips}
     hashes = _hashes(src, sorted(recorded & now), jobs)
 
-    claims = Counter(r.get("path") for r in records)
+    claims = Counter(r.path for r in records)
     current = {}  # path -> the record this plan would write there, unchanged source
     for task in plan.tasks():  # streamed: only the targets records claim are kept
         digest = hashes.get(task.source.relpath)
@@ -67,23 +106,21 @@ def reconcile(plan: Plan, found: Scan, out: OutDir, src: Path, records: list[dic
                 current[target.path] = (task.source, target, digest)
     done, stale = [], []
     for record in records:
-        wanted = current.get(record.get("path"))
-        ok = wanted is not None and _same(record, *wanted) and out.is_file(record["path"])
+        wanted = current.get(record.path)
+        ok = wanted is not None and _same(record, *wanted) and out.is_file(record.path)
         (done if ok else stale).append(record)
 
     kept_skips, seen = [], set()
     for skip in skips:
-        source = skip.get("source")
-        unchanged = source in now and skip.get("source_sha256") is not None \
-            and skip.get("source_sha256") == hashes.get(source)
+        source = skip.source
+        unchanged = source in now and skip.source_sha256 is not None and skip.source_sha256 == hashes.get(source)
         if source not in seen and (unchanged or scan_skips.get(source) == skip):
             kept_skips.append(skip)
             seen.add(source)
 
-    hashed = records + [s for s in skips if "source_sha256" in s]  # old skip records carry no hash
-    changed = {str(r["source"]) for r in hashed if r.get("source") in now
-               and r.get("source_sha256") != hashes.get(r["source"])}
-    changed |= {str(r.get("source")) for r in records if r.get("source") in scan_skips}
+    hashed = records + [s for s in skips if s.source_sha256 is not None]  # old skip records carry no hash
+    changed = {r.source for r in hashed if r.source in now and r.source_sha256 != hashes.get(r.source)}
+    changed |= {r.source for r in records if r.source in scan_skips}
     return Resumed(
         done=done, skips=kept_skips, stale=stale, dropped_skips=len(skips) - len(kept_skips),
         added=sorted(now - recorded) if finished else [],
@@ -92,10 +129,9 @@ def reconcile(plan: Plan, found: Scan, out: OutDir, src: Path, records: list[dic
     )
 
 
-def _same(record: dict, source: SourceImage, target: Target, digest: str | None) -> bool:
-    return (record.get("source") == source.relpath and record.get("kind") == target.kind
-            and record.get("copy") == target.copy and record.get("variant") == target.variant
-            and digest is not None and record.get("source_sha256") == digest)
+def _same(record: ManifestRecord, source: SourceImage, target: Target, digest: str | None) -> bool:
+    return (record.source == source.relpath and record.kind == target.kind and record.copy == target.copy
+            and record.variant == target.variant and digest is not None and record.source_sha256 == digest)
 
 
 def _hashes(src: Path, relpaths: list[str], jobs: int) -> dict[str, str | None]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .errors import AugcliError, UsageError
 from .io import IMAGE_EXTENSIONS, sniff
-from .manifest import RESERVED_NAMES
+from .manifest import RESERVED_NAMES, SkipRecord
 from .trees import Refused, read_inside
 
 SPLITS = ("train", "val", "valid", "validation", "test")
@@ -29,24 +29,20 @@ class SourceImage:
 
 
 @dataclass(frozen=True)
-class Skip:
-    """A source file that cannot be used, and why."""
-
-    source: str
-    reason: str
-
-    def to_json(self) -> dict:
-        return {"source": self.source, "reason": self.reason}
-
-
-@dataclass(frozen=True)
 class Scan:
     root: str
     sources: tuple[SourceImage, ...]
-    skipped: tuple[Skip, ...]
+    skipped: tuple[SkipRecord, ...]
     ignored: tuple[str, ...]
     empty_classes: tuple[str, ...]
     splits: tuple[str, ...]  # empty for the flat layout
+
+
+def check_src(src: str | Path) -> None:
+    """SRC must be a folder: a usage error (exit 2) before any work otherwise."""
+    root = Path(src)
+    if not root.is_dir():
+        raise UsageError(f"SRC {src} is not a folder" if root.exists() else f"SRC {src} does not exist")
 
 
 def check_separate(src: Path, out: Path) -> None:
@@ -84,7 +80,7 @@ class _Walker:
         self.root = root
         self.real_root = root.resolve()
         self.sources: list[SourceImage] = []
-        self.skipped: list[Skip] = []
+        self.skipped: list[SkipRecord] = []
         self.ignored: list[str] = []
 
     def inside(self, real: Path) -> bool:
@@ -96,15 +92,15 @@ class _Walker:
         try:
             names = sorted(os.listdir(folder))
         except OSError as exc:
-            self.skipped.append(Skip(rel or ".", f"cannot list folder: {exc.strerror or exc}"))
+            self.skipped.append(SkipRecord(rel or ".", f"cannot list folder: {exc.strerror or exc}"))
             return []
         for name in names:
             relpath = f"{rel}/{name}" if rel else name
             if _ignored(name):
                 self.ignored.append(relpath)
             elif not _is_utf8(name):
-                self.skipped.append(Skip(printable(relpath), "name is not valid UTF-8, so it cannot be recorded; "
-                                                             "rename it"))
+                self.skipped.append(SkipRecord(printable(relpath), "name is not valid UTF-8, so it cannot be "
+                                                                   "recorded; rename it"))
             else:
                 out.append((name, relpath, folder / name))
         return out
@@ -117,10 +113,10 @@ class _Walker:
         try:
             real = path.resolve(strict=True)
         except (OSError, RuntimeError):
-            self.skipped.append(Skip(relpath, "broken symlink (its target does not exist)"))
+            self.skipped.append(SkipRecord(relpath, "broken symlink (its target does not exist)"))
             return None
         if not self.inside(real):
-            self.skipped.append(Skip(relpath, f"symlink points outside SRC (to {real}); not followed"))
+            self.skipped.append(SkipRecord(relpath, f"symlink points outside SRC (to {real}); not followed"))
             return None
         return real
 
@@ -134,7 +130,8 @@ class _Walker:
             if real.is_dir():
                 key = real.resolve()
                 if key in seen:
-                    self.skipped.append(Skip(relpath, "symlink loop (folder already being scanned); not followed"))
+                    self.skipped.append(SkipRecord(relpath, "symlink loop (folder already being scanned); "
+                                                            "not followed"))
                     continue
                 count += self.walk_class(path, relpath, label, split, seen | {key})
             elif Path(name).suffix.lower() not in IMAGE_EXTENSIONS:
@@ -147,17 +144,17 @@ class _Walker:
         try:
             head = read_inside(self.root, relpath, limit=16)
         except Refused as exc:
-            self.skipped.append(Skip(relpath, str(exc)))
+            self.skipped.append(SkipRecord(relpath, str(exc)))
             return 0
         except OSError as exc:
-            self.skipped.append(Skip(relpath, f"cannot read: {exc.strerror or exc}"))
+            self.skipped.append(SkipRecord(relpath, f"cannot read: {exc.strerror or exc}"))
             return 0
         if not head:
-            self.skipped.append(Skip(relpath, "empty file"))
+            self.skipped.append(SkipRecord(relpath, "empty file"))
             return 0
         fmt = sniff(head)
         if fmt is None:
-            self.skipped.append(Skip(relpath, "not an image: content is not JPEG, PNG, GIF, WebP, BMP or TIFF"))
+            self.skipped.append(SkipRecord(relpath, "not an image: content is not JPEG, PNG, GIF, WebP, BMP or TIFF"))
             return 0
         self.sources.append(SourceImage(relpath, label, split, fmt))
         return 1
@@ -165,9 +162,8 @@ class _Walker:
 
 def scan(src: str | Path) -> Scan:
     """List the source images of SRC in a stable order."""
+    check_src(src)
     root = Path(src)
-    if not root.is_dir():
-        raise UsageError(f"SRC {src} is not a folder" if root.exists() else f"SRC {src} does not exist")
     walker = _Walker(root)
     top = walker.entries(root, "")
     folders = [(n, r, p) for n, r, p in top if p.is_dir()]
@@ -190,7 +186,7 @@ def scan(src: str | Path) -> Scan:
                 walker.ignored.append(relpath)
                 continue
             if not split and name.casefold() in RESERVED_NAMES:
-                walker.skipped.append(Skip(relpath, f"class folder name {name!r} is reserved for augcli's own "
+                walker.skipped.append(SkipRecord(relpath, f"class folder name {name!r} is reserved for augcli's own "
                                                     "file of that name in OUT; rename the folder"))
                 continue
             classes += 1

@@ -9,16 +9,17 @@ import json
 import os
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Iterable
 
 from .errors import UsageError
-from .manifest import MANIFEST, read_records
+from .manifest import MANIFEST, ManifestRecord, read_records
 
 COLUMNS = ("path", "source", "label", "split", "kind", "variant", "copy", "seed", "width", "height", "note", "ops",
            "sha256", "source_sha256")
 RECORDED_NOT_DRAWN = ("seed",)  # an op's own random seed, recorded so it replays; not a parameter to check
 
 
-def load_manifest(out: str | Path) -> list[dict]:
+def load_manifest(out: str | Path) -> list[ManifestRecord]:
     """OUT's manifest records, checked (``ManifestError`` names a bad line)."""
     path = Path(out) / MANIFEST
     if not os.path.lexists(path):  # (one that is there but unreadable gets its own reason)
@@ -26,7 +27,7 @@ def load_manifest(out: str | Path) -> list[dict]:
     return list(read_records(path))
 
 
-def short_ops(ops: list[dict]) -> str:
+def short_ops(ops: Iterable[dict]) -> str:
     """``rotate(angle=-12.66,fill=reflect,expand=false); hflip`` - readable in a
     spreadsheet, values spelt as in the manifest's JSON."""
     parts = []
@@ -40,7 +41,7 @@ def _json_value(value) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def to_csv(records: list[dict]) -> str:
+def to_csv(records: list[ManifestRecord]) -> str:
     """One row per image; an empty cell where a record has no value (an
     original's seed), so ``pd.read_csv(..., dtype={"seed": "Int64"})`` keeps
     seeds exact."""
@@ -48,11 +49,11 @@ def to_csv(records: list[dict]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
     for record in records:
-        writer.writerow([short_ops(record["ops"]) if c == "ops" else record.get(c) for c in COLUMNS])
+        writer.writerow([short_ops(record.ops) if c == "ops" else getattr(record, c) for c in COLUMNS])
     return buffer.getvalue()
 
 
-def summarise(records: list[dict]) -> dict:
+def summarise(records: list[ManifestRecord]) -> dict:
     """Counts per class, op frequencies and drawn parameter ranges."""
     classes: dict[str, Counter] = defaultdict(Counter)
     sources: dict[str, set] = defaultdict(set)
@@ -61,13 +62,13 @@ def summarise(records: list[dict]) -> dict:
     values: dict[tuple[str, str], Counter] = defaultdict(Counter)
     augmented = 0
     for record in records:
-        key = f"{record['split']}/{record['label']}" if record.get("split") else record["label"]
-        classes[key][record["kind"]] += 1
-        sources[key].add(record["source"])
-        if record["kind"] != "augmented":
+        key = f"{record.split}/{record.label}" if record.split else record.label
+        classes[key][record.kind] += 1
+        sources[key].add(record.source)
+        if record.kind != "augmented":
             continue
         augmented += 1
-        for op in record["ops"]:
+        for op in record.ops:
             fired[op["op"]] += 1
             for name, value in op.items():
                 if name == "op" or name in RECORDED_NOT_DRAWN or value is None or isinstance(value, list):
@@ -88,7 +89,7 @@ def summarise(records: list[dict]) -> dict:
     }
 
 
-def render(summary: dict) -> str:
+def to_text(summary: dict) -> str:
     """The summary as plain-text tables."""
     lines = []
     width = max([5] + [len(k) for k in summary["classes"]])

@@ -9,6 +9,7 @@ reader never waits on a pipe or reads ``/dev/zero`` forever.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from pathlib import Path, PurePosixPath
@@ -88,3 +89,21 @@ def check_out(path: str | os.PathLike) -> None:
     if path.is_symlink() and not path.exists():
         raise UsageError(f"{path} is a symlink to {os.readlink(path)}, which does not exist; "
                          "remove the link or give another path")
+
+
+def digest_of(handle: BinaryIO) -> str:
+    """sha256 of what is left in ``handle``, read a block at a time."""
+    digest = hashlib.sha256()
+    for block in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(block)
+    return digest.hexdigest()
+
+
+def hash_inside(root: str | os.PathLike, relpath: str) -> str | None:
+    """sha256 of ``root/relpath`` read only inside ``root`` (a regular file), or
+    None when it cannot be read there."""
+    try:
+        with open_inside(root, relpath) as handle:
+            return digest_of(handle)
+    except (OSError, Refused):
+        return None

@@ -1,5 +1,5 @@
 """What one worker does for one source: decode once, then for each target
-sample -> apply -> encode -> write atomically, and return small records.
+draw -> render (``augcli.render``) -> write atomically, and return small records.
 
 Workers never decide what to produce (the plan did) and never touch the
 manifest (the parent appends it). Nothing here depends on the process it runs
@@ -16,16 +16,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from PIL import Image
-
-from .apply import apply
-from .fit import fit
-from .io import Decoded, Unusable, decode, encode
+from .io import Unusable, decode
+from .manifest import ManifestRecord, SkipRecord
 from .outdir import OutDir, write_atomic
-from .plan import Target, Task
+from .plan import Task
 from .recipe import Recipe
-from .sampling import AppliedOp, TooLarge, check_pixels, item_rng, sample
-from .scan import Skip, SourceImage
+from .render import draw, render
+from .sampling import AppliedOp, TooLarge, check_pixels
+from .scan import SourceImage
 from .trees import Refused, read_inside
 
 # what OUT's filesystem says about a name it will not take (too long, bytes it
@@ -44,38 +42,6 @@ class Job:
     max_pixels: int
     parent_pid: int = field(default_factory=os.getpid)  # the process that planned the run (and holds OUT's lock)
     local_pool: bool = False  # run by that process's own pool (loky): its workers die with it
-
-
-def steps_for(recipe: Recipe, target: Target, label: str):
-    """The steps one output is drawn from (per-class rules applied)."""
-    if target.variant is not None:
-        return dict(recipe.variants_for(label))[target.variant]
-    return recipe.pipeline_for(label)
-
-
-def finish(img: Image.Image, recipe: Recipe) -> Image.Image:
-    """The recipe's final output step: ``output.size`` resizes last, by its fit mode."""
-    if recipe.output.size is None:
-        return img
-    return fit(img, recipe.output.size, recipe.output.fit, recipe.output.background)
-
-
-def augment(img: Image.Image, ops: tuple[AppliedOp, ...], recipe: Recipe) -> Image.Image:
-    """The pixels of one output before encoding: the drawn ops, then the output
-    step. ``render`` and ``Augmenter`` (in memory) share this path."""
-    return finish(apply(img, ops), recipe)
-
-
-def render(decoded: Decoded, target: Target, ops: tuple[AppliedOp, ...], source_bytes: bytes,
-           recipe: Recipe) -> tuple[bytes, int, int, str | None]:
-    """The bytes of one output; ``preview`` and ``replay`` share this path."""
-    if target.byte_copy and not decoded.rotated:
-        width, height = decoded.image.size
-        return source_bytes, width, height, None
-    img = augment(decoded.image, ops, recipe)
-    data, written, note = encode(img, target.format, quality=recipe.output.quality,
-                                 icc_profile=decoded.icc_profile, cval=recipe.output.background)
-    return data, written.width, written.height, note
 
 
 def _settle_in(job: Job) -> None:
@@ -141,23 +107,23 @@ def keep_freed_memory() -> None:
         pass
 
 
-def _skip(source: SourceImage, reason: str, source_sha: str) -> dict:
+def _skip(source: SourceImage, reason: str, source_sha: str) -> SkipRecord:
     """A skip record with the hash of the bytes it was about: ``--resume``
     retries the source only once those have changed."""
-    return {"skip": {**Skip(source.relpath, reason).to_json(), "source_sha256": source_sha}}
+    return SkipRecord(source.relpath, reason, source_sha)
 
 
-def process(task: Task, job: Job) -> list[dict]:
-    """Produce every target of one source; return manifest records, or one skip
-    record if the source cannot be used."""
+def process(task: Task, job: Job) -> list[ManifestRecord | SkipRecord]:
+    """Produce every target of one source; return its manifest records, ending
+    with a skip record if the source cannot be used (or no further)."""
     _settle_in(job)
     source = task.source
     try:
         data = read_inside(job.src, source.relpath)
     except Refused as exc:
-        return [{"skip": Skip(source.relpath, str(exc)).to_json()}]
+        return [SkipRecord(source.relpath, str(exc))]
     except OSError as exc:
-        return [{"skip": Skip(source.relpath, f"cannot read: {exc.strerror or exc}").to_json()}]
+        return [SkipRecord(source.relpath, f"cannot read: {exc.strerror or exc}")]
     source_sha = hashlib.sha256(data).hexdigest()
     try:
         decoded = decode(data, max_pixels=job.max_pixels)
@@ -172,11 +138,10 @@ def process(task: Task, job: Job) -> list[dict]:
         stage = "draw parameters"
         try:
             if target.kind == "augmented":
-                rng, seed = item_rng(job.seed, source.relpath, target.copy)
-                ops = sample(steps_for(job.recipe, target, source.label), rng, decoded.image.size)
+                ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.image.size)
             stage = f"augment ({', '.join(op.op for op in ops)})" if ops else "encode"
             check_pixels(ops, decoded.image.size, job.recipe.output, job.max_pixels)
-            out_bytes, width, height, note = render(decoded, target, ops, data, job.recipe)
+            out_bytes, width, height, note = render(decoded, target, ops, data)
         except Exception as exc:
             # Nothing about one source may stop the run: whatever drawing, applying
             # or encoding raises for it (a degenerate size, an op's own limits) skips
@@ -193,23 +158,9 @@ def process(task: Task, job: Job) -> list[dict]:
                 raise  # a full or read-only disk is the run's failure
             reason = f"cannot write {target.path} in OUT: {exc.strerror or exc}"
             return records + [_skip(source, reason, source_sha)]
-        record = {
-            "path": target.path,
-            "source": source.relpath,
-            "label": source.label,
-            "split": source.split,
-            "kind": target.kind,
-            "copy": target.copy,
-            "seed": seed,
-            "ops": [op.to_json() for op in ops],
-            "width": width,
-            "height": height,
-            "sha256": hashlib.sha256(out_bytes).hexdigest(),
-            "source_sha256": source_sha,
-        }
-        if target.variant is not None:
-            record["variant"] = target.variant
-        if note:
-            record["note"] = note
-        records.append({"manifest": record})
+        records.append(ManifestRecord(
+            path=target.path, source=source.relpath, label=source.label, split=source.split, kind=target.kind,
+            copy=target.copy, seed=seed, ops=tuple(op.to_json() for op in ops), width=width, height=height,
+            sha256=hashlib.sha256(out_bytes).hexdigest(), source_sha256=source_sha, variant=target.variant,
+            note=note or None))
     return records

@@ -75,8 +75,9 @@ MUTANTS = (
            "np.array([[-1.0, 0, w], [0, 1, 0], [0, 0, 1]])", "hflip fused with neighbours is shifted a pixel"),
     Mutant("rotate-expand-canvas", GEO, "math.ceil(abs(c) * (w - 1) + abs(s) * (h - 1) - 1e-6) + 1",
            "math.ceil(abs(c) * (w - 1) + abs(s) * (h - 1) - 1e-6)", "rotate expand: the canvas is a pixel too narrow"),
-    Mutant("hflip-is-vflip", GEO, '"hflip", lambda img: img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)',
-           '"hflip", lambda img: img.transpose(Image.Transpose.FLIP_TOP_BOTTOM)', "hflip mirrors top-bottom"),
+    Mutant("hflip-is-vflip", GEO, '"hflip", _hflip_forward, kernel=lambda img: img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)',
+           '"hflip", _hflip_forward, kernel=lambda img: img.transpose(Image.Transpose.FLIP_TOP_BOTTOM)',
+           "hflip mirrors top-bottom"),
     Mutant("rot90-direction", GEO, "turns = {1: Image.Transpose.ROTATE_90, 2: Image.Transpose.ROTATE_180, "
            "3: Image.Transpose.ROTATE_270}", "turns = {1: Image.Transpose.ROTATE_270, 2: Image.Transpose.ROTATE_180, "
            "3: Image.Transpose.ROTATE_90}", "rot90 turns clockwise"),
@@ -145,8 +146,8 @@ MUTANTS = (
            "return np.random.SeedSequence(seed, spawn_key=(stable_hash(relpath), copy, *epochs))",
            "return np.random.SeedSequence(seed, spawn_key=(copy, *epochs))",
            "every source's copy n draws the same parameters"),
-    Mutant("seed-by-position", "augcli/worker.py", "item_rng(job.seed, source.relpath, target.copy)",
-           "item_rng(job.seed, source.relpath, len(records))",
+    Mutant("seed-by-position", "augcli/worker.py", "draw(job.seed, source.relpath, target.copy,",
+           "draw(job.seed, source.relpath, len(records),",
            "seeds keyed by position among the task's outputs, not by copy"),
     Mutant("some-of-order", "augcli/sampling.py", "picked = sorted(rng.choice(len(step.steps), size=n, replace=False).tolist())",
            "picked = list(rng.choice(len(step.steps), size=n, replace=False).tolist())",
@@ -168,7 +169,7 @@ MUTANTS = (
     Mutant("byte-copy-despite-resize", "augcli/plan.py",
            'verbatim = recipe.output.format == "same" and recipe.output.size is None and',
            'verbatim = recipe.output.format == "same" and', "originals are byte-copied even when output.size resizes"),
-    Mutant("exif-byte-copy", "augcli/worker.py", "if target.byte_copy and not decoded.rotated:", "if target.byte_copy:",
+    Mutant("exif-byte-copy", "augcli/render.py", "if target.byte_copy and not decoded.rotated:", "if target.byte_copy:",
            "an EXIF-rotated original is byte-copied sideways"),
     Mutant("exif-transpose-skipped", "augcli/io.py", "upright = ImageOps.exif_transpose(img) if orientation != 1 else img",
            "upright = img", "EXIF orientation is ignored"),
@@ -182,28 +183,27 @@ MUTANTS = (
            "the source's colour profile is not written"),
     Mutant("torn-line-kept", "augcli/manifest.py", "if position != size:", "if False:",
            "--resume appends after a torn last manifest line"),
-    Mutant("resume-redoes-done", "augcli/job.py", "tuple(t for t in task.targets if t.path not in done_paths)",
+    Mutant("resume-redoes-done", "augcli/plan.py", "tuple(t for t in task.targets if t.path not in done_paths)",
            "tuple(task.targets)", "--resume writes (and records) finished images again"),
-    Mutant("resume-retries-skipped", "augcli/job.py", "if task.source.relpath in skipped_sources:\n            continue",
-           "if False:\n            continue", "--resume retries sources already recorded as skipped"),
-    Mutant("resume-count", "augcli/job.py",
-           "counts.update(written=summary.already_done + summary.written, skipped=summary.skipped)\n"
-           "            self.record.update(",
-           "counts.update(written=summary.written, skipped=summary.skipped)\n            self.record.update(",
+    Mutant("resume-retries-skipped", "augcli/plan.py", "if task.source.relpath in skipped_sources:\n                continue",
+           "if False:\n                continue", "--resume retries sources already recorded as skipped"),
+    Mutant("resume-count", "augcli/_expand.py",
+           "written=summary.already_done + summary.written, skipped=summary.skipped)",
+           "written=summary.written, skipped=summary.skipped)",
            "a resumed run records only its own images in counts.written"),
-    Mutant("overwrite-foreign-folder", "augcli/job.py", "if overwrite and read_run_record(out) is None:",
+    Mutant("overwrite-foreign-folder", "augcli/outstate.py", "if overwrite and read_run_record(out) is None:",
            "if False:", "--overwrite accepts a folder augcli did not write"),
     Mutant("hidden-files-scanned", "augcli/scan.py", 'return name.startswith(".") or name.lower() in OS_LITTER',
            "return name.lower() in OS_LITTER", "hidden files (._x.jpg) are taken as sources"),
     Mutant("symlink-escape", "augcli/scan.py", "if not self.inside(real):", "if False:",
            "a symlink out of SRC is followed"),
-    Mutant("verify-no-changed", "augcli/integrity.py", "if actual != digest:", "if False:",
+    Mutant("verify-no-changed", "augcli/_verify.py", "if actual != digest:", "if False:",
            "verify does not notice a changed image"),
     Mutant("replay-escapes", "augcli/trees.py", '".." in parts or ', "",
            "replay writes a manifest path with '..' outside NEWOUT"),
-    Mutant("preview-seeds", "augcli/sheet.py", "item_rng(run_seed, source.relpath, copy)",
-           "item_rng(run_seed, source.relpath, copy + 1)", "preview shows other draws than expand writes"),
-    Mutant("verify-no-extra", "augcli/integrity.py",
+    Mutant("preview-seeds", "augcli/_preview.py", "draw(run_seed, source.relpath, copy,",
+           "draw(run_seed, source.relpath, copy + 1,", "preview shows other draws than expand writes"),
+    Mutant("verify-no-extra", "augcli/_verify.py",
            "if rel not in listed and rel not in META_FILES and rel != LOCK_FILE and not is_temp(name):",
            "if False:", "verify does not report files the manifest does not list"),
 )
@@ -211,17 +211,18 @@ MUTANTS = (
 # The test files that can see a mutant in each module, cheapest and most
 # focused first (pytest -x stops at the first failure). A new test file joins
 # the groups of the modules it tests.
-GEOMETRY = ("tests/test_geometry_contract.py", "tests/test_geometric_catalogue.py", "tests/test_kernels.py",
-            "tests/test_keras_fidelity.py", "tests/test_keras_layers.py")
-COLOURS = ("tests/test_colour_and_noise_contract.py", "tests/test_colour_catalogue.py", "tests/test_kernels.py")
-SAMPLING = ("tests/test_sampling_contract.py", "tests/test_kernels.py", "tests/test_geometric_catalogue.py",
-            "tests/test_dataset.py")
+GEOMETRY = ("tests/ops/test_geometry_contract.py", "tests/ops/test_geometric.py", "tests/ops/test_kernels.py",
+            "tests/ops/test_keras_fidelity.py", "tests/ops/test_keras_layers.py", "tests/ops/test_every_op.py")
+COLOURS = ("tests/ops/test_colour_and_noise_contract.py", "tests/ops/test_color.py", "tests/ops/test_kernels.py",
+           "tests/ops/test_every_op.py")
+SAMPLING = ("tests/test_sampling_contract.py", "tests/ops/test_every_op.py", "tests/ops/test_kernels.py",
+            "tests/ops/test_geometric.py", "tests/test_dataset.py")
 RECIPES = ("tests/test_composition_p_range.py", "tests/test_recipe.py", "tests/test_recipe_properties.py",
-           "tests/test_catalogue.py", "tests/test_dataset.py", "tests/test_expand.py")
+           "tests/test_catalogue.py", "tests/test_dataset.py", "tests/test_expand.py", "tests/test_cli.py")
 RUNS = ("tests/test_atomic_write.py", "tests/test_out_tree.py", "tests/test_output_names.py", "tests/test_originals.py",
         "tests/test_encoding.py", "tests/test_resume_repair.py", "tests/test_sampling_contract.py",
         "tests/test_expand.py", "tests/test_inputs.py", "tests/test_dataset.py",
-        "tests/test_preview_verify_replay.py", "tests/test_runs.py")
+        "tests/test_preview_verify_replay.py", "tests/test_records.py", "tests/test_cli.py", "tests/test_runs.py")
 TESTS = {
     "augcli/ops/geometric.py": GEOMETRY,
     "augcli/ops/warp.py": GEOMETRY,
@@ -237,12 +238,14 @@ TESTS = {
     "augcli/io.py": RUNS,
     "augcli/outdir.py": RUNS,
     "augcli/manifest.py": RUNS,
-    "augcli/job.py": RUNS,
+    "augcli/_expand.py": RUNS,
+    "augcli/outstate.py": RUNS,
+    "augcli/render.py": ("tests/test_preview_verify_replay.py",) + RUNS,
     "augcli/scan.py": RUNS,
-    "augcli/integrity.py": ("tests/test_preview_verify_replay.py",) + RUNS,
-    "augcli/regenerate.py": ("tests/test_preview_verify_replay.py",) + RUNS,
+    "augcli/_verify.py": ("tests/test_preview_verify_replay.py",) + RUNS,
+    "augcli/_replay.py": ("tests/test_preview_verify_replay.py",) + RUNS,
     "augcli/trees.py": ("tests/test_preview_verify_replay.py",) + RUNS,
-    "augcli/sheet.py": ("tests/test_preview_verify_replay.py",) + RUNS,
+    "augcli/_preview.py": ("tests/test_preview_verify_replay.py",) + RUNS,
 }
 
 

@@ -85,7 +85,7 @@ def test_in_memory_result_is_the_file_expand_wrote(source, sources, tmp_path):
     out = tmp_path / "out"
     augcli.expand(sources, out, recipe=lossless(recipe), jobs=1)
     aug = augcli.Augmenter(online)
-    augmented = [r for r in read_records(out / MANIFEST) if r["kind"] == "augmented"]
+    augmented = [r.to_json() for r in read_records(out / MANIFEST) if r.kind == "augmented"]
     assert len(augmented) >= 8
     for record in augmented:
         image = read(sources / record["source"])  # decoded as a user would, by Pillow

@@ -247,7 +247,7 @@ def test_every_op_a_policy_records_passes_the_replay_check(policy):
     import numpy as np
 
     from augcli.recipe import Recipe
-    from augcli.regenerate import check_ops
+    from augcli._replay import check_ops
     from augcli.sampling import sample
 
     recipe = Recipe.from_yaml(f"pipeline:\n  - {policy}\n")
@@ -288,7 +288,7 @@ def test_verify_source_does_not_follow_a_link_out_of_src(run, tree, tmp_path):
 
 
 def test_preview_from_does_not_follow_a_link_out_of_out(tree, tmp_path):
-    from augcli.sheet import rows_from_output
+    from augcli._preview import rows_from_output
 
     _, out, _ = tree
     secret = tmp_path / "secret.png"

@@ -291,13 +291,11 @@ def test_excluding_any_op_an_expanding_op_produces_removes_it(name):
 
 
 def test_class_exclude_reaches_a_policy_in_a_variant(uneven):
+    from augcli.plan import steps_for
     from augcli.sampling import item_rng, sample
-    from augcli.worker import steps_for
-    from augcli.plan import Target
 
     recipe = Recipe.from_yaml("variants: {ra: [{randaugment: {n: 3, m: 20}}]}\nclasses: {dog: {exclude: [rotate]}}")
-    target = Target("dog/x_ra.png", "augmented", 1, "PNG", variant="ra")
-    fired = {op.op for c in range(200) for op in sample(steps_for(recipe, target, "dog"), item_rng(0, "x", c)[0],
+    fired = {op.op for c in range(200) for op in sample(steps_for(recipe, "dog", "ra"), item_rng(0, "x", c)[0],
                                                       (32, 32))}
     assert "rotate" not in fired and "shear" in fired
 

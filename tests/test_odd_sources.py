@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
-import augcli.worker
+import augcli.render
 from augcli.ops import REGISTRY
 from .conftest import load, make_image
 
@@ -82,14 +82,14 @@ def test_perspective_on_a_one_pixel_side_is_the_identity(run, tmp_path):
 
 
 def test_a_failure_while_drawing_skips_that_source_only(run, src, recipe, tmp_path, monkeypatch):
-    real = augcli.worker.sample
+    real = augcli.render.sample
 
     def sample(steps, rng, size):
         if size == (40, 56):  # cat/c2.jpg
             raise RuntimeError("drawing failed for this image")
         return real(steps, rng, size)
 
-    monkeypatch.setattr(augcli.worker, "sample", sample)
+    monkeypatch.setattr(augcli.render, "sample", sample)  # the draw expand and preview share
     out = tmp_path / "out"
     result = run("expand", src, out, "-r", recipe, "-j", "1")
     assert result.exit_code == 0, result.output
@@ -102,12 +102,10 @@ def test_a_failure_while_drawing_skips_that_source_only(run, src, recipe, tmp_pa
 
 
 def test_preview_shows_a_failed_draw_instead_of_stopping(run, src, recipe, tmp_path, monkeypatch):
-    import augcli.sheet
-
     def sample(steps, rng, size):
         raise RuntimeError("drawing failed")
 
-    monkeypatch.setattr(augcli.sheet, "sample", sample)
+    monkeypatch.setattr(augcli.render, "sample", sample)
     result = run("preview", src, "-r", recipe, "--out", tmp_path / "sheet.png", "-n", "2", "-k", "2")
     assert result.exit_code == 0, result.output
     assert load(tmp_path / "sheet.png").size[0] > 0

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-import augcli.job
+import augcli._expand
 from augcli.errors import UnsafeOutPath
 from augcli.outdir import OutDir, write_atomic
 from .conftest import make_image, snapshot, tree_digest
@@ -75,7 +75,7 @@ def test_a_link_appearing_during_the_run_is_refused_where_it_is_opened(run, src,
         path.unlink()
     (out / "cat").rmdir()
     (out / "cat").symlink_to(src / "cat", target_is_directory=True)
-    monkeypatch.setattr(augcli.job, "_refuse_links", lambda out, plan: None)  # as if swapped after the check
+    monkeypatch.setattr(augcli._expand, "refuse_links", lambda out, plan: None)  # as if swapped after the check
     result = run("expand", src, out, "-r", recipe, "-j", "1", "--resume")
     assert result.exit_code == 1
     assert result.stderr == (f"augcli: error: {out / 'cat'} is a symbolic link: augcli never writes or deletes "

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from augcli.sheet import describe_ops, pick_sources, preview, preview_rows
+from augcli._preview import describe_ops, pick_sources, preview, preview_rows
 from augcli.recipe import Recipe
 from augcli.scan import scan
 
@@ -155,3 +155,43 @@ def test_replay_and_resume_refuse_a_run_written_by_another_pixel_engine(run, src
     (out / "augcli.json").unlink()
     missing = run("replay", out / "manifest.jsonl", src, tmp_path / "again")
     assert missing.exit_code == 2 and "replay needs the run record" in missing.stderr
+
+
+def test_every_command_reading_src_says_the_same_when_it_is_missing_or_a_file(run, src, recipe, tmp_path):
+    import augcli
+
+    out = expanded(run, src, recipe, tmp_path / "out")
+    missing, a_file = tmp_path / "nothing-here", tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    commands = {
+        "expand": lambda s: ("expand", s, tmp_path / "new", "-r", recipe),
+        "preview": lambda s: ("preview", s, "-r", recipe, "--out", tmp_path / "p.png"),
+        "replay": lambda s: ("replay", out / "manifest.jsonl", s, tmp_path / "again"),
+    }
+    for name, args in commands.items():
+        result = run(*args(missing))
+        assert (result.exit_code, result.stderr) == (2, f"augcli: error: SRC {missing} does not exist\n"), name
+    api = {"expand": lambda s: augcli.expand(s, tmp_path / "new", recipe),
+           "preview": lambda s: augcli.preview(s, recipe),
+           "replay": lambda s: augcli.replay(out / "manifest.jsonl", s, tmp_path / "again")}
+    for name, call in api.items():  # the CLI's own option check refuses a file before augcli sees it
+        with pytest.raises(augcli.AugcliError, match=f"^SRC {a_file} is not a folder$") as caught:
+            call(a_file)
+        assert caught.value.exit_code == 2, name
+
+
+@pytest.mark.parametrize("output", ["same", "jpeg", "png", "webp"])
+def test_replay_reads_every_format_expand_writes_from_its_name(tmp_path, output):
+    """One format table: whatever format the plan picks for a source, the name it
+    writes tells replay that same format back."""
+    from augcli.io import written_format
+    from augcli.plan import make_plan
+
+    root = tmp_path / "src"
+    for fmt, ext in (("JPEG", "jpg"), ("PNG", "png"), ("WEBP", "webp"), ("BMP", "bmp"), ("TIFF", "tif"),
+                     ("GIF", "gif"), ("JPEG", "JPEG"), ("TIFF", "tiff")):
+        make_image(root / "cat" / f"{fmt.lower()}_{ext}.{ext}", (12, 10), fmt=fmt)
+    recipe = Recipe.from_yaml(f"copies: 1\noutput: {{format: {output}}}\npipeline: [hflip]\n")
+    targets = [t for task in make_plan(scan(root), recipe).tasks() for t in task.targets]
+    assert len(targets) == 16
+    assert all(written_format(t.path) == t.encoding.format for t in targets), targets

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from PIL import Image
 
 from augcli.errors import RecipeError
-from augcli.job import expand
+from augcli._expand import expand
 from augcli.ops import REGISTRY
 from augcli.recipe import Recipe
 

@@ -278,16 +278,16 @@ def test_ctrl_c_before_the_first_result_stops_the_run(tree, recipe, tmp_path):
 
 SLOW_SCAN = """
 import os, time
-import augcli.job
+import augcli._expand
 
-_scan = augcli.job.scan
+_scan = augcli._expand.scan
 
 def scan(src):
     open(os.environ["AUGCLI_TEST_MARK"], "w").close()
     time.sleep(120)  # a scan of a slow network share, say
     return _scan(src)
 
-augcli.job.scan = scan
+augcli._expand.scan = scan
 """
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 import augcli
 from augcli.recipe import Recipe
-from augcli.sampling import item_rng, sample
+from augcli.sampling import item_rng, sample, stable_hash
 
 from .conftest import make_image
 
@@ -92,3 +92,36 @@ def test_an_outputs_draws_depend_only_on_its_source_and_copy(tmp_path):
     assert without_originals == reference
     assert alone == {path: r for path, r in reference.items() if r["source"] == "cat/b.png"}
     assert len({r["seed"] for r in reference.values()}) == 6
+
+
+def test_drawn_values_stay_in_range_and_p_is_exact():
+    recipe = Recipe.from_yaml(
+        "pipeline:\n"
+        "  - rotate: {angle: [-20, 20], fill: {choice: [reflect, wrap]}, p: 0.5}\n"
+        "  - rot90: {k: [1, 3]}\n"
+        "  - hflip: {p: 0}\n"
+        "  - vflip: {p: 1}\n"
+    )
+    angles, ks, fills, fired = [], set(), set(), 0
+    n = 2000
+    for copy in range(n):
+        ops = {op.op: op.kwargs() for op in sample(recipe.pipeline, item_rng(1, "a.jpg", copy)[0], (40, 30))}
+        assert "hflip" not in ops and "vflip" in ops
+        if "rotate" in ops:
+            fired += 1
+            angles.append(ops["rotate"]["angle"])
+            fills.add(ops["rotate"]["fill"])
+        ks.add(ops["rot90"]["k"])
+    assert -20 <= min(angles) and max(angles) <= 20 and max(angles) - min(angles) > 39
+    assert ks == {1, 2, 3} and fills == {"reflect", "wrap"}
+    assert abs(fired - n / 2) < 4 * math.sqrt(n / 4)  # four standard deviations
+
+
+def test_seeds_are_keys_not_stream_positions():
+    a = item_rng(7, "cat/1.jpg", 3)[0].random(4)
+    assert np.array_equal(a, item_rng(7, "cat/1.jpg", 3)[0].random(4))
+    assert not np.array_equal(a, item_rng(7, "cat/1.jpg", 4)[0].random(4))
+    assert not np.array_equal(a, item_rng(7, "cat/2.jpg", 3)[0].random(4))
+    import hashlib
+
+    assert stable_hash("cat/1.jpg") == int.from_bytes(hashlib.sha256(b"cat/1.jpg").digest()[:8], "little")

@@ -1,6 +1,6 @@
 """Colour ops. They act on the colour bands only: alpha is never recoloured.
 
-Point ops are declared by their value mapping alone (``point_op``) and run as
+Point ops are declared by their value mapping alone (``registry.point_op``) and run as
 lookup tables (``imaging.point_chain``), so a run of them costs one Pillow
 ``point`` call whatever their formulas.
 """
@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import io
 import math
-from functools import partial
 
 from ..lazy import lazy, opencv
-from ..imaging import colour_op, max_value, point_chain, split_alpha, to_mode_range, with_alpha
-from . import register
+from ..imaging import colour_op, max_value, split_alpha, to_mode_range, with_alpha
+from .registry import point_op, register
 from .spec import OpSpec, Param
 
 np = lazy("numpy")
@@ -21,19 +20,6 @@ ImageEnhance = lazy("PIL.ImageEnhance")
 ImageFilter = lazy("PIL.ImageFilter")
 ImageOps = lazy("PIL.ImageOps")
 ImageStat = lazy("PIL.ImageStat")
-
-
-def point_op(name: str, values, **spec):
-    """Register a point op from its value mapping ``values(params, mode, means) ->
-    fn(v, band)``; its kernel is that mapping as a one-step ``point_chain``, and
-    ``apply`` chains consecutive point ops into one lookup table. Returns the kernel."""
-
-    def kernel(img: Image.Image, **params) -> Image.Image:
-        return point_chain(img, [partial(values, params)])
-
-    kernel.__doc__ = values.__doc__
-    register(OpSpec(name, kernel, values=values, **spec))
-    return kernel
 
 
 def _brightness(params: dict, mode: str, means):
@@ -71,10 +57,6 @@ contrast = point_op(
 # Where Pillow has no 16-bit path, the op uses numpy (or scikit-image for the
 # Gaussian) on the 16-bit values; no op lowers the bit depth except jpeg, whose
 # whole point is 8-bit JPEG artefacts.
-
-
-def _sixteen(img: Image.Image) -> bool:
-    return img.mode in ("I;16", "I", "F")
 
 
 def saturation(img: Image.Image, *, factor: float) -> Image.Image:

@@ -4,18 +4,18 @@ Conventions (SPEC section 7): x to the right, y down, origin top-left;
 geometry pivots about the image centre ((w-1)/2, (h-1)/2); positive angles
 turn counter-clockwise, like PIL, scikit-image, Keras and ``np.rot90``.
 
-Affine ops declare ``forward(params, size)``; their kernels call ``warp`` with
-that same matrix, so an op applied alone and an op fused with its neighbours
-(see ``augcli.apply``) go through one code path.
+Affine ops are registered by their ``forward(params, size)`` (``registry.affine_op``);
+their kernels call ``warp`` with that same matrix, so an op applied alone and an
+op fused with its neighbours (see ``augcli.apply``) go through one code path.
 """
 from __future__ import annotations
 
 import math
 
 from ..lazy import lazy, opencv
-from . import register
+from .registry import affine_op, register
 from .spec import OpSpec, Param
-from .warp import FILL_MODES, INTERPOLATIONS, about_centre, pad, resample, resampling_filter, translation, warp
+from .warp import FILL_MODES, INTERPOLATIONS, about_centre, pad, resample, resampling_filter, translation
 
 np = lazy("numpy")
 Image = lazy("PIL.Image")
@@ -25,21 +25,6 @@ FILL = Param("fill", "enum", "constant", choices=FILL_MODES,
 CVAL = Param("cval", "float", 0.0, 0, 255, doc="constant fill value on the 0..255 scale (alpha is filled with 0)")
 INTERPOLATION = Param("interpolation", "enum", "bilinear", choices=INTERPOLATIONS, doc="resampling filter")
 RESAMPLING = (FILL, CVAL, INTERPOLATION)
-
-
-def resampling(params: dict) -> dict:
-    """The keyword arguments ``warp`` takes from an op's params."""
-    return {k: params[k] for k in ("fill", "cval", "interpolation")}
-
-
-def affine_kernel(forward):
-    """A kernel that applies ``forward`` with one ``warp``."""
-
-    def kernel(img: Image.Image, **params) -> Image.Image:
-        matrix, out_size = forward(params, img.size)
-        return warp(img, matrix, out_size, **resampling(params))
-
-    return kernel
 
 
 # -- exact ops: pixel permutations ---------------------------------------------------
@@ -70,22 +55,20 @@ def rot90(img: Image.Image, *, k: int) -> Image.Image:
     return img.transpose(turns[k]) if k else img.copy()
 
 
-register(OpSpec(
-    "hflip", lambda img: img.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
-    doc="Mirror left-right.", category="geometric", forward=_hflip_forward, exact=True,
-    example="- hflip: {p: 0.5}",
-))
-register(OpSpec(
-    "vflip", lambda img: img.transpose(Image.Transpose.FLIP_TOP_BOTTOM),
-    doc="Mirror top-bottom.", category="geometric", forward=_vflip_forward, exact=True,
-    example="- vflip: {p: 0.5}",
-))
-register(OpSpec(
-    "rot90", rot90,
+affine_op(
+    "hflip", _hflip_forward, kernel=lambda img: img.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+    doc="Mirror left-right.", category="geometric", exact=True, example="- hflip: {p: 0.5}",
+)
+affine_op(
+    "vflip", _vflip_forward, kernel=lambda img: img.transpose(Image.Transpose.FLIP_TOP_BOTTOM),
+    doc="Mirror top-bottom.", category="geometric", exact=True, example="- vflip: {p: 0.5}",
+)
+affine_op(
+    "rot90", _rot90_forward, kernel=rot90,
     params=(Param("k", "int", 1, doc="number of counter-clockwise quarter turns (as np.rot90)"),),
-    doc="Turn by k quarter turns counter-clockwise, losslessly.", category="geometric",
-    forward=_rot90_forward, exact=True, example="- rot90: {k: {choice: [1, 2, 3]}}",
-))
+    doc="Turn by k quarter turns counter-clockwise, losslessly.", category="geometric", exact=True,
+    example="- rot90: {k: {choice: [1, 2, 3]}}",
+)
 
 
 # -- rotate -------------------------------------------------------------------------
@@ -105,16 +88,16 @@ def _rotate_forward(params: dict, size):
     return about_centre(linear, size), size
 
 
-register(OpSpec(
-    "rotate", affine_kernel(_rotate_forward),
+affine_op(
+    "rotate", _rotate_forward,
     params=(
         Param("angle", "float", lo=-360, hi=360, doc="degrees, positive = counter-clockwise"),
         *RESAMPLING,
         Param("expand", "bool", False, doc="grow the canvas to hold the whole rotated image"),
     ),
-    doc="Rotate about the image centre.", category="geometric", forward=_rotate_forward,
+    doc="Rotate about the image centre.", category="geometric",
     example="- rotate: {angle: [-20, 20], fill: reflect, p: 0.8}",
-))
+)
 
 
 # -- resize, by a side, letterbox ------------------------------------------------------
@@ -250,18 +233,18 @@ def _affine_forward(params: dict, size):
     return translation(dx, dy) @ about_centre(linear, size), size
 
 
-register(OpSpec(
-    "translate", affine_kernel(_translate_forward),
+affine_op(
+    "translate", _translate_forward,
     params=(
         Param("x", "float", 0.0, doc="shift right (negative: left)"),
         Param("y", "float", 0.0, doc="shift down (negative: up)"),
         UNIT, *RESAMPLING,
     ),
-    doc="Shift the content; exposed pixels are filled.", category="geometric", forward=_translate_forward,
+    doc="Shift the content; exposed pixels are filled.", category="geometric",
     example="- translate: {x: [-0.1, 0.1], y: [-0.1, 0.1], unit: fraction, fill: reflect}",
-))
-register(OpSpec(
-    "zoom", affine_kernel(_zoom_forward),
+)
+affine_op(
+    "zoom", _zoom_forward,
     params=(
         Param("scale", "float", 1.0, 0.05, 20, doc="> 1 enlarges the content (crops back to size), < 1 shrinks and pads"),
         Param("x", "float", None, 0.05, 20, nullable=True, doc="horizontal scale (overrides scale)"),
@@ -269,20 +252,19 @@ register(OpSpec(
         *RESAMPLING,
     ),
     doc="Scale the content about the centre, keeping the image size.", category="geometric",
-    forward=_zoom_forward, example="- zoom: {scale: [0.9, 1.2], fill: reflect}",
-))
-register(OpSpec(
-    "shear", affine_kernel(_shear_forward),
+    example="- zoom: {scale: [0.9, 1.2], fill: reflect}",
+)
+affine_op(
+    "shear", _shear_forward,
     params=(
         Param("x", "float", 0.0, -80, 80, doc="degrees: x' = x + tan(x) * (y - cy)"),
         Param("y", "float", 0.0, -80, 80, doc="degrees: y' = y + tan(y) * (x - cx)"),
         *RESAMPLING,
     ),
-    doc="Shear about the centre.", category="geometric", forward=_shear_forward,
-    example="- shear: {x: [-10, 10], fill: edge}",
-))
-register(OpSpec(
-    "affine", affine_kernel(_affine_forward),
+    doc="Shear about the centre.", category="geometric", example="- shear: {x: [-10, 10], fill: edge}",
+)
+affine_op(
+    "affine", _affine_forward,
     params=(
         Param("angle", "float", 0.0, -360, 360, doc="degrees, counter-clockwise"),
         Param("scale", "float", 1.0, 0.05, 20, doc="> 1 enlarges the content"),
@@ -293,11 +275,10 @@ register(OpSpec(
         UNIT, *RESAMPLING,
     ),
     doc="Rotate, scale, shear (about the centre) and translate in one resample.", category="geometric",
-    forward=_affine_forward,
     parts={"rotate": {"angle": 0.0}, "zoom": {"scale": 1.0}, "shear": {"shear_x": 0.0, "shear_y": 0.0},
            "translate": {"translate_x": 0.0, "translate_y": 0.0}},
     example="- affine: {angle: [-15, 15], scale: [0.9, 1.1], translate_x: [-0.05, 0.05], unit: fraction}",
-))
+)
 
 
 # -- crops --------------------------------------------------------------------------
@@ -338,24 +319,24 @@ def _resolve_center_crop(params: dict, rng, size) -> dict:
     return {**params, "box": [x0, y0, x0 + cw, y0 + ch]}
 
 
-register(OpSpec(
-    "crop", _crop_kernel,
+affine_op(
+    "crop", _crop_forward, kernel=_crop_kernel,
     params=(Param("box", "box", doc="[x0, y0, x1, y1] in pixels, x1/y1 exclusive; clipped to the image"),),
-    doc="Cut out a fixed box.", category="geometric", forward=_crop_forward, exact=True,
+    doc="Cut out a fixed box.", category="geometric", exact=True,
     resolve=_resolve_crop, example="- crop: {box: [10, 10, 210, 160]}",
-))
-register(OpSpec(
-    "random_crop", _crop_kernel,
+)
+affine_op(
+    "random_crop", _crop_forward, kernel=_crop_kernel,
     params=(Param("size", "pair", doc="[width, height] of the crop (at most the image size)"),),
     doc="Cut out a box of a fixed size at a random position (recorded as box).", category="geometric",
-    forward=_crop_forward, exact=True, resolve=_resolve_random_crop, example="- random_crop: {size: [200, 150]}",
-))
-register(OpSpec(
-    "center_crop", _crop_kernel,
+    exact=True, resolve=_resolve_random_crop, example="- random_crop: {size: [200, 150]}",
+)
+affine_op(
+    "center_crop", _crop_forward, kernel=_crop_kernel,
     params=(Param("size", "pair", doc="[width, height] of the crop (at most the image size)"),),
-    doc="Cut out a box of a fixed size from the centre.", category="geometric", forward=_crop_forward,
-    exact=True, resolve=_resolve_center_crop, example="- center_crop: {size: [200, 200]}",
-))
+    doc="Cut out a box of a fixed size from the centre.", category="geometric", exact=True,
+    resolve=_resolve_center_crop, example="- center_crop: {size: [200, 200]}",
+)
 
 
 def _resolve_random_resized_crop(params: dict, rng, size) -> dict:
@@ -436,14 +417,14 @@ def _perspective_forward(params: dict, size):
     return _homography(_image_corners(size), np.array(params["corners"], float)), size
 
 
-register(OpSpec(
-    "perspective", affine_kernel(_perspective_forward),
+affine_op(
+    "perspective", _perspective_forward,
     params=(Param("magnitude", "float", 0.3, 0, 1, doc="how far corners may move inwards, as a fraction of half "
                                                         "the side"), *RESAMPLING),
     doc="Skew the view: the corners move inwards by random amounts (recorded as corners).",
-    category="geometric", forward=_perspective_forward, resolve=_resolve_perspective,
+    category="geometric", resolve=_resolve_perspective,
     example="- perspective: {magnitude: [0.1, 0.3], fill: reflect, p: 0.5}",
-))
+)
 
 
 def _resolve_elastic(params: dict, rng, size) -> dict:

@@ -33,10 +33,10 @@ import math
 
 from ..imaging import fill_values
 from ..lazy import lazy
-from . import register
 from .color import brightness as enhance_brightness
 from .color import shift_channels
-from .spec import OpSpec, Param, expanded_only
+from .registry import policy, register
+from .spec import Kind, OpSpec, Param, is_number, kind, plain_number
 from .warp import INTERPOLATIONS, about_centre, translation, warp
 
 np = lazy("numpy")
@@ -63,6 +63,76 @@ REFUSED = {
     "preprocessing_function": "a Python function cannot be written in a YAML recipe (augcli never runs code from "
                               "one); write what it does as ops in a pipeline, or keep it in your training code",
 }
+
+
+# -- the kinds of value Keras' arguments take (recipe checks, transforms, schema) ---------------
+
+
+class _KerasKind(Kind):
+    list_valued, schema_choice = True, False  # Keras' own forms: a number or a list
+
+
+@kind
+class _KerasShift(_KerasKind):
+    """Keras' width/height_shift_range: float range, int n -> +-(n-1), list -> signed choice."""
+
+    name, label = "keras_shift", "number or list"
+
+    def allowed(self, param: Param) -> str:
+        return "a number >= 0 (float < 1: fraction of the side, >= 1: pixels; int n: integers in +-(n-1)) " \
+               "or a list of numbers (signed choice)"
+
+    def valid(self, param: Param, value) -> bool:
+        return is_number(value) and value >= 0 or (
+            isinstance(value, (list, tuple)) and bool(value) and all(is_number(v) for v in value))
+
+    def schema(self, param: Param) -> dict:
+        return {"anyOf": [{"type": "number", "minimum": 0}, {"type": "array", "items": {"type": "number"}}]}
+
+
+@kind
+class _KerasFactor(_KerasKind):
+    """Keras layers' factors: f -> [-f, f], or [lo, hi], within the layer's bounds."""
+
+    name, label = "keras_factor", "number or [lo, hi]"
+
+    def allowed(self, param: Param) -> str:
+        null = " or null" if param.nullable else ""
+        if param.lo is None or param.hi is None:
+            return "a number >= 0 (f: drawn from [-f, f]) or a pair [lo, hi]" + null
+        lo, hi = plain_number(param.lo), plain_number(param.hi)
+        return f"a number from 0 to {hi} (f: drawn from [-f, f]) or a pair [lo, hi] with {lo} <= lo <= hi <= {hi}" \
+               + null
+
+    def valid(self, param: Param, value) -> bool:
+        return is_number(value) and value >= 0 and param.within(value) or (
+            isinstance(value, (list, tuple)) and len(value) == 2 and all(is_number(v) for v in value)
+            and value[0] <= value[1] and param.within(value[0]) and param.within(value[1]))
+
+    def schema(self, param: Param) -> dict:
+        lo = {} if param.lo is None else {"minimum": param.lo}
+        hi = {} if param.hi is None else {"maximum": param.hi}
+        return {"anyOf": [{"type": "number", "minimum": 0, **hi},
+                          {"type": "array", "items": {"type": "number", **lo, **hi}, "minItems": 2, "maxItems": 2}]}
+
+
+@kind
+class _KerasZoom(_KerasKind):
+    """Keras' zoom_range: z -> [1-z, 1+z], or [lo, hi]."""
+
+    name, label = "keras_zoom", "number or [lo, hi]"
+
+    def allowed(self, param: Param) -> str:
+        return "a number from 0 to 1 (z: zoom drawn from [1-z, 1+z]) or a pair [lo, hi]"
+
+    def valid(self, param: Param, value) -> bool:
+        return is_number(value) and 0 <= value < 1 or (
+            isinstance(value, (list, tuple)) and len(value) == 2 and all(is_number(v) and v > 0 for v in value)
+            and value[0] <= value[1])
+
+    def schema(self, param: Param) -> dict:
+        return {"anyOf": [{"type": "number", "minimum": 0},
+                          {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}]}
 
 
 def draw_shift(spec, side: int, rng: np.random.Generator) -> float:
@@ -250,46 +320,46 @@ def _expand_contrast(params: dict, rng, size) -> list[tuple[str, dict]]:
 
 
 _LAYER_PARAMS = (LAYER_FILL, LAYER_INTERPOLATION, LAYER_VALUE)
-register(OpSpec(
-    "RandomFlip", expanded_only,
+policy(
+    "RandomFlip", _expand_flip,
     params=(Param("mode", "enum", "horizontal_and_vertical",
                   choices=("horizontal", "vertical", "horizontal_and_vertical"),
                   doc="axes flipped together on one coin (p 0.5), as Keras 3"),),
     doc="Keras RandomFlip: one coin (p 0.5) flips every axis of mode (recorded as hflip / vflip).",
-    category="geometric", expand=_expand_flip, example="- RandomFlip: {mode: horizontal}",
-))
-register(OpSpec(
-    "RandomRotation", expanded_only,
+    category="geometric", example="- RandomFlip: {mode: horizontal}",
+)
+policy(
+    "RandomRotation", _expand_rotation,
     params=(Param("factor", "keras_factor", lo=-1, hi=1,
                   doc="fraction of a full turn: f -> [-f, f] x 360 degrees, positive = counter-clockwise"),
             *_LAYER_PARAMS),
     doc="Keras RandomRotation (factor in turns; recorded as rotate).", category="geometric",
-    expand=_expand_rotation, example="- RandomRotation: {factor: 0.05}",
-))
-register(OpSpec(
-    "RandomZoom", expanded_only,
+    example="- RandomRotation: {factor: 0.05}",
+)
+policy(
+    "RandomZoom", _expand_zoom,
     params=(Param("height_factor", "keras_factor", lo=-0.95, hi=1,
                   doc="f -> [-f, f]; positive zooms out (content x 1/(1+f)), negative zooms in"),
             Param("width_factor", "keras_factor", None, lo=-0.95, hi=1, nullable=True,
                   doc="null keeps the aspect ratio"),
             *_LAYER_PARAMS),
     doc="Keras RandomZoom (recorded as zoom, content scale 1/(1+f)).", category="geometric",
-    expand=_expand_zoom, example="- RandomZoom: {height_factor: 0.2}",
-))
-register(OpSpec(
-    "RandomTranslation", expanded_only,
+    example="- RandomZoom: {height_factor: 0.2}",
+)
+policy(
+    "RandomTranslation", _expand_translation,
     params=(Param("height_factor", "keras_factor", lo=-1, hi=1,
                   doc="fraction of the height: f -> [-f, f], positive = down"),
             Param("width_factor", "keras_factor", lo=-1, hi=1,
                   doc="fraction of the width: f -> [-f, f], positive = right"),
             *_LAYER_PARAMS),
     doc="Keras RandomTranslation (recorded as translate, in pixels).", category="geometric",
-    expand=_expand_translation, example="- RandomTranslation: {height_factor: 0.1, width_factor: 0.1}",
-))
-register(OpSpec(
-    "RandomContrast", expanded_only,
+    example="- RandomTranslation: {height_factor: 0.1, width_factor: 0.1}",
+)
+policy(
+    "RandomContrast", _expand_contrast,
     params=(Param("factor", "keras_factor", lo=0, hi=1,
                   doc="f -> contrast factor in [1-f, 1+f]; [lo, hi] -> [1-lo, 1+hi]"),),
     doc="Keras RandomContrast: (x - mean) * c + mean per channel (recorded as contrast).",
-    expand=_expand_contrast, example="- RandomContrast: {factor: 0.2}",
-))
+    example="- RandomContrast: {factor: 0.2}",
+)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..lazy import lazy, opencv
 from ..imaging import colour_op, max_value, to_mode_range
-from . import register
+from .registry import register
 from .spec import OpSpec, Param
 
 np = lazy("numpy")

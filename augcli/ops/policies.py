@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 
 from ..lazy import lazy
-from . import register
-from .spec import OpSpec, Param, expanded_only
+from .registry import policy
+from .spec import Param
 from .warp import FILL_MODES, INTERPOLATIONS
 
 np = lazy("numpy")
@@ -110,15 +110,15 @@ GEOMETRY = (
 )
 
 
-register(OpSpec(
-    "randaugment", expanded_only,
+policy(
+    "randaugment", _randaugment, excluding=True,
     params=(Param("n", "int", 2, 0, 10, doc="operations applied per image"),
             Param("m", "int", 9, 0, BINS - 1, doc="magnitude bin, 0..30 (torchvision's default 9)"), *GEOMETRY),
     doc="RandAugment: n operations drawn uniformly (with replacement) at magnitude bin m; recorded as plain ops.",
-    category="policy", expand=_randaugment, expand_excluding=True, example="- randaugment: {n: 2, m: 9}",
-))
-register(OpSpec(
-    "trivialaugment", expanded_only, params=GEOMETRY,
+    category="policy", example="- randaugment: {n: 2, m: 9}",
+)
+policy(
+    "trivialaugment", _trivialaugment, excluding=True, params=GEOMETRY,
     doc="TrivialAugment Wide: one operation at a random magnitude; recorded as a plain op.",
-    category="policy", expand=_trivialaugment, expand_excluding=True, example="- trivialaugment: {}",
-))
+    category="policy", example="- trivialaugment: {}",
+)

@@ -8,7 +8,9 @@ A parameter value in a recipe is one of:
 
 ``Param.parse`` turns raw YAML into one of ``Fixed``, ``Uniform`` or ``Choice``
 (or reports what is wrong); ``draw`` turns that into the plain value an op is
-applied with and the manifest records.
+applied with and the manifest records. What a single value may be is its
+parameter's ``Kind`` (``KINDS``): one object per kind that the recipe parser,
+``augcli transforms`` and the JSON Schema all read.
 """
 from __future__ import annotations
 
@@ -42,7 +44,7 @@ class Uniform:
     hi: float
 
     def draw(self, param: "Param", rng: np.random.Generator) -> Any:
-        if param.kind == "int":
+        if param.type.integral:
             return int(rng.integers(self.lo, self.hi + 1))
         value = round(float(rng.uniform(self.lo, self.hi)), FLOAT_DIGITS)
         return min(max(value, self.lo), self.hi)
@@ -86,7 +88,8 @@ def show(value: Any) -> str:
     return str(value)
 
 
-def _number(x: float) -> str:
+def plain_number(x: float) -> str:
+    """A number as a user writes it: 2, not 2.0."""
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
@@ -101,14 +104,15 @@ class Issue:
 
 @dataclass(frozen=True)
 class Param:
-    """One parameter of an op: its type, default, allowed values and meaning.
+    """One parameter of an op: its kind, default, allowed values and meaning.
 
-    ``kind`` is one of ``float``, ``int``, ``bool``, ``enum`` (``choices``), ``pair``
-    (two positive integers, e.g. a crop ``[w, h]``; one integer n means ``[n, n]``),
-    ``size`` (a pair whose one side may be null: it keeps the aspect ratio),
-    ``box`` (four integers) or ``pair_float`` (a ``[lo, hi]`` range the op itself
-    draws from, e.g. an area).
-    ``lo``/``hi`` bound the allowed values (inclusive; None = unbounded).
+    ``kind`` names one of ``KINDS``: ``float``, ``int``, ``bool``, ``enum``
+    (``choices``), ``pair`` (two positive integers, e.g. a crop ``[w, h]``; one
+    integer n means ``[n, n]``), ``size`` (a pair whose one side may be null: it
+    keeps the aspect ratio), ``box`` (four integers) or ``pair_float`` (a
+    ``[lo, hi]`` range the op itself draws from, e.g. an area); the Keras kinds
+    are ``augcli.ops.keras``'s. ``lo``/``hi`` bound the allowed values
+    (inclusive; None = unbounded).
     """
 
     name: str
@@ -120,106 +124,34 @@ class Param:
     doc: str = ""
     nullable: bool = False
 
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"parameter {self.name!r}: unknown kind {self.kind!r} (known: {', '.join(KINDS)})")
+
+    @property
+    def type(self) -> "Kind":
+        """What this parameter's kind allows, and how it is written and described."""
+        return KINDS[self.kind]
+
     @property
     def required(self) -> bool:
         return self.default is REQUIRED
 
     @property
     def rangeable(self) -> bool:
-        return self.kind in ("float", "int")
+        return self.type.rangeable
 
     def allowed(self) -> str:
         """The allowed single values, in the user's vocabulary."""
-        if self.kind == "enum":
-            return "one of " + ", ".join(self.choices)
-        if self.kind == "bool":
-            return "true or false"
-        if self.kind == "pair":
-            return "[width, height] in pixels or one integer n for [n, n]" + (" or null" if self.nullable else "")
-        if self.kind == "size":
-            return ("[width, height] in pixels, one integer n for [n, n], or [width, null] / [null, height] to keep "
-                    "the aspect ratio" + (", or null" if self.nullable else ""))
-        if self.kind == "box":
-            return "a list of 4 integers"
-        if self.kind == "pair_float":
-            return f"a pair [lo, hi] of numbers from {_number(self.lo)} to {_number(self.hi)}"
-        if self.kind == "keras_shift":
-            return "a number >= 0 (float < 1: fraction of the side, >= 1: pixels; int n: integers in +-(n-1)) " \
-                   "or a list of numbers (signed choice)"
-        if self.kind == "keras_factor":
-            null = " or null" if self.nullable else ""
-            if self.lo is None or self.hi is None:
-                return "a number >= 0 (f: drawn from [-f, f]) or a pair [lo, hi]" + null
-            lo, hi = _number(self.lo), _number(self.hi)
-            return f"a number from 0 to {hi} (f: drawn from [-f, f]) or a pair [lo, hi] with {lo} <= lo <= hi <= {hi}" \
-                   + null
-        if self.kind == "keras_zoom":
-            return "a number from 0 to 1 (z: zoom drawn from [1-z, 1+z]) or a pair [lo, hi]"
-        noun = "an integer" if self.kind == "int" else "a number"
-        if self.lo is not None and self.hi is not None:
-            return f"{noun} from {_number(self.lo)} to {_number(self.hi)}"
-        if self.lo is not None:
-            return f"{noun} >= {_number(self.lo)}"
-        if self.hi is not None:
-            return f"{noun} <= {_number(self.hi)}"
-        return noun
+        return self.type.allowed(self)
 
     def check(self, value: Any) -> Issue | None:
         """None if ``value`` is an allowed single value, else what is wrong."""
         if value is None and self.nullable:
             return None
-        if self.kind == "enum":
-            if isinstance(value, str) and value in self.choices:
-                return None
-            return Issue(f"{show(value)} is not {self.allowed()}", close_match(value, list(self.choices)))
-        if self.kind == "bool":
-            return None if isinstance(value, bool) else Issue(f"{show(value)} is not {self.allowed()}")
-        if self.kind == "keras_shift":  # Keras: float range, int n -> +-(n-1), list -> signed choice
-            ok = _is_number(value) and value >= 0 or (
-                isinstance(value, (list, tuple)) and value and all(_is_number(v) for v in value))
-            return None if ok else Issue(f"{show(value)} is not {self.allowed()}")
-        if self.kind == "keras_factor":  # Keras layers: f -> [-f, f], or [lo, hi], within the layer's bounds
-            ok = _is_number(value) and value >= 0 and self._within(value) or (
-                isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_number(v) for v in value)
-                and value[0] <= value[1] and self._within(value[0]) and self._within(value[1]))
-            return None if ok else Issue(f"{show(value)} is not {self.allowed()}")
-        if self.kind == "keras_zoom":  # Keras: z -> [1-z, 1+z], or [lo, hi]
-            ok = _is_number(value) and 0 <= value < 1 or (
-                isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_number(v) and v > 0 for v in value)
-                and value[0] <= value[1])
-            return None if ok else Issue(f"{show(value)} is not {self.allowed()}")
-        if self.kind == "pair_float":
-            ok = (
-                isinstance(value, (list, tuple))
-                and len(value) == 2
-                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
-                and self.lo <= value[0] <= value[1] <= self.hi
-            )
-            return None if ok else Issue(f"{show(value)} is not {self.allowed()}")
-        if self.kind in ("pair", "size") and _is_int(value):
-            ok = value > 0  # one integer: a square
-            return None if ok else Issue(f"{show(value)} is not {self.allowed()}")
-        if self.kind in ("pair", "size", "box"):
-            n = 4 if self.kind == "box" else 2
-            sides = [v for v in value if v is not None or self.kind != "size"] \
-                if isinstance(value, (list, tuple)) else []
-            ok = (
-                isinstance(value, (list, tuple))
-                and len(value) == n
-                and len(sides) >= 1
-                and all(_is_int(v) for v in sides)
-                and (self.kind == "box" or all(v > 0 for v in sides))
-            )
-            return None if ok else Issue(f"{show(value)} is not {self.allowed()}")
-        is_int = isinstance(value, int) and not isinstance(value, bool)
-        is_num = is_int or isinstance(value, float) and math.isfinite(value)
-        if not is_num or (self.kind == "int" and not is_int):
-            return Issue(f"{show(value)} is not {self.allowed()}")
-        if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
-            return Issue(f"{show(value)} is out of range: allowed is {self.allowed()}")
-        return None
+        return self.type.check(self, value)
 
-    def _within(self, value: float) -> bool:
+    def within(self, value: float) -> bool:
         return (self.lo is None or value >= self.lo) and (self.hi is None or value <= self.hi)
 
     def parse(self, raw: Any) -> tuple[Value | None, list[Issue]]:
@@ -236,7 +168,7 @@ class Param:
                 Issue(i.message, i.hint, f".choice[{n}]") for n, v in enumerate(options) if (i := self.check(v))
             ]
             return (None if issues else Choice(tuple(self.normalise(v) for v in options))), issues
-        if isinstance(raw, list) and self.kind not in LIST_VALUED:
+        if isinstance(raw, list) and not self.type.list_valued:
             if not self.rangeable:
                 return None, [Issue(f"{show(raw)} is a range, but {self.name} is {self.allowed()}; "
                                     "to pick among values write {choice: [...]}")]
@@ -247,7 +179,7 @@ class Param:
                 return None, issues
             lo, hi = raw
             if lo > hi:
-                return None, [Issue(f"range [{_number(lo)}, {_number(hi)}] has lo > hi")]
+                return None, [Issue(f"range [{plain_number(lo)}, {plain_number(hi)}] has lo > hi")]
             return (Fixed(lo) if lo == hi else Uniform(lo, hi)), []
         issue = self.check(raw)
         return (None, [issue]) if issue else (Fixed(self.normalise(raw)), [])
@@ -255,19 +187,14 @@ class Param:
     def normalise(self, value: Any) -> Any:
         """A checked value in the form ops receive: lists as tuples, and one
         integer as a square for sizes."""
-        if self.kind in ("pair", "size") and _is_int(value):
-            return (value, value)
-        return _freeze(value)
-
-
-LIST_VALUED = ("pair", "size", "box", "pair_float", "keras_shift", "keras_zoom", "keras_factor")  # a list is the value, not a range
+        return self.type.normalise(value)
 
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -275,13 +202,202 @@ def _freeze(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
+# -- kinds of parameter values --------------------------------------------------------------
+
+
+class Kind:
+    """One kind of parameter value, in one place: what it allows (``valid``,
+    ``allowed``), its form for ops (``normalise``), its JSON Schema and its
+    label in ``augcli transforms``. The recipe parser, the catalogue and the
+    schema all read it from ``Param.type``."""
+
+    name = ""
+    label = ""  # the value's shape in ``augcli transforms``
+    rangeable = False  # a list [lo, hi] is a range drawn per output
+    list_valued = False  # a list is the value itself, not a range
+    schema_choice = True  # the schema offers {choice: [...]} (the Keras kinds keep to Keras' own forms)
+    shows_bounds = True  # ``augcli transforms`` shows lo..hi
+    sized = False  # a [width, height] in pixels (an op that sets the size is bounded like output.size)
+    integral = False  # a range of it draws integers
+
+    def allowed(self, param: Param) -> str:
+        raise NotImplementedError
+
+    def valid(self, param: Param, value: Any) -> bool:
+        raise NotImplementedError
+
+    def check(self, param: Param, value: Any) -> Issue | None:
+        return None if self.valid(param, value) else Issue(f"{show(value)} is not {param.allowed()}")
+
+    def normalise(self, value: Any) -> Any:
+        return _freeze(value)
+
+    def schema(self, param: Param) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def label_of(self, param: Param) -> str:
+        return self.label
+
+
+KINDS: dict[str, Kind] = {}
+
+
+def kind(cls: type[Kind]) -> type[Kind]:
+    """Register a kind of parameter value under its name (a class decorator)."""
+    KINDS[cls.name] = cls()
+    return cls
+
+
+class _Number(Kind):
+    rangeable = True
+
+    def allowed(self, param: Param) -> str:
+        noun = "an integer" if self.integral else "a number"
+        if param.lo is not None and param.hi is not None:
+            return f"{noun} from {plain_number(param.lo)} to {plain_number(param.hi)}"
+        if param.lo is not None:
+            return f"{noun} >= {plain_number(param.lo)}"
+        if param.hi is not None:
+            return f"{noun} <= {plain_number(param.hi)}"
+        return noun
+
+    def check(self, param: Param, value: Any) -> Issue | None:
+        is_int = _is_int(value)
+        is_num = is_int or isinstance(value, float) and math.isfinite(value)
+        if not is_num or (self.integral and not is_int):
+            return Issue(f"{show(value)} is not {param.allowed()}")
+        if not param.within(value):
+            return Issue(f"{show(value)} is out of range: allowed is {param.allowed()}")
+        return None
+
+    def schema(self, param: Param) -> dict[str, Any]:
+        base: dict[str, Any] = {"type": "integer" if self.integral else "number"}
+        if param.lo is not None:
+            base["minimum"] = param.lo
+        if param.hi is not None:
+            base["maximum"] = param.hi
+        return base
+
+
+@kind
+class _Float(_Number):
+    name, label = "float", "number"
+
+
+@kind
+class _Int(_Number):
+    name, label, integral = "int", "integer", True
+
+
+@kind
+class _Bool(Kind):
+    name, label, shows_bounds = "bool", "true/false", False
+
+    def allowed(self, param: Param) -> str:
+        return "true or false"
+
+    def valid(self, param: Param, value: Any) -> bool:
+        return isinstance(value, bool)
+
+    def schema(self, param: Param) -> dict[str, Any]:
+        return {"type": "boolean"}
+
+
+@kind
+class _Enum(Kind):
+    name, shows_bounds = "enum", False
+
+    def allowed(self, param: Param) -> str:
+        return "one of " + ", ".join(param.choices)
+
+    def check(self, param: Param, value: Any) -> Issue | None:
+        if isinstance(value, str) and value in param.choices:
+            return None
+        return Issue(f"{show(value)} is not {param.allowed()}", close_match(value, list(param.choices)))
+
+    def schema(self, param: Param) -> dict[str, Any]:
+        return {"enum": list(param.choices)}
+
+    def label_of(self, param: Param) -> str:
+        return " | ".join(param.choices)
+
+
+def size_schema(nulls: bool) -> dict[str, Any]:
+    """[width, height] (a side may be null when ``nulls``), or one integer for a square."""
+    side: dict[str, Any] = {"type": "integer", "minimum": 1}
+    if nulls:
+        side = {"anyOf": [side, {"type": "null"}]}
+    return {"anyOf": [{"type": "array", "items": side, "minItems": 2, "maxItems": 2},
+                      {"type": "integer", "minimum": 1}]}
+
+
+@kind
+class _Pair(Kind):
+    """[width, height] in pixels, or one integer n for [n, n]."""
+
+    name, label, list_valued, sized = "pair", "[w, h] or n", True, True
+    nulls = False  # a side may be null (it keeps the aspect ratio)
+
+    def allowed(self, param: Param) -> str:
+        return "[width, height] in pixels or one integer n for [n, n]" + (" or null" if param.nullable else "")
+
+    def valid(self, param: Param, value: Any) -> bool:
+        if _is_int(value):
+            return value > 0  # one integer: a square
+        if not isinstance(value, (list, tuple)) or len(value) != 2:
+            return False
+        sides = [v for v in value if v is not None or not self.nulls]
+        return len(sides) >= 1 and all(_is_int(v) and v > 0 for v in sides)
+
+    def normalise(self, value: Any) -> Any:
+        return (value, value) if _is_int(value) else _freeze(value)
+
+    def schema(self, param: Param) -> dict[str, Any]:
+        return size_schema(nulls=self.nulls)
+
+
+@kind
+class _Size(_Pair):
+    name, label, nulls = "size", "[w, h], n or [w, null]", True
+
+    def allowed(self, param: Param) -> str:
+        return ("[width, height] in pixels, one integer n for [n, n], or [width, null] / [null, height] to keep "
+                "the aspect ratio" + (", or null" if param.nullable else ""))
+
+
+@kind
+class _Box(Kind):
+    name, label, list_valued = "box", "[x0, y0, x1, y1]", True
+
+    def allowed(self, param: Param) -> str:
+        return "a list of 4 integers"
+
+    def valid(self, param: Param, value: Any) -> bool:
+        return isinstance(value, (list, tuple)) and len(value) == 4 and all(_is_int(v) for v in value)
+
+    def schema(self, param: Param) -> dict[str, Any]:
+        return {"type": "array", "items": {"type": "integer"}, "minItems": 4, "maxItems": 4}
+
+
+@kind
+class _PairFloat(Kind):
+    """A [lo, hi] range the op itself draws from (an area, a ratio)."""
+
+    name, label, list_valued = "pair_float", "[lo, hi]", True
+
+    def allowed(self, param: Param) -> str:
+        return f"a pair [lo, hi] of numbers from {plain_number(param.lo)} to {plain_number(param.hi)}"
+
+    def valid(self, param: Param, value: Any) -> bool:
+        return (isinstance(value, (list, tuple)) and len(value) == 2
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+                and param.lo <= value[0] <= value[1] <= param.hi)
+
+    def schema(self, param: Param) -> dict[str, Any]:
+        return {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}
+
+
 Size = tuple[int, int]  # (width, height)
-
-
-def expanded_only(img, **_):
-    """The kernel of an op that expands into plain ops when sampled (policies,
-    Keras layers): what is recorded and applied are those plain ops."""
-    raise TypeError("this op is expanded into plain ops when sampled; it has no kernel of its own")
 
 
 @dataclass(frozen=True)
@@ -304,6 +420,10 @@ class OpSpec:
     ``rotate`` gets no rotation from it either. Point ops give
     ``values(params, mode, means) -> fn(v, band)``, their value mapping, so runs
     of them become one lookup table.
+
+    Ops are registered through ``augcli.ops.registry`` (``register``, or the
+    helpers ``point_op``, ``affine_op`` and ``policy``), which refuses hooks
+    that exclude each other.
     """
 
     name: str

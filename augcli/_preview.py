@@ -2,7 +2,8 @@
 
 One row per sampled source image (spread over the classes), the original
 first, then K augmentations produced exactly as ``expand`` produces them: the
-same keyed seeds, ``sample``, ``apply`` and output resize. Only the sampled
+plan's ``augmentations`` and ``augcli.render``'s draw and augment (keyed seeds,
+the ops, the output size). Only the sampled
 sources are decoded, so a huge SRC costs a scan, not a decode.
 """
 from __future__ import annotations
@@ -10,22 +11,22 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .apply import apply
 from .errors import UsageError
-from .io import decode
+from .io import Encoding, decode
 from .limits import DEFAULT_MAX_PIXELS
-from .manifest import MANIFEST, read_records
+from .manifest import MANIFEST, ManifestRecord, read_records
 from .ops import lookup
-from .plan import augmented_splits
+from .plan import augmentations, augmented_splits
 from .recipe import Recipe
-from .sampling import check_pixels, item_rng, sample
+from .render import augment, draw, finish
+from .sampling import check_pixels
 from .scan import SourceImage, scan
 from .trees import read_inside
-from .worker import finish
 
 TILE = 192
 LABEL_LINES = 2
@@ -55,7 +56,7 @@ def _number(value: float) -> str:
     return f"{value:.3g}"
 
 
-def describe_ops(ops: list[dict]) -> str:
+def describe_ops(ops: Iterable[dict]) -> str:
     """``rot -12.3° reflect · hflip · contrast 1.21``: each op with the values
     that differ from its defaults, compactly."""
     parts = []
@@ -103,6 +104,7 @@ def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: 
     found = scan(src)
     splits = augmented_splits(found, augment_splits)
     candidates = [s for s in found.sources if s.split in splits]
+    encoding = Encoding.of(recipe.output)  # the output size; a tile is not encoded
     rows = []
     for source in pick_sources(candidates, images, run_seed):
         try:
@@ -110,20 +112,12 @@ def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: 
         except Exception as exc:  # an unusable file is shown as such, not fatal
             rows.append(Row(f"{source.label}: {source.relpath}", [Tile(_placeholder(), f"skipped: {exc}")]))
             continue
-        tiles = [Tile(finish(decoded.image, recipe) if recipe.output.size else decoded.image, "original")]
-        if recipe.variants:
-            named = dict(recipe.variants_for(source.label))
-            jobs = [(index, name, named[name]) for index, (name, _) in enumerate(recipe.variants, 1)
-                    if name in named][:variants]
-        else:
-            steps = recipe.pipeline_for(source.label)
-            jobs = [(copy, None, steps) for copy in range(1, variants + 1)]
-        for copy, name, steps in jobs:
+        tiles = [Tile(finish(decoded.image, encoding), "original")]
+        for copy, name, steps in augmentations(recipe, source.label, variants)[:variants]:
             try:
-                rng, _ = item_rng(run_seed, source.relpath, copy)
-                ops = sample(steps, rng, decoded.image.size)
+                ops, _ = draw(run_seed, source.relpath, copy, steps, decoded.image.size)
                 check_pixels(ops, decoded.image.size, recipe.output, DEFAULT_MAX_PIXELS)
-                image = finish(apply(decoded.image, ops), recipe)
+                image = augment(decoded.image, ops, encoding)
                 caption = describe_ops([op.to_json() for op in ops])
             except Exception as exc:  # as in expand: one image's failure is shown, not fatal
                 image, caption = _placeholder(), f"skipped: {type(exc).__name__}: {exc}"
@@ -138,21 +132,21 @@ def rows_from_output(out: str | Path, *, images: int = 6, variants: int = 4, see
     records = list(read_records(out / MANIFEST))
     if not records:
         raise UsageError(f"{out} has no {MANIFEST} (or it is empty): not an augcli output folder")
-    by_source: dict[str, list[dict]] = defaultdict(list)
+    by_source: dict[str, list[ManifestRecord]] = defaultdict(list)
     for record in records:
-        by_source[record["source"]].append(record)
-    sources = [SourceImage(s, recs[0]["label"], recs[0].get("split"), "") for s, recs in by_source.items()
-               if any(r["kind"] == "augmented" for r in recs)]
+        by_source[record.source].append(record)
+    sources = [SourceImage(s, recs[0].label, recs[0].split, "") for s, recs in by_source.items()
+               if any(r.kind == "augmented" for r in recs)]
     rows = []
     for source in pick_sources(sources, images, seed):
         recs = by_source[source.relpath]
-        originals = [r for r in recs if r["kind"] == "original"][:1]
-        augmented = [r for r in recs if r["kind"] == "augmented"][:variants]
+        originals = [r for r in recs if r.kind == "original"][:1]
+        augmented = [r for r in recs if r.kind == "augmented"][:variants]
         tiles = []
         for record in originals + augmented:
-            caption = "original" if record["kind"] == "original" else describe_ops(record["ops"])
+            caption = "original" if record.kind == "original" else describe_ops(record.ops)
             try:  # read only inside OUT, with the same bomb guard as any input
-                image = decode(read_inside(out, record["path"])).image
+                image = decode(read_inside(out, record.path)).image
             except Exception as exc:  # a missing or unusable file is shown as such, not fatal
                 image, caption = _placeholder(), f"not shown: {exc}"
             tiles.append(Tile(image, caption))

@@ -1,5 +1,5 @@
 """Colour and noise ops against Pillow's own implementations or their formula,
-neutral parameters as the identity, and replayable randomness."""
+and replayable randomness (neutral parameters: test_every_op.py)."""
 from __future__ import annotations
 
 import io
@@ -13,7 +13,7 @@ from augcli.ops import REGISTRY
 from augcli.recipe import Recipe
 from augcli.sampling import AppliedOp, item_rng, sample
 
-from .test_kernels import example_params
+from .test_every_op import example_params
 
 
 def rgb(h=32, w=48, seed=0) -> Image.Image:
@@ -84,26 +84,6 @@ def test_jpeg_adds_the_artefacts_of_that_quality():
     img.save(buffer, "JPEG", quality=20)
     with Image.open(io.BytesIO(buffer.getvalue())) as reference:
         assert close(op("jpeg", img, quality=20), reference.convert("RGB"), tol=0)
-
-
-NEUTRAL = {
-    "brightness": {"factor": 1.0}, "contrast": {"factor": 1.0}, "saturation": {"factor": 1.0},
-    "hue": {"shift": 0.0}, "gamma": {"gamma": 1.0}, "channel_shift": {"value": 0.0}, "sharpen": {"factor": 1.0},
-    "blur": {"radius": 0.0}, "posterize": {"bits": 8}, "solarize": {"threshold": 256.0},
-    "autocontrast_full": None,
-    "gaussian_noise": {"sigma": 0.0, "per_channel": True, "seed": 1},
-    "salt_pepper": {"amount": 0.0, "salt_ratio": 0.5, "seed": 1},
-    "cutout": {"count": 0, "size": 0.2, "value": 0.0, "noise": False, "boxes": [], "seed": 1},
-}
-
-
-@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "I;16"])
-@pytest.mark.parametrize("name", sorted(k for k, v in NEUTRAL.items() if v is not None))
-def test_neutral_parameters_are_the_identity(name, mode):
-    base = rgb()
-    img = {"L": base.convert("L"), "RGB": base, "RGBA": base.convert("RGBA"),
-           "I;16": Image.fromarray(np.asarray(base.convert("L")).astype(np.uint16) * 257)}[mode]
-    assert np.array_equal(np.asarray(REGISTRY[name].kernel(img, **NEUTRAL[name])), np.asarray(img))
 
 
 def test_noise_is_seeded_and_replays_from_the_manifest():

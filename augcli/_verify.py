@@ -2,17 +2,15 @@
 against the hashes recorded when the tree was made)."""
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
 from .errors import UsageError
 from .io import is_temp
 from .manifest import MANIFEST, META_FILES, read_records
 from .outdir import LOCK_FILE
-from .trees import Refused, open_inside
+from .trees import Refused, digest_of, open_inside
 
 
 @dataclass
@@ -68,28 +66,6 @@ class Report:
             (self.source_changed if source else self.changed).append(relpath)
 
 
-def digest_of(handle: BinaryIO) -> str:
-    digest = hashlib.sha256()
-    for block in iter(lambda: handle.read(1 << 20), b""):
-        digest.update(block)
-    return digest.hexdigest()
-
-
-def sha256_of(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return digest_of(handle)
-
-
-def hash_inside(root: Path, relpath: str) -> str | None:
-    """sha256 of ``root/relpath`` read only inside ``root`` (a regular file), or
-    None when it cannot be read there."""
-    try:
-        with open_inside(root, relpath) as handle:
-            return digest_of(handle)
-    except (OSError, Refused):
-        return None
-
-
 def verify(out: str | Path, source: str | Path | None = None) -> Report:
     """Re-hash OUT (and SOURCE) against OUT's manifest. A manifest line that is
     not a record is reported as corrupt and the others are still checked;
@@ -102,12 +78,12 @@ def verify(out: str | Path, source: str | Path | None = None) -> Report:
     sources: dict[str, str] = {}
     for record in read_records(out / MANIFEST, on_error=lambda error: report.corrupt.append(str(error))):
         report.checked += 1
-        if record["path"] in listed:
-            report.duplicate.append(record["path"])
+        if record.path in listed:
+            report.duplicate.append(record.path)
             continue
-        listed.add(record["path"])
-        sources.setdefault(record["source"], record["source_sha256"])
-        report.check(out, record["path"], record["sha256"])
+        listed.add(record.path)
+        sources.setdefault(record.source, record.source_sha256)
+        report.check(out, record.path, record.sha256)
     for folder, _, files in os.walk(out):
         for name in files:
             rel = (Path(folder) / name).relative_to(out).as_posix()

@@ -9,6 +9,7 @@ Each problem is one line naming the manifest and the line (exit 2).
 """
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import functools
 import hashlib
@@ -17,7 +18,7 @@ import math
 import os
 from collections import defaultdict
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 import yaml
@@ -25,22 +26,19 @@ import yaml
 from . import __version__
 from .apply import PILLOW_ENGINE, engine
 from .errors import AugcliError, RecipeError, UsageError
-from .io import Unusable, decode
+from .io import WRITTEN_EXTENSIONS, Encoding, Unusable, decode, written_format
 from .limits import DEFAULT_MAX_PIXELS
-from .manifest import MANIFEST, RUN_FILE, AppendLog, ManifestError, load_run_record, read_numbered, write_run_record
+from .manifest import (MANIFEST, RUN_FILE, AppendLog, Counts, ManifestError, ManifestRecord, RunRecord, load_run_record,
+                       read_numbered, write_run_record)
 from .ops import lookup, suggest
 from .ops.spec import show
 from .outdir import OutDir, write_atomic
 from .plan import Target
 from .recipe import Recipe
 from .sampling import AppliedOp, TooLarge, check_pixels, sample
-from .scan import check_separate
+from .render import render
+from .scan import check_separate, check_src
 from .trees import Refused, check_out, read_inside
-from .worker import render
-
-FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP", ".tif": "TIFF",
-           ".tiff": "TIFF"}
-
 
 @functools.cache
 def recorded_params(name: str) -> dict[str, Any]:
@@ -67,7 +65,7 @@ def _like(value: Any, example: Any) -> bool:
     return False
 
 
-def check_ops(ops: list[dict]) -> str | None:
+def check_ops(ops: Iterable[dict]) -> str | None:
     """What is wrong with a record's ops (an unknown op, a missing, unknown or
     ill-typed parameter), or None."""
     for i, op in enumerate(ops):
@@ -92,41 +90,42 @@ def check_ops(ops: list[dict]) -> str | None:
     return None
 
 
-def _recorded_recipe(run: dict, path: Path, max_pixels: int) -> Recipe:
+def _recorded_recipe(run: RunRecord, path: Path, max_pixels: int) -> Recipe:
     """The output settings (quality, size) of the run, from its ``augcli.json``."""
-    if "recipe" not in run:
+    if run.recipe is None:
         return Recipe(pipeline=())
     try:
-        return Recipe.from_dict(run["recipe"], name=str(path), max_pixels=max_pixels)
+        return Recipe.from_dict(run.recipe, name=str(path), max_pixels=max_pixels)
     except RecipeError as exc:
         raise ManifestError(path, None, "; ".join(p.format("recipe") for p in exc.problems)) from None
 
 
-def _checked(manifest: Path, only: str | None) -> list[tuple[int, dict]]:
+def _checked(manifest: Path, only: str | None) -> list[tuple[int, ManifestRecord]]:
     """The (line, record) pairs to replay, every one checked before any is."""
     chosen = []
     for line, record in read_numbered(manifest):
-        if problem := check_ops(record["ops"]):
+        if problem := check_ops(record.ops):
             raise ManifestError(manifest, line, problem)
-        if PurePosixPath(record["path"]).suffix.lower() not in FORMATS:
-            raise ManifestError(manifest, line, f"path {record['path']!r}: cannot tell its format from the "
-                                                f"extension ({', '.join(FORMATS)})")
-        if only is None or fnmatch.fnmatch(record["path"], only):
+        if written_format(record.path) is None:
+            raise ManifestError(manifest, line, f"path {record.path!r}: cannot tell its format from the "
+                                                f"extension ({', '.join(WRITTEN_EXTENSIONS)})")
+        if only is None or fnmatch.fnmatch(record.path, only):
             chosen.append((line, record))
-    folders = {str(p).casefold() for _, r in chosen for p in PurePosixPath(r["path"]).parents}
+    folders = {str(p).casefold() for _, r in chosen for p in PurePosixPath(r.path).parents}
     for line, record in chosen:
-        if record["path"].casefold() in folders:
-            raise ManifestError(manifest, line, f"path {record['path']!r} is also a folder of other paths in "
+        if record.path.casefold() in folders:
+            raise ManifestError(manifest, line, f"path {record.path!r} is also a folder of other paths in "
                                                 "the manifest")
     return chosen
 
 
-def _check_engine(run: dict) -> None:
+def _check_engine(run: RunRecord) -> None:
     """Refuse a manifest whose pixels another engine computed: replaying it here
     would silently write different images."""
-    recorded = run.get("engine", PILLOW_ENGINE)
+    recorded = run.engine if run.engine is not None else PILLOW_ENGINE
+    version = run.version if run.version is not None else "?"
     if recorded != engine():
-        raise UsageError(f"this manifest was written by augcli {run.get('version', '?')} with pixel engine "
+        raise UsageError(f"this manifest was written by augcli {version} with pixel engine "
                          f"{recorded!r}; augcli {__version__} uses {engine()!r} and cannot reproduce its bytes "
                          "(replay it with the augcli and OpenCV versions that wrote it)")
 
@@ -142,8 +141,7 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
         raise UsageError(f"manifest {manifest} not found")
     if manifest.is_symlink():  # given by name: read it (and its augcli.json) where it really is
         manifest = manifest.resolve()
-    if not src.is_dir():
-        raise UsageError(f"SRC {src} is not a folder")
+    check_src(src)
     check_out(newout)
     check_separate(src, newout)
     if newout.exists() and any(newout.iterdir()):
@@ -155,9 +153,9 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
     run = load_run_record(run_file)
     _check_engine(run)
     recipe = _recorded_recipe(run, run_file, max_pixels)
-    by_source: dict[str, list[tuple[int, dict]]] = defaultdict(list)
+    by_source: dict[str, list[tuple[int, ManifestRecord]]] = defaultdict(list)
     for line, record in _checked(manifest, only):
-        by_source[record["source"]].append((line, record))
+        by_source[record.source].append((line, record))
     newout.mkdir(parents=True, exist_ok=True)
     target_dir = OutDir.of(newout)
     written = 0
@@ -168,24 +166,25 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
                 decoded = decode(data, max_pixels=max_pixels)
             except (OSError, Unusable, Refused) as exc:
                 raise AugcliError(f"cannot read source {source}: {exc}") from None
-            if hashlib.sha256(data).hexdigest() != group[0][1]["source_sha256"]:
+            if hashlib.sha256(data).hexdigest() != group[0][1].source_sha256:
                 raise AugcliError(f"source {source} has changed since the manifest was written "
                                   "(sha256 differs); replay needs the same source bytes")
             for line, record in group:
-                fmt = FORMATS[PurePosixPath(record["path"]).suffix.lower()]
-                target = Target(record["path"], record["kind"], record["copy"], fmt,
-                                byte_copy=record["sha256"] == record["source_sha256"])
-                ops = tuple(AppliedOp.from_json(op) for op in record["ops"])
+                encoding = Encoding.of(recipe.output, written_format(record.path))
+                target = Target(record.path, record.kind, record.copy, encoding,
+                                byte_copy=record.sha256 == record.source_sha256)
+                ops = tuple(AppliedOp.from_json(op) for op in record.ops)
                 try:
                     check_pixels(ops, decoded.image.size, recipe.output, max_pixels)
-                    out_bytes, width, height, _ = render(decoded, target, ops, data, recipe)
+                    out_bytes, width, height, _ = render(decoded, target, ops, data)
                 except TooLarge as exc:
                     raise AugcliError(f"{manifest}:{line}: {exc}") from None
                 except Exception as exc:  # values no op can apply (a degenerate perspective, say)
                     raise AugcliError(f"{manifest}:{line}: cannot replay it: {type(exc).__name__}: {exc}") from None
-                write_atomic(target_dir, record["path"], out_bytes)
-                log.append({**record, "width": width, "height": height,
-                            "sha256": hashlib.sha256(out_bytes).hexdigest()})
+                write_atomic(target_dir, record.path, out_bytes)
+                log.append(dataclasses.replace(record, width=width, height=height,
+                                               sha256=hashlib.sha256(out_bytes).hexdigest()))
                 written += 1
-    write_run_record(target_dir, {**run, "replay_of": str(manifest.resolve()), "counts": {"written": written}})
+    write_run_record(target_dir, dataclasses.replace(run, replay_of=str(manifest.resolve()),
+                                                     counts=Counts(written=written)))
     return written

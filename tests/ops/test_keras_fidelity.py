@@ -20,7 +20,7 @@ from PIL import Image, ImageEnhance
 
 from augcli.ops import REGISTRY
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "keras"
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "keras"
 WHOLE_IMAGE_FILLS = ("edge", "symmetric", "constant")
 TOLERANCE = 1  # levels
 

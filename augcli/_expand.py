@@ -1,0 +1,370 @@
+"""The ``expand`` job end to end (``augcli.expand``); the CLI is a thin layer over it.
+
+``expand`` checks SRC and OUT (``scan.check_src``, ``outstate``), then under
+OUT's lock scans, plans and decides what OUT's earlier contents mean
+(``outstate.previous_run``). ``_Run`` clears or takes stock (``resume``),
+runs what the plan has left (``Plan.remaining``), appends each result to the
+manifest or the skips as it comes in, and keeps ``augcli.json`` saying how
+the run stands. ``--dry-run`` stops after the plan.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import itertools
+import os
+import threading
+import time
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator
+
+from . import __version__
+from .apply import engine
+from .errors import AugcliError, Interrupted, UsageError
+from .execute import check_backend, default_jobs, run_tasks
+from .io import DEFAULT_MAX_PIXELS
+from .manifest import (MANIFEST, RUN_FILE, SKIPPED, AppendLog, Counts, ManifestRecord, RunRecord, SkipRecord,
+                       write_run_record)
+from .outdir import OutDir, one_writer
+from .outstate import check_out, clear_previous_output, is_empty, previous_run, refuse_links
+from .plan import Plan, Task, make_plan
+from .recipe import Recipe
+from .resume import previous_records, take_stock
+from .scan import Scan, check_separate, check_src, scan
+from .trees import hash_inside
+from .worker import Job
+
+
+@dataclass
+class Summary:
+    """What a run did, for the closing line and for API callers."""
+
+    out: str
+    sources: int = 0  # images read (a file that fails to decode is skipped, not read)
+    written: int = 0
+    skipped: int = 0
+    ignored: int = 0
+    skips: list[dict] = field(default_factory=list)  # {"source", "reason"}, as in skipped.jsonl
+    ignored_files: tuple[str, ...] = ()
+    already_done: int = 0
+    seconds: float = 0.0
+    up_to_date: bool = False
+    dry_run: bool = False
+    src_changes: str = ""  # --resume: what changed in SRC since OUT was made
+    removed: int = 0  # --resume: outdated outputs removed
+    empty_classes: tuple[str, ...] = ()
+    plan_rows: list[tuple[str, int, int]] = field(default_factory=list)  # (class, sources, outputs)
+    notes: Counter = field(default_factory=Counter)  # conversion note -> images it applied to
+
+    def note_lines(self) -> list[str]:
+        """What was converted on the way out (alpha flattened, bit depth reduced), per kind."""
+        return [f"augcli: note: {n} image{'s' if n != 1 else ''}: {note}" for note, n in self.notes.items()]
+
+    @property
+    def images_per_second(self) -> float:
+        return self.written / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def skipped_file(self) -> str:
+        """Where the skipped files and their reasons are listed."""
+        return os.path.join(self.out, SKIPPED)
+
+    def file_lines(self, verbose: bool = False) -> list[str]:
+        """The skipped files with their reasons, and the ignored files, by name:
+        every one with ``verbose``, else the first few."""
+        shown = self.skips if verbose else self.skips[:FEW]
+        lines = [f"skipped {skip['source']}: {skip['reason']}" for skip in shown]
+        if len(self.skips) > len(shown):
+            where = "" if self.dry_run else f"; every one is in {self.skipped_file}"
+            lines.append(f"... and {len(self.skips) - len(shown)} more skipped (-v names them all{where})")
+        if self.ignored_files:
+            names = self.ignored_files if verbose else self.ignored_files[:FEW]
+            more = len(self.ignored_files) - len(names)
+            lines.append(f"ignored {len(self.ignored_files)} files: {', '.join(names)}"
+                         + (f" and {more} more (-v names them all)" if more else ""))
+        return lines
+
+    def line(self) -> str:
+        skips = f"; skipped files and why: {self.skipped_file}" if self.skipped else ""
+        done = f" ({self.already_done} already done)" if self.already_done else ""
+        done += f", removed {self.removed} outdated" if self.removed else ""
+        if self.dry_run:
+            return (f"dry run: would read {self.sources} images and write {self.written} to {self.out}{done}; "
+                    f"{self.skipped} unusable and {self.ignored} ignored files found; nothing written")
+        if self.up_to_date:
+            return (f"augcli: {self.out} is up to date ({self.already_done} images, {self.skipped} skipped; "
+                    f"nothing to do){skips}")
+        return (f"augcli: read {self.sources} images, wrote {self.written}{done}, skipped {self.skipped}, "
+                f"ignored {self.ignored} in {self.seconds:.1f} s ({self.images_per_second:.1f} images/s) "
+                f"-> {self.out}{skips}")
+
+
+FEW = 5  # skipped and ignored files named in a summary without -v
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@contextlib.contextmanager
+def _before_writing() -> Iterator[None]:
+    """Ctrl-C in here has written nothing to OUT: say so, not "--resume"."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted before writing anything; OUT is as it was.") from None
+
+
+@contextlib.contextmanager
+def _pool_threads_quiet() -> Iterator[None]:
+    """While the pool runs and is stopped, its helper threads keep quiet.
+
+    When a run stops early (Ctrl-C, a failed write) joblib aborts the pool from
+    inside its result generator, and loky's manager thread may trip over its
+    own bookkeeping meanwhile (a KeyError printed as a thread traceback before
+    augcli's one line). None of that is the user's: augcli reports what
+    stopped the run."""
+    hook = threading.excepthook
+    threading.excepthook = lambda args: None
+    try:
+        yield
+    finally:
+        threading.excepthook = hook
+
+
+def _close_quietly(results) -> None:
+    """Stop the workers; joblib's pool shutdown after an interrupt may warn."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results.close()
+
+
+def expand(
+    src: str | os.PathLike,
+    out: str | os.PathLike,
+    recipe: Recipe | str | os.PathLike,
+    *,
+    copies: int | None = None,
+    seed: int | None = None,
+    balance: str | int | None = None,
+    jobs: int | None = None,
+    backend: str = "loky",
+    scheduler: str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    dry_run: bool = False,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    augment_splits: tuple[str, ...] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> Summary:
+    """Expand SRC into OUT with ``recipe`` (a ``Recipe`` or a path to one).
+
+    Returns a ``Summary``; raises ``UsageError`` (exit 2) for anything wrong
+    before work starts and ``AugcliError`` (exit 1) for failures during the run.
+    Unusable source files are skipped and recorded, never raised.
+    """
+    started = time.perf_counter()
+    src_path, out_path = Path(src), Path(out)
+    with _before_writing():
+        if resume and overwrite:
+            raise UsageError("--resume and --overwrite exclude each other")
+        check_backend(backend)
+        if not isinstance(recipe, Recipe):
+            recipe = Recipe.load(recipe, max_pixels=max_pixels)
+        recipe.check_sizes(max_pixels)  # output sizes are bounded by the same --max-pixels as inputs
+        recipe = recipe.with_overrides(copies=copies, seed=seed, balance=balance)
+        check_src(src_path)
+        check_out(out_path)
+        check_separate(src_path, out_path)
+        if dry_run:  # says what the run would do, refusals included
+            previous = previous_run(out_path, recipe, resume, overwrite)
+            return _dry_run(src_path, out_path, str(out), recipe, augment_splits, previous)
+
+    try:
+        with one_writer(out_path):
+            with _before_writing():  # a scan of a large or slow SRC takes a while
+                previous = previous_run(out_path, recipe, resume, overwrite)
+                found: Scan = scan(src_path)
+                plan = make_plan(found, recipe, augment_splits)
+                found = _with_plan_skips(found, plan)
+                refuse_links(out_path, plan)
+            summary = Summary(out=str(out), ignored=len(found.ignored), ignored_files=found.ignored,
+                              empty_classes=found.empty_classes)
+            run = _Run(src_path, OutDir.of(out_path), str(out), recipe, found, jobs or default_jobs())
+            tasks = run.prepare(plan, previous, overwrite, summary)
+            if tasks is not None:
+                job = Job(str(src_path.resolve()), run.out, recipe, recipe.effective_seed, max_pixels,
+                          local_pool=backend == "loky")
+                run.execute(tasks, job, backend, scheduler, on_start, on_progress, summary)
+    except OSError as exc:  # before the run began: nothing written, nothing to resume
+        raise AugcliError(f"cannot write to OUT {out}: {exc.strerror or exc}") from exc
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _dry_run(src: Path, out_path: Path, out: str, recipe: Recipe, augment_splits: tuple[str, ...] | None,
+             previous: RunRecord | None) -> Summary:
+    """``--dry-run``: the plan and what is left of it after a previous run's
+    records (``--resume``); nothing written, no lock taken."""
+    found = scan(src)
+    plan = make_plan(found, recipe, augment_splits)
+    found = _with_plan_skips(found, plan)
+    done, skipped_before = previous_records(out_path, repair=False) if previous else ([], [])
+    skipped_sources = {r.source for r in skipped_before}
+    skips = [s.to_json() for s in skipped_before] + [s.to_json() for s in found.skipped
+                                                      if s.source not in skipped_sources]
+    return Summary(out=out, ignored=len(found.ignored), ignored_files=found.ignored,
+                   empty_classes=found.empty_classes, dry_run=True, already_done=len(done),
+                   sources=plan.sources_left(skipped_sources),
+                   skips=skips, skipped=len(skips), plan_rows=plan.table(),
+                   written=plan.left(done, skipped_sources) if previous else plan.n_outputs)
+
+
+def _with_plan_skips(found: Scan, plan: Plan) -> Scan:
+    """The scan's skips plus the sources the plan could not name."""
+    return dataclasses.replace(found, skipped=found.skipped + plan.skipped) if plan.skipped else found
+
+
+@dataclass
+class _Run:
+    """One run's writing into OUT, once the lock is held and the plan made."""
+
+    src: Path
+    out: OutDir
+    shown: str  # OUT as the user wrote it
+    recipe: Recipe
+    found: Scan
+    jobs: int
+    record: RunRecord = RunRecord()  # augcli.json as last written
+    skipped_sources: set[str] = field(default_factory=set)  # skipped earlier, and still to skip
+    to_do: int = 0  # outputs left to write
+
+    def prepare(self, plan: Plan, previous: RunRecord | None, overwrite: bool,
+                summary: Summary) -> Iterator[Task] | None:
+        """Clear (--overwrite) or take stock (--resume); return the tasks still to
+        do, or None when OUT is up to date."""
+        if overwrite and previous is None and not is_empty(Path(self.out.path)):
+            clear_previous_output(self.out)
+        self.out.remove_temp_files()
+        resumed = take_stock(self.out, plan, self.found, self.src, previous, self.jobs, self.shown) \
+            if previous else None
+        done = resumed.done if resumed else []
+        skips = resumed.skips if resumed else []
+        skipped_sources = {r.source for r in skips}
+        tasks = plan.remaining({r.path for r in done}, skipped_sources)
+        first = next(tasks, None)
+        tasks = itertools.chain([first] if first else [], tasks)
+        self.to_do = plan.to_do(done, skipped_sources)
+        summary.already_done = len(done)
+        # those on record stay skipped: --strict fails on them every time
+        summary.skips = [s.to_json() for s in skips] + [s.to_json() for s in self.found.skipped
+                                                         if s.source not in skipped_sources]
+        summary.skipped = len(skips)
+        summary.sources = plan.sources_left(skipped_sources)
+        if resumed:
+            summary.src_changes = resumed.describe()
+            summary.removed = len(resumed.stale)
+            if (previous.status == "complete" and first is None and not resumed.stale
+                    and not resumed.dropped_skips):
+                summary.up_to_date = True  # skips still count: --strict still fails
+                return None
+        self._start_record(previous, written=len(done), skipped=len(skips))
+        self.skipped_sources = skipped_sources
+        return tasks
+
+    def execute(self, tasks: Iterator[Task], job: Job, backend: str, scheduler: str | None,
+                on_start: Callable[[int], None] | None, on_progress: Callable[[int], None] | None,
+                summary: Summary) -> None:
+        """Run the tasks, appending records as results come in; record how the run ended."""
+        try:
+            with AppendLog(self.out, MANIFEST) as manifest, AppendLog(self.out, SKIPPED) as skips:
+                for skip in self.found.skipped:
+                    if skip.source not in self.skipped_sources:
+                        skips.append(skip)
+                        summary.skipped += 1
+                if on_start:
+                    on_start(self.to_do)
+                results = run_tasks(tasks, job, jobs=self.jobs, backend=backend, scheduler=scheduler)
+                with _pool_threads_quiet():
+                    try:
+                        # Ctrl-C raises KeyboardInterrupt here at once, even while a slow
+                        # first task runs: the pool is stopped, and what its workers were
+                        # doing is redone by --resume (every manifest line matches its file)
+                        for records in results:
+                            self._consume(records, manifest, skips, summary)
+                            if on_progress:
+                                on_progress(len(records))
+                    finally:
+                        _close_quietly(results)
+            # a worker killed mid-write (OOM, a lost Dask worker) leaves its temp file; its
+            # task was redone elsewhere or skipped, and every worker has finished now
+            self.out.remove_temp_files()
+            self._end_record("complete", summary)
+        except BaseException as exc:
+            note = self.record_failure(summary)
+            if isinstance(exc, OSError):
+                raise AugcliError(f"writing to {self.shown} failed: {exc.strerror or exc}; finished images are "
+                                  f"kept, run again with --resume when fixed{note}") from exc
+            raise
+
+    def _consume(self, records: list[ManifestRecord | SkipRecord], manifest: AppendLog, skips: AppendLog,
+                 summary: Summary) -> None:
+        """One task's results: its images into the manifest, or its source into the skips."""
+        for item in records:
+            if isinstance(item, ManifestRecord):
+                manifest.append(item)
+                summary.written += 1
+                if item.note is not None:
+                    summary.notes[item.note] += 1
+            else:  # found unusable while decoding: skipped, not read
+                skips.append(_with_source_hash(item, self.src))
+                summary.skipped += 1
+                summary.skips.append(item.to_json())
+                summary.sources -= 1
+
+    def record_failure(self, summary: Summary) -> str:
+        """Mark the run failed in augcli.json. When even that write fails (a full
+        disk), the first error stays the one reported: return a note instead.
+        The pool is stopped by now: temp files its killed workers left go too."""
+        with contextlib.suppress(OSError):
+            self.out.remove_temp_files()
+        try:
+            self._end_record("failed", summary)
+        except OSError as exc:
+            return f" ({RUN_FILE} could not be updated either and still says running: {exc.strerror or exc})"
+        return ""
+
+    # -- augcli.json: written when the run starts, and again when it ends --
+
+    def _start_record(self, previous: RunRecord | None, *, written: int, skipped: int) -> None:
+        self.record = RunRecord(
+            tool="augcli", version=__version__, engine=engine(), recipe=self.recipe.to_plain(),
+            recipe_sha256=self.recipe.sha256, training_time_arguments=self.recipe.training_time_arguments(),
+            seed=self.recipe.effective_seed, source=str(self.src.resolve()),
+            started=previous.started if previous and previous.started is not None else _now(),
+            finished=None, status="running",
+            counts=Counts(sources=len(self.found.sources), written=written, skipped=skipped,
+                          ignored=len(self.found.ignored)),
+        )
+        write_run_record(self.out, self.record)
+
+    def _end_record(self, status: str, summary: Summary) -> None:
+        counts = dataclasses.replace(self.record.counts,
+                                     written=summary.already_done + summary.written, skipped=summary.skipped)
+        self.record = dataclasses.replace(self.record, counts=counts, status=status, finished=_now())
+        write_run_record(self.out, self.record)
+
+
+def _with_source_hash(skip: SkipRecord, src: Path) -> SkipRecord:
+    """A skip record carries its source's hash, so ``--resume`` retries the
+    source only once it has changed; a worker that died did not send it."""
+    if skip.source_sha256 is not None:
+        return skip
+    digest = hash_inside(src, skip.source)  # (read only inside SRC, a regular file)
+    # None: retried by the next --resume
+    return skip if digest is None else dataclasses.replace(skip, source_sha256=digest)
