@@ -186,3 +186,13 @@ def test_an_empty_pipeline_with_no_copies_writes_only_originals(run, src, tmp_pa
     result = run("expand", src, tmp_path / "o2", "-r", path, "--copies", "2")
     assert result.exit_code == 2 and not (tmp_path / "o2").exists()
     assert "--copies 2: the recipe's pipeline is empty" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["[null, 2]", "[1.5, null]", "[null, null]"])
+def test_a_range_with_a_null_end_is_a_recipe_problem(value):
+    """zoom's x and y may be null (not set), but null is no end of a range: it
+    was an internal TypeError comparing the ends."""
+    with pytest.raises(RecipeError) as caught:
+        Recipe.from_yaml(f"pipeline:\n  - zoom: {{x: {value}}}\n")
+    [problem] = caught.value.problems
+    assert problem.path == "pipeline[0].zoom.x" and "a range's ends are numbers" in str(caught.value)

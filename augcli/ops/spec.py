@@ -177,6 +177,9 @@ class Param:
             issues = [Issue(i.message, i.hint, f"[{n}]") for n, v in enumerate(raw) if (i := self.check(v))]
             if issues:
                 return None, issues
+            if None in raw:  # a nullable parameter's null means "not set": it is no end of a range
+                return None, [Issue(f"{show(raw)}: a range's ends are numbers; {self.name}: null alone means "
+                                    "not set")]
             lo, hi = raw
             if lo > hi:
                 return None, [Issue(f"range [{plain_number(lo)}, {plain_number(hi)}] has lo > hi")]
