@@ -198,7 +198,7 @@ def expand(
             run = _Run(src_path, OutDir.of(out_path), str(out), recipe, found, jobs or default_jobs())
             tasks = run.prepare(plan, previous, overwrite, summary)
             if tasks is not None:
-                job = Job(str(src_path.resolve()), run.out, recipe, recipe.effective_seed, max_pixels,
+                job = Job(str(src_path.resolve()), run.out, recipe.effective_seed, max_pixels,
                           local_pool=backend == "loky")
                 run.execute(tasks, job, backend, scheduler, on_start, on_progress, summary)
     except OSError as exc:  # before the run began: nothing written, nothing to resume

@@ -116,7 +116,7 @@ def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: 
         for copy, name, steps in augmentations(recipe, source.label, variants)[:variants]:
             try:
                 ops, _ = draw(run_seed, source.relpath, copy, steps, decoded.image.size)
-                check_pixels(ops, decoded.image.size, recipe.output, DEFAULT_MAX_PIXELS)
+                check_pixels(ops, decoded.image.size, encoding, DEFAULT_MAX_PIXELS)
                 image = augment(decoded.image, ops, encoding)
                 caption = describe_ops([op.to_json() for op in ops])
             except Exception as exc:  # as in expand: one image's failure is shown, not fatal

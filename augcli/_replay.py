@@ -24,7 +24,7 @@ import numpy as np
 import yaml
 
 from . import __version__
-from .apply import PILLOW_ENGINE, engine
+from .apply import engine, other_engine
 from .errors import AugcliError, RecipeError, UsageError
 from .io import WRITTEN_EXTENSIONS, Encoding, Unusable, decode, written_format
 from .limits import DEFAULT_MAX_PIXELS
@@ -122,9 +122,8 @@ def _checked(manifest: Path, only: str | None) -> list[tuple[int, ManifestRecord
 def _check_engine(run: RunRecord) -> None:
     """Refuse a manifest whose pixels another engine computed: replaying it here
     would silently write different images."""
-    recorded = run.engine if run.engine is not None else PILLOW_ENGINE
-    version = run.version if run.version is not None else "?"
-    if recorded != engine():
+    if (recorded := other_engine(run.engine)) is not None:
+        version = run.version if run.version is not None else "?"
         raise UsageError(f"this manifest was written by augcli {version} with pixel engine "
                          f"{recorded!r}; augcli {__version__} uses {engine()!r} and cannot reproduce its bytes "
                          "(replay it with the augcli and OpenCV versions that wrote it)")
@@ -175,7 +174,7 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
                                 byte_copy=record.sha256 == record.source_sha256)
                 ops = tuple(AppliedOp.from_json(op) for op in record.ops)
                 try:
-                    check_pixels(ops, decoded.image.size, recipe.output, max_pixels)
+                    check_pixels(ops, decoded.image.size, encoding, max_pixels)
                     out_bytes, width, height, _ = render(decoded, target, ops, data)
                 except TooLarge as exc:
                     raise AugcliError(f"{manifest}:{line}: {exc}") from None

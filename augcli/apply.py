@@ -3,7 +3,7 @@
 Consecutive affine ops that agree on fill, cval and interpolation are fused
 into one resample (their forward matrices composed), so rotate + zoom + shear
 costs one interpolation and no double blur. Runs made only of exact ops
-(flips, quarter turns) stay lossless transposes. Consecutive point ops
+(flips, quarter turns, crops) stay one lossless transpose and one crop. Consecutive point ops
 (brightness, contrast, gamma, ...) become one lookup table.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from .sampling import AppliedOp
 _RESAMPLING_KEYS = ("fill", "cval", "interpolation")
 
 
-PILLOW_ENGINE = "pillow"  # augcli 0.1.0 resampled with Pillow and recorded no engine
+_PILLOW_ENGINE = "pillow"  # augcli 0.1.0 resampled with Pillow and recorded no engine
 
 
 def engine() -> str:
@@ -32,6 +32,12 @@ def engine() -> str:
     bytes depend on. Recorded in ``augcli.json``; ``replay`` and ``--resume``
     refuse a run written by another engine rather than write different pixels."""
     return f"opencv {opencv().__version__}"
+
+
+def other_engine(recorded: str | None) -> str | None:
+    """The engine a run record names (None: 0.1.0's Pillow), if it is not this one."""
+    recorded = _PILLOW_ENGINE if recorded is None else recorded
+    return None if recorded == engine() else recorded
 
 
 def apply(img: Image.Image, ops: Iterable[AppliedOp]) -> Image.Image:

@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import replace
 from numbers import Integral
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-import yaml
 from PIL import Image
 
 from .errors import Problem, RecipeError
@@ -184,16 +182,7 @@ def _as_recipe(recipe: Any) -> Recipe:
     if isinstance(recipe, Recipe):
         return recipe
     if isinstance(recipe, dict):
-        try:
-            text = yaml.safe_dump(recipe, sort_keys=False)
-        except yaml.YAMLError as exc:  # a numpy scalar, a tuple, an object...
-            raise RecipeError("<dict>", [Problem("", f"a recipe dict holds only plain values (str, int, float, "
-                                                     f"bool, None, list, dict): {exc}")]) from None
-        try:
-            # lines of the YAML text made here would mean nothing to the caller
-            return replace(Recipe.from_yaml(text, name="<dict>"), lines={})
-        except RecipeError as exc:
-            raise RecipeError("<dict>", [replace(p, line=None) for p in exc.problems]) from None
+        return Recipe.from_dict(recipe)
     if isinstance(recipe, (str, os.PathLike)):
         if isinstance(recipe, str) and "\n" in recipe:
             raise TypeError("Augmenter takes a recipe file's path, not its text: use Augmenter(Recipe.from_yaml(text))")

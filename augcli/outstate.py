@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from . import __version__
-from .apply import PILLOW_ENGINE, engine
+from .apply import engine, other_engine
 from .errors import UsageError
 from .manifest import MANIFEST, META_FILES, RUN_FILE, RunRecord, read_records, read_run_record
 from .outdir import LOCK_FILE, OutDir
@@ -58,8 +58,7 @@ def _check_resumable(out: Path, recipe: Recipe, seed: int) -> RunRecord:
         raise UsageError(f"--resume: {out} was made with a different recipe (sha256 "
                          f"{str(record.recipe_sha256)[:12]}..., this one {recipe.sha256[:12]}...); "
                          "use --overwrite to start again")
-    recorded_engine = record.engine if record.engine is not None else PILLOW_ENGINE
-    if recorded_engine != engine():
+    if (recorded_engine := other_engine(record.engine)) is not None:
         raise UsageError(f"--resume: {out} was written by augcli {record.version} with pixel engine "
                          f"{recorded_engine!r}; this augcli {__version__} uses {engine()!r} and "
                          "would write different pixels; use --overwrite to start again")

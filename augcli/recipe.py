@@ -345,7 +345,9 @@ def _validated(data: Any, lines: dict[str, int], problems: list[Problem], name: 
 
 
 def _too_big(data: Any) -> Problem | None:
-    """The bounds a YAML recipe has (values, nesting), for Python data."""
+    """The bounds a YAML recipe has (values, nesting), for Python data, and the
+    values YAML can hold: a numpy scalar would validate, then break the
+    normalised recipe that ``validate`` prints and ``augcli.json`` records."""
     stack, count = [(data, 1)], 0
     while stack:
         item, depth = stack.pop()
@@ -358,7 +360,14 @@ def _too_big(data: Any) -> Problem | None:
             stack += [(v, depth + 1) for v in item.values()]
         elif isinstance(item, (list, tuple)):
             stack += [(v, depth + 1) for v in item]
+        elif type(item) not in _PLAIN:
+            kind = type(item)
+            return Problem("", "a recipe given as Python data holds only plain values (str, int, float, bool, "
+                               f"None, list, dict); found {kind.__module__}.{kind.__qualname__} {item!r}")
     return None
+
+
+_PLAIN = (str, int, float, bool, type(None))
 
 
 def _as_yaml_data(data: Any) -> Any:

@@ -16,7 +16,7 @@ import numpy as np
 
 from .fit import fit_sizes
 from .ops import lookup
-from .recipe import OneOf, OpStep, Output, Sequence, SomeOf, Step
+from .recipe import OneOf, OpStep, Sequence, SomeOf, Step
 
 Size = tuple[int, int]
 
@@ -64,18 +64,19 @@ class TooLarge(ValueError):
     """An image a recipe or a manifest asks for would have more pixels than allowed."""
 
 
-def check_pixels(ops: Iterable[AppliedOp], size: Size, output: Output | None, max_pixels: int) -> None:
+def check_pixels(ops: Iterable[AppliedOp], size: Size, encoding, max_pixels: int) -> None:
     """Refuse, before any pixel is allocated, ops that would make an image (at
-    any step, or in the final ``output.size`` step) of more than ``max_pixels``
-    pixels: the bound on inputs (``--max-pixels``) holds for outputs too. 0: no limit."""
+    any step, or in the final step that fits it to ``encoding.size``) of more
+    than ``max_pixels`` pixels: the bound on inputs (``--max-pixels``) holds for
+    outputs too. 0: no limit."""
     if not max_pixels:
         return
     steps = []
     for op in ops:
         size = lookup(op.op).size_after(op.kwargs(), size)
         steps.append((op.op, size))
-    if output is not None and output.size is not None:
-        steps += [("output.size", fitted) for fitted in fit_sizes(size, output.size, output.fit)]
+    if encoding.size is not None:
+        steps += [("output.size", fitted) for fitted in fit_sizes(size, encoding.size, encoding.fit)]
     for after, (w, h) in steps:
         if w * h > max_pixels:
             raise TooLarge(f"the image would be {w}x{h} = {w * h:,} pixels after {after}, over the limit of "

@@ -20,7 +20,6 @@ from .io import Unusable, decode
 from .manifest import ManifestRecord, SkipRecord
 from .outdir import OutDir, write_atomic
 from .plan import Task
-from .recipe import Recipe
 from .render import draw, render
 from .sampling import AppliedOp, TooLarge, check_pixels
 from .scan import SourceImage
@@ -33,11 +32,11 @@ NAME_ERRORS = frozenset({errno.ENAMETOOLONG, errno.EILSEQ, errno.EINVAL})
 
 @dataclass(frozen=True)
 class Job:
-    """Everything a worker needs besides its task: small and picklable."""
+    """Everything a worker needs besides its task (which carries each target's
+    steps and encoding): small and picklable."""
 
     src: str
     out: OutDir
-    recipe: Recipe
     seed: int
     max_pixels: int
     parent_pid: int = field(default_factory=os.getpid)  # the process that planned the run (and holds OUT's lock)
@@ -140,7 +139,7 @@ def process(task: Task, job: Job) -> list[ManifestRecord | SkipRecord]:
             if target.kind == "augmented":
                 ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.image.size)
             stage = f"augment ({', '.join(op.op for op in ops)})" if ops else "encode"
-            check_pixels(ops, decoded.image.size, job.recipe.output, job.max_pixels)
+            check_pixels(ops, decoded.image.size, target.encoding, job.max_pixels)
             out_bytes, width, height, note = render(decoded, target, ops, data)
         except Exception as exc:
             # Nothing about one source may stop the run: whatever drawing, applying

@@ -196,3 +196,12 @@ def test_a_range_with_a_null_end_is_a_recipe_problem(value):
         Recipe.from_yaml(f"pipeline:\n  - zoom: {{x: {value}}}\n")
     [problem] = caught.value.problems
     assert problem.path == "pipeline[0].zoom.x" and "a range's ends are numbers" in str(caught.value)
+
+
+def test_a_recipe_dict_holds_only_plain_values():
+    """A numpy scalar validated and then broke the normalised recipe (validate's
+    output, augcli.json): Recipe.load refuses it, as the Augmenter does."""
+    np = pytest.importorskip("numpy")
+    with pytest.raises(RecipeError, match="only plain values .* found numpy.float64"):
+        Recipe.load({"pipeline": [{"rotate": {"angle": np.float64(5)}}]})
+    assert Recipe.load({"pipeline": [{"rotate": {"angle": 5.0}}]}).to_yaml()

@@ -210,9 +210,7 @@ def test_loky_workers_settle_in_and_the_planning_process_does_not(tmp_path):
     planned the run (-j 1, threading) is left as it was."""
     from joblib import Parallel, delayed
 
-    from augcli.recipe import Recipe
-
-    job = augcli.worker.Job(str(tmp_path), str(tmp_path / "out"), Recipe(pipeline=()), 0, 0)
+    job = augcli.worker.Job(str(tmp_path), str(tmp_path / "out"), 0, 0)
     states = Parallel(n_jobs=2, backend="loky")(delayed(_worker_state)(job) for _ in range(4))
     assert states == [(True, True)] * 4
     assert _worker_state(job) == (False, False)
