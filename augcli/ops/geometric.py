@@ -15,7 +15,8 @@ import math
 from ..lazy import lazy, opencv
 from .registry import affine_op, register
 from .spec import OpSpec, Param
-from .warp import FILL_MODES, INTERPOLATIONS, about_centre, pad, resample, resampling_filter, translation
+from .warp import (FILL_MODES, INTERPOLATIONS, about_centre, opencv_interpolation, pad, resample,
+                   resampling_filter, translation)
 
 np = lazy("numpy")
 Image = lazy("PIL.Image")
@@ -476,12 +477,9 @@ def elastic(img: Image.Image, *, grid: int, magnitude: float, interpolation: str
 
     cv2 = opencv()
     map_x, map_y = across(px), across(py)
-    flag = getattr(cv2, _REMAP_FLAGS[interpolation])
+    flag = opencv_interpolation(interpolation)
     return resample(img, interpolation,
                     lambda pixels, _: cv2.remap(pixels, map_x, map_y, flag, borderMode=cv2.BORDER_REPLICATE))
-
-
-_REMAP_FLAGS = {"nearest": "INTER_NEAREST", "bilinear": "INTER_LINEAR", "bicubic": "INTER_CUBIC"}
 
 
 register(OpSpec(

@@ -36,6 +36,11 @@ _PREMULTIPLIED = {"LA": "La", "RGBA": "RGBa"}
 _TIE_BREAK = 2.0**-10  # pixels: above float32 rounding for sides up to ~16,000 px
 
 
+def opencv_interpolation(interpolation: str) -> int:
+    """OpenCV's flag for one of ``INTERPOLATIONS`` (warps and ``remap``)."""
+    return getattr(opencv(), _INTERPOLATION_FLAGS[interpolation])
+
+
 def resampling_filter(interpolation: str):
     """Pillow's filter for one of ``INTERPOLATIONS`` (resize and crops use Pillow)."""
     return Image.Resampling[interpolation.upper()]
@@ -96,7 +101,7 @@ def warp(
         # pixels takes the right/lower one, as Pillow does, instead of whichever
         # side OpenCV's float32 coordinates happen to round to
         inverse = translation(_TIE_BREAK, _TIE_BREAK) @ inverse
-    flags = getattr(cv2, _INTERPOLATION_FLAGS[interpolation]) | cv2.WARP_INVERSE_MAP
+    flags = opencv_interpolation(interpolation) | cv2.WARP_INVERSE_MAP
 
     def run(pixels: np.ndarray, premultiplied: bool) -> np.ndarray:
         # premultiplied, a transparent fill is 0 in every band whatever cval says
