@@ -701,7 +701,7 @@ class _Parser:
                 self.problem(f"{sub}.exclude", f"exclude is a list of op names, found {show(exclude)}")
                 exclude = []
             for i, name in enumerate(exclude):
-                if name not in REGISTRY:
+                if lookup(name) is None:
                     self.problem(f"{sub}.exclude[{i}]", f"unknown op {show(name)}", suggest(str(name)))
             copies = None
             if "copies" in rule:
@@ -815,8 +815,18 @@ class _Parser:
             for name, value in params:
                 if spec.param(name).type.sized:
                     self.output_size(value, f"{path}.{name}")
+        if spec.prepare is not None and not any(_within(p.path, path) for p in self.problems):
+            params = self.prepared(spec, params, path)
         p = self.fixed(_P, args.get("p", 1.0), f"{path}.p")
         return OpStep(spec.name, tuple(params), float(p))
+
+    def prepared(self, spec, params: list, path: str) -> list:
+        """An op's own checks of its fixed values (a model file that must load),
+        and the values they fill in (the file's sha256)."""
+        updates, found = spec.prepare({name: v.value for name, v in params if isinstance(v, Fixed)})
+        for name, message in found:
+            self.problem(f"{path}.{name}", message)
+        return [(name, Fixed(updates[name]) if name in updates else value) for name, value in params]
 
     def composition(self, name: str, args: Any, path: str) -> Step | None:
         allowed = ("n", "of", "p") if name == "some_of" else ("of", "p")

@@ -131,3 +131,9 @@ def load(path: Path) -> Image.Image:
         loaded = img.copy()
         loaded.format = img.format
         return loaded
+
+
+@pytest.fixture
+def cli_run() -> Cli:
+    """``run`` under a name that leaves ``run`` free in a test module."""
+    return Cli()

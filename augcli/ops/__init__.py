@@ -8,4 +8,4 @@ from __future__ import annotations
 from .registry import REGISTRY, lookup, register, suggest  # noqa: F401
 
 # Importing the kernel modules fills the registry.
-from . import color, geometric, keras, noise, policies  # noqa: E402,F401
+from . import color, geometric, keras, models, noise, policies  # noqa: E402,F401
