@@ -203,7 +203,8 @@ def prepare(values: dict) -> tuple[dict, list[tuple[str, str]]]:
         net = _load(data)
     except Exception as exc:  # cv2.error, and whatever a malformed buffer raises
         return {}, [("model", f"{model} is not an ONNX model OpenCV can read: {_cv_message(exc)}")]
-    norm = {k: values[k] for k in ("scale", "mean", "std", "order")}
+    # a drawn value (a scale range) is tried at its parameter's default
+    norm = {k: values.get(k, default) for k, default in (("scale", 1.0), ("mean", 0.0), ("std", 1.0), ("order", "rgb"))}
     w, h = size or PROBE_SIZE
     try:
         net.setInput(to_blob(np.zeros((h, w, 3), np.float32), **norm))
@@ -246,7 +247,7 @@ register(OpSpec(
         Param("sha256", "text", None, nullable=True, doc="the model file's sha256: filled in when the recipe is "
                                                           "validated; a given one must match the file"),
         Param("size", "pair", None, nullable=True, doc="the model's input [w, h]; null: the image's own size"),
-        Param("scale", "float", 1.0, 1e-6, 1e6, doc="input = (x * scale - mean) / std, x on the 0..255 scale"),
+        Param("scale", "float", 1.0, 0.0001, 10000, doc="input = (x * scale - mean) / std, x on the 0..255 scale"),
         Param("mean", "triple", 0.0, doc="per channel [r, g, b], subtracted after scale"),
         Param("std", "triple", 1.0, 1e-6, doc="per channel [r, g, b], divided by after mean"),
         Param("order", "enum", "rgb", choices=("rgb", "bgr"), doc="channel order the model takes and gives"),

@@ -43,6 +43,15 @@ def colour_image(mode: str) -> Image.Image:
         Image.fromarray(noise(channels=2))
 
 
+@pytest.fixture(autouse=True)
+def model_files(tmp_path, monkeypatch):
+    """The model file the onnx op's documented example names: a red/blue swap."""
+    from .onnx_models import SWAP, mixing
+
+    mixing(tmp_path / "models" / "mosaic-9.onnx", SWAP)
+    monkeypatch.chdir(tmp_path)
+
+
 KERNELS = sorted(name for name, spec in REGISTRY.items() if spec.expand is None)  # policies expand to these
 
 
@@ -79,6 +88,8 @@ NEUTRAL: dict[str, dict | str] = {
     "cutout": {"count": 0, "size": 0.2, "value": 0.0, "noise": False, "boxes": [], "seed": 1},
     "invert": "a negative: no parameter", "equalize": "a histogram equalisation: no parameter",
     "grayscale": "either channel count changes a colour image", "jpeg": "lossy at every quality",
+    "onnx": {"model": "models/mosaic-9.onnx", "sha256": None, "size": None, "scale": 1.0, "mean": 0.0, "std": 1.0,
+             "order": "rgb", "strength": 0.0},
     # geometry
     "rotate": {"angle": 0.0, "expand": False, **RESAMPLING},
     "translate": {"x": 0.0, "y": 0.0, "unit": "pixels", **RESAMPLING},
