@@ -147,6 +147,8 @@ def json_schema() -> dict[str, Any]:
                                      "required": ["of"], "additionalProperties": False}]},
         "sequence": {"anyOf": [steps, {"type": "object", "properties": {"of": steps, "p": {"type": "number"}},
                                        "required": ["of"], "additionalProperties": False}]},
+        "random_order": {"anyOf": [steps, {"type": "object", "properties": {"of": steps, "p": {"type": "number"}},
+                                           "required": ["of"], "additionalProperties": False}]},
         "some_of": {"type": "object", "properties": {"n": {"anyOf": [{"type": "integer"}, {
             "type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}]}, "of": steps,
             "p": {"type": "number"}}, "required": ["n", "of"], "additionalProperties": False},

@@ -75,8 +75,19 @@ class Sequence:
         return {"sequence": {"of": [s.to_plain() for s in self.steps], "p": self.p}}
 
 
-Step = Union[OpStep, OneOf, SomeOf, Sequence]
-COMPOSITIONS = ("one_of", "some_of", "sequence")
+@dataclass(frozen=True)
+class RandomOrder:
+    """All of ``steps``, in an order drawn per output (torchvision's RandomOrder)."""
+
+    steps: tuple["Step", ...]
+    p: float = 1.0
+
+    def to_plain(self) -> dict:
+        return {"random_order": {"of": [s.to_plain() for s in self.steps], "p": self.p}}
+
+
+Step = Union[OpStep, OneOf, SomeOf, Sequence, RandomOrder]
+COMPOSITIONS = ("one_of", "some_of", "sequence", "random_order")
 # name -> (keys, what it does, an example step), for ``augcli transforms``
 COMPOSITION_DOCS = {
     "one_of": ("of, p", "Apply exactly one of its steps, picked uniformly (that step's own p still applies).",
@@ -87,6 +98,8 @@ COMPOSITION_DOCS = {
     "sequence": ("of, p", "Apply all of its steps in order as one unit: one p for several ops, or one choice "
                           "inside one_of.",
                  "- sequence: {of: [{rot90: {k: 2}}, {brightness: {factor: 0.9}}], p: 0.5}"),
+    "random_order": ("of, p", "Apply all of its steps, in an order drawn per output (torchvision's RandomOrder).",
+                     "- random_order: [{brightness: {factor: [0.8, 1.2]}}, {contrast: {factor: [0.8, 1.2]}}]"),
 }
 OUTPUT_FORMATS = ("same", "jpeg", "png", "webp")
 FIT_MODES = ("stretch", "cover", "contain")
@@ -846,6 +859,8 @@ class _Parser:
             return OneOf(steps, p)
         if name == "sequence":
             return Sequence(steps, p)
+        if name == "random_order":
+            return RandomOrder(steps, p)
         if "n" not in args:
             self.problem(path, "some_of needs n, how many of its steps to apply (a number or a range [lo, hi])")
             return None
@@ -878,5 +893,5 @@ def _join(path: str, key: Any) -> str:
     return f"{path}.{key}" if path else str(key)
 
 
-__all__ = ["Recipe", "TrainingTimeArgument", "OpStep", "OneOf", "SomeOf", "Sequence", "Step", "Output", "Choice",
+__all__ = ["Recipe", "TrainingTimeArgument", "OpStep", "OneOf", "SomeOf", "Sequence", "RandomOrder", "Step", "Output", "Choice",
            "Fixed", "Uniform"]

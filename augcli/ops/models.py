@@ -37,7 +37,7 @@ PROBE_SIZE = (64, 64)  # what a model with a free input size is tried on at vali
 class _Text(Kind):
     """A non-empty string: a file path, a hash."""
 
-    name, label, shows_bounds, schema_choice = "text", "text", False, False
+    name, label, shows_bounds = "text", "text", False
 
     def allowed(self, param: Param) -> str:
         return "a non-empty string" + (" or null" if param.nullable else "")
@@ -53,7 +53,7 @@ class _Text(Kind):
 class _Triple(Kind):
     """Three numbers, one per colour channel (R, G, B), or one number for all three."""
 
-    name, label, list_valued, schema_choice = "triple", "[r, g, b] or x", True, False
+    name, label, list_valued = "triple", "[r, g, b] or x", True
 
     def allowed(self, param: Param) -> str:
         bounds = f" from {plain_number(param.lo)}" if param.lo is not None else ""
@@ -160,7 +160,7 @@ def stylise(colour: np.ndarray, net, *, strength: float, **norm) -> np.ndarray:
     styled = run_model(rgb, net, **norm)
     if grey:
         styled = (styled @ np.array([0.299, 0.587, 0.114], np.float32))[..., None]
-    return (1 - strength) * colour + strength * styled
+    return styled if strength == 1 else (1 - strength) * colour + strength * styled
 
 
 def onnx(img: Image.Image, *, model: str, sha256: str | None, size, scale: float, mean, std, order: str,
