@@ -214,3 +214,29 @@ def test_recipes_never_load_code_by_path(cli_run, demo, tmp_path):
     assert result.exit_code == 2
     assert "unknown op 'augcli_demo:swap_rb'" in result.stderr
     assert "YAML tag !!python/name:augcli_demo.swap_rb is not allowed" in result.stderr
+
+
+def test_the_readme_plugin_example_runs(site, tmp_path):
+    """The README's plugin, as printed there (module and pyproject entry point),
+    installed and used: listed with its package, applied as documented."""
+    import re
+    import tomllib
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split("<!-- plugin-example:start -->")[1].split("<!-- plugin-example:end -->")[0]
+    source, toml = re.findall(r"```(?:python|toml)\n(.*?)```", block, re.S)
+    assert len(source.strip().splitlines()) <= 25  # "a 20-line plugin"
+    project = tomllib.loads(toml)["project"]
+    (entry, module), = project["entry-points"]["augcli.ops"].items()
+    site.install(project["name"], project["version"], module, source)
+    listing = proc("transforms")
+    assert listing.returncode == 0 and "[plugin augcli-swap 1.0]" in listing.stdout
+    src = tmp_path / "src"
+    make_image(src / "a" / "x.png", (20, 14), "RGBA", seed=1)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("version: 1\ninclude_originals: false\npipeline:\n  - swap_rb: {amount: 0.25}\n")
+    assert proc("expand", src, tmp_path / "out", "-r", recipe, "-q").returncode == 0
+    arr = np.asarray(Image.open(src / "a" / "x.png"))
+    out = np.asarray(Image.open(tmp_path / "out" / "a" / "x_aug01.png"))
+    np.testing.assert_array_equal(out[..., :3], swapped(arr[..., :3], 0.25))
+    np.testing.assert_array_equal(out[..., 3], arr[..., 3])

@@ -244,14 +244,14 @@ register(OpSpec(
     "onnx", onnx,
     params=(
         Param("model", "text", doc="path of an image-to-image .onnx model (you download it; augcli never does)"),
-        Param("sha256", "text", None, nullable=True, doc="the model file's sha256: filled in when the recipe is "
-                                                          "validated; a given one must match the file"),
+        Param("strength", "float", 1.0, 0, 1, doc="blend of the model's output with its input: 1 = the output"),
         Param("size", "pair", None, nullable=True, doc="the model's input [w, h]; null: the image's own size"),
         Param("scale", "float", 1.0, 0.0001, 10000, doc="input = (x * scale - mean) / std, x on the 0..255 scale"),
         Param("mean", "triple", 0.0, doc="per channel [r, g, b], subtracted after scale"),
         Param("std", "triple", 1.0, 1e-6, doc="per channel [r, g, b], divided by after mean"),
         Param("order", "enum", "rgb", choices=("rgb", "bgr"), doc="channel order the model takes and gives"),
-        Param("strength", "float", 1.0, 0, 1, doc="blend of the model's output with its input: 1 = the output"),
+        Param("sha256", "text", None, nullable=True, doc="the model file's sha256: filled in when the recipe is "
+                                                          "validated; a given one must match the file"),
     ),
     doc="Run an image-to-image ONNX model (e.g. fast neural style) via OpenCV DNN; its output is un-normalised "
         "and blended.",
