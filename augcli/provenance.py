@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from typing import Iterable
 
-from .errors import UsageError
+from .errors import AugcliError
 from .ops import lookup, plugins
 from .recipe import OpStep, Recipe, Step
 
@@ -78,8 +78,9 @@ def changed_models(recorded_recipe: dict | None, recipe: Recipe) -> str | None:
                      for path, old, new in changed) or None
 
 
-class PluginMismatch(UsageError):
-    """A worker whose installed plugins differ from those the run recorded."""
+class PluginMismatch(AugcliError):
+    """A worker whose installed plugins differ from those the run recorded: the
+    run fails (exit 1) rather than write pixels another version computed."""
 
 
 @functools.cache

@@ -893,5 +893,5 @@ def _join(path: str, key: Any) -> str:
     return f"{path}.{key}" if path else str(key)
 
 
-__all__ = ["Recipe", "TrainingTimeArgument", "OpStep", "OneOf", "SomeOf", "Sequence", "RandomOrder", "Step", "Output", "Choice",
-           "Fixed", "Uniform"]
+__all__ = ["Recipe", "TrainingTimeArgument", "OpStep", "OneOf", "SomeOf", "Sequence", "RandomOrder", "Step", "Output",
+           "Choice", "Fixed", "Uniform"]

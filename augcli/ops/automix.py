@@ -161,11 +161,12 @@ def augmix_plan(size, *, severity: int, width: int, depth: int, alpha: float, se
 
 def augmix(img, *, severity: int, width: int, depth: int, alpha: float, fill: str, cval: float,
            interpolation: str, seed: int):
-    """Mix ``width`` augmented chains and the original (AugMix); alpha kept."""
+    """Mix ``width`` augmented chains and the original (AugMix); alpha kept.
+    Takes and gives a Pillow image, or an (H, W, C) array (the array engine)."""
     geometry = {"fill": fill, "cval": cval, "interpolation": interpolation}
-    keep, chains = augmix_plan(img.size, severity=severity, width=width, depth=depth, alpha=alpha, seed=seed,
-                               geometry=geometry)
     arr = np.asarray(img)
+    keep, chains = augmix_plan((arr.shape[1], arr.shape[0]), severity=severity, width=width, depth=depth,
+                               alpha=alpha, seed=seed, geometry=geometry)
     mix = keep * arr.astype(np.float64)
     for weight, ops in chains:
         aug = img
@@ -175,9 +176,9 @@ def augmix(img, *, severity: int, width: int, depth: int, alpha: float, fill: st
     if arr.dtype.kind != "f":
         mix = np.clip(np.rint(mix), 0, np.iinfo(arr.dtype).max)
     out = mix.astype(arr.dtype)
-    if img.mode in ("LA", "RGBA"):
+    if arr.ndim == 3 and arr.shape[2] in (2, 4):
         out[..., -1] = arr[..., -1]  # alpha rides along
-    return Image.fromarray(out)
+    return out if isinstance(img, np.ndarray) else Image.fromarray(out)
 
 
 def _augmix_seed(params: dict, rng, size) -> dict:

@@ -1,39 +1,20 @@
 """Ops users of albumentations and torchvision look for: CLAHE, median and
 motion blur, channel shuffle, downscale, and ColorJitter as one op.
 
-Each op's math is a function on a colour array (H, W, C) (``_*_array``);
-``_colour_kernel`` is the thin adapter to today's kernel signature (a Pillow
-image in and out, alpha untouched). Values are rounded and clipped once, at
-the end of each op.
+Each op's math is a function on a colour array (H, W, C) (``_*_array``),
+made a kernel by ``adapt.colour_kernel`` (alpha untouched). Values are
+rounded and clipped once, at the end of each op.
 """
 from __future__ import annotations
 
 import math
 
-from ..imaging import colour_op, max_value
 from ..lazy import lazy, opencv
+from .adapt import colour_kernel
 from .registry import register
 from .spec import OpSpec, Param
 
 np = lazy("numpy")
-Image = lazy("PIL.Image")
-
-
-def _colour_kernel(fn):
-    """``fn(arr (H, W, C), top, **params) -> array`` as a kernel on a Pillow
-    image's colour bands (alpha kept)."""
-
-    def kernel(img, **params):
-        def on_base(base):
-            arr = np.asarray(base)
-            flat = arr.ndim == 2
-            out = fn(arr[..., None] if flat else arr, max_value(base.mode), **params)
-            return Image.fromarray(np.ascontiguousarray(out[..., 0] if flat else out))
-
-        return colour_op(on_base)(img)
-
-    kernel.__doc__ = fn.__doc__
-    return kernel
 
 
 def _rounded(values, like):
@@ -177,12 +158,12 @@ def _jitter_array(arr, top, *, factors, order, **_):
     return _rounded(x * np.float32(top / 255.0), arr)
 
 
-clahe = _colour_kernel(_clahe_array)
-median_blur = _colour_kernel(_median_array)
-motion_blur = _colour_kernel(_motion_array)
-channel_shuffle = _colour_kernel(_shuffle_array)
-downscale = _colour_kernel(_downscale_array)
-color_jitter = _colour_kernel(_jitter_array)
+clahe = colour_kernel(_clahe_array)
+median_blur = colour_kernel(_median_array)
+motion_blur = colour_kernel(_motion_array)
+channel_shuffle = colour_kernel(_shuffle_array)
+downscale = colour_kernel(_downscale_array)
+color_jitter = colour_kernel(_jitter_array)
 
 register(OpSpec(
     "clahe", clahe,

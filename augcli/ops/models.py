@@ -11,8 +11,7 @@ Each worker loads a model once (cached by path and sha256, per thread: a
 ``cv2.dnn.Net`` is not shared between threads) and runs it single-threaded,
 like every OpenCV call in augcli: ``-j N`` workers use the N cores.
 
-The math is on float arrays (H, W, C); ``_on_image`` is the adapter to the
-kernel signature (Pillow images in and out).
+The math is on float arrays (H, W, C), made a kernel by ``adapt.colour_kernel``.
 """
 from __future__ import annotations
 
@@ -21,14 +20,13 @@ import math
 import threading
 from typing import Any
 
-from ..imaging import max_value, split_alpha, with_alpha
 from ..lazy import lazy, opencv
+from .adapt import colour_kernel
 from .onnx_graph import input_shape
 from .registry import register
 from .spec import Kind, OpSpec, Param, kind, plain_number
 
 np = lazy("numpy")
-Image = lazy("PIL.Image")
 
 PROBE_SIZE = (64, 64)  # what a model with a free input size is tried on at validation
 
@@ -163,18 +161,18 @@ def stylise(colour: np.ndarray, net, *, strength: float, **norm) -> np.ndarray:
     return styled if strength == 1 else (1 - strength) * colour + strength * styled
 
 
-def onnx(img: Image.Image, *, model: str, sha256: str | None, size, scale: float, mean, std, order: str,
-         strength: float) -> Image.Image:
-    """The kernel: the image's colour channels through the model, alpha kept."""
+def _onnx_array(colour, top, *, model: str, sha256: str | None, size, scale: float, mean, std, order: str,
+                strength: float):
+    """The image's colour channels through the model (values scaled to 0..255 for it and back)."""
     net = net_for(model, sha256)
-    base, alpha = split_alpha(img)
-    arr = np.asarray(base)
-    colour = (arr[..., None] if arr.ndim == 2 else arr).astype(np.float32) * (255.0 / max_value(base.mode))
-    out = stylise(colour, net, strength=strength, size=size, scale=scale, mean=mean, std=std, order=order)
-    out = out * (max_value(base.mode) / 255.0)
-    dtype = arr.dtype
-    values = out.astype(dtype) if dtype.kind == "f" else np.clip(np.rint(out), 0, max_value(base.mode)).astype(dtype)
-    return with_alpha(Image.fromarray(values[..., 0] if arr.ndim == 2 else values), alpha)
+    out = stylise(colour.astype(np.float32) * np.float32(255.0 / top), net, strength=strength, size=size,
+                  scale=scale, mean=mean, std=std, order=order) * np.float32(top / 255.0)
+    if colour.dtype.kind == "f":
+        return np.clip(out, 0, top).astype(colour.dtype)
+    return np.clip(np.rint(out), 0, top).astype(colour.dtype)
+
+
+onnx = colour_kernel(_onnx_array)
 
 
 def prepare(values: dict) -> tuple[dict, list[tuple[str, str]]]:

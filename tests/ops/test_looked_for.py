@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
+from augcli import imaging
 from augcli.ops import REGISTRY
 from augcli.ops.automix import POLICIES, autoaugment_space
 from augcli.recipe import Recipe
@@ -188,3 +189,29 @@ def test_augmix_is_a_convex_mix_of_the_image_and_its_augmented_chains():
     out = kernel("augmix", arr, severity=3, width=3, depth=2, alpha=1.0, fill="constant", cval=0.0,
                  interpolation="nearest", seed=0)
     assert np.abs(out - expected).max() <= 0.5 + 1e-6
+
+
+ARRAY_CASES = {
+    "clahe": {"clip_limit": 2.0, "tiles": 4}, "median_blur": {"size": 3}, "motion_blur": {"length": 5, "angle": 30.0},
+    "channel_shuffle": {"order": [1, 2, 0]}, "downscale": {"scale": 0.5, "interpolation": "bilinear"},
+    "color_jitter": {"brightness": 0.4, "contrast": 0.4, "saturation": 0.4, "hue": 0.1,
+                     "factors": [1.2, 0.8, 1.3, 0.05], "order": [2, 3, 0, 1]},
+}
+if hasattr(imaging, "from_pil"):  # augmix runs the built-in kernels on what it is given: arrays once they take them
+    ARRAY_CASES["augmix"] = {"severity": 3, "width": 3, "depth": -1, "alpha": 1.0, "fill": "constant", "cval": 0.0,
+                             "interpolation": "nearest", "seed": 4}
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4])
+@pytest.mark.parametrize("name", sorted(ARRAY_CASES))
+def test_the_new_kernels_take_working_arrays_as_they_take_images(name, channels):
+    """The array engine (issue 22) hands kernels (H, W, C) arrays, alpha last:
+    the same pixels as through a Pillow image, in the same layout."""
+    arr = noise((14, 19, channels), seed=channels)
+    image = Image.fromarray(arr[..., 0] if channels == 1 else arr)
+    through_pil = np.asarray(REGISTRY[name].kernel(image, **ARRAY_CASES[name]))
+    through_array = REGISTRY[name].kernel(arr, **ARRAY_CASES[name])
+    assert isinstance(through_array, np.ndarray) and through_array.shape == arr.shape
+    np.testing.assert_array_equal(through_array, through_pil.reshape(arr.shape))
+    if channels == 4:
+        np.testing.assert_array_equal(through_array[..., 3], arr[..., 3])
