@@ -182,7 +182,7 @@ def test_the_augmenter_runs_plugin_ops(demo):
 
 BROKEN = {
     "import error": ("import nonexistent_module_xyz\n", "ModuleNotFoundError: No module named 'nonexistent_module_xyz'"),
-    "clash with a built-in": (DEMO.replace('"swap_rb", swap_rb', '"hflip", swap_rb'),
+    "clash with a built-in": (DEMO.replace('"swap_rb", colour_kernel', '"hflip", colour_kernel'),
                               "ValueError: op 'hflip' is already registered by augcli (a built-in op)"),
     "refused registration": ("from augcli.ops.registry import register\nfrom augcli.ops.spec import OpSpec\n"
                              "register(OpSpec('half_made', lambda img: img, exact=True))\n",

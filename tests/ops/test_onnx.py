@@ -173,3 +173,17 @@ def test_the_sha256_is_recorded_and_replay_and_resume_refuse_another_file(run, t
     assert resumed.exit_code == 2
     assert resumed.stderr.startswith(f"augcli: error: --resume: out was made with other model files: model file "
                                      f"models/style.onnx changed (sha256 {digest[:12]}... recorded, ")
+
+
+def test_worker_processes_write_what_one_process_writes(run, tmp_path, monkeypatch):
+    """Each loky worker loads the model itself (once) and writes the same bytes as -j 1."""
+    monkeypatch.chdir(tmp_path)
+    src = tmp_path / "src"
+    for i in range(6):
+        make_image(src / "a" / f"{i}.png", (24, 18), seed=i)
+    mixing(Path("m.onnx"), np.diag([0.6, 1.2, 0.9]), bias=[5, -3, 0])
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("version: 1\ncopies: 2\npipeline:\n  - onnx: {model: m.onnx, strength: [0.3, 1]}\n")
+    assert run("expand", src, "one", "-r", recipe, "-j", "1", "-q").exit_code == 0
+    assert run("expand", src, "two", "-r", recipe, "-j", "2", "-q").exit_code == 0
+    assert tree_digest(Path("two")) == tree_digest(Path("one"))
