@@ -1,11 +1,12 @@
 """The one adapter between array math and the kernel signature.
 
-New ops (``filters``, ``models``) write their math as functions on a colour
-array (H, W, C) with C = 1 or 3, values on their dtype's range (``top`` is
-its white point). ``colour_kernel`` turns such a function into a kernel that
-takes the working image, applies it to the colour channels and keeps alpha:
-a Pillow image today, or an (H, W, C) array with alpha last (the array pixel
-engine, issue 22), so the math does not change when the engine does.
+New ops (``filters``, ``models``; plugins too, see the README) write their
+math as functions on a colour array (H, W, C) with C = 1 or 3, values on
+their dtype's range (``top`` is its white point). ``colour_kernel`` turns
+such a function into a kernel that takes the working image, applies it to
+the colour channels and keeps alpha: a Pillow image today, or an (H, W, C)
+array with alpha last (the array pixel engine, issue 22), so the math does
+not change when the engine does.
 """
 from __future__ import annotations
 
