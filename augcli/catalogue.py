@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .limits import MAX_BALANCE, MAX_COPIES
+from .limits import MAX_BALANCE, MAX_COPIES, MAX_SEED
 from .ops import REGISTRY
 from .ops.spec import REQUIRED, OpSpec, Param, show, size_schema
 from .recipe import COMPOSITION_DOCS
@@ -147,7 +147,7 @@ def json_schema() -> dict[str, Any]:
             "version": {"const": 1},
             "copies": {"type": "integer", "minimum": 0, "maximum": MAX_COPIES,
                        "description": "augmented outputs per source image (0: only the originals)"},
-            "seed": {"type": "integer", "minimum": 0},
+            "seed": {"type": "integer", "minimum": 0, "maximum": MAX_SEED},
             "include_originals": {"type": "boolean"},
             "output": {"type": "object", "additionalProperties": False, "properties": {
                 "format": {"enum": ["same", "jpeg", "png", "webp"]},

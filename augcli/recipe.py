@@ -20,7 +20,7 @@ from typing import Any, Union
 import yaml
 
 from .errors import Problem, RecipeError, UsageError
-from .limits import DEFAULT_MAX_PIXELS, MAX_BALANCE, MAX_COPIES, MAX_DEPTH, MAX_RECIPE_BYTES, MAX_VALUES
+from .limits import DEFAULT_MAX_PIXELS, MAX_BALANCE, MAX_COPIES, MAX_DEPTH, MAX_RECIPE_BYTES, MAX_SEED, MAX_VALUES
 from .names import FOREIGN_PARAMS, pointer
 from .ops import REGISTRY, lookup, suggest
 from .ops.spec import Choice, Fixed, Param, Uniform, Value, close_match, show
@@ -598,7 +598,7 @@ class _Parser:
         if "copies" in data:
             fields["copies"] = self.fixed(Param("copies", "int", 1, 0, MAX_COPIES), data["copies"], "copies")
         if "seed" in data:
-            fields["seed"] = self.fixed(Param("seed", "int", 0, 0, 2**63 - 1), data["seed"], "seed")
+            fields["seed"] = self.fixed(Param("seed", "int", 0, 0, MAX_SEED), data["seed"], "seed")
         if "include_originals" in data:
             fields["include_originals"] = self.fixed(Param("include_originals", "bool", True),
                                                      data["include_originals"], "include_originals")

@@ -14,7 +14,6 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from .fit import fit_sizes
 from .ops import lookup
 from .recipe import OneOf, OpStep, Sequence, SomeOf, Step
 
@@ -58,29 +57,6 @@ class AppliedOp:
     def from_json(cls, record: dict[str, Any]) -> "AppliedOp":
         params = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in record.items() if k != "op")
         return cls(record["op"], params)
-
-
-class TooLarge(ValueError):
-    """An image a recipe or a manifest asks for would have more pixels than allowed."""
-
-
-def check_pixels(ops: Iterable[AppliedOp], size: Size, encoding, max_pixels: int) -> None:
-    """Refuse, before any pixel is allocated, ops that would make an image (at
-    any step, or in the final step that fits it to ``encoding.size``) of more
-    than ``max_pixels`` pixels: the bound on inputs (``--max-pixels``) holds for
-    outputs too. 0: no limit."""
-    if not max_pixels:
-        return
-    steps = []
-    for op in ops:
-        size = lookup(op.op).size_after(op.kwargs(), size)
-        steps.append((op.op, size))
-    if encoding.size is not None:
-        steps += [("output.size", fitted) for fitted in fit_sizes(size, encoding.size, encoding.fit)]
-    for after, (w, h) in steps:
-        if w * h > max_pixels:
-            raise TooLarge(f"the image would be {w}x{h} = {w * h:,} pixels after {after}, over the limit of "
-                           f"{max_pixels:,} (--max-pixels)")
 
 
 def sample(steps: Iterable[Step], rng: np.random.Generator, size: Size) -> tuple[AppliedOp, ...]:

@@ -260,3 +260,19 @@ def test_each_manifest_record_is_on_disk_before_the_log_is_closed(tmp_path):
             assert json.loads(text.splitlines()[-1])["path"] == "c/a_aug01.png"
     finally:
         log.close()
+
+
+# -- the pixel bound holds in memory as in expand (the render entry owns it) ------------------------
+
+
+def test_the_augmenter_bounds_pixels_as_expand_does():
+    image = np.zeros((100, 100, 3), np.uint8)
+    grow = {"pipeline": [{"rotate": {"angle": 45, "expand": True}}]}  # 142 x 142 = 20,164 pixels
+    with pytest.raises(ValueError, match=r"142x142 = 20,164 pixels after rotate, over the limit of 20,000"):
+        Augmenter(grow, max_pixels=20_000)(image, key="a.png")
+    out, _ = Augmenter(grow, max_pixels=20_164)(image, key="a.png")
+    assert out.shape == (142, 142, 3)
+    assert Augmenter(grow, max_pixels=0)(image, key="a.png")[0].shape == (142, 142, 3)
+    from augcli.errors import RecipeError
+    with pytest.raises(RecipeError, match="over the limit of 10,000"):
+        Augmenter({"pipeline": [{"resize": {"size": [101, 100]}}]}, max_pixels=10_000)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 from ..lazy import lazy, opencv
+from ..sizes import resolve_size, scaled
 from .registry import affine_op, register
 from .spec import OpSpec, Param
 from .warp import (FILL_MODES, INTERPOLATIONS, about_centre, opencv_interpolation, pad, resample,
@@ -102,23 +103,6 @@ affine_op(
 
 
 # -- resize, by a side, letterbox ------------------------------------------------------
-
-
-def scaled(size, scale: float) -> tuple[int, int]:
-    """``size`` times ``scale``, each side rounded to the nearest pixel (halves to
-    even, as albumentations rounds) and at least 1."""
-    return tuple(max(1, round(side * scale)) for side in size)
-
-
-def resolve_size(wanted, size) -> tuple[int, int]:
-    """A [width, height] with at most one side null: the null side keeps the
-    aspect ratio of ``size``."""
-    w, h = wanted
-    if w is None:
-        return scaled(size, h / size[1])[0], h
-    if h is None:
-        return w, scaled(size, w / size[0])[1]
-    return w, h
 
 
 def resize(img: Image.Image, *, size, interpolation: str) -> Image.Image:
