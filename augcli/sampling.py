@@ -84,7 +84,8 @@ def _sample_step(step: Step, rng: np.random.Generator, size: Size, fired: list) 
         spec = lookup(step.op)
         params = {name: value.draw(spec.param(name), rng) for name, value in step.params}
         if spec.expand is not None:  # a policy: record and apply the plain ops it chose
-            for name, chosen in _expand(spec, params, rng, size, step.exclude):
+            for name, drawn in _expand(spec, params, rng, size, step.exclude):
+                chosen = lookup(name).complete(drawn)
                 fired.append(AppliedOp(name, tuple(chosen.items())))
                 size = lookup(name).size_after(chosen, size)
             return size
