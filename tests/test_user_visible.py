@@ -276,3 +276,73 @@ def test_the_augmenter_bounds_pixels_as_expand_does():
     from augcli.errors import RecipeError
     with pytest.raises(RecipeError, match="over the limit of 10,000"):
         Augmenter({"pipeline": [{"resize": {"size": [101, 100]}}]}, max_pixels=10_000)
+
+
+def test_keras_constant_fill_is_cval_wherever_the_source_is_beyond_the_last_pixel_centre():
+    """scipy's constant mode, as Keras fills: a sub-pixel shift leaves the exposed
+    edge column exactly cval, never a blend of the edge pixel and cval."""
+    image = np.full((12, 20), 180, np.uint8)
+    aug = Augmenter({"keras": {"width_shift_range": 1.0, "fill_mode": "constant", "cval": 77}})
+    seen = set()
+    for copy in range(1, 30):
+        out, record = aug(image, key="a.png", copy=copy)
+        shift = record["ops"][0]["shift_x"]
+        if 0.05 < abs(shift) < 0.95:
+            edge = out[:, -1] if shift < 0 else out[:, 0]
+            assert (edge == 77).all(), (shift, edge)
+            seen.add(shift < 0)
+    assert seen == {True, False}
+
+
+# -- recipe values at the ends of their ranges --------------------------------------------------------
+
+
+@pytest.mark.parametrize("text,ok", [
+    ("output: {quality: 100}", True), ("output: {quality: 101}", False),
+    ("output: {quality: 1}", True), ("output: {quality: 0}", False),
+    ("output: {background: 0}", True), ("output: {background: 255}", True), ("output: {background: -1}", False),
+    ("copies: 100000", True), ("copies: 100001", False),
+    ("seed: 9223372036854775807", True), ("seed: 9223372036854775808", False), ("seed: -1", False),
+    ("pipeline: [{hflip: {p: 0}}]", True), ("pipeline: [{hflip: {p: 1}}]", True),
+    ("pipeline: [{hflip: {p: 1.01}}]", False),
+    ("pipeline: [{some_of: {n: 2, of: [hflip, vflip]}}]", True),
+    ("pipeline: [{some_of: {n: 3, of: [hflip, vflip]}}]", False),
+    ("pipeline: [{some_of: {n: [0, 2], of: [hflip, vflip]}}]", True),
+])
+def test_recipe_values_at_their_boundaries(run, tmp_path, text, ok):
+    recipe = tmp_path / "r.yaml"
+    body = text if "pipeline" in text else text + "\npipeline: [hflip]"
+    recipe.write_text("version: 1\n" + body + "\n")
+    result = run("validate", recipe)
+    assert result.exit_code == (0 if ok else 2), result.output
+
+
+# -- balance with include_originals: false counts only what it writes ---------------------------------
+
+
+def test_balance_without_originals_writes_the_whole_target(run, tmp_path):
+    src = tmp_path / "src"
+    for i in range(2):
+        make_image(src / "cat" / f"c{i}.png", (20, 16), seed=i)
+    for i in range(4):
+        make_image(src / "dog" / f"d{i}.png", (20, 16), seed=10 + i)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("include_originals: false\nbalance: {target: 5}\npipeline: [hflip]\n")
+    assert run("expand", src, tmp_path / "out", "--recipe", recipe, "-j", "1", src=src).exit_code == 0
+    assert len(list((tmp_path / "out" / "cat").glob("*.png"))) == 5
+    assert len(list((tmp_path / "out" / "dog").glob("*.png"))) == 5
+
+
+# -- --max-pixels is inclusive -------------------------------------------------------------------------
+
+
+def test_an_image_of_exactly_max_pixels_is_used(run, tmp_path):
+    src = tmp_path / "src"
+    make_image(src / "c" / "a.png", (20, 10), seed=1)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("copies: 1\npipeline: [hflip]\n")
+    result = run("expand", src, tmp_path / "out", "--recipe", recipe, "--max-pixels", "200", "-j", "1", src=src)
+    assert result.exit_code == 0 and (tmp_path / "out" / "c" / "a_aug01.png").is_file()
+    result = run("expand", src, tmp_path / "out2", "--recipe", recipe, "--max-pixels", "199", "-j", "1", src=src)
+    assert not (tmp_path / "out2" / "c" / "a_aug01.png").exists()
+    assert "over the limit of 199" in result.output
