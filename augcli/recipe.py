@@ -19,8 +19,11 @@ from typing import Any, Union
 
 import yaml
 
+from . import envelope
+from .envelope import COMPOSITIONS as _COMPOSITION_KEYS
+from .envelope import FIT_MODES, OUTPUT_FORMATS  # noqa: F401  (where callers have found them)
 from .errors import Problem, RecipeError, UsageError
-from .limits import DEFAULT_MAX_PIXELS, MAX_BALANCE, MAX_COPIES, MAX_DEPTH, MAX_RECIPE_BYTES, MAX_SEED, MAX_VALUES
+from .limits import DEFAULT_MAX_PIXELS, MAX_BALANCE, MAX_DEPTH, MAX_RECIPE_BYTES, MAX_VALUES
 from .names import FOREIGN_PARAMS, pointer
 from .ops import REGISTRY, lookup, suggest
 from .ops.spec import Choice, Fixed, Param, Uniform, Value, close_match, show
@@ -76,7 +79,7 @@ class Sequence:
 
 
 Step = Union[OpStep, OneOf, SomeOf, Sequence]
-COMPOSITIONS = ("one_of", "some_of", "sequence")
+COMPOSITIONS = tuple(_COMPOSITION_KEYS)
 # name -> (keys, what it does, an example step), for ``augcli transforms``
 COMPOSITION_DOCS = {
     "one_of": ("of, p", "Apply exactly one of its steps, picked uniformly (that step's own p still applies).",
@@ -88,8 +91,7 @@ COMPOSITION_DOCS = {
                           "inside one_of.",
                  "- sequence: {of: [{rot90: {k: 2}}, {brightness: {factor: 0.9}}], p: 0.5}"),
 }
-OUTPUT_FORMATS = ("same", "jpeg", "png", "webp")
-FIT_MODES = ("stretch", "cover", "contain")
+_OUT = {param.name: param.default for param in envelope.OUTPUT}
 
 
 @dataclass(frozen=True)
@@ -99,11 +101,11 @@ class Output:
     ``background``), then encoded as ``format``. ``background`` (a grey level,
     0..255) also shows through transparent pixels in formats without alpha."""
 
-    format: str = "same"
-    quality: int = 95
-    size: tuple[int | None, int | None] | None = None
-    fit: str = "stretch"
-    background: float = 255
+    format: str = _OUT["format"]
+    quality: int = _OUT["quality"]
+    size: tuple[int | None, int | None] | None = _OUT["size"]
+    fit: str = _OUT["fit"]
+    background: float = _OUT["background"]
 
     def to_plain(self) -> dict:
         return {"format": self.format, "quality": self.quality, "size": list(self.size) if self.size else None,
@@ -162,10 +164,10 @@ class TrainingTimeArgument:
 class Recipe:
     """A validated recipe. Build one with ``Recipe.from_yaml`` or ``Recipe.load``."""
 
-    version: int = 1
-    copies: int = 1
+    version: int = envelope.VERSION
+    copies: int = envelope.COPIES.default
     seed: int | None = None
-    include_originals: bool = True
+    include_originals: bool = envelope.INCLUDE_ORIGINALS.default
     output: Output = field(default_factory=Output)
     pipeline: tuple[Step, ...] = ()
     variants: tuple[tuple[str, tuple[Step, ...]], ...] = ()
@@ -533,13 +535,9 @@ def _read_yaml(text: str) -> tuple[Any, dict[str, int], list[Problem]]:
 
 # -- validation ----------------------------------------------------------------------
 
-_EMPTY = ("an empty pipeline would write {} identical copies of each image; add steps, or set copies: 0 to write "
-          "only the originals")
-
-_TOP_KEYS = ("version", "copies", "seed", "include_originals", "output", "pipeline", "variants", "keras",
-             "balance", "classes")
-_VARIANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-_P = Param("p", "float", 1.0, 0, 1, doc="probability that the op fires")
+_TOP_KEYS = envelope.TOP_KEYS
+_VARIANT_NAME = re.compile(envelope.VARIANT_NAME)
+_P = envelope.P
 
 
 class _Parser:
@@ -593,48 +591,42 @@ class _Parser:
             return None
         self.unknown_keys(data, _TOP_KEYS, "", "a recipe key")
         fields: dict[str, Any] = {}
-        if "version" in data and data["version"] != 1:
-            self.problem("version", f"{show(data['version'])} is not a supported version; allowed: 1")
-        if "copies" in data:
-            fields["copies"] = self.fixed(Param("copies", "int", 1, 0, MAX_COPIES), data["copies"], "copies")
-        if "seed" in data:
-            fields["seed"] = self.fixed(Param("seed", "int", 0, 0, MAX_SEED), data["seed"], "seed")
-        if "include_originals" in data:
-            fields["include_originals"] = self.fixed(Param("include_originals", "bool", True),
-                                                     data["include_originals"], "include_originals")
+        if "version" in data and data["version"] != envelope.VERSION:
+            self.problem("version", f"{show(data['version'])} is not a supported version; allowed: {envelope.VERSION}")
+        for param in (envelope.COPIES, envelope.SEED, envelope.INCLUDE_ORIGINALS):
+            if param.name in data:
+                fields[param.name] = self.fixed(param, data[param.name], param.name)
         if "output" in data:
             fields["output"] = self.output(data["output"], "output")
         has_pipeline, has_variants = "pipeline" in data, "variants" in data
         if "keras" in data:
             # ImageDataGenerator arguments pasted as a block: a one-step pipeline
             if has_pipeline or has_variants:
-                self.problem("keras", "use keras: on its own, or as a step '- keras: {...}' inside the pipeline")
+                self.problem(*envelope.conflict("keras", "pipeline" if has_pipeline else "variants"))
             else:
                 step = self.op(lookup("keras"), data["keras"], "keras")
                 fields["pipeline"] = (step,) if step else ()
         if "keras" in data:
             pass
         elif has_pipeline and has_variants:
-            self.problem("variants", "a recipe has either a pipeline (with copies) or variants, not both")
+            self.problem(*envelope.conflict("pipeline", "variants"))
         elif has_variants:
             if "copies" in data:
-                self.problem("copies", "copies does not apply with variants: each variant is one output")
+                self.problem(*envelope.conflict("variants", "copies"))
             fields["variants"] = self.variants(data["variants"], "variants")
         elif has_pipeline:
             fields["pipeline"] = self.steps(data["pipeline"], "pipeline")
         else:
-            self.problem("", "the recipe needs a pipeline (applied to each of copies outputs) or variants")
+            self.problem("", envelope.NO_STEPS)
         if "balance" in data:
             if has_variants:
-                self.problem("balance", "balance needs a pipeline: variants are one output each")
+                self.problem(*envelope.conflict("variants", "balance"))
             elif "copies" in data:
-                self.problem("copies", "copies does not apply with balance: balance sets each class's count "
-                                       "(a class a per-class target does not name gets no new images; give it "
-                                       "a count, or its own copies under classes:)")
+                self.problem(*envelope.conflict("balance", "copies"))
             fields["balance"] = self.balance(data["balance"], "balance")
         if "classes" in data:
             fields["classes"] = self.classes(data["classes"], "classes")
-        if not (has_variants or "keras" in data):
+        if not has_variants:  # (a keras block is a one-step pipeline)
             self.identical_copies(data, fields)
         return Recipe(**fields, lines=self.lines, training_time=tuple(self.training_time), sizes=tuple(self.sizes))
 
@@ -643,13 +635,12 @@ class _Parser:
         error, not a dataset quietly padded with duplicates."""
         copies, balance = fields.get("copies", 1), fields.get("balance")
         if copies == 0 and balance is None and not fields.get("include_originals", True):
-            self.problem("copies", "0 with include_originals: false writes nothing")
+            self.problem("copies", envelope.NOTHING_WRITTEN)
         empty = data.get("pipeline") == []
         if empty and balance is not None:
-            self.problem("pipeline", "an empty pipeline would write identical copies of each image to balance the "
-                                     "classes; add steps")
+            self.problem("pipeline", envelope.EMPTY_FOR_BALANCE)
         elif empty and copies:
-            self.problem("pipeline", _EMPTY.format(copies))
+            self.problem("pipeline", envelope.EMPTY_PIPELINE.format(copies))
         raw_rules = data.get("classes") if isinstance(data.get("classes"), dict) else {}
         for label, rule in fields.get("classes", ()):
             count = _class_copies(label, rule, copies, balance)
@@ -672,7 +663,7 @@ class _Parser:
             return None
         self.unknown_keys(data, ("target",), path, "a key of balance")
         target = data["target"]
-        count = Param("target", "int", 1, 1, MAX_BALANCE)
+        count = envelope.BALANCE_TARGET
         if target == "max":
             return Balance("max")
         if isinstance(target, dict) and target:
@@ -695,7 +686,7 @@ class _Parser:
             if not isinstance(rule, dict):
                 self.problem(sub, f"a class rule is a mapping with exclude, copies or pipeline, found {show(rule)}")
                 continue
-            self.unknown_keys(rule, ("exclude", "copies", "pipeline"), sub, "a class rule key")
+            self.unknown_keys(rule, envelope.CLASS_RULE_KEYS, sub, "a class rule key")
             exclude = rule.get("exclude", [])
             if not isinstance(exclude, list):
                 self.problem(f"{sub}.exclude", f"exclude is a list of op names, found {show(exclude)}")
@@ -705,29 +696,21 @@ class _Parser:
                     self.problem(f"{sub}.exclude[{i}]", f"unknown op {show(name)}", suggest(str(name)))
             copies = None
             if "copies" in rule:
-                copies = self.fixed(Param("copies", "int", 1, 0, MAX_COPIES), rule["copies"], f"{sub}.copies")
+                copies = self.fixed(envelope.COPIES, rule["copies"], f"{sub}.copies")
             pipeline = self.steps(rule["pipeline"], f"{sub}.pipeline") if "pipeline" in rule else None
             rules.append((str(label), ClassRule(tuple(map(str, exclude)), copies, pipeline)))
         return tuple(rules)
 
     def output(self, data: Any, path: str) -> Output:
-        keys = ("format", "quality", "size", "fit", "background")
+        keys = envelope.OUTPUT_KEYS
         if not isinstance(data, dict):
             self.problem(path, f"output is a mapping ({', '.join(keys)}), found {show(data)}")
             return Output()
         self.unknown_keys(data, keys, path, "an output key")
-        size = self.fixed(Param("size", "size", None, nullable=True), data.get("size"), f"{path}.size")
-        self.output_size(Fixed(size), f"{path}.size")
-        return Output(
-            format=self.fixed(Param("format", "enum", "same", choices=OUTPUT_FORMATS),
-                              data.get("format", "same"), f"{path}.format"),
-            quality=self.fixed(Param("quality", "int", 95, 1, 100), data.get("quality", 95), f"{path}.quality"),
-            size=size,
-            fit=self.fixed(Param("fit", "enum", "stretch", choices=FIT_MODES), data.get("fit", "stretch"),
-                           f"{path}.fit"),
-            background=self.fixed(Param("background", "float", 255, 0, 255), data.get("background", 255),
-                                  f"{path}.background"),
-        )
+        settings = {param.name: self.fixed(param, data.get(param.name, param.default), f"{path}.{param.name}")
+                    for param in envelope.OUTPUT}
+        self.output_size(Fixed(settings["size"]), f"{path}.size")
+        return Output(**settings)
 
     def variants(self, data: Any, path: str) -> tuple:
         if not isinstance(data, dict) or not data:
@@ -819,7 +802,7 @@ class _Parser:
         return OpStep(spec.name, tuple(params), float(p))
 
     def composition(self, name: str, args: Any, path: str) -> Step | None:
-        allowed = ("n", "of", "p") if name == "some_of" else ("of", "p")
+        allowed = _COMPOSITION_KEYS[name]
         of_path = f"{path}.of"
         if isinstance(args, list) and name != "some_of":
             args, of_path = {"of": args}, path
@@ -840,7 +823,7 @@ class _Parser:
             self.problem(path, "some_of needs n, how many of its steps to apply (a number or a range [lo, hi])")
             return None
         count = len(args["of"]) if isinstance(args["of"], list) else 0
-        n = self.value(Param("n", "int", None, 0, count), args["n"], f"{path}.n")
+        n = self.value(replace(envelope.SOME_OF_N, hi=count), args["n"], f"{path}.n")
         return SomeOf(n, steps, p) if n is not None else None
 
 
