@@ -157,7 +157,7 @@ MUTANTS = (
     Mutant("int-range-exclusive", "augcli/ops/spec.py", "int(rng.integers(self.lo, self.hi + 1))",
            "int(rng.integers(self.lo, max(self.hi, self.lo + 1)))", "an int range [lo, hi] never draws hi"),
     # -- recipe ----------------------------------------------------------------------------
-    Mutant("combinator-p-unchecked", "augcli/recipe.py", 'p = float(self.fixed(_P, args.get("p", 1.0), f"{path}.p"))',
+    Mutant("combinator-p-unchecked", "augcli/recipe_parser.py", 'p = float(self.fixed(_P, args.get("p", 1.0), f"{path}.p"))',
            'p = float(args.get("p", 1.0))', "p of one_of/some_of/sequence is not range-checked"),
     Mutant("exclude-ignored", "augcli/recipe.py", "return without_ops(steps, set(rule.exclude))", "return steps",
            "classes.<c>.exclude is ignored"),
@@ -217,7 +217,8 @@ COLOURS = ("tests/ops/test_colour_and_noise_contract.py", "tests/ops/test_color.
            "tests/ops/test_sweep.py")
 SAMPLING = ("tests/test_sampling_contract.py", "tests/ops/test_every_op.py", "tests/ops/test_geometry.py",
             "tests/test_dataset.py")
-RECIPES = ("tests/test_composition_p_range.py", "tests/test_recipe.py", "tests/test_recipe_properties.py",
+RECIPES = ("tests/test_composition_p_range.py", "tests/test_grammar_agreement.py", "tests/test_recipe.py",
+           "tests/test_recipe_properties.py",
            "tests/test_catalogue.py", "tests/test_dataset.py", "tests/test_expand.py", "tests/test_cli.py")
 RUNS = ("tests/test_atomic_write.py", "tests/test_out_tree.py", "tests/test_output_names.py", "tests/test_originals.py",
         "tests/test_encoding.py", "tests/test_resume_repair.py", "tests/test_sampling_contract.py",
@@ -233,6 +234,10 @@ TESTS = {
     "augcli/sampling.py": SAMPLING,
     "augcli/ops/spec.py": SAMPLING + RECIPES,
     "augcli/recipe.py": RECIPES,
+    "augcli/recipe_parser.py": RECIPES,
+    "augcli/recipe_model.py": RECIPES,
+    "augcli/recipe_yaml.py": RECIPES,
+    "augcli/envelope.py": RECIPES,
     "augcli/plan.py": RUNS,
     "augcli/worker.py": RUNS,
     "augcli/io.py": RUNS,
