@@ -190,8 +190,10 @@ def run_seed(job: Job) -> list[dict]:
     expanded = {}  # recipe -> {source relpath: [output paths]}
     for recipe in dataset.recipes:
         out = seed_dir / recipe
-        augcli.expand(train_dir, out, recipe=ROOT / "recipes" / f"{recipe}.yaml", copies=job.copies,
-                      seed=job.seed, jobs=1)
+        summary = augcli.expand(train_dir, out, recipe=ROOT / "recipes" / f"{recipe}.yaml", copies=job.copies,
+                                seed=job.seed, jobs=1)
+        if summary.skipped:  # a missing copy would quietly shrink one condition's training set
+            raise RuntimeError(f"augcli skipped {summary.skipped} file(s) in {train_dir}: {summary.skips}")
         by_source: dict[str, list[Path]] = {}
         with open(out / "manifest.jsonl") as manifest:
             for line in manifest:
@@ -218,10 +220,17 @@ def run_seed(job: Job) -> list[dict]:
     return rows
 
 
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(sorted(int(s) for s in text.split(",")))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of whole numbers") from None
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="scripts/evidence.py", description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="digits,lfw", help="comma-separated: digits, lfw")
-    parser.add_argument("--sizes", default="5,10,20", help="training images per class, comma-separated")
+    parser.add_argument("--sizes", type=_sizes, default="5,10,20", help="training images per class, comma-separated")
     parser.add_argument("--seeds", type=int, default=20, help="seeds 0..N-1 (split, subsample, augcli --seed)")
     parser.add_argument("--models", default="svc,knn,mlp", help="comma-separated: svc, knn, mlp")
     parser.add_argument("--copies", type=int, default=10, help="augmented copies per source (augcli --copies)")
@@ -230,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docs", type=Path, default=ROOT / "docs", help="where the report goes")
     parser.add_argument("--no-plot", action="store_true", help="skip the plot (matplotlib not needed)")
     args = parser.parse_args(argv)
-    sizes = tuple(sorted(int(s) for s in args.sizes.split(",")))
+    sizes = args.sizes
     models = tuple(m.strip() for m in args.models.split(","))
     datasets = [d.strip() for d in args.datasets.split(",")]
     for name in datasets:
@@ -241,29 +250,45 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unknown model {name!r}; known: {', '.join(MODELS)}")
     if min(sizes) < 1 or args.seeds < 1 or args.copies < 1 or args.jobs < 1:
         parser.error("--sizes, --seeds, --copies and --jobs must be at least 1")
+    for module, needed in (("sklearn", True), ("matplotlib", not args.no_plot)):
+        try:
+            if needed:
+                __import__(module)
+        except ImportError:
+            parser.error(f"{module} is not installed: run `make evidence` or `pip install -e '.[evidence]'`"
+                         + ("" if module == "sklearn" else " (or pass --no-plot)"))
 
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), cpu_seconds()
     for name in datasets:
         export(DATASETS[name], args.work / "export" / name)
-    jobs = [Job(name, seed, sizes, models, args.copies, str(args.work)) for name in datasets for seed in range(args.seeds)]
+    jobs = [Job(name, seed, sizes, models, args.copies, str(args.work))
+            for name in datasets for seed in range(args.seeds)]
     rows: list[dict] = []
     with ProcessPoolExecutor(max_workers=args.jobs) if args.jobs > 1 else _InProcess() as pool:
         for done, (job, result) in enumerate(zip(jobs, pool.map(run_seed, jobs)), start=1):
             rows.extend(result)
             print(f"evidence: {done}/{len(jobs)} done ({job.dataset}, seed {job.seed}) after "
                   f"{time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu_before
 
     command = "python scripts/evidence.py " + " ".join(sys.argv[1:] if argv is None else argv)
     settings = (f"{args.copies} augcli copies per source image (originals kept), training sets of "
                 f"{'/'.join(map(str, sizes))} images per class, seeds 0-{args.seeds - 1}; test fraction "
                 + ", ".join(f"{d} {DATASETS[d].test_fraction}" for d in datasets))
-    written = write_report(rows, args.docs, command=command.strip(), settings=settings, seconds=seconds, jobs=args.jobs,
-                           plot=not args.no_plot, datasets=[DATASETS[d] for d in datasets], roles=RECIPE_ROLE,
-                           machine=machine())
+    written = write_report(rows, args.docs, command=command.strip(), settings=settings, seconds=seconds, cpu=cpu,
+                           jobs=args.jobs, plot=not args.no_plot, datasets=[DATASETS[d] for d in datasets],
+                           roles=RECIPE_ROLE, machine=machine())
     for path in written:
         print(f"evidence: wrote {path}")
     return 0
+
+
+def cpu_seconds() -> float:
+    """User + system CPU of this process and its finished workers: what the run would take on an idle machine."""
+    import resource
+
+    return sum(getattr(resource.getrusage(who), field) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+               for field in ("ru_utime", "ru_stime"))
 
 
 class _InProcess:

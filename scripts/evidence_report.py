@@ -15,6 +15,7 @@ import numpy as np
 
 NONE, MORE_REAL = "none", "more real data"
 FIELDS = ("dataset", "seed", "per_class", "condition", "model", "train_images", "test_images", "accuracy")
+LEGEND = {NONE: "none (n originals)", MORE_REAL: "more real data (11n, or the whole pool)"}
 MODEL_NAMES = {"svc": "SVC (RBF)", "knn": "1-NN", "mlp": "MLP (64)"}
 
 
@@ -63,8 +64,8 @@ def effect_cell(entry: dict) -> str:
     return f"**{cell}**" if below or above else cell  # bold: the interval excludes zero
 
 
-def markdown(rows: list[dict], *, command: str, settings: str, seconds: float, jobs: int, datasets, roles: dict,
-             machine: str, plot_name: str | None) -> str:
+def markdown(rows: list[dict], *, command: str, settings: str, seconds: float, cpu: float, jobs: int,
+             datasets, roles: dict, machine: str, plot_name: str | None) -> str:
     table = summarise(rows)
     seeds = sorted({r["seed"] for r in rows})
     lines = ["# Is augmentation worth it? Measured", "",
@@ -73,7 +74,8 @@ def markdown(rows: list[dict], *, command: str, settings: str, seconds: float, j
              f"{jobs} in parallel, augcli `-j 1` in each)",
              f"- Settings: {settings}",
              f"- Machine: {machine}",
-             f"- Wall time: {seconds / 60:.1f} min ({seconds:.0f} s), on a machine shared with other jobs", ""]
+             f"- Wall time: {seconds / 60:.1f} min ({seconds:.0f} s) on a machine shared with other jobs; "
+             f"CPU time (user + system, all processes): {cpu / 60:.1f} min", ""]
     lines += ["Conditions: **none** = the n original training images per class; a recipe = those n plus "
               "augcli's copies of them; **more real data** = the same number of real images per class "
               "from the unused training pool (all of the pool when it is smaller: see the image counts).", ""]
@@ -138,7 +140,7 @@ def draw_plot(rows: list[dict], path: Path, datasets) -> None:
                 spread = [100 * np.std(a, ddof=1) if len(a) > 1 else 0 for a in accs]
                 offset = 1 + 0.02 * (i - len(conditions) / 2)  # side by side, so the bars do not hide each other
                 ax.errorbar([n * offset for n in sizes], means, yerr=spread, color=colour, marker=marker,
-                            linestyle=line, capsize=2, markersize=4, label=condition)
+                            linestyle=line, capsize=2, markersize=4, label=LEGEND.get(condition, condition))
             ax.set_xscale("log")
             ax.set_xticks(sizes, [str(n) for n in sizes])
             ax.minorticks_off()
@@ -157,7 +159,8 @@ def draw_plot(rows: list[dict], path: Path, datasets) -> None:
     plt.close(fig)
 
 
-def write_report(rows: list[dict], docs: Path, *, command: str, settings: str, seconds: float, jobs: int, plot: bool,
+def write_report(rows: list[dict], docs: Path, *, command: str, settings: str, seconds: float, cpu: float, jobs: int,
+                 plot: bool,
                  datasets, roles: dict, machine: str) -> list[Path]:
     """Write DOCS/evidence.csv, .md and (with ``plot``) .png; return their paths."""
     docs.mkdir(parents=True, exist_ok=True)
@@ -171,6 +174,7 @@ def write_report(rows: list[dict], docs: Path, *, command: str, settings: str, s
     if plot:
         draw_plot(rows, png_path, datasets)
         written.append(png_path)
-    md_path.write_text(markdown(rows, command=command, settings=settings, seconds=seconds, jobs=jobs, datasets=datasets, roles=roles,
-                                machine=machine, plot_name=png_path.name if plot else None))
+    md_path.write_text(markdown(rows, command=command, settings=settings, seconds=seconds, cpu=cpu, jobs=jobs,
+                                datasets=datasets, roles=roles, machine=machine,
+                                plot_name=png_path.name if plot else None))
     return [md_path, *written]

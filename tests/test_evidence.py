@@ -62,6 +62,21 @@ def test_smoke_run_on_a_tiny_slice(evidence, tmp_path, capsys):
     assert f"| 1-NN | 3 | {none_accuracy:.1f} | " in report
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--models", "svc,forest"], "unknown model 'forest'; known: svc, knn, mlp"),
+    (["--datasets", "mnist"], "unknown dataset 'mnist'; known: digits, lfw"),
+    (["--sizes", "5,x"], "argument --sizes: '5,x' is not a comma-separated list of whole numbers"),
+    (["--seeds", "0"], "--sizes, --seeds, --copies and --jobs must be at least 1"),
+])
+def test_bad_arguments_are_one_line_and_exit_2(evidence, tmp_path, capsys, args, message):
+    script, _ = evidence
+    with pytest.raises(SystemExit) as stopped:
+        script.main([*args, "--work", str(tmp_path / "work"), "--docs", str(tmp_path / "docs")])
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"scripts/evidence.py: error: {message}"
+    assert not (tmp_path / "work").exists() and not (tmp_path / "docs").exists()
+
+
 def test_export_writes_class_folders_of_upscaled_pngs(evidence, tmp_path):
     script, _ = evidence
     paths, labels, classes = script.export(script.DATASETS["lfw"], tmp_path / "lfw")
