@@ -14,7 +14,8 @@ scikit-learn's ``load_digits`` (1,797 8x8 digits, 10 classes, to 32x32) and scik
    shared with other files, so the copies of a source are the same bytes whichever other files sit
    in the tree: taking a smaller n's sources from the larger run is the same as expanding the smaller
    set on its own (tests/test_evidence.py checks this);
-4. SVC, 1-NN and a small MLP from scikit-learn are trained on the pixels of: the n originals
+4. SVC, 1-NN and a small MLP from scikit-learn are trained on the pixels (box-downsampled to half
+   the exported side, 16x16 and 25x25, so fitting stays quick) of: the n originals
    ("none"), the n originals plus their copies (one row per recipe), and "more real data": the
    same number of images per class drawn from the unused part of the training pool (all of it when
    the pool is smaller), the ceiling that augmentation should approach;
@@ -148,7 +149,7 @@ def accuracy(model_name: str, seed: int, train_x, train_y, test_x, test_y) -> fl
 
     model = make_model(model_name, seed)
     with warnings.catch_warnings():
-        # a capped number of epochs is part of "a quick model"; the warning would only be noise
+        # a capped number of iterations is part of "a quick model"; the warning would only be noise
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(train_x, train_y)
     return float(np.mean(model.predict(test_x) == test_y))

@@ -150,11 +150,11 @@ def draw_plot(rows: list[dict], path: Path, datasets) -> None:
                 ax.set_ylabel("test accuracy % (mean ± std)")
             if row == len(names) - 1:
                 ax.set_xlabel("original training images per class")
-            if col == len(models) - 1:
-                ax.legend(fontsize=7, loc="lower right")
     seeds = len({r["seed"] for r in rows})
     fig.suptitle(f"Test accuracy without and with augcli's copies, {seeds} seeds (docs/evidence.md)", fontsize=11)
-    fig.tight_layout()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))  # room for the legend below, where it hides no point
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
