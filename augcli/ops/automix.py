@@ -154,7 +154,7 @@ def augmix_plan(size, *, severity: int, width: int, depth: int, alpha: float, se
             op = plain(name, magnitude, geometry)
             if name == "Posterize":  # AugMix posterizes to 4..0 bits; 0 bits is black, augcli's least is 1
                 op = ("posterize", {"bits": max(1, op[1]["bits"])})
-            ops.append(op)
+            ops.append((op[0], REGISTRY[op[0]].complete(op[1])))  # the values it drew, and the op's defaults
         chains.append((float(weights[i]), ops))
     return float(m[0]), chains
 
