@@ -174,7 +174,7 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
                                 byte_copy=record.sha256 == record.source_sha256)
                 ops = tuple(AppliedOp.from_json(op) for op in record.ops)
                 try:
-                    check_pixels(ops, decoded.image.size, encoding, max_pixels)
+                    check_pixels(ops, decoded.size, encoding, max_pixels)
                     out_bytes, width, height, _ = render(decoded, target, ops, data)
                 except TooLarge as exc:
                     raise AugcliError(f"{manifest}:{line}: {exc}") from None

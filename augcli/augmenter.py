@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 from .errors import Problem, RecipeError
-from .imaging import normalize
+from .imaging import from_pil, mode_of, size_of, to_pil
 from .io import Encoding
 from .plan import steps_for
 from .recipe import Output, Recipe
@@ -131,13 +131,13 @@ class Augmenter:
         rng, seed = self._generator(key, copy, epoch, rng)
         working, give_back = _to_working(image)
         # the plan's steps for this output (no class: Augmenter refuses class rules)
-        ops = sample(steps_for(self.recipe, "", variant), rng, working.size)
+        ops = sample(steps_for(self.recipe, "", variant), rng, size_of(working))
         try:
             out = augment(working, ops, Encoding.of(self.recipe.output))
         except (ValueError, ZeroDivisionError, OSError, np.linalg.LinAlgError) as exc:
             # what expand records as a skip ("cannot augment ..."): an op this image's mode or size cannot take
             raise ValueError(f"cannot augment {key or 'the image'} ({', '.join(op.op for op in ops)}) in mode "
-                             f"{working.mode}: {type(exc).__name__}: {exc}") from exc
+                             f"{mode_of(working)}: {type(exc).__name__}: {exc}") from exc
         record: dict[str, Any] = {"source": key, "copy": copy}
         if epoch is not None:
             record["epoch"] = epoch
@@ -235,17 +235,17 @@ def _check_epoch(epoch: Any) -> int | None:
 # -- images in and out ---------------------------------------------------------------
 
 
-def _to_working(image: Any) -> tuple[Image.Image, Callable[[Image.Image, Any], Any]]:
-    """``image`` as a PIL image in a working mode, and how to give a result back
-    in the caller's type and layout."""
+def _to_working(image: Any) -> tuple[np.ndarray, Callable[[np.ndarray, Any], Any]]:
+    """``image`` as a working array (``augcli.imaging``), and how to give a
+    result back in the caller's type and layout."""
     if isinstance(image, Image.Image):
-        return normalize(image), _as_pil
+        return from_pil(image), _as_pil
     if isinstance(image, np.ndarray):
         return _from_array(image), _as_array
     raise TypeError(f"image must be a PIL image or a numpy array, found {type(image).__name__}")
 
 
-def _from_array(arr: np.ndarray) -> Image.Image:
+def _from_array(arr: np.ndarray) -> np.ndarray:
     if arr.ndim not in (2, 3):
         raise ValueError(f"one image at a time, HxW or HxWxC: found a {arr.ndim}-D array of shape {arr.shape}")
     if arr.ndim == 3 and arr.shape[2] > 4 and arr.shape[0] <= 4:
@@ -262,17 +262,21 @@ def _from_array(arr: np.ndarray) -> Image.Image:
         low, high = float(arr.min()), float(arr.max())
         if not 0.0 <= low <= high <= 1.0:  # NaN fails this too
             raise ValueError(f"float32 images hold values in 0..1; found {low:g}..{high:g}")
-    plain = np.ascontiguousarray(arr.reshape(arr.shape[:2]) if channels == 1 else arr,
-                                 dtype=arr.dtype.newbyteorder("="))
-    return Image.fromarray(plain)
+    # kernels never write into their input: the caller's array is used as it is
+    work = arr.reshape(arr.shape[:2] + (channels,))
+    return work if work.dtype.isnative else work.astype(work.dtype.newbyteorder("="))
 
 
-def _as_array(out: Image.Image, given: np.ndarray) -> np.ndarray:
-    """The result with the input's number of dimensions (HxWx1 stays HxWx1)."""
-    arr = np.array(out)  # a writable copy the caller owns
-    return arr[..., np.newaxis] if given.ndim == 3 and arr.ndim == 2 else arr
+def _as_array(out: np.ndarray, given: np.ndarray) -> np.ndarray:
+    """The result with the input's number of dimensions (HxWx1 stays HxWx1), an
+    array the caller owns (never a view of its input)."""
+    if given.ndim == 2 and out.shape[2] == 1:
+        out = out[:, :, 0]
+    if np.shares_memory(out, given) or not out.flags.writeable:
+        out = out.copy()
+    return out
 
 
-def _as_pil(out: Image.Image, given: Image.Image) -> Image.Image:
-    """The result, never the caller's own object (when no op fired)."""
-    return out.copy() if out is given else out
+def _as_pil(out: np.ndarray, given: Image.Image) -> Image.Image:
+    """The result as a Pillow image (always a new object)."""
+    return to_pil(out)

@@ -13,21 +13,25 @@ nearest pixel, halves to even.
 """
 from __future__ import annotations
 
-from PIL import Image
+import numpy as np
 
-from .ops.geometric import pad_if_needed, resize, resolve_size, scaled
+from .imaging import pil_compatible, size_of
+from .ops.geometric import pad_if_needed, pillow_resize, resolve_size, scaled
 
 
-def fit(img: Image.Image, size: tuple[int | None, int | None], mode: str, background: float) -> Image.Image:
-    """``img`` fitted to ``size`` by ``mode`` (stretch, cover or contain)."""
+@pil_compatible
+def fit(img: np.ndarray, size: tuple[int | None, int | None], mode: str, background: float) -> np.ndarray:
+    """``img`` (a working array) fitted to ``size`` by ``mode`` (stretch, cover or contain)."""
     if mode == "stretch" or None in size:
-        return _resized(img, resolve_size(size, img.size))
+        return _resized(img, resolve_size(size, size_of(img)))
     w, h = size
     pick = max if mode == "cover" else min
-    img = _resized(img, scaled(img.size, pick(w / img.width, h / img.height)))
+    width, height = size_of(img)
+    img = _resized(img, scaled((width, height), pick(w / width, h / height)))
     if mode == "cover":
-        left, top = (img.width - w) // 2, (img.height - h) // 2
-        return img.crop((left, top, left + w, top + h))
+        width, height = size_of(img)
+        left, top = (width - w) // 2, (height - h) // 2
+        return img[top:top + h, left:left + w]
     return pad_if_needed(img, size=(w, h), fill="constant", cval=background)
 
 
@@ -42,5 +46,5 @@ def fit_sizes(current: tuple[int, int], size: tuple[int | None, int | None], mod
     return [scaled(current, pick(w / current[0], h / current[1])), (w, h)]
 
 
-def _resized(img: Image.Image, size: tuple[int, int]) -> Image.Image:
-    return img if img.size == size else resize(img, size=size, interpolation="bicubic")
+def _resized(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return img if size_of(img) == size else pillow_resize(img, size, "bicubic")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from PIL import Image
+import numpy as np
 
 from .apply import apply
 from .fit import fit
@@ -29,14 +29,14 @@ def draw(seed: int, source: str, copy: int, steps: Iterable[Step], size: Size) -
     return sample(steps, rng, size), named
 
 
-def finish(img: Image.Image, encoding: Encoding) -> Image.Image:
+def finish(img: np.ndarray, encoding: Encoding) -> np.ndarray:
     """The last step before encoding: ``size`` by its fit mode (``img`` itself without one)."""
     if encoding.size is None:
         return img
     return fit(img, encoding.size, encoding.fit, encoding.background)
 
 
-def augment(img: Image.Image, ops: tuple[AppliedOp, ...], encoding: Encoding) -> Image.Image:
+def augment(img: np.ndarray, ops: tuple[AppliedOp, ...], encoding: Encoding) -> np.ndarray:
     """The pixels of one output before encoding: the drawn ops, then the output size."""
     return finish(apply(img, ops), encoding)
 
@@ -46,10 +46,11 @@ def render(decoded: Decoded, target: Target, ops: tuple[AppliedOp, ...],
     """The bytes of one output, its width and height, and a note of what the
     encoding converted (alpha flattened, bit depth reduced), if anything."""
     if target.byte_copy and not decoded.rotated:
-        width, height = decoded.image.size
+        width, height = decoded.size
         return source_bytes, width, height, None
     encoding = target.encoding
     img = augment(decoded.image, ops, encoding)
     data, written, note = encode(img, encoding.format, quality=encoding.quality, icc_profile=decoded.icc_profile,
                                  background=encoding.background)
-    return data, written.width, written.height, note
+    height, width = written.shape[:2]
+    return data, width, height, note

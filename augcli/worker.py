@@ -137,9 +137,9 @@ def process(task: Task, job: Job) -> list[ManifestRecord | SkipRecord]:
         stage = "draw parameters"
         try:
             if target.kind == "augmented":
-                ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.image.size)
+                ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.size)
             stage = f"augment ({', '.join(op.op for op in ops)})" if ops else "encode"
-            check_pixels(ops, decoded.image.size, target.encoding, job.max_pixels)
+            check_pixels(ops, decoded.size, target.encoding, job.max_pixels)
             out_bytes, width, height, note = render(decoded, target, ops, data)
         except Exception as exc:
             # Nothing about one source may stop the run: whatever drawing, applying

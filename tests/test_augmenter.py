@@ -304,9 +304,20 @@ def test_calls_without_a_key_or_with_bad_arguments_are_refused():
         augcli.Augmenter({"pipeline": ["hflip"]}, seed=-1)
 
 
-def test_an_op_the_mode_cannot_take_is_one_clear_error():
+def test_an_op_that_fails_on_an_image_is_one_clear_error(monkeypatch):
+    """Every built-in op takes every mode now (tests/ops/test_modes.py); a kernel
+    that raises (a plugin's, say) still gives one line naming the image, the ops
+    and the mode."""
+    from dataclasses import replace
+
+    from augcli.ops import REGISTRY
+
+    def refuses(img, **_):
+        raise ValueError("no float images here")
+
+    monkeypatch.setitem(REGISTRY, "sharpen", replace(REGISTRY["sharpen"], kernel=refuses))
     aug = augcli.Augmenter({"pipeline": [{"sharpen": {"factor": 2}}]})
-    with pytest.raises(ValueError, match=r"cannot augment a.tif \(sharpen\) in mode F: ValueError"):
+    with pytest.raises(ValueError, match=r"cannot augment a.tif \(sharpen\) in mode F: ValueError: no float"):
         aug(images()["float32 HxW"], key="a.tif")
 
 
