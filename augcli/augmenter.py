@@ -35,7 +35,7 @@ from .render import augment
 from .sampling import item_rng, sample
 from .worker import keep_freed_memory
 
-# numpy layouts and the working mode each one is augmented in (augcli.imaging.WORKING_MODES)
+# numpy dtypes and channels, and the working mode each is augmented in (augcli.imaging)
 _ARRAY_MODES = {
     ("u", 1, 1): "L",
     ("u", 1, 2): "LA",
@@ -43,9 +43,14 @@ _ARRAY_MODES = {
     ("u", 1, 4): "RGBA",
     ("u", 2, 1): "I;16",
     ("f", 4, 1): "F",
+    ("f", 8, 1): "F",
+    ("f", 4, 3): "RGBF",
+    ("f", 8, 3): "RGBF",
 }
 SUPPORTED_ARRAYS = ("uint8 HxW, HxWx1, HxWx2 (grey + alpha), HxWx3 (RGB) or HxWx4 (RGBA); "
-                    "uint16 HxW or HxWx1; float32 HxW or HxWx1 in 0..1")
+                    "uint16 HxW or HxWx1; float32 or float64 HxW, HxWx1 or HxWx3 (RGB) in 0..1; "
+                    "channels first (CxHxW) with layout='CHW'")
+LAYOUTS = ("HWC", "CHW")
 
 
 class Augmenter:
@@ -72,11 +77,12 @@ class Augmenter:
     >>> image, record = aug(array, key="cat/cat_001.jpg", epoch=5)  # doctest: +SKIP
     """
 
-    def __init__(self, recipe: Recipe | str | os.PathLike | dict, seed: int | None = None):
+    def __init__(self, recipe: Recipe | str | os.PathLike | dict, seed: int | None = None, layout: str = "HWC"):
         recipe = _as_recipe(recipe)
         _refuse_file_settings(recipe)
         self.recipe = recipe
         self.seed = recipe.effective_seed if seed is None else _check_seed(seed)
+        self.layout = _check_layout(layout)
         for notice in recipe.notices():  # training-time keras arguments, as the CLI notices them
             warnings.warn(notice, stacklevel=2)
         keep_freed_memory()
@@ -87,10 +93,11 @@ class Augmenter:
         keep_freed_memory()
 
     def __repr__(self) -> str:
-        return f"Augmenter({self.recipe.name!r}, seed={self.seed})"
+        layout = "" if self.layout == "HWC" else f", layout={self.layout!r}"
+        return f"Augmenter({self.recipe.name!r}, seed={self.seed}{layout})"
 
     def __call__(self, image: Any, *, key: str | None = None, copy: int = 1, epoch: int | None = None,
-                 rng: np.random.Generator | None = None) -> tuple[Any, dict]:
+                 rng: np.random.Generator | None = None, layout: str | None = None) -> tuple[Any, dict]:
         """Augment one image; return it (same type, dtype and number of dimensions)
         and its record.
 
@@ -129,7 +136,7 @@ class Augmenter:
         variant = self._variant(copy)
         copy, epoch = int(copy), _check_epoch(epoch)  # plain ints: the record is JSON
         rng, seed = self._generator(key, copy, epoch, rng)
-        working, give_back = _to_working(image)
+        working, give_back = _to_working(image, self.layout if layout is None else _check_layout(layout))
         # the plan's steps for this output (no class: Augmenter refuses class rules)
         ops = sample(steps_for(self.recipe, "", variant), rng, size_of(working))
         try:
@@ -235,22 +242,37 @@ def _check_epoch(epoch: Any) -> int | None:
 # -- images in and out ---------------------------------------------------------------
 
 
-def _to_working(image: Any) -> tuple[np.ndarray, Callable[[np.ndarray, Any], Any]]:
+def _check_layout(layout: Any) -> str:
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be 'HWC' (channels last) or 'CHW' (channels first), found {layout!r}")
+    return layout
+
+
+def _to_working(image: Any, layout: str) -> tuple[np.ndarray, Callable[[np.ndarray, Any], Any]]:
     """``image`` as a working array (``augcli.imaging``), and how to give a
-    result back in the caller's type and layout."""
+    result back in the caller's type, dtype and layout."""
     if isinstance(image, Image.Image):
         return from_pil(image), _as_pil
     if isinstance(image, np.ndarray):
+        if layout == "CHW":
+            return _from_array(_channels_last(image), checked_layout=True), _as_chw
         return _from_array(image), _as_array
     raise TypeError(f"image must be a PIL image or a numpy array, found {type(image).__name__}")
 
 
-def _from_array(arr: np.ndarray) -> np.ndarray:
+def _channels_last(arr: np.ndarray) -> np.ndarray:
+    """A CxHxW array as an HxWxC view."""
+    if arr.ndim != 3:
+        raise ValueError(f"layout='CHW' takes one image as CxHxW: found a {arr.ndim}-D array of shape {arr.shape}")
+    return arr.transpose(1, 2, 0)
+
+
+def _from_array(arr: np.ndarray, checked_layout: bool = False) -> np.ndarray:
     if arr.ndim not in (2, 3):
         raise ValueError(f"one image at a time, HxW or HxWxC: found a {arr.ndim}-D array of shape {arr.shape}")
-    if arr.ndim == 3 and arr.shape[2] > 4 and arr.shape[0] <= 4:
+    if not checked_layout and arr.ndim == 3 and arr.shape[2] > 4 and arr.shape[0] <= 4:
         raise ValueError(f"array of shape {arr.shape} looks channels-first; pass HxWxC "
-                         "(e.g. arr.transpose(1, 2, 0))")
+                         "(e.g. arr.transpose(1, 2, 0)) or layout='CHW'")
     if 0 in arr.shape:
         raise ValueError(f"an image needs pixels: found an array of shape {arr.shape}")
     channels = arr.shape[2] if arr.ndim == 3 else 1
@@ -258,23 +280,30 @@ def _from_array(arr: np.ndarray) -> np.ndarray:
     if mode is None:
         raise ValueError(f"a {arr.dtype} array with {channels} channel(s) (shape {arr.shape}) is not supported; "
                          f"supported: {SUPPORTED_ARRAYS}")
-    if mode == "F":
+    if arr.dtype.kind == "f":
         low, high = float(arr.min()), float(arr.max())
         if not 0.0 <= low <= high <= 1.0:  # NaN fails this too
-            raise ValueError(f"float32 images hold values in 0..1; found {low:g}..{high:g}")
+            raise ValueError(f"{arr.dtype} images hold values in 0..1; found {low:g}..{high:g}")
     # kernels never write into their input: the caller's array is used as it is
     work = arr.reshape(arr.shape[:2] + (channels,))
     return work if work.dtype.isnative else work.astype(work.dtype.newbyteorder("="))
 
 
 def _as_array(out: np.ndarray, given: np.ndarray) -> np.ndarray:
-    """The result with the input's number of dimensions (HxWx1 stays HxWx1), an
-    array the caller owns (never a view of its input)."""
+    """The result in the input's dtype and number of dimensions (HxWx1 stays
+    HxWx1), an array the caller owns (never a view of its input)."""
     if given.ndim == 2 and out.shape[2] == 1:
         out = out[:, :, 0]
+    if out.dtype != given.dtype.newbyteorder("="):
+        return out.astype(given.dtype)
     if np.shares_memory(out, given) or not out.flags.writeable:
         out = out.copy()
     return out
+
+
+def _as_chw(out: np.ndarray, given: np.ndarray) -> np.ndarray:
+    """The result channels first, contiguous (what torch and friends expect)."""
+    return np.ascontiguousarray(out.transpose(2, 0, 1), dtype=given.dtype)
 
 
 def _as_pil(out: np.ndarray, given: Image.Image) -> Image.Image:

@@ -12,7 +12,10 @@ L, LA      uint8    1 2  0..255 grey (+ alpha)
 RGB, RGBA  uint8    3 4  0..255 colour (+ alpha)
 I;16       uint16   1    0..65535 grey
 I          int32    1    0..65535 is black..white; decoded values beyond stay
-F          float32  1    0..1 grey
+F          float32  1    0..1 grey (float64 too, from the ``Augmenter``)
+RGBF       float32  3    0..1 colour (float64 too; arrays handed to the
+                         ``Augmenter`` only: Pillow has no such mode, and
+                         ``encode`` writes 8 bits)
 =========  =======  ===  =====================================================
 
 Kernels take such an array and return a new one (never writing into their
@@ -35,15 +38,17 @@ from .lazy import lazy, opencv
 np = lazy("numpy")  # the op modules import this one; see lazy.py
 Image = lazy("PIL.Image")
 
-WORKING_MODES = ("L", "LA", "RGB", "RGBA", "I;16", "I", "F")
+WORKING_MODES = ("L", "LA", "RGB", "RGBA", "I;16", "I", "F")  # Pillow's modes, what decode gives
+ARRAY_MODES = WORKING_MODES + ("RGBF",)
 
 # (dtype kind, itemsize, channels) -> mode, and back
 _LAYOUTS = {
     ("u", 1, 1): "L", ("u", 1, 2): "LA", ("u", 1, 3): "RGB", ("u", 1, 4): "RGBA",
-    ("u", 2, 1): "I;16", ("i", 4, 1): "I", ("f", 4, 1): "F",
+    ("u", 2, 1): "I;16", ("i", 4, 1): "I", ("f", 4, 1): "F", ("f", 4, 3): "RGBF",
+    ("f", 8, 1): "F", ("f", 8, 3): "RGBF",  # float64 arrays handed to the Augmenter stay float64
 }
-_DTYPES = {"I;16": "uint16", "I": "int32", "F": "float32"}
-_CHANNELS = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4, "I;16": 1, "I": 1, "F": 1}
+_DTYPES = {"I;16": "uint16", "I": "int32", "F": "float32", "RGBF": "float32"}
+_CHANNELS = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4, "I;16": 1, "I": 1, "F": 1, "RGBF": 3}
 
 _MODE_MAP = {
     "1": "L",
@@ -88,8 +93,10 @@ def from_pil(img: Image.Image) -> np.ndarray:
 
 
 def to_pil(arr: np.ndarray) -> Image.Image:
-    """A working array as a Pillow image of its mode."""
-    mode = mode_of(arr)
+    """A working array as a Pillow image of its mode (not RGBF: Pillow has no
+    float colour; ``encode`` reduces it to 8 bits first)."""
+    if mode_of(arr) == "RGBF":
+        raise ValueError("Pillow has no float RGB mode")
     if arr.shape[2] == 1:
         return Image.fromarray(np.ascontiguousarray(arr[:, :, 0]))
     return Image.fromarray(np.ascontiguousarray(arr))
@@ -148,7 +155,7 @@ def blank(mode: str, size: tuple[int, int], value=0) -> np.ndarray:
 
 def max_value(mode: str) -> float:
     """The white point of a working mode (the range cval and LUTs are scaled to)."""
-    return {"I;16": 65535.0, "I": 65535.0, "F": 1.0}.get(mode, 255.0)
+    return {"I;16": 65535.0, "I": 65535.0, "F": 1.0, "RGBF": 1.0}.get(mode, 255.0)
 
 
 def top(arr: np.ndarray) -> float:
@@ -268,14 +275,15 @@ def point_chain(arr: np.ndarray, steps: list[Callable]) -> np.ndarray:
     mode = mode_of(arr)
     colour, alpha = split_alpha(arr)
     bands = colour.shape[2]
-    if arr.dtype != np.uint8:
+    if arr.dtype != np.uint8:  # no alpha: one channel, or float RGB
         for make in steps:
-            fn = make(mode, lambda image=colour: [float(image.mean(dtype=np.float64))])
+            fn = make(mode, lambda image=colour: [float(image[:, :, b].mean(dtype=np.float64)) for b in range(bands)])
             if mode == "I;16":
                 colour = to_range(fn(np.arange(65536, dtype=np.float64), 0), np.uint16)[colour]
             else:
-                colour = to_range(fn(colour.astype(np.float64), 0), arr.dtype)
-        return with_alpha(colour, alpha)
+                colour = np.concatenate([to_range(fn(colour[:, :, b:b + 1].astype(np.float64), b), arr.dtype)
+                                         for b in range(bands)], axis=2)
+        return colour
     cv2 = opencv()
     identity = np.arange(256, dtype=np.float64)
     tables = np.tile(identity, (bands, 1))

@@ -170,10 +170,12 @@ def fit_mode(img: np.ndarray, fmt: str, background: float = 0) -> tuple[np.ndarr
         return img, None
     if mode == "I" and "I;16" in holds:
         return _as_16_bit(img, fmt)
-    if mode in ("I;16", "I", "F"):
+    if mode in ("I;16", "I", "F", "RGBF"):
         # keep the full range: 65535 -> 255 (float images are 0..1)
-        eight = to_range(img.astype(np.float64) * (255.0 if mode == "F" else 1 / 257), np.uint8)
-        return eight if "L" in holds else np.repeat(eight, 3, axis=2), f"{mode} image reduced to 8-bit for {fmt}"
+        eight = to_range(img.astype(np.float64) * (255.0 if img.dtype.kind == "f" else 1 / 257), np.uint8)
+        if eight.shape[2] == 1 and "L" not in holds:
+            eight = np.repeat(eight, 3, axis=2)
+        return eight, f"{mode} image reduced to 8-bit for {fmt}"
     if mode in ("LA", "RGBA"):
         grey = int(round(min(max(background, 0), 255)))
         flat = to_pil(img).convert("RGBA")

@@ -23,7 +23,7 @@ ImageOps = lazy("PIL.ImageOps")
 def _brightness(params: dict, mode: str, means):
     """PIL ``ImageEnhance.Brightness``: a blend with black, ``trunc(float32(v * factor))``."""
     factor = params["factor"]
-    if mode == "F":
+    if max_value(mode) == 1:  # float modes: no levels to truncate to
         return lambda v, band: v * factor  # clipped to 0..1 by the chain
     f = np.float32(factor)
     return lambda v, band: np.floor(v.astype(np.float32) * f).astype(np.float64)
@@ -82,7 +82,8 @@ def saturation(img: np.ndarray, *, factor: float) -> np.ndarray:
             return colour.copy()
         weights = np.array(_LUMA, np.float64) / 65536
         matrix = factor * np.eye(3) + (1 - factor) * np.tile(weights, (3, 1))
-        return opencv().transform(np.ascontiguousarray(colour), matrix)
+        out = opencv().transform(np.ascontiguousarray(colour), matrix)
+        return out if out.dtype == np.uint8 else to_range(out, out.dtype)  # 8 bits saturate by themselves
 
     return colour_op(blend)(img)
 
@@ -98,12 +99,16 @@ def hue(img: np.ndarray, *, shift: float) -> np.ndarray:
         if colour.shape[2] != 3 or shift % 360 == 0:
             return colour.copy()
         cv2 = opencv()
-        hsv = cv2.cvtColor(colour.astype(np.float32) * np.float32(1 / 255), cv2.COLOR_RGB2HSV)
+        eight = colour.dtype == np.uint8
+        # OpenCV's HSV takes float32 only (float64 images lose their last digits here)
+        hsv = cv2.cvtColor(colour.astype(np.float32) * np.float32(1 / 255) if eight else colour.astype(np.float32),
+                           cv2.COLOR_RGB2HSV)
         h = hsv[:, :, 0]
         h += np.float32(shift % 360)
         h[h >= 360] -= 360  # OpenCV's hue is in [0, 360)
         out = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
-        return cv2.convertScaleAbs(out, alpha=255)  # rounds and saturates in one pass
+        # HSV2RGB gives no negative values: convertScaleAbs rounds and saturates in one pass
+        return cv2.convertScaleAbs(out, alpha=255) if eight else to_range(out, colour.dtype)
 
     return colour_op(rotate)(img)
 
@@ -137,7 +142,10 @@ def grayscale(img: np.ndarray, *, channels: int) -> np.ndarray:
     colour, alpha = split_alpha(img)
     if colour.shape[2] != 3:
         return img.copy()
-    grey = luma(colour)
+    if colour.dtype == np.uint8:
+        grey = luma(colour)
+    else:
+        grey = to_range(colour.astype(np.float64) @ (np.array(_LUMA) / 65536), colour.dtype)[:, :, None]
     return with_alpha(np.repeat(grey, 3, axis=2) if channels == 3 else grey, alpha)
 
 
@@ -262,7 +270,7 @@ def blur(img: np.ndarray, *, radius: float) -> np.ndarray:
     if radius == 0:
         return img.copy()
     cv2 = opencv()
-    wide = img.dtype == np.int32  # 32-bit integers need double precision
+    wide = img.dtype in (np.int32, np.float64)  # 32-bit integers need double precision
     depth = cv2.CV_64F if wide else cv2.CV_32F
     weights = cv2.getGaussianKernel(2 * math.ceil(4 * radius) + 1, radius, depth)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from ..imaging import from_pil, has_alpha, hwc, premultiplied, size_of, to_pil
+from ..imaging import from_pil, has_alpha, hwc, mode_of, premultiplied, size_of, to_pil, to_range
 from ..lazy import lazy, opencv
 from .registry import affine_op, register
 from .spec import OpSpec, Param
@@ -163,11 +163,16 @@ def pillow_resize(img: np.ndarray, size, interpolation: str, box=None) -> np.nda
     if size_of(img) == tuple(size) and box is None:
         return img.copy()
     resampling = resampling_filter(interpolation)
+    def per_channel(work: np.ndarray) -> np.ndarray:
+        """Pillow resizes float images one channel (mode F) at a time."""
+        return np.dstack([np.asarray(Image.fromarray(np.ascontiguousarray(work[:, :, c])).resize(
+            tuple(size), resampling, box=box)) for c in range(work.shape[2])])
+
     if has_alpha(img) and interpolation != "nearest":
         # premultiplied in float (Pillow's own 8-bit RGBa loses most of a faint pixel's colour)
-        return premultiplied(img, lambda work: np.dstack([
-            np.asarray(Image.fromarray(np.ascontiguousarray(work[:, :, c])).resize(tuple(size), resampling, box=box))
-            for c in range(work.shape[2])]))
+        return premultiplied(img, per_channel)
+    if img.dtype.kind == "f":  # Pillow's F is float32; bicubic overshoots 0..1
+        return to_range(per_channel(img), img.dtype)
     return from_pil(to_pil(img).resize(tuple(size), resampling, box=box))
 
 
