@@ -122,6 +122,12 @@ def resample(img: np.ndarray, interpolation: str, run) -> np.ndarray:
     LA go premultiplied unless the interpolation is nearest (Pillow's rule)."""
     if has_alpha(img) and interpolation != "nearest":
         return premultiplied(img, lambda work: hwc(run(work, True)))
+    if img.dtype == np.uint8 and img.shape[2] == 3:
+        # OpenCV resamples 4 channels of 8 bits twice as fast as 3 (its SIMD paths
+        # take whole pixels of 4 bytes): a fourth channel in and out costs a tenth
+        # of that, and the three channels come out the same
+        cv2 = opencv()
+        return cv2.cvtColor(run(cv2.cvtColor(img, cv2.COLOR_RGB2RGBA), False), cv2.COLOR_RGBA2RGB)
     pixels = img.astype(np.float64) if img.dtype == np.int32 else img  # OpenCV does not resample 32-bit integers
     return _back(run(pixels, False), img)
 
