@@ -285,16 +285,18 @@ def point_chain(arr: np.ndarray, steps: list[Callable]) -> np.ndarray:
                                          for b in range(bands)], axis=2)
         return colour
     cv2 = opencv()
-    identity = np.arange(256, dtype=np.float64)
-    tables = np.tile(identity, (bands, 1))
+    tables = np.tile(np.arange(256, dtype=np.float64), (bands, 1))
+    untouched = True  # tables is still the identity
 
     def means() -> list[float]:
-        seen = arr if np.array_equal(tables, np.tile(identity, (bands, 1))) else cv2.LUT(arr, _lut(tables, arr))
+        seen = arr if untouched else cv2.LUT(arr, _lut(tables, arr))
         return list(cv2.mean(hwc(seen))[:bands])
 
     for make in steps:
         fn = make(mode, means)
-        tables = np.stack([to_range(fn(tables[b].copy(), b), np.uint8).astype(np.float64) for b in range(bands)])
+        # to_range's rounding and clipping, on all channels' tables at once
+        tables = np.clip(np.rint(np.array([fn(tables[b].copy(), b) for b in range(bands)], np.float64)), 0, 255)
+        untouched = False
     return hwc(cv2.LUT(arr, _lut(tables, arr)))
 
 
@@ -302,7 +304,7 @@ def _lut(tables: np.ndarray, arr: np.ndarray) -> np.ndarray:
     """Per-channel tables as ``cv2.LUT``'s (256, 1, C) uint8 table, alpha's the
     identity; one (256,) table when every channel has the same (OpenCV's
     single-table path is twice as fast)."""
-    if not has_alpha(arr) and all(np.array_equal(tables[0], t) for t in tables[1:]):
+    if not has_alpha(arr) and (tables == tables[0]).all():
         return tables[0].astype(np.uint8)
     columns = list(tables)
     if has_alpha(arr):
