@@ -7,7 +7,10 @@ plan's steps (``steps_for``) and ``sample``, and renders with
 is the image ``expand`` encodes for that source and copy, and its record holds
 the ops exactly as ``manifest.jsonl`` does.
 
-An ``Augmenter`` holds only the validated recipe and the seed, both immutable:
+Images stay numpy arrays from the caller's array to the result (no Pillow image
+in between: ``augcli.imaging``); a PIL image in gives a PIL image back.
+
+An ``Augmenter`` holds only the validated recipe, the seed and the layout, all immutable:
 it pickles (DataLoader workers, joblib) and any number of threads may call it.
 Like ``expand`` in its own processes, it sets two process-wide things where it
 is created or unpickled: OpenCV's thread count to 1 (on first use) and glibc's
@@ -69,6 +72,9 @@ class Augmenter:
         applied, as ``expand`` applies it last.
     seed : int, optional
         The run seed; defaults to the recipe's (0 if it has none), as ``expand``.
+    layout : {"HWC", "CHW"}
+        Where arrays keep their channels: last (numpy, PIL, OpenCV) or first
+        (torch tensors as numpy). Images come back in the same layout.
 
     Examples
     --------
@@ -120,6 +126,9 @@ class Augmenter:
             ``(seed, key, copy, epoch)``. Never equal to any copy ``expand`` writes.
         rng : numpy.random.Generator, optional
             Draw from this generator instead of from a key (no ``key``/``epoch``).
+        layout : {"HWC", "CHW"}, optional
+            Where an array keeps its channels; defaults to the ``Augmenter``'s
+            ``layout`` ("HWC"). A CxHxW array comes back CxHxW.
 
         Returns
         -------
