@@ -16,34 +16,24 @@ from __future__ import annotations
 import numpy as np
 
 from .imaging import pil_compatible, size_of
-from .ops.geometric import pad_if_needed, pillow_resize, resolve_size, scaled
+from .ops.geometric import pad_if_needed, pillow_resize
+from .sizes import fit_sizes
 
 
 @pil_compatible
 def fit(img: np.ndarray, size: tuple[int | None, int | None], mode: str, background: float) -> np.ndarray:
-    """``img`` (a working array) fitted to ``size`` by ``mode`` (stretch, cover or contain)."""
-    if mode == "stretch" or None in size:
-        return _resized(img, resolve_size(size, size_of(img)))
-    w, h = size
-    pick = max if mode == "cover" else min
-    width, height = size_of(img)
-    img = _resized(img, scaled((width, height), pick(w / width, h / height)))
+    """``img`` (a working array) fitted to ``size`` by ``mode`` (stretch, cover
+    or contain): the sizes ``fit_sizes`` bounds, then the cut or the bars."""
+    scaled_size, *final = fit_sizes(size_of(img), size, mode)
+    img = _resized(img, scaled_size)
+    if not final:
+        return img
+    w, h = final[0]
     if mode == "cover":
         width, height = size_of(img)
         left, top = (width - w) // 2, (height - h) // 2
         return img[top:top + h, left:left + w]
     return pad_if_needed(img, size=(w, h), fill="constant", cval=background)
-
-
-def fit_sizes(current: tuple[int, int], size: tuple[int | None, int | None], mode: str) -> list[tuple[int, int]]:
-    """The sizes ``fit`` makes from an image of size ``current`` (a cover or
-    contain scales first, then cuts or pads), so their pixels can be bounded
-    before any is allocated."""
-    if mode == "stretch" or None in size:
-        return [resolve_size(size, current)]
-    w, h = size
-    pick = max if mode == "cover" else min
-    return [scaled(current, pick(w / current[0], h / current[1])), (w, h)]
 
 
 def _resized(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:

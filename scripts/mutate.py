@@ -54,8 +54,8 @@ WARP, COLOUR = "augcli/ops/warp.py", "augcli/ops/color.py"
 
 MUTANTS = (
     # -- geometry ------------------------------------------------------------------------
-    Mutant("rotate-angle-sign", GEO, 'theta = math.radians(params["angle"])',
-           'theta = math.radians(-params["angle"])', "rotate turns clockwise"),
+    Mutant("rotate-angle-sign", GEO, 'linear = _rotation_linear(params["angle"])\n    w, h = size',
+           'linear = _rotation_linear(-params["angle"])\n    w, h = size', "rotate turns clockwise"),
     Mutant("centre-half-pixel", WARP, "translation((ow - 1) / 2, (oh - 1) / 2) @ m @ translation(-(w - 1) / 2, -(h - 1) / 2)",
            "translation(ow / 2, oh / 2) @ m @ translation(-w / 2, -h / 2)",
            "rotate/zoom/shear pivot on (w/2, h/2), half a pixel off the image centre"),
@@ -67,7 +67,7 @@ MUTANTS = (
            "constant fill is always black"),
     Mutant("premultiplied-off", "augcli/imaging.py", "    work[:, :, :-1] *= alpha\n    out = run(work)",
            "    out = run(work)", "RGBA resampled straight: transparent colours bleed into the edges",
-           tests=("tests/ops/test_array_kernels.py", "tests/ops/test_kernels.py", "tests/ops/test_geometric.py")),
+           tests=("tests/ops/test_array_kernels.py", "tests/ops/test_geometry.py")),
     Mutant("alpha-weights-off", "augcli/imaging.py", "    work[:, :, :-1] *= alpha\n    work[:, :, -1:] = alpha",
            "    work[:, :, -1:] = 1", "blur and sharpen mix in the colour of transparent pixels",
            tests=("tests/ops/test_array_kernels.py", "tests/ops/test_color.py")),
@@ -77,8 +77,8 @@ MUTANTS = (
            "interpolation: bicubic resamples bilinearly"),
     Mutant("hflip-forward-off-by-one", GEO, "np.array([[-1.0, 0, w - 1], [0, 1, 0], [0, 0, 1]])",
            "np.array([[-1.0, 0, w], [0, 1, 0], [0, 0, 1]])", "hflip fused with neighbours is shifted a pixel"),
-    Mutant("rotate-expand-canvas", GEO, "math.ceil(abs(c) * (w - 1) + abs(s) * (h - 1) - 1e-6) + 1",
-           "math.ceil(abs(c) * (w - 1) + abs(s) * (h - 1) - 1e-6)", "rotate expand: the canvas is a pixel too narrow"),
+    Mutant("rotate-expand-canvas", GEO, "math.ceil(c * (w - 1) + s * (h - 1) - 1e-6) + 1",
+           "math.ceil(c * (w - 1) + s * (h - 1) - 1e-6)", "rotate expand: the canvas is a pixel too narrow"),
     Mutant("hflip-is-vflip", GEO, '"hflip", _hflip_forward, kernel=lambda img: turned(img, (-1, 0, 0, 1))',
            '"hflip", _hflip_forward, kernel=lambda img: turned(img, (1, 0, 0, -1))',
            "hflip mirrors top-bottom"),
@@ -102,14 +102,14 @@ MUTANTS = (
     Mutant("exact-run-crop-shift", "augcli/apply.py", "np.rint((symmetry - matrix)[:2, 2])",
            "np.rint((matrix - symmetry)[:2, 2])", "a fused flips + crop run crops the mirrored box"),
     Mutant("exact-run-transpose", GEO, '(-1, 0, 0, 1): ("flip", 1)', '(-1, 0, 0, 1): ("flip", 0)',
-           "a fused run that mirrors left-right flips top-bottom", tests=("tests/ops/test_kernels.py",)),
+           "a fused run that mirrors left-right flips top-bottom", tests=("tests/ops/test_geometry.py",)),
     Mutant("fuse-any-resampling", "augcli/apply.py", "return mine is None or not theirs or theirs == {mine}",
            "return True", "affine ops with different fill/interpolation fused under the first one's"),
     Mutant("point-chain-drops-step", "augcli/imaging.py", "for make in steps:\n        fn = make(",
            "for make in steps[:1]:\n        fn = make(", "a fused run of point ops applies only its first"),
     Mutant("point-chain-stale-means", "augcli/imaging.py", "seen = arr if untouched else cv2.LUT(arr, _lut(tables, arr))",
            "seen = arr", "fused point ops see the source's means, not their input's",
-           tests=("tests/ops/test_array_kernels.py", "tests/ops/test_kernels.py")),
+           tests=("tests/ops/test_array_kernels.py", "tests/ops/test_color.py")),
     Mutant("palette-alpha-dropped", "augcli/imaging.py", 'return img.convert("RGBA" if has_alpha else "RGB")',
            'return img.convert("RGB")', "a palette image with transparency loses it",
            tests=("tests/test_inputs.py", "tests/test_expand.py")),
@@ -161,7 +161,7 @@ MUTANTS = (
     Mutant("int-range-exclusive", "augcli/ops/spec.py", "int(rng.integers(self.lo, self.hi + 1))",
            "int(rng.integers(self.lo, max(self.hi, self.lo + 1)))", "an int range [lo, hi] never draws hi"),
     # -- recipe ----------------------------------------------------------------------------
-    Mutant("combinator-p-unchecked", "augcli/recipe.py", 'p = float(self.fixed(_P, args.get("p", 1.0), f"{path}.p"))',
+    Mutant("combinator-p-unchecked", "augcli/recipe_parser.py", 'p = float(self.fixed(_P, args.get("p", 1.0), f"{path}.p"))',
            'p = float(args.get("p", 1.0))', "p of one_of/some_of/sequence is not range-checked"),
     Mutant("exclude-ignored", "augcli/recipe.py", "return without_ops(steps, set(rule.exclude))", "return steps",
            "classes.<c>.exclude is ignored"),
@@ -215,14 +215,15 @@ MUTANTS = (
 # The test files that can see a mutant in each module, cheapest and most
 # focused first (pytest -x stops at the first failure). A new test file joins
 # the groups of the modules it tests.
-GEOMETRY = ("tests/ops/test_geometry_contract.py", "tests/ops/test_geometric.py", "tests/ops/test_kernels.py",
-            "tests/ops/test_keras_fidelity.py", "tests/ops/test_keras_layers.py", "tests/ops/test_every_op.py",
-            "tests/ops/test_array_kernels.py", "tests/ops/test_modes.py")
-COLOURS = ("tests/ops/test_colour_and_noise_contract.py", "tests/ops/test_color.py", "tests/ops/test_kernels.py",
-           "tests/ops/test_every_op.py", "tests/ops/test_array_kernels.py", "tests/ops/test_modes.py")
-SAMPLING = ("tests/test_sampling_contract.py", "tests/ops/test_every_op.py", "tests/ops/test_kernels.py",
-            "tests/ops/test_geometric.py", "tests/test_dataset.py")
-RECIPES = ("tests/test_composition_p_range.py", "tests/test_recipe.py", "tests/test_recipe_properties.py",
+GEOMETRY = ("tests/ops/test_geometry.py", "tests/ops/test_keras_fidelity.py", "tests/ops/test_keras_layers.py",
+            "tests/ops/test_every_op.py", "tests/ops/test_sweep.py", "tests/ops/test_array_kernels.py",
+            "tests/ops/test_modes.py")
+COLOURS = ("tests/ops/test_colour_and_noise_contract.py", "tests/ops/test_color.py", "tests/ops/test_every_op.py",
+           "tests/ops/test_sweep.py", "tests/ops/test_array_kernels.py", "tests/ops/test_modes.py")
+SAMPLING = ("tests/test_sampling_contract.py", "tests/ops/test_every_op.py", "tests/ops/test_geometry.py",
+            "tests/test_dataset.py")
+RECIPES = ("tests/test_composition_p_range.py", "tests/test_grammar_agreement.py", "tests/test_recipe.py",
+           "tests/test_recipe_properties.py",
            "tests/test_catalogue.py", "tests/test_dataset.py", "tests/test_expand.py", "tests/test_cli.py")
 RUNS = ("tests/test_atomic_write.py", "tests/test_out_tree.py", "tests/test_output_names.py", "tests/test_originals.py",
         "tests/test_encoding.py", "tests/test_decode.py", "tests/test_resume_repair.py", "tests/test_sampling_contract.py",
@@ -238,6 +239,10 @@ TESTS = {
     "augcli/sampling.py": SAMPLING,
     "augcli/ops/spec.py": SAMPLING + RECIPES,
     "augcli/recipe.py": RECIPES,
+    "augcli/recipe_parser.py": RECIPES,
+    "augcli/recipe_model.py": RECIPES,
+    "augcli/recipe_yaml.py": RECIPES,
+    "augcli/envelope.py": RECIPES,
     "augcli/plan.py": RUNS,
     "augcli/worker.py": RUNS,
     "augcli/io.py": RUNS,

@@ -20,6 +20,7 @@ from functools import partial
 
 from ..imaging import pil_compatible, point_chain, size_of
 from ..lazy import lazy
+from .resampling import resampling
 from .spec import OpSpec, close_match
 from .warp import warp
 
@@ -99,11 +100,6 @@ def point_op(name: str, values, **spec):
 
     kernel.__doc__ = values.__doc__
     return register(OpSpec(name, kernel, values=values, **spec)).kernel
-
-
-def resampling(params: dict) -> dict:
-    """The keyword arguments ``warp`` takes from an op's params."""
-    return {k: params[k] for k in ("fill", "cval", "interpolation")}
 
 
 def affine_kernel(forward):
