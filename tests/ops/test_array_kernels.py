@@ -189,3 +189,16 @@ def test_example_params_of_mixing_ops_still_draw():
     """MIXING's parameters are hand-picked; each op's own example still fires."""
     for name in MIXING:
         assert example_params(name, (48, 32)) is not None
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_nearest_takes_the_right_or_lower_pixel_at_exact_halves(channels):
+    """warp's documented rule (a pixel covers [x - 0.5, x + 0.5)) where float32
+    coordinates would otherwise round either way: a 1.5x vertical stretch puts
+    every other sample exactly between two rows (1/1.5 is inexact in binary)."""
+    from augcli.ops.warp import warp
+
+    arr = np.random.default_rng(0).integers(0, 256, (31, 37, channels), np.uint8)
+    forward = np.array([[1.0, 0, 0], [0, 1.5, 0.75], [0, 0, 1]])  # output row y shows input row (y - 0.75) / 1.5
+    rows = np.clip(np.floor((np.arange(31) - 0.75) / 1.5 + 0.5).astype(int), 0, 30)
+    assert np.array_equal(warp(arr, forward, (37, 31), fill="edge", interpolation="nearest"), arr[rows])
