@@ -16,7 +16,7 @@ import numpy as np
 from .imaging import pil_compatible, point_chain, size_of
 from .lazy import opencv
 from .ops import lookup
-from .ops.geometric import turned
+from .ops.symmetry import symmetry_forward, turned
 from .ops.spec import OpSpec
 from .ops.resampling import KEYS as _RESAMPLING_KEYS
 from .ops.warp import warp
@@ -119,20 +119,8 @@ def _apply_affine_run(img: np.ndarray, run: list[AppliedOp]) -> np.ndarray:
         turned_img = turned(img, linear)
         # the symmetry alone maps the input onto [0, w') x [0, h'); what is left
         # of the composed map is a shift by -(x0, y0): a crop at (x0, y0)
-        symmetry = _symmetry_forward(linear, size_of(img))
+        symmetry = symmetry_forward(linear, size_of(img))
         x0, y0 = np.rint((symmetry - matrix)[:2, 2]).astype(int)
         return turned_img[int(y0):int(y0) + size[1], int(x0):int(x0) + size[0]]
     settings = next(r for r in map(_resampling, run) if r is not None)
     return warp(img, matrix, size, **dict(zip(_RESAMPLING_KEYS, settings)))
-
-
-def _symmetry_forward(linear: tuple, size) -> np.ndarray:
-    """The forward map of a symmetry (its linear part as a flat 4-tuple) on an
-    image of ``size``, shifted to keep the result on [0, w') x [0, h')."""
-    w, h = size
-    matrix = np.array(linear, float).reshape(2, 2)
-    corners = matrix @ np.array([[0, w - 1, 0, w - 1], [0, 0, h - 1, h - 1]], float)
-    forward = np.eye(3)
-    forward[:2, :2] = matrix
-    forward[:2, 2] = -corners.min(axis=1)
-    return forward

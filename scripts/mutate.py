@@ -82,7 +82,7 @@ MUTANTS = (
     Mutant("hflip-is-vflip", GEO, '"hflip", _hflip_forward, kernel=lambda img: turned(img, (-1, 0, 0, 1))',
            '"hflip", _hflip_forward, kernel=lambda img: turned(img, (1, 0, 0, -1))',
            "hflip mirrors top-bottom"),
-    Mutant("rot90-direction", GEO, '(0, 1, -1, 0): ("rotate", "ROTATE_90_COUNTERCLOCKWISE")',
+    Mutant("rot90-direction", "augcli/ops/symmetry.py", '(0, 1, -1, 0): ("rotate", "ROTATE_90_COUNTERCLOCKWISE")',
            '(0, 1, -1, 0): ("rotate", "ROTATE_90_CLOCKWISE")', "rot90 turns clockwise"),
     Mutant("translate-sign", GEO, 'x, y = params.get("x", 0.0), params.get("y", 0.0)',
            'x, y = -params.get("x", 0.0), params.get("y", 0.0)', "translate x shifts left"),
@@ -101,7 +101,7 @@ MUTANTS = (
     # -- fusion (apply.py) -----------------------------------------------------------------
     Mutant("exact-run-crop-shift", "augcli/apply.py", "np.rint((symmetry - matrix)[:2, 2])",
            "np.rint((matrix - symmetry)[:2, 2])", "a fused flips + crop run crops the mirrored box"),
-    Mutant("exact-run-transpose", GEO, '(-1, 0, 0, 1): ("flip", 1)', '(-1, 0, 0, 1): ("flip", 0)',
+    Mutant("exact-run-transpose", "augcli/ops/symmetry.py", '(-1, 0, 0, 1): ("flip", 1)', '(-1, 0, 0, 1): ("flip", 0)',
            "a fused run that mirrors left-right flips top-bottom", tests=("tests/ops/test_geometry.py",)),
     Mutant("fuse-any-resampling", "augcli/apply.py", "return mine is None or not theirs or theirs == {mine}",
            "return True", "affine ops with different fill/interpolation fused under the first one's"),
@@ -232,6 +232,7 @@ RUNS = ("tests/test_atomic_write.py", "tests/test_out_tree.py", "tests/test_outp
 TESTS = {
     "augcli/ops/geometric.py": GEOMETRY,
     "augcli/ops/warp.py": GEOMETRY,
+    "augcli/ops/symmetry.py": GEOMETRY,
     "augcli/apply.py": GEOMETRY + COLOURS,
     "augcli/imaging.py": COLOURS + GEOMETRY,
     "augcli/ops/color.py": COLOURS,

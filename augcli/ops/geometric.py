@@ -18,6 +18,7 @@ from ..sizes import resolve_size, scaled
 from .registry import affine_op, register
 from .resampling import CVAL, FILL, INTERPOLATION, RESAMPLING
 from .spec import OpSpec, Param
+from .symmetry import turned
 from .warp import about_centre, opencv_interpolation, pad, resample, resampling_filter, translation
 
 np = lazy("numpy")
@@ -54,37 +55,6 @@ def rot90(img: np.ndarray, *, k: int) -> np.ndarray:
 
 # rot90's k (counter-clockwise) -> the linear part of its forward map
 _QUARTER_TURNS = {1: (0, 1, -1, 0), 2: (-1, 0, 0, -1), 3: (0, -1, 1, 0)}
-
-
-def turned(img: np.ndarray, linear) -> np.ndarray:
-    """``img`` under one of the eight symmetries of the rectangle, named by the
-    linear part of its forward map (x right, y down) as a flat 4-tuple: one
-    OpenCV flip, rotate or transpose, a new contiguous array."""
-    cv2 = opencv()
-    linear = tuple(int(v) for v in linear)
-    if linear == (1, 0, 0, 1):
-        return img.copy()
-    how = _SYMMETRIES[linear]
-    if how == "transpose":
-        out = cv2.transpose(img)
-    elif how == "transverse":
-        out = cv2.rotate(cv2.transpose(img), cv2.ROTATE_180)
-    elif how[0] == "flip":
-        out = cv2.flip(img, how[1])
-    else:
-        out = cv2.rotate(img, getattr(cv2, how[1]))
-    return hwc(out)
-
-
-_SYMMETRIES = {
-    (-1, 0, 0, 1): ("flip", 1),
-    (1, 0, 0, -1): ("flip", 0),
-    (-1, 0, 0, -1): ("flip", -1),
-    (0, 1, -1, 0): ("rotate", "ROTATE_90_COUNTERCLOCKWISE"),  # as rot90 k=1
-    (0, -1, 1, 0): ("rotate", "ROTATE_90_CLOCKWISE"),
-    (0, 1, 1, 0): "transpose",
-    (0, -1, -1, 0): "transverse",
-}
 
 
 affine_op(

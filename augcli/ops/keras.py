@@ -35,7 +35,7 @@ from ..imaging import fill_values, size_of
 from ..lazy import lazy
 from .color import brightness as enhance_brightness
 from .color import shift_channels
-from .geometric import turned
+from .symmetry import turned
 from .registry import policy, register
 from .spec import Kind, OpSpec, Param, is_number, kind, plain_number
 from .warp import INTERPOLATIONS, about_centre, translation, warp
