@@ -130,7 +130,7 @@ MUTANTS = (
            "solarize leaves values equal to the threshold"),
     Mutant("blur-sigma-doubled", COLOUR, "2 * math.ceil(4 * radius) + 1, radius,", "2 * math.ceil(4 * radius) + 1, 2 * radius,",
            "blur uses twice the radius"),
-    Mutant("hue-direction", COLOUR, "h += np.float32(shift % 360)", "h += np.float32(-shift % 360)",
+    Mutant("hue-direction", COLOUR, "hsv[:, :, 0] += np.float32(shift % 360)", "hsv[:, :, 0] += np.float32(-shift % 360)",
            "hue turns the wheel the wrong way", tests=("tests/ops/test_array_kernels.py", "tests/ops/test_color.py")),
     Mutant("channel-shift-clip", COLOUR, "value * max_value(mode_of(img)) / 255.0, lo, hi)",
            "value * max_value(mode_of(img)) / 255.0, 0, max_value(mode_of(img)))",

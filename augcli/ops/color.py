@@ -99,16 +99,14 @@ def hue(img: np.ndarray, *, shift: float) -> np.ndarray:
         if colour.shape[2] != 3 or shift % 360 == 0:
             return colour.copy()
         cv2 = opencv()
-        eight = colour.dtype == np.uint8
-        # OpenCV's HSV takes float32 only (float64 images lose their last digits here)
-        hsv = cv2.cvtColor(colour.astype(np.float32) * np.float32(1 / 255) if eight else colour.astype(np.float32),
-                           cv2.COLOR_RGB2HSV)
-        h = hsv[:, :, 0]
-        h += np.float32(shift % 360)
-        h[h >= 360] -= 360  # OpenCV's hue is in [0, 360)
+        # HSV's hue and saturation are ratios and V is the maximum, so OpenCV's
+        # float conversion works on 0..255 as on 0..1: no scaling either way
+        # (float32 only: float64 images lose their last digits here)
+        hsv = cv2.cvtColor(colour.astype(np.float32), cv2.COLOR_RGB2HSV)
+        hsv[:, :, 0] += np.float32(shift % 360)  # HSV2RGB takes hues past 360 round the wheel
         out = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
-        # HSV2RGB gives no negative values: convertScaleAbs rounds and saturates in one pass
-        return cv2.convertScaleAbs(out, alpha=255) if eight else to_range(out, colour.dtype)
+        # no negative values: convertScaleAbs rounds and saturates in one pass
+        return cv2.convertScaleAbs(out) if colour.dtype == np.uint8 else to_range(out, colour.dtype)
 
     return colour_op(rotate)(img)
 
