@@ -163,7 +163,8 @@ MUTANTS = (
     # -- recipe ----------------------------------------------------------------------------
     Mutant("combinator-p-unchecked", "augcli/recipe_parser.py", 'p = float(self.fixed(_P, args.get("p", 1.0), f"{path}.p"))',
            'p = float(args.get("p", 1.0))', "p of one_of/some_of/sequence is not range-checked"),
-    Mutant("exclude-ignored", "augcli/recipe.py", "return without_ops(steps, set(rule.exclude))", "return steps",
+    Mutant("exclude-ignored", "augcli/recipe_model.py", "return ClassOutcome(count, target, without_ops(steps, excluded), kept)",
+           "return ClassOutcome(count, target, steps, kept)",
            "classes.<c>.exclude is ignored"),
     # -- plan, io, manifest, job -----------------------------------------------------------
     Mutant("collision-case-sensitive", "augcli/plan.py", "    return name.casefold()",
