@@ -8,6 +8,7 @@ sources are decoded, so a huge SRC costs a scan, not a decode.
 """
 from __future__ import annotations
 
+import io
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +17,12 @@ from typing import Iterable
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .arguments import check_seed
 from .errors import UsageError
 from .io import Encoding, decode
-from .limits import DEFAULT_MAX_PIXELS
+from .limits import DEFAULT_MAX_PIXELS, max_source_bytes
 from .manifest import MANIFEST, ManifestRecord, read_records
+from .outdir import replace_file
 from .ops import lookup
 from .plan import augmentations, augmented_splits
 from .recipe import Recipe
@@ -100,6 +103,7 @@ def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: 
                  seed: int | None = None, augment_splits: tuple[str, ...] | None = None) -> list[Row]:
     """The sheet's content, full size: per sampled source, the original and the
     augmented images exactly as ``expand`` renders them (before encoding)."""
+    seed = check_seed(seed)
     run_seed = recipe.effective_seed if seed is None else seed
     found = scan(src)
     splits = augmented_splits(found, augment_splits)
@@ -108,7 +112,7 @@ def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: 
     rows = []
     for source in pick_sources(candidates, images, run_seed):
         try:
-            decoded = decode(read_inside(src, source.relpath))
+            decoded = decode(read_inside(src, source.relpath, max_size=max_source_bytes(DEFAULT_MAX_PIXELS)))
         except Exception as exc:  # an unusable file is shown as such, not fatal
             rows.append(Row(f"{source.label}: {source.relpath}", [Tile(_placeholder(), f"skipped: {exc}")]))
             continue
@@ -146,7 +150,7 @@ def rows_from_output(out: str | Path, *, images: int = 6, variants: int = 4, see
         for record in originals + augmented:
             caption = "original" if record.kind == "original" else describe_ops(record.ops)
             try:  # read only inside OUT, with the same bomb guard as any input
-                image = decode(read_inside(out, record.path)).image
+                image = decode(read_inside(out, record.path, max_size=max_source_bytes(DEFAULT_MAX_PIXELS))).image
             except Exception as exc:  # a missing or unusable file is shown as such, not fatal
                 image, caption = _placeholder(), f"not shown: {exc}"
             tiles.append(Tile(image, caption))
@@ -196,6 +200,15 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font, width: int, lines: int) ->
             last = last[:-1]
         out[-1] = last + "…"
     return out
+
+
+def save_sheet(image: Image.Image, path: str | Path) -> None:
+    """Encode the sheet by ``path``'s extension and put it there as a new file
+    (``outdir.replace_file``): never written into an existing file, which may
+    be a hard link to a source image."""
+    buffer = io.BytesIO()
+    image.save(buffer, Image.registered_extensions()[Path(path).suffix.lower()])
+    replace_file(path, buffer.getvalue())
 
 
 def sheet(rows: list[Row], tile: int = TILE) -> Image.Image:

@@ -47,7 +47,9 @@ class Report:
                   (len(self.missing), "missing"), (len(self.unreadable), "unreadable"), (len(self.extra), "extra"),
                   (len(self.duplicate), "duplicate records"),
                   (len(self.source_changed), "sources changed"), (len(self.source_missing), "sources missing")]
-        return "verify: " + ", ".join(f"{n} {what}" for n, what in counts if n) + f" (of {self.checked} files)"
+        # extra files are not among the recorded ones checked: say what was checked, not "of"
+        return ("verify: " + ", ".join(f"{n} {what}" for n, what in counts if n)
+                + f" ({self.checked} recorded files checked)")
 
     def check(self, root: Path, relpath: str, digest: str, source: bool = False) -> None:
         """Hash ``root/relpath`` (read only inside ``root``) against ``digest``."""

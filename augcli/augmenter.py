@@ -26,6 +26,7 @@ from typing import Any, Callable
 import numpy as np
 from PIL import Image
 
+from .arguments import check_seed
 from .errors import Problem, RecipeError
 from .imaging import normalize
 from .io import Encoding
@@ -219,9 +220,7 @@ def _refuse_file_settings(recipe: Recipe) -> None:
 
 
 def _check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, Integral) or not 0 <= seed <= 2**63 - 1:
-        raise ValueError(f"seed must be an integer from 0 to 2**63-1, found {seed!r}")
-    return int(seed)
+    return check_seed(seed)  # expand's check and message (a ValueError too)
 
 
 def _check_epoch(epoch: Any) -> int | None:

@@ -20,7 +20,8 @@ from typing import Any, Union
 import yaml
 
 from .errors import Problem, RecipeError, UsageError
-from .limits import DEFAULT_MAX_PIXELS, MAX_BALANCE, MAX_COPIES, MAX_DEPTH, MAX_RECIPE_BYTES, MAX_VALUES
+from .limits import (DEFAULT_MAX_PIXELS, MAX_BALANCE, MAX_COPIES, MAX_DEPTH, MAX_EXPANDED_CHARS,
+                     MAX_RECIPE_BYTES, MAX_VALUES)
 from .names import FOREIGN_PARAMS, pointer
 from .ops import REGISTRY, lookup, suggest
 from .ops.spec import Choice, Fixed, Param, Uniform, Value, close_match, show
@@ -348,16 +349,19 @@ def _too_big(data: Any) -> Problem | None:
     """The bounds a YAML recipe has (values, nesting), for Python data, and the
     values YAML can hold: a numpy scalar would validate, then break the
     normalised recipe that ``validate`` prints and ``augcli.json`` records."""
-    stack, count = [(data, 1)], 0
+    stack, count, chars = [(data, 1)], 0, 0
     while stack:
         item, depth = stack.pop()
         count += 1
+        chars += len(item) if isinstance(item, str) else 0  # a string counts by its length
         if depth > MAX_DEPTH:
             return Problem("", f"the recipe is nested more than {MAX_DEPTH} levels deep")
         if count > MAX_VALUES:
             return Problem("", f"the recipe has more than {MAX_VALUES:,} values")
+        if chars > MAX_EXPANDED_CHARS:
+            return Problem("", f"the recipe's strings hold more than {MAX_EXPANDED_CHARS:,} characters")
         if isinstance(item, dict):
-            stack += [(v, depth + 1) for v in item.values()]
+            stack += [(k, depth + 1) for k in item] + [(v, depth + 1) for v in item.values()]
         elif isinstance(item, (list, tuple)):
             stack += [(v, depth + 1) for v in item]
         elif type(item) not in _PLAIN:
@@ -463,7 +467,8 @@ class _BoundedLoader(yaml.SafeLoader):
 
 
 class _TooMany(Exception):
-    """More values than ``MAX_VALUES`` once aliases are expanded."""
+    """More values than ``MAX_VALUES`` (or characters than ``MAX_EXPANDED_CHARS``)
+    once aliases are expanded; the message says which."""
 
 
 def _read_yaml(text: str) -> tuple[Any, dict[str, int], list[Problem]]:
@@ -485,13 +490,17 @@ def _read_yaml(text: str) -> tuple[Any, dict[str, int], list[Problem]]:
     lines: dict[str, int] = {}
     problems: list[Problem] = []
     constructor = yaml.SafeLoader("")
-    count = 0
+    count = chars = 0
 
     def build(node: yaml.Node, path: str) -> Any:
-        nonlocal count
+        nonlocal count, chars
         count += 1  # every value, each time an alias repeats it
+        if isinstance(node, yaml.ScalarNode):
+            chars += len(node.value)  # and every character of it: one long string repeated is as costly
         if count > MAX_VALUES:
-            raise _TooMany
+            raise _TooMany(f"{MAX_VALUES:,} values")
+        if chars > MAX_EXPANDED_CHARS:
+            raise _TooMany(f"{MAX_EXPANDED_CHARS:,} characters of keys and values")
         line = node.start_mark.line + 1
         lines.setdefault(path, line)
         if node.tag not in _PLAIN_TAGS:
@@ -526,9 +535,9 @@ def _read_yaml(text: str) -> tuple[Any, dict[str, int], list[Problem]]:
 
     try:
         return build(root, ""), lines, problems
-    except _TooMany:
-        return None, {}, [Problem("", f"the recipe has more than {MAX_VALUES:,} values (counting every repeat of a "
-                                      "YAML alias *name); recipes are much smaller")]
+    except _TooMany as exc:
+        return None, {}, [Problem("", f"the recipe has more than {exc} (counting every repeat of a YAML alias "
+                                      "*name); recipes are much smaller")]
 
 
 # -- validation ----------------------------------------------------------------------
