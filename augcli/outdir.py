@@ -23,9 +23,11 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from .errors import UnsafeOutPath, UsageError
+from .limits import MAX_SCAN_DEPTH
 
 TEMP_MARK = ".augcli-tmp"
 LOCK_FILE = ".augcli.lock"
+MAX_OUT_DEPTH = MAX_SCAN_DEPTH + 3  # folders below OUT augcli may write: a split, a class, the scan's depth
 _FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -188,13 +190,45 @@ class OutDir:
                 names = names[:-1]
 
     def remove_temp_files(self) -> None:
-        """Delete the temp files interrupted writes left anywhere below OUT (not below links)."""
+        """Delete the temp files interrupted writes left below OUT (not below
+        links). A loop holding the open folders along one path, not recursion
+        (os.fwalk recurses: an OUT planted a thousand folders deep was a
+        RecursionError); no deeper than augcli ever writes (``MAX_OUT_DEPTH``)."""
         with self.folder(()) as root:
-            for _, _, files, fd in os.fwalk(".", dir_fd=root):
-                for name in files:
-                    if is_temp(name):
-                        with contextlib.suppress(FileNotFoundError):
-                            os.unlink(name, dir_fd=fd)
+            stack = [(root, iter(_clean_folder(root)))]
+            try:
+                while stack:
+                    fd, below = stack[-1]
+                    name = next(below, None)
+                    if name is None:
+                        stack.pop()
+                        if fd != root:
+                            os.close(fd)
+                        continue
+                    if len(stack) > MAX_OUT_DEPTH:
+                        continue
+                    try:
+                        inner = os.open(name, _FOLDER, dir_fd=fd)
+                    except OSError:
+                        continue  # gone, or a link put there meanwhile: not followed
+                    stack.append((inner, iter(_clean_folder(inner))))
+            finally:
+                for fd, _ in stack:
+                    if fd != root:
+                        os.close(fd)
+
+
+def _clean_folder(fd: int) -> list[str]:
+    """Delete the temp files in folder ``fd``; return the names of its folders."""
+    folders = []
+    with os.scandir(fd) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                folders.append(entry.name)
+            elif is_temp(entry.name):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.name, dir_fd=fd)
+    return folders
 
 
 def write_atomic(out: OutDir, relpath: str, data: bytes) -> None:

@@ -82,8 +82,33 @@ def check_separate(src: Path, out: Path) -> None:
         raise UsageError(f"OUT {out} is the same folder as SRC: augcli never writes into its source")
     if src_id in out_line:
         raise UsageError(f"OUT {out} is inside SRC {src}: choose an output folder outside the source tree")
-    if os.path.isdir(out) and out_line[0] in _lineage(src):
+    if os.path.isdir(out) and (out_line[0] in _lineage(src) or _folder_below(out, src_id)):
         raise UsageError(f"SRC {src} is inside OUT {out}: choose an output folder outside the source tree")
+
+
+def _folder_below(root: str | os.PathLike, wanted: tuple[int, int]) -> bool:
+    """Whether a folder below ``root`` (links not followed, at most
+    ``MAX_SCAN_DEPTH`` + 2 levels: a class, a split) is ``wanted``: SRC mounted
+    inside an existing OUT, which no path above SRC shows. A loop, not
+    recursion; an OUT not made yet or empty costs nothing."""
+    stack = [(os.fspath(root), 0)]
+    while stack:
+        folder, depth = stack.pop()
+        try:
+            with os.scandir(folder) as entries:
+                below = [entry for entry in entries if entry.is_dir(follow_symlinks=False)]
+        except OSError:
+            continue
+        for entry in below:
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino) == wanted:
+                return True
+            if depth < MAX_SCAN_DEPTH + 2:
+                stack.append((entry.path, depth + 1))
+    return False
 
 
 @dataclass(frozen=True)

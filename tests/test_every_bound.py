@@ -226,3 +226,30 @@ def test_a_deep_tree_is_walked_without_recursion_and_its_depth_bounded(tmp_path,
         (levels[-1] / "bottom.jpg").unlink(missing_ok=True)
         for level in reversed(levels[11:]):
             os.rmdir(level)
+
+
+def test_a_deep_out_is_walked_without_recursion(run, src, recipe, tmp_path):
+    """``verify`` and the temp-file clean-up of ``--resume`` walk OUT in a loop:
+    a folder planted a thousand levels deep in OUT is an "extra", not a
+    RecursionError; a temp file as deep as augcli may write is cleaned up."""
+    out = tmp_path / "out"
+    assert run("expand", src, out, "-r", recipe, "-j", "1").exit_code == 0
+    levels = [out / "cat" / "deep"]
+    os.mkdir(levels[0])
+    for _ in range(1000):
+        levels.append(levels[-1] / "d")
+        os.mkdir(levels[-1])
+    try:
+        (levels[-1] / "note.txt").write_text("planted")
+        (levels[200] / ".x.augcli-tmp-1").write_text("half")
+        result = run("verify", out)
+        assert result.exit_code == 1, result.output
+        assert result.stdout == "extra: cat/deep/" + "d/" * 1000 + "note.txt\n"  # (temp files are not extra)
+        result = run("expand", src, out, "-r", recipe, "-j", "1", "--resume")
+        assert result.exit_code == 0 and "internal error" not in result.output, result.output
+        assert not (levels[200] / ".x.augcli-tmp-1").exists()
+    finally:  # bottom up: pytest's own clean-up (shutil.rmtree) recurses
+        for leftover in levels[-1].iterdir():
+            leftover.unlink()
+        for level in reversed(levels):
+            os.rmdir(level)

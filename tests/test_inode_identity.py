@@ -69,6 +69,19 @@ def test_out_below_a_second_mount_of_src_is_refused_before_the_scan(run, src, re
             assert result.exit_code == 2 and "SRC" in result.stderr and "inside OUT" in result.stderr
 
 
+def test_src_mounted_inside_an_existing_out_is_refused(run, src, recipe, tmp_path):
+    """``-v data/aug/in:/src -v data/aug:/out``: SRC's path is nowhere below
+    OUT's; a folder below OUT is SRC by (device, inode)."""
+    out = tmp_path / "out"
+    (out / "in").mkdir(parents=True)
+    shutil.copytree(src / "dog", out / "in" / "dog")
+    with bind_mount(out / "in", tmp_path / "mounted") as mounted:
+        result = run("expand", mounted, out, "-r", recipe, "-j", "1", "--overwrite")
+        assert result.exit_code == 2, result.output
+        assert result.stderr == (f"augcli: error: SRC {mounted} is inside OUT {out}: choose an output folder outside "
+                                 "the source tree\n")
+
+
 def test_the_scan_refuses_to_meet_out_or_this_runs_lock(src, tmp_path):
     """Without a mount: the scan itself, given OUT's identity, stops at OUT's
     folder or at the run's own live lock file wherever they appear in SRC."""
