@@ -113,8 +113,10 @@ def _folder_below(root: str | os.PathLike, wanted: tuple[int, int]) -> bool:
 
 @dataclass(frozen=True)
 class OutIdentity:
-    """OUT as the scan must never meet it inside SRC: its folder and the lock
-    file this run holds there, by (device, inode)."""
+    """OUT as the scan must never meet it inside SRC, by (device, inode): its
+    folder (or the one it would be made in) and the lock file it holds, if any
+    (the scan runs before this run makes its own, so that a refusal writes
+    nothing at all: the lock found is a live or stale one of another run)."""
 
     shown: str
     folder: tuple[int, int]
@@ -169,7 +171,13 @@ class _Walker:
     def check_not_out(self, folder: Path, rel: str) -> None:
         """OUT met inside SRC (a bind mount, or a link a path check cannot see
         through) stops the scan before anything is written."""
-        if self.out is not None and identity(folder) == self.out.folder:
+        if self.out is None:
+            return
+        try:
+            met = identity(folder)
+        except OSError:
+            return  # cannot be looked at: then it is not read either (entries() skips it with the reason)
+        if met == self.out.folder:
             raise self.out.refuse(self.root, rel)
 
     def entries(self, folder: Path, rel: str) -> list[tuple[str, str, Path]]:
