@@ -281,22 +281,10 @@ def preview(src, recipe_path, out_path, images, variants, seed, from_out):
     from ._preview import preview_rows, rows_from_output, save_sheet, sheet
     from .arguments import check_seed
     from .errors import UsageError
-    from .trees import check_out
+    from ._preview import check_paths
 
     seed = check_seed(seed)
-    if from_out is None and (src is None or recipe_path is None):
-        raise UsageError("preview needs SRC and --recipe, or --from OUT")
-    check_out(out_path)
-    from PIL import Image
-
-    if Path(out_path).suffix.lower() not in Image.registered_extensions():
-        raise UsageError(f"--out {out_path}: {Path(out_path).suffix or 'no extension'} is not an image format "
-                         "Pillow writes; name it .png")
-    if src is not None and Path(src).is_dir():
-        from .scan import is_within
-
-        if is_within(src, Path(out_path).parent):  # by inode: a second mount of SRC is SRC
-            raise UsageError(f"--out {out_path} is inside SRC {src}: augcli never writes into its source")
+    check_paths(src, recipe_path, out_path, from_out)
     if from_out is not None:
         rows = rows_from_output(from_out, images=images, variants=variants, seed=seed or 0)
     else:
