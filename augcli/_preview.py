@@ -17,7 +17,7 @@ from typing import Iterable
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .arguments import check_seed
+from .arguments import check_seed, check_sheet
 from .errors import UsageError
 from .io import Encoding, decode
 from .limits import DEFAULT_MAX_PIXELS, max_source_bytes
@@ -119,6 +119,7 @@ def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: 
     """The sheet's content, full size: per sampled source, the original and the
     augmented images exactly as ``expand`` renders them (before encoding)."""
     seed = check_seed(seed)
+    images, variants = check_sheet(images, variants)
     run_seed = recipe.effective_seed if seed is None else seed
     found = scan(src)
     splits = augmented_splits(found, augment_splits)
@@ -146,6 +147,8 @@ def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: 
 
 def rows_from_output(out: str | Path, *, images: int = 6, variants: int = 4, seed: int = 0) -> list[Row]:
     """The sheet's content from an existing output tree, via its manifest."""
+    images, variants = check_sheet(images, variants)
+    seed = check_seed(seed) or 0
     out = Path(out)
     records = list(read_records(out / MANIFEST))
     if not records:

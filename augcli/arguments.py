@@ -2,7 +2,8 @@
 
 ``augcli expand`` on the command line, ``augcli.expand(...)``,
 ``augcli.preview``, ``augcli.replay`` and ``Augmenter`` take the same copies,
-seed, balance, max_pixels, backend, jobs and scheduler. Each is checked by one
+seed, balance, max_pixels, backend, jobs and scheduler (and ``preview`` its
+images and variants). Each is checked by one
 function below, so a value refused at one door is refused at every door with
 the same line: what it is (option and keyword), what was found, what is
 allowed. The CLI hands its options over as typed (``--copies 3`` as 3,
@@ -18,7 +19,7 @@ from numbers import Integral
 from typing import Any
 
 from .errors import UsageError, cut
-from .limits import MAX_BALANCE, MAX_COPIES, MAX_JOBS, MAX_SEED
+from .limits import MAX_BALANCE, MAX_COPIES, MAX_JOBS, MAX_PREVIEW_IMAGES, MAX_PREVIEW_VARIANTS, MAX_SEED
 
 BACKENDS = ("loky", "threading", "dask")
 
@@ -58,6 +59,11 @@ def check_max_pixels(max_pixels: Any) -> int:
 
 def check_jobs(jobs: Any) -> int | None:
     return None if jobs is None else whole("jobs", jobs, 1, MAX_JOBS)
+
+
+def check_sheet(images: Any, variants: Any) -> tuple[int, int]:
+    """A contact sheet's rows (``-n`` / ``images=``) and augmented columns (``-k`` / ``variants=``)."""
+    return whole("images", images, 1, MAX_PREVIEW_IMAGES), whole("variants", variants, 1, MAX_PREVIEW_VARIANTS)
 
 
 def check_balance(balance: Any) -> str | int | None:

@@ -260,9 +260,9 @@ def validate(recipe_path, max_pixels):
 @click.option("-r", "--recipe", "recipe_path", type=click.Path(dir_okay=False), help="YAML recipe file, or a built-in recipe's name (augcli recipes).")
 @click.option("-o", "--out", "out_path", default="preview.png", show_default=True, type=click.Path(dir_okay=False),
               help="Where to write the contact sheet (PNG).")
-@click.option("-n", "--images", type=click.IntRange(1, 200), default=6, show_default=True,
+@click.option("-n", "--images", type=_AsGiven(), default=6, show_default=True,
               help="Source images (rows), spread over the classes.")
-@click.option("-k", "--variants", type=click.IntRange(1, 50), default=4, show_default=True,
+@click.option("-k", "--variants", type=_AsGiven(), default=4, show_default=True,
               help="Augmented versions per image (columns after the original).")
 @click.option("--seed", type=_AsGiven(), help="Seed (default: the recipe's): the same as expand's.")
 @click.option("--from", "from_out", type=click.Path(exists=True, file_okay=False),
@@ -278,12 +278,12 @@ def preview(src, recipe_path, out_path, images, variants, seed, from_out):
       augcli preview data/ -r heavy -n 8 -k 6 --out heavy.png
       augcli preview --from out/ --out check.png
     """
-    from ._preview import preview_rows, rows_from_output, save_sheet, sheet
-    from .arguments import check_seed
+    from ._preview import check_paths, preview_rows, rows_from_output, save_sheet, sheet
+    from .arguments import check_seed, check_sheet
     from .errors import UsageError
-    from ._preview import check_paths
 
     seed = check_seed(seed)
+    images, variants = check_sheet(images, variants)
     check_paths(src, recipe_path, out_path, from_out)
     if from_out is not None:
         rows = rows_from_output(from_out, images=images, variants=variants, seed=seed or 0)

@@ -31,6 +31,8 @@ MAX_SCAN_DEPTH = 256  # folders below a class; deeper ones are skipped with the 
 
 # options
 MAX_JOBS = 1024  # -j as asked; a run never starts more workers than it has tasks or cores
+MAX_PREVIEW_IMAGES = 200  # rows of a contact sheet (preview -n)
+MAX_PREVIEW_VARIANTS = 50  # augmented columns of a contact sheet (preview -k)
 
 
 def max_source_bytes(max_pixels: int) -> int | None:

@@ -161,6 +161,18 @@ def test_preview_replay_and_the_augmenter_check_seed_and_max_pixels_the_same_way
     assert str(info.value) == _line("max_pixels", -1, "a whole number >= 0")
 
 
+@pytest.mark.parametrize("keyword,flag,value,allowed", [("images", "-n", 0, "a whole number from 1 to 200"),
+                                                         ("variants", "-k", 51, "a whole number from 1 to 50"),
+                                                         ("images", "-n", "many", "a whole number from 1 to 200")])
+def test_the_sheet_size_is_checked_the_same_way_at_both_doors(run, src, recipe, tmp_path, keyword, flag, value,
+                                                              allowed):
+    result = run("preview", src, "-r", recipe, flag, str(value), "--out", tmp_path / "p.png")
+    assert result.exit_code == 2 and result.stderr == f"augcli: error: {_line(keyword, value, allowed)}\n"
+    with pytest.raises(UsageError) as info:
+        augcli.preview(src, recipe, **{keyword: value})
+    assert str(info.value) == _line(keyword, value, allowed)
+
+
 def test_the_cli_says_the_same_for_preview_and_validate(run, src, recipe, tmp_path):
     result = run("preview", src, "-r", recipe, "--seed", "-1", "--out", tmp_path / "p.png")
     assert result.exit_code == 2 and result.stderr == f"augcli: error: {_line('seed', -1, 'a whole number from 0 to 9,223,372,036,854,775,807')}\n"
