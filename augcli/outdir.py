@@ -17,8 +17,8 @@ import errno
 import fcntl
 import hashlib
 import os
-import threading
 import stat
+import threading
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
