@@ -38,7 +38,7 @@ from .plan import Target
 from .recipe import Recipe
 from .sampling import AppliedOp, sample
 from .render import TooLarge, render
-from .scan import check_separate, check_src
+from .scan import check_out_not_below, check_separate, check_src
 from .trees import Refused, read_inside, refuse_dangling_link
 
 @functools.cache
@@ -145,6 +145,7 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
     check_src(src)
     refuse_dangling_link(newout)
     check_separate(src, newout)
+    check_out_not_below(src, newout)  # NEWOUT mounted below SRC, which no path shows
     if newout.exists() and any(newout.iterdir()):
         raise UsageError(f"NEWOUT {newout} is not empty: replay writes into a new folder")
     run_file = manifest.parent / RUN_FILE

@@ -86,6 +86,15 @@ def check_separate(src: Path, out: Path) -> None:
         raise UsageError(f"SRC {src} is inside OUT {out}: choose an output folder outside the source tree")
 
 
+def check_out_not_below(src: Path, out: Path) -> None:
+    """Refuse an OUT (or the folder it would be made in) that is a folder below
+    SRC by (device, inode): a command that does not scan SRC (``replay``) looks
+    for it here, as ``expand``'s scan does (``OutIdentity``)."""
+    if _folder_below(src, _lineage(out)[0]):
+        raise UsageError(f"OUT {out} is inside SRC {src} (a folder of SRC reached through a mount or link): "
+                         "choose an output folder outside the source tree")
+
+
 def _folder_below(root: str | os.PathLike, wanted: tuple[int, int]) -> bool:
     """Whether a folder below ``root`` (links not followed, at most
     ``MAX_SCAN_DEPTH`` + 2 levels: a class, a split) is ``wanted``: SRC mounted

@@ -82,6 +82,18 @@ def test_src_mounted_inside_an_existing_out_is_refused(run, src, recipe, tmp_pat
                                  "the source tree\n")
 
 
+def test_replay_into_a_folder_of_src_mounted_elsewhere_is_refused(run, src, recipe, tmp_path):
+    """replay does not scan SRC: it looks for NEWOUT among SRC's folders."""
+    out = tmp_path / "out"
+    assert run("expand", src, out, "-r", recipe, "-j", "1").exit_code == 0
+    inner = src / "spare"
+    inner.mkdir()
+    with bind_mount(inner, tmp_path / "again") as again:
+        result = run("replay", out / "manifest.jsonl", src, again, src=src)
+        assert result.exit_code == 2 and "inside SRC" in result.stderr, result.output
+        assert list(inner.iterdir()) == []
+
+
 def test_the_scan_refuses_to_meet_out_or_this_runs_lock(src, tmp_path):
     """Without a mount: the scan itself, given OUT's identity, stops at OUT's
     folder or at the run's own live lock file wherever they appear in SRC."""
