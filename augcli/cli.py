@@ -83,13 +83,7 @@ class _AsGiven(click.ParamType):
     other text as it is. The library checks it (``augcli.arguments``), so the
     command line and Python get the same line for the same bad value."""
 
-    name = "value"
-
-    def __init__(self, metavar: str = "N"):
-        self.metavar = metavar
-
-    def get_metavar(self, param, *args, **kwargs) -> str:
-        return self.metavar
+    name = "n"  # the metavar, N, unless an option names its own
 
     def convert(self, value, param, ctx):
         if isinstance(value, str) and re.fullmatch(r"[+-]?\d{1,40}", value.strip()):
@@ -126,10 +120,10 @@ def _splits(value: str | None) -> tuple[str, ...] | None:
               help="YAML recipe file, or a built-in recipe's name (augcli recipes).")
 @click.option("--copies", type=_AsGiven(), help="Augmented outputs per source (overrides the recipe).")
 @click.option("--seed", type=_AsGiven(), help="Run seed (overrides the recipe; default 0).")
-@click.option("--balance", "balance", type=_AsGiven("max|N"),
+@click.option("--balance", "balance", type=_AsGiven(), metavar="max|N",
               help="Top every class up to the largest class's count (max) or to N images (overrides the recipe).")
 @click.option("-j", "--jobs", type=_AsGiven(), help="Worker processes [default: CPU count; at most that many].")
-@click.option("--backend", type=_AsGiven("[loky|threading|dask]"), default="loky", show_default=True,
+@click.option("--backend", type=_AsGiven(), metavar="[loky|threading|dask]", default="loky", show_default=True,
               help="joblib backend; dask runs on a Dask cluster (pip install 'augcli[dask]').")
 @click.option("--scheduler", metavar="ADDRESS",
               help="Dask scheduler for --backend dask, e.g. tcp://10.0.0.5:8786 [default: a local cluster].")
