@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -255,8 +256,11 @@ def _too_many_copies(recipe: Recipe, source: SourceImage, target: int, n: int, e
 
 
 def _fold(name: str) -> str:
-    """A name as a case-insensitive filesystem (macOS, Windows) compares it."""
-    return name.casefold()
+    """A name as a case-insensitive, normalisation-insensitive filesystem (macOS,
+    Windows) compares it: Unicode's canonical caseless match, NFD(casefold(NFD)),
+    so ``café`` written with one code point or with ``e`` + a combining accent
+    is one name, as ``Cat`` and ``cat`` are."""
+    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", name).casefold())
 
 
 class _Names:

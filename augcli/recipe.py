@@ -23,7 +23,7 @@ import yaml
 from . import envelope
 from .envelope import FIT_MODES, OUTPUT_FORMATS  # noqa: F401  (where callers have found them)
 from .errors import Problem, RecipeError, UsageError
-from .limits import DEFAULT_MAX_PIXELS, MAX_BALANCE, MAX_DEPTH, MAX_RECIPE_BYTES, MAX_VALUES
+from .limits import DEFAULT_MAX_PIXELS, MAX_BALANCE, MAX_DEPTH, MAX_EXPANDED_CHARS, MAX_RECIPE_BYTES, MAX_VALUES
 from .ops.spec import Choice, Fixed, Uniform, close_match
 from .recipe_model import (COMPOSITION_DOCS, COMPOSITIONS, Balance, ClassOutcome, ClassRule, OneOf,  # noqa: F401
                            OpStep, Output, Sequence, SomeOf, Step, TrainingTimeArgument, class_outcome,
@@ -213,16 +213,19 @@ def _too_big(data: Any) -> Problem | None:
     """The bounds a YAML recipe has (values, nesting), for Python data, and the
     values YAML can hold: a numpy scalar would validate, then break the
     normalised recipe that ``validate`` prints and ``augcli.json`` records."""
-    stack, count = [(data, 1)], 0
+    stack, count, chars = [(data, 1)], 0, 0
     while stack:
         item, depth = stack.pop()
         count += 1
+        chars += len(item) if isinstance(item, str) else 0  # a string counts by its length
         if depth > MAX_DEPTH:
             return Problem("", f"the recipe is nested more than {MAX_DEPTH} levels deep")
         if count > MAX_VALUES:
             return Problem("", f"the recipe has more than {MAX_VALUES:,} values")
+        if chars > MAX_EXPANDED_CHARS:
+            return Problem("", f"the recipe's strings hold more than {MAX_EXPANDED_CHARS:,} characters")
         if isinstance(item, dict):
-            stack += [(v, depth + 1) for v in item.values()]
+            stack += [(k, depth + 1) for k in item] + [(v, depth + 1) for v in item.values()]
         elif isinstance(item, (list, tuple)):
             stack += [(v, depth + 1) for v in item]
         elif type(item) not in _PLAIN:

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 from .io import Unusable, decode
+from .limits import max_source_bytes
 from .manifest import ManifestRecord, SkipRecord
 from .outdir import OutDir, write_atomic
 from .plan import Task
@@ -118,7 +119,7 @@ def process(task: Task, job: Job) -> list[ManifestRecord | SkipRecord]:
     _settle_in(job)
     source = task.source
     try:
-        data = read_inside(job.src, source.relpath)
+        data = read_inside(job.src, source.relpath, max_size=max_source_bytes(job.max_pixels))
     except Refused as exc:
         return [SkipRecord(source.relpath, str(exc))]
     except OSError as exc:
