@@ -35,6 +35,7 @@ from .manifest import (MANIFEST, RUN_FILE, SKIPPED, AppendLog, Counts, ManifestR
 from .outdir import OutDir, check_not_locked, one_writer
 from .outstate import check_out, clear_previous_output, is_empty, previous_run, refuse_links
 from .plan import Plan, Task, make_plan
+from .provenance import plugins_used
 from .recipe import Recipe
 from .resume import previous_records, take_stock
 from .scan import OutIdentity, Scan, check_separate, check_src, scan
@@ -215,7 +216,7 @@ def expand(
             tasks = run.prepare(plan, previous, overwrite, summary)
             if tasks is not None:
                 job = Job(str(src_path.resolve()), run.out, recipe.effective_seed, max_pixels,
-                          local_pool=backend == "loky")
+                          local_pool=backend == "loky", plugins=tuple(plugins_used(recipe).items()))
                 run.execute(tasks, job, backend, scheduler, on_start, on_progress, summary)
     except OSError as exc:  # before the run began: nothing written, nothing to resume
         raise AugcliError(f"cannot write to OUT {out}: {exc.strerror or exc}") from exc
@@ -394,6 +395,7 @@ class _Run:
             finished=None, status="running",
             counts=Counts(sources=len(self.found.sources), written=written, skipped=skipped,
                           ignored=len(self.found.ignored)),
+            plugins=plugins_used(self.recipe) or None,
         )
         write_run_record(self.out, self.record)
 

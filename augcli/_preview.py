@@ -40,7 +40,8 @@ MUTED = (110, 110, 110)
 SHORT_NAMES = {"rotate": "rot", "translate": "shift", "brightness": "bright", "saturation": "sat",
                "gaussian_noise": "noise", "salt_pepper": "s&p", "random_resized_crop": "rrc",
                "channel_shift": "ch.shift", "perspective": "persp"}
-HIDDEN_PARAMS = {"interpolation", "cval", "seed", "boxes", "corners", "box", "unit", "fill_value", "mode"}
+HIDDEN_PARAMS = {"interpolation", "cval", "seed", "boxes", "corners", "box", "unit", "fill_value", "mode",
+                 "sha256"}  # a model file's hash: recorded, too long for a label
 
 
 @dataclass

@@ -35,6 +35,7 @@ from .ops import lookup, suggest
 from .ops.spec import show
 from .outdir import OutDir, write_atomic
 from .plan import Target
+from .provenance import plugin_mismatch
 from .recipe import Recipe
 from .sampling import AppliedOp, sample
 from .render import TooLarge, render
@@ -45,7 +46,10 @@ from .trees import Refused, read_inside, refuse_dangling_link
 def recorded_params(name: str) -> dict[str, Any]:
     """The parameters op ``name`` is recorded with, and a value of each: drawn
     once from its documented example, exactly as ``expand`` records it."""
-    (step,) = yaml.safe_load(lookup(name).example)
+    spec = lookup(name)
+    if spec.prepare is not None:  # its example names a file that need not exist here: its declared params
+        return {"op": name, **{p.name: p.default for p in spec.params}}
+    (step,) = yaml.safe_load(spec.example)
     (op, params), = step.items()
     recipe = Recipe.from_dict({"version": 1, "pipeline": [{op: {**(params or {}), "p": 1}}]})
     drawn = sample(recipe.pipeline, np.random.default_rng(0), (64, 48))
@@ -88,7 +92,18 @@ def check_ops(ops: Iterable[dict]) -> str | None:
                     return f"ops[{i}] {name}.{key}: {issue.message}"
             elif not _like(value, expected[key]):
                 return f"ops[{i}] {name}.{key}: {show(value)} is not like {json.dumps(expected[key])}"
+        if spec.prepare is not None and (problem := _prepared(name, json.dumps(op, sort_keys=True))):
+            return f"ops[{i}] {name}.{problem}"
     return None
+
+
+@functools.cache
+def _prepared(name: str, op: str) -> str | None:
+    """An op's own checks on its recorded values (the model file it ran is
+    still there, with the recorded sha256), once per distinct op."""
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(op).items() if k != "op"}
+    _, problems = lookup(name).prepare(values)
+    return "; ".join(f"{param}: {message}" for param, message in problems) or None
 
 
 def _recorded_recipe(run: RunRecord, path: Path, max_pixels: int) -> Recipe:
@@ -154,6 +169,8 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
                          "manifest (it holds the output settings and the pixel engine)")
     run = load_run_record(run_file)
     _check_engine(run)
+    if (why := plugin_mismatch(run.plugins)) is not None:
+        raise UsageError(f"{run_file}: cannot replay this manifest: {why}")
     recipe = _recorded_recipe(run, run_file, max_pixels)
     by_source: dict[str, list[tuple[int, ManifestRecord]]] = defaultdict(list)
     for line, record in _checked(manifest, only):

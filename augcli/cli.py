@@ -68,7 +68,9 @@ def _traceback_if_debug(ctx: click.Context) -> None:
 @click.group(cls=AugcliGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="augcli")
 @click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
-def cli(debug: bool) -> None:
+@click.option("--no-plugins", is_flag=True,
+              help="Load no ops from installed plugin packages (as AUGCLI_NO_PLUGINS=1).")
+def cli(debug: bool, no_plugins: bool) -> None:
     """Offline image dataset augmentation: a class-per-folder tree and a YAML
     recipe in, an augmented copy tree and a manifest out.
 
@@ -76,6 +78,11 @@ def cli(debug: bool) -> None:
     Example:
       augcli expand data/ out/ --recipe flips
     """
+    from .ops import plugins
+
+    if no_plugins:
+        os.environ[plugins.SWITCH] = "1"  # worker processes inherit it
+    plugins.report_to(lambda line: click.echo(f"augcli: warning: {line}", err=True))
 
 
 class _AsGiven(click.ParamType):

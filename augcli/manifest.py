@@ -143,6 +143,7 @@ class RunRecord:
     status: str | None = None  # running | complete | failed
     counts: Counts = Counts()
     replay_of: str | None = None  # the manifest a replay was made from
+    plugins: dict | None = None  # plugin package -> version, for the plugin ops the recipe uses
     extra: dict = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict:
@@ -150,6 +151,8 @@ class RunRecord:
                                                        "training_time_arguments", "seed", "source", "started",
                                                        "finished", "status")}
         data["counts"] = self.counts.to_json()
+        if self.plugins:
+            data["plugins"] = self.plugins
         if self.replay_of is not None:
             data["replay_of"] = self.replay_of
         return {**data, **self.extra}

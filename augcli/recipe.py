@@ -26,8 +26,8 @@ from .errors import Problem, RecipeError, UsageError
 from .limits import DEFAULT_MAX_PIXELS, MAX_BALANCE, MAX_DEPTH, MAX_EXPANDED_CHARS, MAX_RECIPE_BYTES, MAX_VALUES
 from .ops.spec import Choice, Fixed, Uniform, close_match
 from .recipe_model import (COMPOSITION_DOCS, COMPOSITIONS, Balance, ClassOutcome, ClassRule, OneOf,  # noqa: F401
-                           OpStep, Output, Sequence, SomeOf, Step, TrainingTimeArgument, class_outcome,
-                           without_ops)  # (COMPOSITIONS, COMPOSITION_DOCS, without_ops: where callers found them)
+                           OpStep, Output, RandomOrder, Sequence, SomeOf, Step, TrainingTimeArgument, class_outcome,
+                           op_names, without_ops)  # (COMPOSITIONS, COMPOSITION_DOCS, without_ops: where callers found them)
 from .recipe_parser import Parser, suggest_step, within  # noqa: F401  (suggest_step: the CLI's)
 from .recipe_yaml import read_yaml
 
@@ -262,5 +262,5 @@ def _builtin(path: str | Path) -> Path | None:
     return builtin_recipes().get(candidate.stem)
 
 
-__all__ = ["Recipe", "TrainingTimeArgument", "OpStep", "OneOf", "SomeOf", "Sequence", "Step", "Output", "Choice",
-           "Fixed", "Uniform"]
+__all__ = ["Recipe", "TrainingTimeArgument", "OpStep", "OneOf", "SomeOf", "Sequence", "RandomOrder", "Step", "Output",
+           "Choice", "Fixed", "Uniform"]
