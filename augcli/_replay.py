@@ -25,9 +25,10 @@ import yaml
 
 from . import __version__
 from .apply import engine, other_engine
+from .arguments import check_max_pixels
 from .errors import AugcliError, RecipeError, UsageError
 from .io import WRITTEN_EXTENSIONS, Encoding, Unusable, decode, written_format
-from .limits import DEFAULT_MAX_PIXELS
+from .limits import DEFAULT_MAX_PIXELS, max_source_bytes
 from .manifest import (MANIFEST, RUN_FILE, AppendLog, Counts, ManifestError, ManifestRecord, RunRecord, load_run_record,
                        read_numbered, write_run_record)
 from .ops import lookup, suggest
@@ -38,7 +39,7 @@ from .provenance import plugin_mismatch
 from .recipe import Recipe
 from .sampling import AppliedOp, sample
 from .render import TooLarge, render
-from .scan import check_separate, check_src
+from .scan import check_out_not_below, check_separate, check_src
 from .trees import Refused, read_inside, refuse_dangling_link
 
 @functools.cache
@@ -150,6 +151,7 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
     NEWOUT from SRC and the recorded ops; return how many were written. No
     image may have more than ``max_pixels`` pixels at any step (0: no limit);
     sources are read only inside SRC."""
+    max_pixels = check_max_pixels(max_pixels)
     manifest, src, newout = Path(manifest), Path(src), Path(newout)
     if not manifest.is_file():
         raise UsageError(f"manifest {manifest} not found")
@@ -158,6 +160,7 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
     check_src(src)
     refuse_dangling_link(newout)
     check_separate(src, newout)
+    check_out_not_below(src, newout)  # NEWOUT mounted below SRC, which no path shows
     if newout.exists() and any(newout.iterdir()):
         raise UsageError(f"NEWOUT {newout} is not empty: replay writes into a new folder")
     run_file = manifest.parent / RUN_FILE
@@ -178,7 +181,7 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
     with AppendLog(target_dir, MANIFEST) as log:
         for source, group in by_source.items():
             try:
-                data = read_inside(src, source)
+                data = read_inside(src, source, max_size=max_source_bytes(max_pixels))
                 decoded = decode(data, max_pixels=max_pixels)
             except (OSError, Unusable, Refused) as exc:
                 raise AugcliError(f"cannot read source {source}: {exc}") from None

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 from .io import Unusable, decode
+from .limits import max_source_bytes
 from .manifest import ManifestRecord, SkipRecord
 from .outdir import OutDir, write_atomic
 from .plan import Task
@@ -122,7 +123,7 @@ def process(task: Task, job: Job) -> list[ManifestRecord | SkipRecord]:
         require_plugins(job.plugins)
     source = task.source
     try:
-        data = read_inside(job.src, source.relpath)
+        data = read_inside(job.src, source.relpath, max_size=max_source_bytes(job.max_pixels))
     except Refused as exc:
         return [SkipRecord(source.relpath, str(exc))]
     except OSError as exc:
@@ -141,7 +142,7 @@ def process(task: Task, job: Job) -> list[ManifestRecord | SkipRecord]:
         stage = "draw parameters"
         try:
             if target.kind == "augmented":
-                ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.image.size)
+                ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.size)
             stage = f"augment ({', '.join(op.op for op in ops)})" if ops else "encode"
             out_bytes, width, height, note = render(decoded, target, ops, data, job.max_pixels)
         except Exception as exc:
