@@ -11,15 +11,13 @@ written as plain ops in a row, so it is one op whose randomness is a recorded
 """
 from __future__ import annotations
 
-from ..imaging import split_alpha, with_alpha
+from ..imaging import size_of, split_alpha, to_range, with_alpha
 from ..lazy import lazy
-from .adapt import top_of
 from .policies import GEOMETRY, _as_op
 from .registry import REGISTRY, policy, register
 from .spec import OpSpec, Param
 
 np = lazy("numpy")
-Image = lazy("PIL.Image")
 
 P = "Posterize Solarize AutoContrast Equalize Rotate Color Contrast Sharpness ShearX ShearY TranslateX " \
     "TranslateY Brightness Invert".split()
@@ -161,25 +159,21 @@ def augmix_plan(size, *, severity: int, width: int, depth: int, alpha: float, se
     return float(m[0]), chains
 
 
-def augmix(img, *, severity: int, width: int, depth: int, alpha: float, fill: str, cval: float,
+def augmix(arr, *, severity: int, width: int, depth: int, alpha: float, fill: str, cval: float,
            interpolation: str, seed: int):
     """Mix ``width`` augmented chains of the colour channels and the original
-    (AugMix); alpha is set aside and kept, as for every colour op. Takes what
-    the other kernels take (a Pillow image, or an (H, W, C) array)."""
+    (AugMix); alpha is set aside and kept, as for every colour op."""
     geometry = {"fill": fill, "cval": cval, "interpolation": interpolation}
-    base, kept_alpha = split_alpha(img)
-    arr = np.asarray(base)
-    keep, chains = augmix_plan((arr.shape[1], arr.shape[0]), severity=severity, width=width, depth=depth,
-                               alpha=alpha, seed=seed, geometry=geometry)
-    mix = keep * arr.astype(np.float64)
+    base, kept_alpha = split_alpha(arr)
+    keep, chains = augmix_plan(size_of(base), severity=severity, width=width, depth=depth, alpha=alpha, seed=seed,
+                               geometry=geometry)
+    mix = keep * base.astype(np.float64)
     for weight, ops in chains:
         aug = base
         for name, values in ops:
             aug = REGISTRY[name].kernel(aug, **values)
-        mix += weight * np.asarray(aug).astype(np.float64)
-    top = top_of(arr)
-    out = np.clip(mix if arr.dtype.kind == "f" else np.rint(mix), 0, top).astype(arr.dtype)
-    return with_alpha(out if isinstance(base, np.ndarray) else Image.fromarray(out), kept_alpha)
+        mix += weight * aug
+    return with_alpha(to_range(mix, base.dtype), kept_alpha)
 
 
 def _augmix_seed(params: dict, rng, size) -> dict:
