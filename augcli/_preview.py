@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .arguments import check_seed, check_sheet
 from .errors import UsageError
+from .imaging import to_pil
 from .io import Encoding, decode
 from .limits import DEFAULT_MAX_PIXELS, max_source_bytes
 from .manifest import MANIFEST, ManifestRecord, read_records
@@ -132,11 +133,11 @@ def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: 
         except Exception as exc:  # an unusable file is shown as such, not fatal
             rows.append(Row(f"{source.label}: {source.relpath}", [Tile(_placeholder(), f"skipped: {exc}")]))
             continue
-        tiles = [Tile(finish(decoded.image, encoding), "original")]
+        tiles = [Tile(to_pil(finish(decoded.image, encoding)), "original")]
         for copy, name, steps in augmentations(recipe, source.label, variants)[:variants]:
             try:
-                ops, _ = draw(run_seed, source.relpath, copy, steps, decoded.image.size)
-                image = augment(decoded.image, ops, encoding)
+                ops, _ = draw(run_seed, source.relpath, copy, steps, decoded.size)
+                image = to_pil(augment(decoded.image, ops, encoding))
                 caption = describe_ops([op.to_json() for op in ops])
             except Exception as exc:  # as in expand: one image's failure is shown, not fatal
                 image, caption = _placeholder(), f"skipped: {type(exc).__name__}: {exc}"
@@ -167,7 +168,8 @@ def rows_from_output(out: str | Path, *, images: int = 6, variants: int = 4, see
         for record in originals + augmented:
             caption = "original" if record.kind == "original" else describe_ops(record.ops)
             try:  # read only inside OUT, with the same bomb guard as any input
-                image = decode(read_inside(out, record.path, max_size=max_source_bytes(DEFAULT_MAX_PIXELS))).image
+                image = to_pil(decode(read_inside(out, record.path,
+                                                  max_size=max_source_bytes(DEFAULT_MAX_PIXELS))).image)
             except Exception as exc:  # a missing or unusable file is shown as such, not fatal
                 image, caption = _placeholder(), f"not shown: {exc}"
             tiles.append(Tile(image, caption))

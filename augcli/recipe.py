@@ -25,8 +25,9 @@ from .envelope import FIT_MODES, OUTPUT_FORMATS  # noqa: F401  (where callers ha
 from .errors import Problem, RecipeError, UsageError
 from .limits import DEFAULT_MAX_PIXELS, MAX_BALANCE, MAX_DEPTH, MAX_EXPANDED_CHARS, MAX_RECIPE_BYTES, MAX_VALUES
 from .ops.spec import Choice, Fixed, Uniform, close_match
-from .recipe_model import (COMPOSITION_DOCS, COMPOSITIONS, Balance, ClassRule, OneOf, OpStep,  # noqa: F401
-                           Output, Sequence, SomeOf, Step, TrainingTimeArgument, op_names, without_ops)
+from .recipe_model import (COMPOSITION_DOCS, COMPOSITIONS, Balance, ClassOutcome, ClassRule, OneOf,  # noqa: F401
+                           OpStep, Output, Sequence, SomeOf, Step, TrainingTimeArgument, class_outcome,
+                           without_ops)  # (COMPOSITIONS, COMPOSITION_DOCS, without_ops: where callers found them)
 from .recipe_parser import Parser, suggest_step, within  # noqa: F401  (suggest_step: the CLI's)
 from .recipe_yaml import read_yaml
 
@@ -172,22 +173,10 @@ class Recipe:
     def rule(self, label: str) -> ClassRule | None:
         return dict(self.classes).get(label)
 
-    def pipeline_for(self, label: str) -> tuple[Step, ...]:
-        """The pipeline one class's outputs are drawn from (class rules applied)."""
-        rule = self.rule(label)
-        if rule is None:
-            return self.pipeline
-        steps = rule.pipeline if rule.pipeline is not None else self.pipeline
-        return without_ops(steps, set(rule.exclude))
-
-    def variants_for(self, label: str) -> tuple[tuple[str, tuple[Step, ...]], ...]:
-        """The variants one class gets: those using an excluded op are left out."""
-        rule = self.rule(label)
-        if rule is None or not rule.exclude:
-            return self.variants
-        excluded = set(rule.exclude)
-        return tuple((name, without_ops(steps, excluded)) for name, steps in self.variants
-                     if not op_names(steps) & excluded)
+    def outcome(self, label: str) -> ClassOutcome:
+        """What class ``label`` gets: its copies (or its balance target) and the
+        steps and variants its outputs are drawn from, class rules applied."""
+        return class_outcome(label, self.rule(label), self.copies, self.balance, self.pipeline, self.variants)
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_plain(), sort_keys=False, default_flow_style=None, width=100)

@@ -184,3 +184,40 @@ def op_names(steps: tuple[Step, ...]) -> set[str]:
             for name in ((step.op,) if isinstance(step, OpStep) else op_names(step.steps))}
 
 
+
+
+Steps = tuple[Step, ...]
+
+
+@dataclass(frozen=True)
+class ClassOutcome:
+    """What one class gets, decided in one place (``class_outcome``): how many
+    augmented copies of each source (a class rule's copies, else balance, else
+    the recipe's copies), and the steps and variants its outputs are drawn
+    from, its rule's exclude applied."""
+
+    copies: int | None  # None: balancing decides, towards ``target``
+    target: str | int | None  # "max" or a count, when balancing decides
+    steps: Steps
+    variants: tuple[tuple[int, str, Steps], ...]  # (position in the recipe, 1-based; name; steps)
+
+
+def class_outcome(label: str, rule: ClassRule | None, copies: int, balance: Balance | None, pipeline: Steps,
+                  variants: tuple[tuple[str, Steps], ...]) -> ClassOutcome:
+    """Class rule > balance > copies, and the steps and variants a class keeps:
+    those using an op its rule excludes are left out (variants) or lose it (steps)."""
+    target = None
+    if rule is not None and rule.copies is not None:
+        count = rule.copies
+    elif balance is None:
+        count = copies
+    elif isinstance(balance.target, tuple):  # a class a per-class target does not name gets no new images
+        target = dict(balance.target).get(label)
+        count = 0 if target is None else None
+    else:
+        count, target = None, balance.target
+    excluded = set(rule.exclude) if rule is not None else set()
+    steps = rule.pipeline if rule is not None and rule.pipeline is not None else pipeline
+    kept = tuple((index, name, without_ops(its, excluded)) for index, (name, its) in enumerate(variants, start=1)
+                 if not op_names(its) & excluded)
+    return ClassOutcome(count, target, without_ops(steps, excluded), kept)

@@ -16,7 +16,7 @@ from .names import FOREIGN_PARAMS, pointer
 from .ops import REGISTRY, lookup, suggest
 from .ops.spec import Choice, Fixed, Param, Value, close_match, show
 from .recipe_model import (COMPOSITIONS, Balance, ClassRule, OneOf, OpStep, Output, Sequence, SomeOf, Step,
-                           TrainingTimeArgument, without_ops)
+                           TrainingTimeArgument, class_outcome)
 
 _TOP_KEYS = envelope.TOP_KEYS
 _VARIANT_NAME = re.compile(envelope.VARIANT_NAME)
@@ -127,15 +127,15 @@ class Parser:
             self.problem("pipeline", envelope.EMPTY_PIPELINE.format(copies))
         raw_rules = data.get("classes") if isinstance(data.get("classes"), dict) else {}
         for label, rule in fields.get("classes", ()):
-            count = _class_copies(label, rule, copies, balance)
+            outcome = class_outcome(label, rule, copies, balance, fields.get("pipeline", ()), ())
+            count = outcome.copies
             if count == 0 or (rule.pipeline is None and empty):  # no copies, or reported once for the pipeline
                 continue
             its = "its copies" if count is None else f"its {count} copies"
             if rule.pipeline == () and raw_rules.get(label, {}).get("pipeline") == []:
                 self.problem(f"classes.{label}.pipeline", f"an empty pipeline would make {its} equal the "
                                                           "original; add steps, or give the class copies: 0")
-            elif rule.exclude and not without_ops(rule.pipeline if rule.pipeline is not None else
-                                                  fields.get("pipeline", ()), set(rule.exclude)):
+            elif rule.exclude and not outcome.steps:
                 self.problem(f"classes.{label}.exclude", f"excluding {', '.join(rule.exclude)} leaves class "
                                                          f"{label} no ops, so {its} would equal the original; "
                                                          "give it copies: 0 or a pipeline of its own")
@@ -314,17 +314,6 @@ class Parser:
 def suggest_step(name: str) -> str | None:
     """The op or composition closest to a misspelt step name."""
     return close_match(name, sorted(REGISTRY) + list(COMPOSITIONS))
-
-
-def _class_copies(label: str, rule: ClassRule, copies: int, balance: Balance | None) -> int | None:
-    """How many augmented copies each source of a class gets; None when balance decides."""
-    if rule.copies is not None:
-        return rule.copies
-    if balance is None:
-        return copies
-    if isinstance(balance.target, tuple) and label not in dict(balance.target):
-        return 0
-    return None
 
 
 def within(path: str, parent: str) -> bool:

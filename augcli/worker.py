@@ -138,7 +138,7 @@ def process(task: Task, job: Job) -> list[ManifestRecord | SkipRecord]:
         stage = "draw parameters"
         try:
             if target.kind == "augmented":
-                ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.image.size)
+                ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.size)
             stage = f"augment ({', '.join(op.op for op in ops)})" if ops else "encode"
             out_bytes, width, height, note = render(decoded, target, ops, data, job.max_pixels)
         except Exception as exc:

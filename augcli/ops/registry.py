@@ -15,15 +15,16 @@ A new op is one kernel plus one registration:
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 
-from ..imaging import point_chain
+from ..imaging import pil_compatible, point_chain, size_of
 from ..lazy import lazy
 from .resampling import resampling
 from .spec import OpSpec, close_match
 from .warp import warp
 
-Image = lazy("PIL.Image")
+np = lazy("numpy")
 
 REGISTRY: dict[str, OpSpec] = {}
 
@@ -36,6 +37,10 @@ def register(spec: OpSpec) -> OpSpec:
     problem = _impossible(spec)
     if problem:
         raise ValueError(f"op {spec.name!r}: {problem}")
+    if spec.kernel is not expanded_only and not hasattr(spec.kernel, "__wrapped_array__"):
+        # kernels work on arrays (augcli.imaging); called by hand with a Pillow
+        # image they give one back
+        spec = replace(spec, kernel=pil_compatible(spec.kernel))
     REGISTRY[spec.name] = spec
     return spec
 
@@ -90,19 +95,18 @@ def point_op(name: str, values, **spec):
     fn(v, band)``; its kernel is that mapping as a one-step ``point_chain``, and
     ``apply`` chains consecutive point ops into one lookup table. Returns the kernel."""
 
-    def kernel(img: Image.Image, **params) -> Image.Image:
+    def kernel(img: np.ndarray, **params) -> np.ndarray:
         return point_chain(img, [partial(values, params)])
 
     kernel.__doc__ = values.__doc__
-    register(OpSpec(name, kernel, values=values, **spec))
-    return kernel
+    return register(OpSpec(name, kernel, values=values, **spec)).kernel
 
 
 def affine_kernel(forward):
     """A kernel that applies ``forward`` with one ``warp``."""
 
-    def kernel(img: Image.Image, **params) -> Image.Image:
-        matrix, out_size = forward(params, img.size)
+    def kernel(img: np.ndarray, **params) -> np.ndarray:
+        matrix, out_size = forward(params, size_of(img))
         return warp(img, matrix, out_size, **resampling(params))
 
     return kernel
@@ -116,8 +120,7 @@ def affine_op(name: str, forward, *, kernel=None, **spec):
     crop: then ``exact=True``). ``apply`` fuses runs of them into one resample.
     Returns the kernel."""
     kernel = kernel or affine_kernel(forward)
-    register(OpSpec(name, kernel, forward=forward, **spec))
-    return kernel
+    return register(OpSpec(name, kernel, forward=forward, **spec)).kernel
 
 
 def policy(name: str, expand, *, excluding: bool = False, **spec) -> OpSpec:

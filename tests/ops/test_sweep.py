@@ -8,7 +8,8 @@ holds whatever carries the pixels inside:
 * 16-bit: values are on the 0..255 scale for every depth, so an op on
   ``image * 257`` is the op on ``image``, times 257 (within a level's rounding);
 * partial alpha: a colour op never looks at alpha (the colour bands of an RGBA
-  result are the RGB result, alpha untouched); a geometric op moves alpha like
+  result are the RGB result, alpha untouched), except that blur and sharpen
+  weight each neighbour by its alpha; a geometric op moves alpha like
   a grey image filled with 0 (transparent), and premultiplied resampling keeps
   a uniform colour uniform under any alpha;
 * non-square: transposing the image and swapping the op's axes commutes with
@@ -101,6 +102,10 @@ def partly_transparent(h: int = H, w: int = W) -> np.ndarray:
     return rgba
 
 
+# colour ops that mix neighbouring pixels: they weight colours by alpha (issue 21)
+MIXES_NEIGHBOURS = {"blur", "sharpen"}
+
+
 @pytest.mark.parametrize("name,i,params", CASES, ids=IDS)
 def test_partial_alpha(name, i, params):
     rgba = partly_transparent()
@@ -108,7 +113,17 @@ def test_partial_alpha(name, i, params):
     assert out.dtype == np.uint8
     if REGISTRY[name].category in ("colour", "noise"):
         colour, _ = run(name, params, np.ascontiguousarray(rgba[..., :3]))
-        if out.shape[-1] == 2:  # grayscale to one channel: RGBA becomes LA
+        if name in MIXES_NEIGHBOURS:
+            # neighbours are weighted by their alpha (no colour from transparent
+            # pixels): fully opaque, that is the RGB result; a uniform colour
+            # stays uniform under any alpha
+            opaque = rgba.copy()
+            opaque[..., 3] = 255
+            assert np.array_equal(run(name, params, opaque)[0][..., :3], colour)
+            uniform = rgba.copy()
+            uniform[..., :3] = (200, 120, 40)
+            assert (run(name, params, uniform)[0][..., :3] == (200, 120, 40)).all(), "colour from its neighbours' alpha"
+        elif out.shape[-1] == 2:  # grayscale to one channel: RGBA becomes LA
             assert np.array_equal(out[..., 0], colour[..., 0])
         else:
             assert np.array_equal(out[..., :3], colour), "a colour op's result depends on alpha"
