@@ -40,8 +40,7 @@ MUTED = (110, 110, 110)
 SHORT_NAMES = {"rotate": "rot", "translate": "shift", "brightness": "bright", "saturation": "sat",
                "gaussian_noise": "noise", "salt_pepper": "s&p", "random_resized_crop": "rrc",
                "channel_shift": "ch.shift", "perspective": "persp"}
-HIDDEN_PARAMS = {"interpolation", "cval", "seed", "boxes", "corners", "box", "unit", "fill_value", "mode",
-                 "sha256"}  # a model file's hash: recorded, too long for a label
+HIDDEN_PARAMS = {"interpolation", "cval", "seed", "boxes", "corners", "box", "unit", "fill_value", "mode"}
 
 
 @dataclass
@@ -169,7 +168,8 @@ def rows_from_output(out: str | Path, *, images: int = 6, variants: int = 4, see
         for record in originals + augmented:
             caption = "original" if record.kind == "original" else describe_ops(record.ops)
             try:  # read only inside OUT, with the same bomb guard as any input
-                image = to_pil(decode(read_inside(out, record.path, max_size=max_source_bytes(DEFAULT_MAX_PIXELS))).image)
+                image = to_pil(decode(read_inside(out, record.path,
+                                                  max_size=max_source_bytes(DEFAULT_MAX_PIXELS))).image)
             except Exception as exc:  # a missing or unusable file is shown as such, not fatal
                 image, caption = _placeholder(), f"not shown: {exc}"
             tiles.append(Tile(image, caption))
