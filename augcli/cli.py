@@ -108,6 +108,21 @@ def _splits(value: str | None) -> tuple[str, ...] | None:
     return names
 
 
+def _storage_options(command):
+    """``--storage-option KEY=VALUE`` (repeatable) for commands that take trees."""
+    return click.option(
+        "--storage-option", "storage_options", multiple=True, metavar="KEY=VALUE",
+        help="For SRC/OUT given as URLs (s3://, gs://, az://): an fsspec storage option, e.g. "
+             "endpoint_url=http://127.0.0.1:9000 or profile=NAME; repeatable. Credentials may come from the "
+             "environment or profiles instead; they are never printed or recorded.")(command)
+
+
+def _options(pairs) -> dict:
+    from .storage import parse_options
+
+    return parse_options(pairs)
+
+
 @cli.command()
 @click.argument("src", type=click.Path(file_okay=False, path_type=str))
 @click.argument("out", type=click.Path(file_okay=False, path_type=str))
@@ -135,20 +150,23 @@ def _splits(value: str | None) -> tuple[str, ...] | None:
 @click.option("--augment-splits", metavar="NAMES",
               help="Comma-separated splits to augment in a train/val/test layout; others are copied "
                    "[default: train].")
+@_storage_options
 def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, scheduler, resume, overwrite, dry_run, strict, quiet,
-           verbose, max_pixels, augment_splits):
+           verbose, max_pixels, augment_splits, storage_options):
     """Write an augmented copy of the image tree SRC into OUT.
 
     SRC holds one folder per class (SRC/cat/*.jpg), optionally under
     train/ val/ test/. OUT gets the same tree with the originals and the
     augmented copies, plus augcli.json, manifest.jsonl and skipped.jsonl.
-    SRC is never modified.
+    SRC is never modified. SRC and OUT may be URLs (s3://bucket/data,
+    gs://, az://) with pip install 'augcli[cloud]'.
 
     \b
     Examples:
       augcli expand data/ out/ --recipe flips
       augcli expand data/ out/ -r standard --copies 8 -j 4
       augcli expand data/ out/ -r standard --resume   # finish, or no-op if done
+      augcli expand s3://bucket/data s3://bucket/out -r standard   # object storage
     """
     from ._expand import expand as run_expand
 
@@ -166,6 +184,7 @@ def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, schedule
             resume=resume,
             overwrite=overwrite, dry_run=dry_run, max_pixels=max_pixels,
             augment_splits=_splits(augment_splits), on_start=progress.start, on_progress=progress.update,
+            storage_options=_options(storage_options),
         )
     finally:
         progress.close()

@@ -162,6 +162,8 @@ class _Walker:
 
 def scan(src: str | Path) -> Scan:
     """List the source images of SRC in a stable order."""
+    if not isinstance(src, (str, os.PathLike)):  # SRC in object storage (augcli.storage.Store)
+        return src.scan()
     check_src(src)
     root = Path(src)
     walker = _Walker(root)

@@ -61,6 +61,8 @@ def regular_file_check(mode: int) -> None:
 def open_inside(root: str | os.PathLike, relpath: str) -> BinaryIO:
     """``root/relpath`` opened for reading, only if it is a regular file inside
     ``root``. ``Refused`` or ``OSError`` (``FileNotFoundError``) otherwise."""
+    if not isinstance(root, (str, os.PathLike)):  # a tree in object storage (augcli.storage.Store)
+        return root.open(relpath)
     real = resolve_inside(root, relpath)
     regular_file_check(real.stat().st_mode)  # a socket cannot even be opened
     # non-blocking, so a FIFO swapped in after the check cannot hang the open;
@@ -78,6 +80,8 @@ def open_inside(root: str | os.PathLike, relpath: str) -> BinaryIO:
 def read_inside(root: str | os.PathLike, relpath: str, limit: int | None = None) -> bytes:
     """The bytes of ``root/relpath`` (at most ``limit``), read only if it is a
     regular file inside ``root``. ``Refused`` or ``OSError`` otherwise."""
+    if not isinstance(root, (str, os.PathLike)):  # a tree in object storage: one ranged GET
+        return root.read(relpath, limit)
     with open_inside(root, relpath) as handle:
         return handle.read() if limit is None else handle.read(limit)
 

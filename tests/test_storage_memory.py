@@ -1,0 +1,103 @@
+"""SRC and OUT as ``memory://`` URLs: the fast unit tests of the storage seam
+(``augcli.storage``). A run into a store writes exactly the bytes a local run
+writes; the store's own rules (no rename, no append) are met by whole PUTs and
+manifest parts."""
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import fsspec
+import pytest
+
+from augcli._expand import expand
+from augcli.errors import UsageError
+from augcli.storage import outstore, parse_options
+
+from .conftest import tree_digest
+from .stores import digests, upload
+
+
+@pytest.fixture
+def mem():
+    """The process's memory filesystem, emptied after the test."""
+    fs = fsspec.filesystem("memory")
+    yield fs
+    fs.store.clear()
+    fs.pseudo_dirs[:] = [""]
+
+
+def test_memory_run_writes_the_bytes_of_a_local_run(run, src, recipe, tmp_path, mem):
+    upload(mem, src, "/src")
+    local = tmp_path / "local"
+    assert run("expand", src, local, "--recipe", recipe, "-j", "1").exit_code == 0
+    result = run("expand", "memory://src", "memory://out", "--recipe", recipe, "-j", "2")
+    assert result.exit_code == 0, result.output
+    assert digests(mem, "/out") == tree_digest(local)
+    record = json.loads(mem.cat_file("/out/augcli.json"))
+    assert record["source"] == "memory://src" and record["status"] == "complete"
+    assert not mem.find("/out/" + outstore.PARTS)  # the parts were joined and removed
+
+
+def test_local_src_into_a_store_and_back(run, src, recipe, tmp_path, mem):
+    """Mixed trees: a local SRC into memory://, and memory:// SRC into a local OUT."""
+    assert run("expand", src, "memory://out", "--recipe", recipe).exit_code == 0
+    upload(mem, src, "/src")
+    back = tmp_path / "back"
+    assert run("expand", "memory://src", back, "--recipe", recipe).exit_code == 0
+    assert tree_digest(back) == digests(mem, "/out")
+    assert json.loads((back / "augcli.json").read_text())["source"] == "memory://src"
+
+
+def test_file_urls_are_local_paths(run, src, recipe, tmp_path):
+    out = tmp_path / "out"
+    result = run("expand", f"file://{src}", f"file://{out}", "--recipe", recipe)
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "augcli.json").read_text())["source"] == str(src.resolve())
+
+
+def test_a_url_without_the_cloud_extra_is_a_usage_error_naming_it(run, recipe, tmp_path, monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "fsspec" else real(name, *a))
+    result = run("expand", "s3://bucket/data", tmp_path / "out", "--recipe", recipe)
+    assert result.exit_code == 2
+    assert "augcli[cloud]" in result.output and "s3://bucket/data" in result.output
+    assert not (tmp_path / "out").exists()  # nothing touched
+
+
+@pytest.mark.parametrize("url, what", [("nope://bucket/x", "unknown storage protocol nope://"),
+                                       ("memory://", "name a bucket")])
+def test_bad_urls_are_usage_errors(run, recipe, tmp_path, url, what):
+    result = run("expand", url, tmp_path / "out", "--recipe", recipe)
+    assert result.exit_code == 2 and what in result.output
+
+
+def test_missing_src_in_a_store(run, recipe, mem):
+    result = run("expand", "memory://nothing", "memory://out", "--recipe", recipe)
+    assert result.exit_code == 2
+    assert "SRC memory://nothing does not exist" in result.output
+    assert not mem.find("/out")
+
+
+def test_out_inside_src_in_a_store_is_refused(run, src, recipe, mem):
+    upload(mem, src, "/src")
+    result = run("expand", "memory://src", "memory://src/out", "--recipe", recipe)
+    assert result.exit_code == 2 and "inside SRC" in result.output
+
+
+def test_non_empty_out_in_a_store_needs_resume_or_overwrite(run, src, recipe, mem):
+    upload(mem, src, "/src")
+    mem.pipe_file("/out/notes.txt", b"mine")
+    result = run("expand", "memory://src", "memory://out", "--recipe", recipe)
+    assert result.exit_code == 2 and "not empty" in result.output
+    result = run("expand", "memory://src", "memory://out", "--recipe", recipe, "--overwrite")
+    assert result.exit_code == 2 and "no augcli.json" in result.output
+    assert [p for p in mem.find("/out")] == ["/out/notes.txt"]  # a refused run changed nothing
+
+
+def test_storage_options_parse():
+    assert parse_options(["endpoint_url=http://h:1", "anon=true", "max_concurrency=4",
+                          'client_kwargs={"region_name": "x"}']) == {
+        "endpoint_url": "http://h:1", "anon": True, "max_concurrency": 4, "client_kwargs": {"region_name": "x"}}
+    with pytest.raises(UsageError, match="expected KEY=VALUE"):
+        parse_options(["endpoint_url"])
