@@ -123,6 +123,16 @@ def _options(pairs) -> dict:
     return parse_options(pairs)
 
 
+def _existing_tree(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A local folder that must exist (checked as click.Path(exists=True) does),
+    or a URL, which its store answers for."""
+    from .storage import is_url
+
+    if value is None or is_url(value):
+        return value
+    return click.Path(exists=True, file_okay=False).convert(value, param, ctx)
+
+
 @cli.command()
 @click.argument("src", type=click.Path(file_okay=False, path_type=str))
 @click.argument("out", type=click.Path(file_okay=False, path_type=str))
@@ -272,7 +282,8 @@ def validate(recipe_path, max_pixels):
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Seed (default: the recipe's): the same as expand's.")
 @click.option("--from", "from_out", type=click.Path(exists=True, file_okay=False),
               help="Draw the sheet from an existing output folder's manifest instead of a recipe.")
-def preview(src, recipe_path, out_path, images, variants, seed, from_out):
+@_storage_options
+def preview(src, recipe_path, out_path, images, variants, seed, from_out, storage_options):
     """Write a contact sheet PNG: one row per sampled image, the original first,
     then augmentations exactly as expand would write them, each labelled with
     the ops that fired.
@@ -295,18 +306,31 @@ def preview(src, recipe_path, out_path, images, variants, seed, from_out):
     if Path(out_path).suffix.lower() not in Image.registered_extensions():
         raise UsageError(f"--out {out_path}: {Path(out_path).suffix or 'no extension'} is not an image format "
                          "Pillow writes; name it .png")
-    if src is not None:
+    from .storage import is_url, tree_of
+
+    options = _options(storage_options)
+    if src is not None and not is_url(src) and not is_url(out_path):
         target = Path(out_path).resolve()
         if Path(src).resolve() in target.parents:
             raise UsageError(f"--out {out_path} is inside SRC {src}: augcli never writes into its source")
+    if is_url(out_path):
+        tree_of(out_path.rpartition("/")[0], options, role="--out")  # the cloud extra, before any work
+    elif src is not None and is_url(src) and src.rstrip("/") + "/" in out_path:
+        raise UsageError(f"--out {out_path} is inside SRC {src}: augcli never writes into its source")
     if from_out is not None:
         rows = rows_from_output(from_out, images=images, variants=variants, seed=seed or 0)
     else:
-        rows = preview_rows(src, _load_recipe(recipe_path), images=images, variants=variants, seed=seed)
+        rows = preview_rows(tree_of(src, options), _load_recipe(recipe_path), images=images, variants=variants,
+                            seed=seed)
     if not rows:
         raise UsageError("no images to preview (no usable images in the augmented split)")
-    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-    sheet(rows).save(out_path)
+    if is_url(out_path):
+        from .storage.commands import write_sheet
+
+        write_sheet(sheet(rows), out_path, options)
+    else:
+        Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+        sheet(rows).save(out_path)
     columns = max(len(r.tiles) for r in rows)
     click.echo(f"augcli: preview of {len(rows)} images x {columns - 1} augmentations written to {out_path}",
                err=True)
@@ -314,9 +338,10 @@ def preview(src, recipe_path, out_path, images, variants, seed, from_out):
 
 @cli.command()
 @click.argument("out", type=click.Path(file_okay=False))
-@click.option("--source", "source", type=click.Path(exists=True, file_okay=False),
+@click.option("--source", "source", callback=_existing_tree,
               help="Also check that the source images still have the recorded hashes.")
-def verify(out, source):
+@_storage_options
+def verify(out, source, storage_options):
     """Re-hash every image in OUT against manifest.jsonl; report missing, extra
     and changed files by name. Exit 1 on any mismatch.
 
@@ -327,7 +352,7 @@ def verify(out, source):
     """
     from ._verify import verify as run_verify
 
-    report = run_verify(out, source)
+    report = run_verify(out, source, storage_options=_options(storage_options))
     for line in report.lines():
         click.echo(line)
     click.echo(report.summary(), err=True)
@@ -342,7 +367,8 @@ def verify(out, source):
 @click.option("--only", metavar="PATTERN", help="Only outputs whose path matches this glob, e.g. 'cat/*_aug0[12].jpg'.")
 @click.option("--max-pixels", type=click.IntRange(0), default=DEFAULT_MAX_PIXELS, show_default=True,
               help="Refuse any image (source or output) with more pixels than this; 0 = no limit.")
-def replay(manifest, src, newout, only, max_pixels):
+@_storage_options
+def replay(manifest, src, newout, only, max_pixels, storage_options):
     """Regenerate the images of a manifest from SRC and the recorded ops alone
     (no recipe needed): byte-identical with the same library versions.
 
@@ -353,7 +379,8 @@ def replay(manifest, src, newout, only, max_pixels):
     """
     from ._replay import replay as run_replay
 
-    written = run_replay(manifest, src, newout, only=only, max_pixels=max_pixels)
+    written = run_replay(manifest, src, newout, only=only, max_pixels=max_pixels,
+                         storage_options=_options(storage_options))
     click.echo(f"augcli: replayed {written} images into {newout}", err=True)
 
 

@@ -35,7 +35,11 @@ def digests(fs, root: str, exclude=("augcli.json",)) -> dict[str, str]:
 def moto_s3(*buckets: str) -> Iterator[dict]:
     """An S3 server on 127.0.0.1 (a free port) with ``buckets`` made; yields the
     storage options that reach it. The server is stopped on the way out."""
+    import logging
+
     from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request on stderr
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

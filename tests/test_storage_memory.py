@@ -51,7 +51,7 @@ def test_local_src_into_a_store_and_back(run, src, recipe, tmp_path, mem):
 
 def test_file_urls_are_local_paths(run, src, recipe, tmp_path):
     out = tmp_path / "out"
-    result = run("expand", f"file://{src}", f"file://{out}", "--recipe", recipe)
+    result = run("expand", f"file://{src}", f"file://{out}", "--recipe", recipe, "-j", "1")
     assert result.exit_code == 0, result.output
     assert json.loads((out / "augcli.json").read_text())["source"] == str(src.resolve())
 
@@ -101,3 +101,103 @@ def test_storage_options_parse():
         "endpoint_url": "http://h:1", "anon": True, "max_concurrency": 4, "client_kwargs": {"region_name": "x"}}
     with pytest.raises(UsageError, match="expected KEY=VALUE"):
         parse_options(["endpoint_url"])
+
+
+def test_verify_replay_and_preview_with_trees_in_a_store(run, src, recipe, tmp_path, mem):
+    upload(mem, src, "/src")
+    assert run("expand", "memory://src", "memory://out", "--recipe", recipe).exit_code == 0
+    result = run("verify", "memory://out", "--source", "memory://src")
+    assert result.exit_code == 0, result.output
+    assert "files OK" in result.output
+    result = run("replay", "memory://out/manifest.jsonl", "memory://src", "memory://again")
+    assert result.exit_code == 0, result.output
+    assert digests(mem, "/again", exclude=("augcli.json",)) == digests(mem, "/out")
+    assert json.loads(mem.cat_file("/again/augcli.json"))["replay_of"] == "memory://out/manifest.jsonl"
+    result = run("replay", "memory://out/manifest.jsonl", "memory://src", "memory://again")
+    assert result.exit_code == 2 and "NEWOUT memory://again is not empty" in result.output
+    result = run("preview", "memory://src", "--recipe", recipe, "--out", "memory://sheets/look.png", "-n", "2")
+    assert result.exit_code == 0, result.output
+    assert mem.cat_file("/sheets/look.png").startswith(b"\x89PNG")
+
+    # the store's verify finds what the local one finds
+    name = next(p for p in mem.find("/out") if p.endswith("_aug01.jpg"))
+    mem.pipe_file(name, b"changed")
+    mem.pipe_file("/out/cat/stray.jpg", b"x")
+    result = run("verify", "memory://out")
+    assert result.exit_code == 1
+    assert f"changed: {name[len('/out/'):]}" in result.output and "extra: cat/stray.jpg" in result.output
+
+
+def test_resume_joins_the_parts_a_killed_run_left_and_finishes(run, src, recipe, tmp_path, mem, monkeypatch):
+    """A kill leaves manifest parts (no join): --resume joins them first, keeps
+    those images and writes the rest, ending byte-identical to one run."""
+    upload(mem, src, "/src")
+    local = tmp_path / "local"
+    assert run("expand", src, local, "--recipe", recipe, "-j", "1").exit_code == 0
+    monkeypatch.setattr(outstore, "PART_LINES", 3)
+    monkeypatch.setattr(outstore, "join", lambda store, name: None)  # killed: nothing joined at the end
+    calls = []
+
+    def killed(n):
+        calls.append(n)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # the run stops mid-way
+    with pytest.raises(KeyboardInterrupt):
+        expand("memory://src", "memory://out", recipe, jobs=1, on_progress=killed)
+    parts = mem.find("/out/" + outstore.PARTS)
+    assert parts and not mem.exists("/out/manifest.jsonl")
+    monkeypatch.undo()
+    before = {p: mem.cat_file(p) for p in mem.find("/out") if "_aug" in p}
+    result = run("expand", "memory://src", "memory://out", "--recipe", recipe, "--resume")
+    assert result.exit_code == 0, result.output
+    assert "already done" in result.output
+    assert digests(mem, "/out") == tree_digest(local)
+    assert not mem.find("/out/" + outstore.PARTS)
+    assert all(mem.cat_file(p) == data for p, data in before.items())
+
+
+def test_resume_follows_an_edited_source_in_the_store(run, src, recipe, tmp_path, mem):
+    upload(mem, src, "/src")
+    assert run("expand", "memory://src", "memory://out", "--recipe", recipe).exit_code == 0
+    mem.pipe_file("/src/dog/d1.jpg", (src / "cat" / "c1.jpg").read_bytes())  # re-exported
+    result = run("expand", "memory://src", "memory://out", "--recipe", recipe, "--resume")
+    assert result.exit_code == 0, result.output
+    assert "1 changed (dog/d1.jpg)" in result.output
+    fresh = tmp_path / "fresh"
+    local_src = tmp_path / "src-now"
+    mem.get("/src", str(local_src), recursive=True)
+    assert run("expand", local_src, fresh, "--recipe", recipe).exit_code == 0
+    meta = ("augcli.json", "manifest.jsonl")
+    assert digests(mem, "/out", exclude=meta) == tree_digest(fresh, exclude=meta)
+    # the redone records come last, as in a local resume
+    lines = mem.cat_file("/out/manifest.jsonl").decode().splitlines()
+    assert sorted(lines) == sorted((fresh / "manifest.jsonl").read_text().splitlines())
+
+
+def test_src_in_a_store_is_never_written(run, src, recipe, mem, monkeypatch):
+    """Every writing call of the filesystem is watched: none reaches SRC, through
+    expand, --resume, --overwrite, verify and replay."""
+    upload(mem, src, "/src")
+    kind = type(mem)
+    touched = []
+    for method in ("pipe_file", "rm_file", "rm", "mv", "copy", "touch", "makedirs", "mkdir"):
+        real = getattr(kind, method)
+
+        def watch(self, path, *args, _real=real, **kwargs):
+            touched.append(str(path))
+            return _real(self, path, *args, **kwargs)
+        monkeypatch.setattr(kind, method, watch)
+    original_open = kind._open
+
+    def watch_open(self, path, mode="rb", *args, **kwargs):
+        if "r" not in mode:
+            touched.append(str(path))
+        return original_open(self, path, mode, *args, **kwargs)
+    monkeypatch.setattr(kind, "_open", watch_open)
+    for args in (["expand", "memory://src", "memory://out", "--recipe", recipe],
+                 ["expand", "memory://src", "memory://out", "--recipe", recipe, "--resume"],
+                 ["expand", "memory://src", "memory://out", "--recipe", recipe, "--overwrite"],
+                 ["verify", "memory://out", "--source", "memory://src"],
+                 ["replay", "memory://out/manifest.jsonl", "memory://src", "memory://again"]):
+        assert run(*args).exit_code == 0
+    assert touched and not [p for p in touched if p.lstrip("/").startswith("src")]

@@ -24,7 +24,7 @@ from ..manifest import (MANIFEST, MAX_RUN_RECORD, RUN_FILE, SKIPPED, ManifestErr
 from .store import Store
 
 PARTS = ".augcli-parts"
-PART_LINES = 500  # a part is PUT after this many lines ...
+PART_LINES = 64  # a part is PUT after this many lines (one PUT per 64 images) ...
 PART_SECONDS = 3.0  # ... or this long after the last one, whichever comes first
 
 
@@ -133,7 +133,7 @@ def join(store: Store, name: str) -> None:
         store.remove(part)
 
 
-def _read_joined(store: Store, name: str) -> bytes | None:
+def read_joined(store: Store, name: str) -> bytes | None:
     """The lines of ``name`` and its parts (None when neither exists)."""
     parts = _parts(store, name)
     if parts:
@@ -146,13 +146,13 @@ def _read_joined(store: Store, name: str) -> bytes | None:
 
 def records(store: Store, on_error=None) -> Iterator[ManifestRecord]:
     """The manifest of OUT in ``store`` (with any parts a killed run left), checked."""
-    data = _read_joined(store, MANIFEST)
+    data = read_joined(store, MANIFEST)
     if data is not None:
         yield from records_in(io.BytesIO(data), store.show(MANIFEST), on_error)
 
 
 def skips(store: Store) -> Iterator[SkipRecord]:
-    data = _read_joined(store, SKIPPED)
+    data = read_joined(store, SKIPPED)
     if data is not None:
         yield from skips_in(io.BytesIO(data), store.show(SKIPPED))
 

@@ -59,11 +59,13 @@ def expand_stored(src, out, recipe, *, copies=None, seed=None, balance=None, job
             return _dry_run(src_tree, out_tree, recipe, augment_splits, previous)
 
     shown = str(out_tree)
+    with _before_writing():  # a SRC in a store is listed before OUT is touched: its errors change nothing
+        listed = None if isinstance(src_tree, str) else scan_store(src_tree)
     try:
         with _writer(out_tree):
             with _before_writing():
                 previous = _previous_run(out_tree, recipe, resume, overwrite)
-                found = _scan(src_tree)
+                found = listed or scan(src_tree)
                 plan = make_plan(found, recipe, augment_splits)
                 found = _with_plan_skips(found, plan)
                 if isinstance(out_tree, str):
