@@ -201,3 +201,25 @@ def test_src_in_a_store_is_never_written(run, src, recipe, mem, monkeypatch):
                  ["replay", "memory://out/manifest.jsonl", "memory://src", "memory://again"]):
         assert run(*args).exit_code == 0
     assert touched and not [p for p in touched if p.lstrip("/").startswith("src")]
+
+
+def test_credentials_in_a_url_are_refused_without_echoing_them(run, recipe, tmp_path):
+    result = run("expand", "s3://AKIAEXAMPLE:hunter2-secret@bucket/data", tmp_path / "out", "--recipe", recipe)
+    assert result.exit_code == 2 and "credentials do not go in the URL" in result.output
+    assert "hunter2" not in result.output and "AKIAEXAMPLE" not in result.output
+
+
+def test_a_store_without_conditional_writes_still_refuses_a_live_lock(run, src, recipe, mem, monkeypatch):
+    """The documented fallback: check, write, read back."""
+    from augcli.storage import lock, store
+
+    monkeypatch.setattr(store, "CONDITIONAL_WRITES", frozenset())
+    monkeypatch.setattr(lock.time, "sleep", lambda seconds: None)
+    upload(mem, src, "/src")
+    live = {"token": "t", "host": "elsewhere", "pid": 7, "beat": __import__("time").time()}
+    mem.pipe_file("/out/.augcli.lock", json.dumps(live).encode())
+    result = run("expand", "memory://src", "memory://out", "--recipe", recipe)
+    assert result.exit_code == 2 and "host elsewhere, pid 7" in result.output
+    mem.rm_file("/out/.augcli.lock")
+    assert run("expand", "memory://src", "memory://out", "--recipe", recipe).exit_code == 0
+    assert not mem.exists("/out/.augcli.lock")

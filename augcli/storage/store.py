@@ -29,10 +29,13 @@ from . import CLOUD_EXTRA, scheme_of
 
 # option names whose values are secrets (matched as substrings, lower case)
 _SECRET_WORDS = ("key", "secret", "token", "password", "credential", "sas", "connection_string", "session")
+# protocols whose fsspec filesystem honours pipe_file(mode="create") (s3fs sends If-None-Match: *)
+CONDITIONAL_WRITES = frozenset({"s3", "s3a", "memory"})
 _FILESYSTEMS: dict[tuple[str, str], Any] = {}  # per process: (protocol, options) -> fsspec filesystem
 
 
 def _without_userinfo(url: str) -> str:
+    """``url`` as it may be shown: without ``user:password@``."""
     parts = urlsplit(url)
     if "@" not in parts.netloc:
         return url
@@ -76,9 +79,10 @@ class Store:
         except ValueError:
             raise UsageError(f"{role} {shown}: unknown storage protocol {protocol}:// (fsspec knows "
                              "s3, gs, az, memory, file and others)") from None
+        if "@" in urlsplit(url).netloc:  # s3://key:secret@bucket: a secret on the command line, in logs
+            raise UsageError(f"{role} {shown}: credentials do not go in the URL; give them in the environment, "
+                             "a profile or --storage-option")
         root = kind._strip_protocol(url).rstrip("/")
-        if "@" in urlsplit(url).netloc:  # s3://key:secret@bucket: credentials in the URL are not kept
-            root = root.split("@", 1)[1] if "@" in root else root
         if not root.strip("/"):
             raise UsageError(f"{role} {shown}: name a bucket (and a prefix), e.g. {protocol}://bucket/data")
         return cls(shown.rstrip("/"), protocol, root, json.dumps(options, sort_keys=True))
@@ -182,7 +186,11 @@ class Store:
 
     def create(self, relpath: str, data: bytes) -> None:
         """``write`` only if no object is there: ``FileExistsError`` if one is;
-        ``NotImplementedError`` on a store that cannot write conditionally."""
+        ``NotImplementedError`` on a store that cannot write conditionally (or
+        whose fsspec package augcli has not seen do it: a store that ignored
+        the condition would let two writers in)."""
+        if self.protocol not in CONDITIONAL_WRITES:
+            raise NotImplementedError(f"{self.protocol}:// conditional writes are not known to augcli")
         path = self.path(relpath)
         with self._errors():
             try:
