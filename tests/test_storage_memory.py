@@ -223,3 +223,20 @@ def test_a_store_without_conditional_writes_still_refuses_a_live_lock(run, src, 
     mem.rm_file("/out/.augcli.lock")
     assert run("expand", "memory://src", "memory://out", "--recipe", recipe).exit_code == 0
     assert not mem.exists("/out/.augcli.lock")
+
+
+def test_a_join_killed_between_its_put_and_its_deletes_counts_each_line_once(run, src, recipe, mem):
+    """The manifest was PUT whole but the parts it came from were not all
+    removed: readers and the next join see each record once."""
+    from augcli.storage.store import Store
+
+    upload(mem, src, "/src")
+    assert run("expand", "memory://src", "memory://out", "--recipe", recipe).exit_code == 0
+    lines = mem.cat_file("/out/manifest.jsonl").splitlines(keepends=True)
+    mem.pipe_file(f"/out/{outstore.PARTS}/manifest.jsonl.0001.00000001", b"".join(lines[-3:]))
+    store = Store.at("memory://out", {})
+    assert [r.path for r in outstore.records(store)] == [json.loads(line)["path"] for line in lines]
+    outstore.join(store, "manifest.jsonl")
+    assert mem.cat_file("/out/manifest.jsonl").splitlines(keepends=True) == lines
+    assert not mem.find(f"/out/{outstore.PARTS}")
+    assert run("verify", "memory://out").exit_code == 0

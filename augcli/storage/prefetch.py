@@ -13,7 +13,8 @@ names an object that is not there.
 from __future__ import annotations
 
 import collections
-from concurrent.futures import Future, ThreadPoolExecutor
+import os
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 
 from ..manifest import ManifestRecord, SkipRecord
@@ -68,20 +69,33 @@ def _settle(task: Task, records: list, pending: list[tuple[str, Future]]) -> lis
     return records[:at] + [SkipRecord(task.source.relpath, reason, records[at].source_sha256)]
 
 
+_POOLS: dict[int, tuple[ThreadPoolExecutor, ThreadPoolExecutor]] = {}  # pid -> (readers, writers)
+
+
+def _pools() -> tuple[ThreadPoolExecutor, ThreadPoolExecutor]:
+    """This process's fetching and writing threads, started once and kept for
+    every batch (starting threads per batch cost more than the overlap won)."""
+    pools = _POOLS.get(os.getpid())
+    if pools is None:
+        pools = _POOLS[os.getpid()] = (ThreadPoolExecutor(AHEAD, thread_name_prefix="augcli-fetch"),
+                                       ThreadPoolExecutor(WRITERS, thread_name_prefix="augcli-put"))
+    return pools
+
+
 def process_batch(tasks: list[Task], job: Job) -> list[list[ManifestRecord | SkipRecord]]:
     """``process`` of each task, in order, with fetching and writing overlapped."""
+    readers, writers = _pools()
     results = []
-    with ThreadPoolExecutor(max_workers=AHEAD, thread_name_prefix="augcli-fetch") as readers, \
-            ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="augcli-put") as writers:
-        fetched: dict[str, Future] = {}
-        queue = collections.deque(tasks)
+    fetched: dict[str, Future] = {}
+    queue = collections.deque(tasks)
 
-        def fetch_ahead() -> None:
-            while queue and len(fetched) < AHEAD:
-                relpath = queue.popleft().source.relpath
-                fetched[relpath] = readers.submit(read_inside, job.src, relpath)
+    def fetch_ahead() -> None:
+        while queue and len(fetched) < AHEAD:
+            relpath = queue.popleft().source.relpath
+            fetched[relpath] = readers.submit(read_inside, job.src, relpath)
 
-        previous = None
+    previous = None
+    try:
         for task in tasks:
             fetch_ahead()
             pending: list[tuple[str, Future]] = []
@@ -93,4 +107,7 @@ def process_batch(tasks: list[Task], job: Job) -> list[list[ManifestRecord | Ski
             previous = (task, records, pending)
         if previous is not None:
             results.append(_settle(*previous))
+    finally:  # stopped early: no write of this batch may outlive it unseen
+        if previous is not None:
+            wait([future for _, future in previous[2]])
     return results
