@@ -240,3 +240,27 @@ def test_a_join_killed_between_its_put_and_its_deletes_counts_each_line_once(run
     assert mem.cat_file("/out/manifest.jsonl").splitlines(keepends=True) == lines
     assert not mem.find(f"/out/{outstore.PARTS}")
     assert run("verify", "memory://out").exit_code == 0
+
+
+def test_dry_run_and_overwrite_in_a_store(run, src, recipe, tmp_path, mem):
+    upload(mem, src, "/src")
+    result = run("expand", "memory://src", "memory://out", "--recipe", recipe, "--dry-run")
+    assert result.exit_code == 0 and "total" in result.output and not mem.find("/out")
+    assert run("expand", "memory://src", "memory://out", "--recipe", recipe, "--copies", "3").exit_code == 0
+    result = run("expand", "memory://src", "memory://out", "--recipe", recipe, "--dry-run", "--resume")
+    assert result.exit_code == 0 and "already done" in result.output
+    result = run("expand", "memory://src", "memory://out", "--recipe", recipe, "--copies", "1", "--overwrite")
+    assert result.exit_code == 0, result.output
+    local = tmp_path / "one"
+    assert run("expand", src, local, "--recipe", recipe, "--copies", "1").exit_code == 0
+    assert digests(mem, "/out") == tree_digest(local)  # the three-copy outputs are gone
+
+
+def test_verify_a_local_out_against_a_source_in_a_store(run, src, recipe, tmp_path, mem):
+    upload(mem, src, "/src")
+    out = tmp_path / "out"
+    assert run("expand", "memory://src", out, "--recipe", recipe).exit_code == 0
+    assert run("verify", out, "--source", "memory://src").exit_code == 0
+    mem.pipe_file("/src/cat/c1.jpg", b"edited")
+    result = run("verify", out, "--source", "memory://src")
+    assert result.exit_code == 1 and "source changed: cat/c1.jpg" in result.output
