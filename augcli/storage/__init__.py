@@ -8,6 +8,15 @@ local fast path and every local guarantee (inode checks, ``flock``, no-follow).
 ``tree_of`` is the one place a command turns its argument into a tree: a
 ``str`` path, or a ``Store`` (``augcli.storage.store``) carrying the storage
 options (credentials, ``endpoint_url``) that ``--storage-option`` gave.
+
+The seam, for any reader or writer of files in a tree (images, labels):
+
+* read: ``trees.read_inside(root, relpath)`` / ``trees.open_inside`` take a
+  local root or a ``Store`` alike;
+* write: ``out.write(relpath, data)`` (``outdir.write_atomic``) on an ``OutDir``
+  or a ``RemoteOut`` (``storage.outstore``): whole or not at all on both;
+* ``out.is_file(relpath)``, ``out.remove(relpath)``; listing is ``scan.scan``
+  (or ``Store.files`` for a store's raw listing).
 """
 from __future__ import annotations
 
