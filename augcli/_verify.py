@@ -49,7 +49,9 @@ class Report:
                   (len(self.missing), "missing"), (len(self.unreadable), "unreadable"), (len(self.extra), "extra"),
                   (len(self.duplicate), "duplicate records"),
                   (len(self.source_changed), "sources changed"), (len(self.source_missing), "sources missing")]
-        return "verify: " + ", ".join(f"{n} {what}" for n, what in counts if n) + f" (of {self.checked} files)"
+        # extra files are not among the recorded ones checked: say what was checked, not "of"
+        return ("verify: " + ", ".join(f"{n} {what}" for n, what in counts if n)
+                + f" ({self.checked} recorded files checked)")
 
     def check(self, root: Path, relpath: str, digest: str, source: bool = False) -> None:
         """Hash ``root/relpath`` (read only inside ``root``) against ``digest``."""
@@ -108,7 +110,20 @@ def verify(out: str | Path, source: str | Path | None = None, *, storage_options
 
 
 def files_below(root: Path) -> Iterator[str]:
-    """The relative POSIX path of every file below ``root``."""
-    for folder, _, files in os.walk(root):
-        for name in files:
-            yield (Path(folder) / name).relative_to(root).as_posix()
+    """The relative POSIX path of every file below ``root``, links to folders
+    not followed (as os.walk), by a loop rather than recursion (os.walk
+    recurses in Python 3.11): an OUT a thousand folders deep is no RecursionError."""
+    stack = [""]
+    while stack:
+        rel = stack.pop()
+        try:
+            with os.scandir(root / rel if rel else root) as entries:
+                for entry in entries:
+                    path = f"{rel}/{entry.name}" if rel else entry.name
+                    if entry.is_dir():
+                        if not entry.is_symlink():  # a link to a folder is neither walked nor a file
+                            stack.append(path)
+                    else:
+                        yield path
+        except OSError:
+            continue

@@ -17,6 +17,7 @@ import os
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 
+from ..limits import max_source_bytes
 from ..manifest import ManifestRecord, SkipRecord
 from ..plan import Task
 from ..trees import read_inside
@@ -33,9 +34,11 @@ class _Fetched:
     def __init__(self, src, futures: dict[str, Future]):
         self.src, self.futures = src, futures
 
-    def read(self, relpath: str, limit: int | None = None) -> bytes:
-        future = self.futures.pop(relpath, None)
-        return future.result() if future is not None and limit is None else read_inside(self.src, relpath, limit)
+    def read(self, relpath: str, limit: int | None = None, max_size: int | None = None) -> bytes:
+        future = self.futures.pop(relpath, None)  # fetched with the bound process asks for (see fetch_ahead)
+        if future is not None and limit is None:
+            return future.result()
+        return read_inside(self.src, relpath, limit, max_size)
 
 
 @dataclass
@@ -92,7 +95,7 @@ def process_batch(tasks: list[Task], job: Job) -> list[list[ManifestRecord | Ski
     def fetch_ahead() -> None:
         while queue and len(fetched) < AHEAD:
             relpath = queue.popleft().source.relpath
-            fetched[relpath] = readers.submit(read_inside, job.src, relpath)
+            fetched[relpath] = readers.submit(read_inside, job.src, relpath, max_size=max_source_bytes(job.max_pixels))
 
     previous = None
     try:

@@ -14,16 +14,16 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from .._expand import Summary, _before_writing, _Run, _with_plan_skips
-from ..errors import UsageError
-from ..execute import check_backend, default_jobs
+from .._expand import Summary, _before_writing, _Run, _with_plan_skips, _workers
+from ..errors import AugcliError, UsageError
 from ..manifest import MANIFEST, META_FILES, SKIPPED, ManifestError, RunRecord, dumps
-from ..outdir import LOCK_FILE, OutDir, one_writer
+from ..outdir import LOCK_FILE, OutDir, check_not_locked, one_writer
 from ..outstate import check_out, check_resumable, previous_run, refuse_links
 from ..plan import Plan, make_plan
 from ..recipe import Recipe
+from ..provenance import plugins_used
 from ..resume import reconcile
-from ..scan import Scan, check_src, scan
+from ..scan import OutIdentity, Scan, check_src, scan
 from ..worker import Job
 from . import tree_of
 from .listing import scan_store
@@ -32,23 +32,17 @@ from .outstore import PARTS, RemoteOut, join, records, run_record, skips
 from .store import Store
 
 
-def expand_stored(src, out, recipe, *, copies=None, seed=None, balance=None, jobs=None, backend="loky",
-                  scheduler=None, resume=False, overwrite=False, dry_run=False, max_pixels, augment_splits=None,
+def expand_stored(src, out, recipe: Recipe, *, jobs=None, backend="loky", scheduler=None, resume=False,
+                  overwrite=False, dry_run=False, max_pixels, augment_splits=None,
                   on_progress: Callable[[int], None] | None = None, on_start: Callable[[int], None] | None = None,
-                  storage_options: dict | None = None) -> Summary:
-    """``augcli.expand`` with SRC and/or OUT as URLs (or ``Store``)."""
-    started = time.perf_counter()
+                  storage_options: dict | None = None, started: float | None = None) -> Summary:
+    """``augcli.expand`` with SRC and/or OUT as URLs (or ``Store``), its arguments
+    and recipe already checked by ``expand``."""
+    started = time.perf_counter() if started is None else started
     with _before_writing():
-        if resume and overwrite:
-            raise UsageError("--resume and --overwrite exclude each other")
         src_tree = src if isinstance(src, Store) else tree_of(str(src), storage_options, role="SRC")
         out_tree = out if isinstance(out, Store) else tree_of(str(out), storage_options, role="OUT")
         backend = _backend_for(src_tree, out_tree, backend)
-        check_backend(backend)
-        if not isinstance(recipe, Recipe):
-            recipe = Recipe.load(recipe, max_pixels=max_pixels)
-        recipe.check_sizes(max_pixels)
-        recipe = recipe.with_overrides(copies=copies, seed=seed, balance=balance)
         if isinstance(src_tree, str):
             check_src(src_tree)
         if isinstance(out_tree, str):
@@ -59,31 +53,33 @@ def expand_stored(src, out, recipe, *, copies=None, seed=None, balance=None, job
             return _dry_run(src_tree, out_tree, recipe, augment_splits, previous)
 
     shown = str(out_tree)
-    with _before_writing():  # a SRC in a store is listed before OUT is touched: its errors change nothing
-        listed = None if isinstance(src_tree, str) else scan_store(src_tree)
     try:
+        with _before_writing():  # SRC is listed before OUT is touched: a refusal writes nothing
+            if isinstance(out_tree, str):
+                check_not_locked(out_tree)
+            _previous_run(out_tree, recipe, resume, overwrite)
+            found = _scan(src_tree, out_tree)
+            plan = make_plan(found, recipe, augment_splits)
+            found = _with_plan_skips(found, plan)
         with _writer(out_tree):
             with _before_writing():
-                previous = _previous_run(out_tree, recipe, resume, overwrite)
-                found = listed or scan(src_tree)
-                plan = make_plan(found, recipe, augment_splits)
-                found = _with_plan_skips(found, plan)
+                previous = _previous_run(out_tree, recipe, resume, overwrite)  # again, now that OUT is ours
                 if isinstance(out_tree, str):
                     refuse_links(Path(out_tree), plan)
             summary = Summary(out=shown, ignored=len(found.ignored), ignored_files=found.ignored,
                               empty_classes=found.empty_classes)
+            workers, summary.jobs_note = _workers(jobs)
             out_dir = OutDir.of(out_tree) if isinstance(out_tree, str) else RemoteOut(out_tree)
             kind = _Run if isinstance(out_tree, str) else _StoredRun
             src_arg = Path(src_tree) if isinstance(src_tree, str) else src_tree
-            run = kind(src_arg, out_dir, shown, recipe, found, jobs or default_jobs())
+            run = kind(src_arg, out_dir, shown, recipe, found, workers)
             tasks = run.prepare(plan, previous, overwrite, summary)
             if tasks is not None:
                 job_src = str(Path(src_tree).resolve()) if isinstance(src_tree, str) else src_tree
-                job = Job(job_src, run.out, recipe.effective_seed, max_pixels, local_pool=backend == "loky")
+                job = Job(job_src, run.out, recipe.effective_seed, max_pixels, local_pool=backend == "loky",
+                          plugins=tuple(plugins_used(recipe).items()))
                 run.execute(tasks, job, backend, scheduler, on_start, on_progress, summary)
     except OSError as exc:  # before the run began: nothing written, nothing to resume
-        from ..errors import AugcliError
-
         raise AugcliError(f"cannot write to OUT {shown}: {exc.strerror or exc}") from exc
     summary.seconds = time.perf_counter() - started
     return summary
@@ -117,8 +113,11 @@ def _check_separate(src, out) -> None:
         raise UsageError(f"SRC {src} is inside OUT {out}: choose an output folder outside the source tree")
 
 
-def _scan(src) -> Scan:
-    return scan(src) if isinstance(src, str) else scan_store(src)
+def _scan(src, out=None) -> Scan:
+    """SRC listed; a local SRC must not hold a local OUT (``scan.OutIdentity``)."""
+    if not isinstance(src, str):
+        return scan_store(src)
+    return scan(src, OutIdentity.of(out) if isinstance(out, str) else None)
 
 
 def _writer(out):

@@ -130,10 +130,18 @@ class Store:
 
     # -- reading -------------------------------------------------------------------------
 
-    def read(self, relpath: str, limit: int | None = None) -> bytes:
+    def read(self, relpath: str, limit: int | None = None, max_size: int | None = None) -> bytes:
+        """The object's bytes (at most ``limit``); with ``max_size``, one larger
+        than that is ``Refused`` having fetched no more than ``max_size + 1``
+        bytes of it (a ranged GET, as ``trees.read_inside`` bounds a local read)."""
         path = self.path(relpath)
+        end = limit if max_size is None else max_size + 1 if limit is None else min(limit, max_size + 1)
         with self._errors():
-            return self.fs.cat_file(path, start=0, end=limit) if limit is not None else self.fs.cat_file(path)
+            data = self.fs.cat_file(path, start=0, end=end) if end is not None else self.fs.cat_file(path)
+        if max_size is not None and len(data) > max_size:
+            raise Refused(f"file is more than {max_size:,} bytes, the most an image within --max-pixels can need; "
+                          "not read (raise --max-pixels to read it)")
+        return data
 
     def open(self, relpath: str) -> BinaryIO:
         """A handle reading the object whole (``FileNotFoundError`` when absent)."""
