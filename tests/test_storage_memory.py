@@ -264,3 +264,25 @@ def test_verify_a_local_out_against_a_source_in_a_store(run, src, recipe, tmp_pa
     mem.pipe_file("/src/cat/c1.jpg", b"edited")
     result = run("verify", out, "--source", "memory://src")
     assert result.exit_code == 1 and "source changed: cat/c1.jpg" in result.output
+
+
+def test_a_store_scans_by_the_local_rules(src, tmp_path, mem):
+    """Litter, other extensions, non-images, empty files and folders too deep
+    are ignored or skipped exactly as a local scan of the same files does."""
+    from augcli.limits import MAX_SCAN_DEPTH
+    from augcli.scan import scan
+    from augcli.storage.store import Store
+
+    (src / "cat" / ".DS_Store").write_bytes(b"x")
+    (src / "cat" / "labels.txt").write_text("x")
+    (src / "dog" / "fake.jpg").write_bytes(b"not an image")
+    (src / "dog" / "empty.png").write_bytes(b"")
+    (src / "notes.md").write_text("x")
+    deep = src / "dog" / "/".join(["d"] * (MAX_SCAN_DEPTH + 1))
+    deep.mkdir(parents=True)
+    (deep / "x.jpg").write_bytes((src / "cat" / "c1.jpg").read_bytes())
+    upload(mem, src, "/src")
+    local, stored = scan(src), Store.at("memory://src", {}).scan()
+    assert stored.sources == local.sources
+    assert stored.skipped == local.skipped and stored.ignored == local.ignored
+    assert any("nested more than" in s.reason for s in stored.skipped)

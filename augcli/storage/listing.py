@@ -13,6 +13,7 @@ from pathlib import PurePosixPath
 
 from ..errors import AugcliError, UsageError
 from ..io import IMAGE_EXTENSIONS, sniff
+from ..limits import MAX_SCAN_DEPTH
 from ..manifest import RESERVED_NAMES, SkipRecord
 from ..scan import SPLITS, Scan, SourceImage, _ignored
 from .store import Store
@@ -52,17 +53,26 @@ class _Walker:
                 out.append((name, relpath, node[name]))
         return out
 
-    def walk_class(self, node: dict, rel: str, label: str, split: str | None) -> int:
-        count = 0
-        for name, relpath, child in self.entries(node, rel):
-            if child is not None:
-                count += self.walk_class(child, relpath, label, split)
-            elif PurePosixPath(name).suffix.lower() not in IMAGE_EXTENSIONS:
-                self.ignored.append(relpath)
-            else:
-                self.candidates.append((relpath, label, split))
-                count += 1
-        return count
+    def walk_class(self, node: dict, rel: str, label: str, split: str | None) -> None:
+        """Collect the candidate images below one class folder: a loop over a
+        stack, depth first in name order, folders more than ``MAX_SCAN_DEPTH``
+        below the class skipped with that reason (as ``scan`` does)."""
+        stack = [(node, rel, 0)]
+        while stack:
+            node, rel, depth = stack.pop()
+            below = []
+            for name, relpath, child in self.entries(node, rel):
+                if child is not None:
+                    if depth + 1 > MAX_SCAN_DEPTH:
+                        self.skipped.append(SkipRecord(relpath, f"folder nested more than {MAX_SCAN_DEPTH} levels "
+                                                                "below its class; not scanned"))
+                    else:
+                        below.append((child, relpath, depth + 1))
+                elif PurePosixPath(name).suffix.lower() not in IMAGE_EXTENSIONS:
+                    self.ignored.append(relpath)
+                else:
+                    self.candidates.append((relpath, label, split))
+            stack += reversed(below)
 
     def identify(self) -> list[SourceImage]:
         """Read each candidate's first bytes; keep the images, skip the rest."""
