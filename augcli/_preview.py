@@ -29,6 +29,7 @@ from .plan import augmentations, augmented_splits
 from .recipe import Recipe
 from .render import augment, draw, finish
 from .scan import SourceImage, is_within, scan
+from .storage import is_url
 from .trees import read_inside, refuse_dangling_link
 
 TILE = 192
@@ -221,10 +222,15 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font, width: int, lines: int) ->
     return out
 
 
-def save_sheet(image: Image.Image, path: str | Path) -> None:
+def save_sheet(image: Image.Image, path: str | Path, storage_options: dict | None = None) -> None:
     """Encode the sheet by ``path``'s extension and put it there as a new file
     (``outdir.replace_file``): never written into an existing file, which may
-    be a hard link to a source image."""
+    be a hard link to a source image. A URL gets it as one PUT (``augcli.storage``)."""
+    if is_url(str(path)):
+        from .storage.commands import write_sheet
+
+        return write_sheet(image, str(path), storage_options or {})
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     image.save(buffer, Image.registered_extensions()[Path(path).suffix.lower()])
     replace_file(path, buffer.getvalue())

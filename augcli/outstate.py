@@ -52,7 +52,12 @@ def previous_run(out: Path, recipe: Recipe, resume: bool, overwrite: bool) -> Ru
 
 
 def _check_resumable(out: Path, recipe: Recipe, seed: int) -> RunRecord:
-    record = read_run_record(out)
+    return check_resumable(out, read_run_record(out), recipe, seed)
+
+
+def check_resumable(out, record: RunRecord | None, recipe: Recipe, seed: int) -> RunRecord:
+    """``record`` (OUT's ``augcli.json``, None when missing) if ``--resume`` may
+    go on from it with ``recipe`` and ``seed``; a usage error saying why not."""
     if record is None:
         raise UsageError(f"--resume: {out} is not empty and has no {RUN_FILE}, so it is not an augcli output")
     if record.recipe_sha256 != recipe.sha256 and (models := changed_models(record.recipe, recipe)):
