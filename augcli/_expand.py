@@ -29,11 +29,11 @@ from .execute import check_backend, default_jobs, run_tasks
 from .io import DEFAULT_MAX_PIXELS
 from .manifest import (MANIFEST, RUN_FILE, SKIPPED, AppendLog, Counts, ManifestRecord, RunRecord, SkipRecord,
                        write_run_record)
-from .outdir import OutDir, one_writer
+from .outdir import OutDir, held_by, one_writer
 from .outstate import check_out, clear_previous_output, is_empty, previous_run, refuse_links
 from .plan import Plan, Task, make_plan
 from .recipe import Recipe
-from .resume import previous_records, take_stock
+from .resume import check_removal, drawings_for, previous_records, recipe_changes, reconcile, take_stock
 from .scan import Scan, check_separate, check_src, scan
 from .trees import hash_inside
 from .worker import Job
@@ -55,7 +55,9 @@ class Summary:
     up_to_date: bool = False
     dry_run: bool = False
     src_changes: str = ""  # --resume: what changed in SRC since OUT was made
-    removed: int = 0  # --resume: outdated outputs removed
+    recipe_changes: tuple[str, ...] = ()  # --resume: the recipe keys edited since OUT was made
+    removed: int = 0  # --resume: outputs removed for good (no longer asked for)
+    redone: int = 0  # --resume: outputs rewritten because their source or drawing changed
     empty_classes: tuple[str, ...] = ()
     plan_rows: list[tuple[str, int, int]] = field(default_factory=list)  # (class, sources, outputs)
     notes: Counter = field(default_factory=Counter)  # conversion note -> images it applied to
@@ -88,13 +90,28 @@ class Summary:
                          + (f" and {more} more (-v names them all)" if more else ""))
         return lines
 
+    def change_line(self) -> str:
+        """``--resume``: what changed since OUT was made and what that did, in one
+        line ("" when nothing did)."""
+        if not (self.src_changes or self.recipe_changes):
+            return ""
+        what = "; ".join(filter(None, [self.src_changes and f"SRC {self.src_changes}",
+                                       self.recipe_changes and f"recipe {', '.join(self.recipe_changes)}"]))
+        did = f"redone {self.redone}, removed {self.removed}, new {max(0, self.written - self.redone)}"
+        if self.dry_run:
+            return f"dry run: changed since {self.out} was made: {what}; would be {did}"
+        return f"augcli: changed since {self.out} was made: {what}; {did}; OUT brought up to date"
+
     def line(self) -> str:
         skips = f"; skipped files and why: {self.skipped_file}" if self.skipped else ""
-        done = f" ({self.already_done} already done)" if self.already_done else ""
-        done += f", removed {self.removed} outdated" if self.removed else ""
+        parts = [f"{self.already_done} already done" if self.already_done else "",
+                 f"redid {self.redone}" if self.redone else "",
+                 f"removed {self.removed} no longer asked for" if self.removed else ""]
+        done = f" ({', '.join(filter(None, parts))})" if any(parts) else ""
         if self.dry_run:
             return (f"dry run: would read {self.sources} images and write {self.written} to {self.out}{done}; "
-                    f"{self.skipped} unusable and {self.ignored} ignored files found; nothing written")
+                    f"{self.skipped} unusable and {self.ignored} ignored files found; nothing written (image files "
+                    "are checked by their headers only: one damaged further in is skipped by the run)")
         if self.up_to_date:
             return (f"augcli: {self.out} is up to date ({self.already_done} images, {self.skipped} skipped; "
                     f"nothing to do){skips}")
@@ -156,6 +173,7 @@ def expand(
     scheduler: str | None = None,
     resume: bool = False,
     overwrite: bool = False,
+    prune: bool = False,
     dry_run: bool = False,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     augment_splits: tuple[str, ...] | None = None,
@@ -167,6 +185,8 @@ def expand(
     Returns a ``Summary``; raises ``UsageError`` (exit 2) for anything wrong
     before work starts and ``AugcliError`` (exit 1) for failures during the run.
     Unusable source files are skipped and recorded, never raised.
+    ``prune`` lets ``resume`` remove outputs in bulk (from another SRC, or most
+    of OUT), which it otherwise refuses.
     """
     started = time.perf_counter()
     src_path, out_path = Path(src), Path(out)
@@ -181,9 +201,15 @@ def expand(
         check_src(src_path)
         check_out(out_path)
         check_separate(src_path, out_path)
+        if prune and not resume:
+            raise UsageError("--prune goes with --resume (it lets a resume remove outputs in bulk)")
+        # read-only checks first: a refused run leaves OUT as it was, lock file and timestamps included
+        if not dry_run and (holder := held_by(out_path)) is not None:
+            raise UsageError(f"OUT {out} is being written by another augcli run (pid {holder}); one run "
+                             "writes to a folder at a time: wait for it to finish, or stop it")
+        previous = previous_run(out_path, recipe, resume, overwrite)
         if dry_run:  # says what the run would do, refusals included
-            previous = previous_run(out_path, recipe, resume, overwrite)
-            return _dry_run(src_path, out_path, str(out), recipe, augment_splits, previous)
+            return _dry_run(src_path, out_path, str(out), recipe, augment_splits, previous, prune)
 
     try:
         with one_writer(out_path):
@@ -196,7 +222,7 @@ def expand(
             summary = Summary(out=str(out), ignored=len(found.ignored), ignored_files=found.ignored,
                               empty_classes=found.empty_classes)
             run = _Run(src_path, OutDir.of(out_path), str(out), recipe, found, jobs or default_jobs())
-            tasks = run.prepare(plan, previous, overwrite, summary)
+            tasks = run.prepare(plan, previous, overwrite, summary, prune)
             if tasks is not None:
                 job = Job(str(src_path.resolve()), run.out, recipe.effective_seed, max_pixels,
                           local_pool=backend == "loky")
@@ -208,21 +234,34 @@ def expand(
 
 
 def _dry_run(src: Path, out_path: Path, out: str, recipe: Recipe, augment_splits: tuple[str, ...] | None,
-             previous: RunRecord | None) -> Summary:
-    """``--dry-run``: the plan and what is left of it after a previous run's
-    records (``--resume``); nothing written, no lock taken."""
+             previous: RunRecord | None, prune: bool) -> Summary:
+    """``--dry-run``: the plan and what is left of it after a previous run
+    (``--resume``): the same stock-taking as the run, refusals included, with
+    nothing removed or written and no lock taken."""
     found = scan(src)
     plan = make_plan(found, recipe, augment_splits)
     found = _with_plan_skips(found, plan)
-    done, skipped_before = previous_records(out_path, repair=False) if previous else ([], [])
+    summary = Summary(out=out, ignored=len(found.ignored), ignored_files=found.ignored,
+                      empty_classes=found.empty_classes, dry_run=True, plan_rows=plan.table())
+    done: list[ManifestRecord] = []
+    skipped_before: list[SkipRecord] = []
+    if previous:
+        records, skips = previous_records(out_path, repair=False)
+        resumed = reconcile(plan, found, OutDir.of(out_path), src, records, skips,
+                            finished=previous.status == "complete", drawings=drawings_for(previous, recipe))
+        resumed.recipe_changes = recipe_changes(previous, recipe)
+        check_removal(resumed, previous, src, len(records), out, prune)
+        done, skipped_before = resumed.done, resumed.skips
+        summary.src_changes, summary.recipe_changes = resumed.describe(), tuple(resumed.recipe_changes)
+        summary.removed, summary.redone = len(resumed.gone), len(resumed.redone)
     skipped_sources = {r.source for r in skipped_before}
-    skips = [s.to_json() for s in skipped_before] + [s.to_json() for s in found.skipped
-                                                      if s.source not in skipped_sources]
-    return Summary(out=out, ignored=len(found.ignored), ignored_files=found.ignored,
-                   empty_classes=found.empty_classes, dry_run=True, already_done=len(done),
-                   sources=plan.sources_left(skipped_sources),
-                   skips=skips, skipped=len(skips), plan_rows=plan.table(),
-                   written=plan.left(done, skipped_sources) if previous else plan.n_outputs)
+    summary.skips = [s.to_json() for s in skipped_before] + [s.to_json() for s in found.skipped
+                                                              if s.source not in skipped_sources]
+    summary.skipped = len(summary.skips)
+    summary.already_done = len(done)
+    summary.sources = plan.sources_left(skipped_sources)
+    summary.written = plan.left(done, skipped_sources) if previous else plan.n_outputs
+    return summary
 
 
 def _with_plan_skips(found: Scan, plan: Plan) -> Scan:
@@ -245,14 +284,14 @@ class _Run:
     to_do: int = 0  # outputs left to write
 
     def prepare(self, plan: Plan, previous: RunRecord | None, overwrite: bool,
-                summary: Summary) -> Iterator[Task] | None:
+                summary: Summary, prune: bool = False) -> Iterator[Task] | None:
         """Clear (--overwrite) or take stock (--resume); return the tasks still to
         do, or None when OUT is up to date."""
         if overwrite and previous is None and not is_empty(Path(self.out.path)):
             clear_previous_output(self.out)
         self.out.remove_temp_files()
-        resumed = take_stock(self.out, plan, self.found, self.src, previous, self.jobs, self.shown) \
-            if previous else None
+        resumed = take_stock(self.out, plan, self.found, self.src, previous, self.jobs, self.shown,
+                             self.recipe, prune) if previous else None
         done = resumed.done if resumed else []
         skips = resumed.skips if resumed else []
         skipped_sources = {r.source for r in skips}
@@ -267,8 +306,8 @@ class _Run:
         summary.skipped = len(skips)
         summary.sources = plan.sources_left(skipped_sources)
         if resumed:
-            summary.src_changes = resumed.describe()
-            summary.removed = len(resumed.stale)
+            summary.src_changes, summary.recipe_changes = resumed.describe(), tuple(resumed.recipe_changes)
+            summary.removed, summary.redone = len(resumed.gone), len(resumed.redone)
             if (previous.status == "complete" and first is None and not resumed.stale
                     and not resumed.dropped_skips):
                 summary.up_to_date = True  # skips still count: --strict still fails

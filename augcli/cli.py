@@ -113,7 +113,8 @@ def _splits(value: str | None) -> tuple[str, ...] | None:
 @click.argument("out", type=click.Path(file_okay=False, path_type=str))
 @click.option("-r", "--recipe", "recipe_path", required=True, type=click.Path(dir_okay=False),
               help="YAML recipe file, or a built-in recipe's name (augcli recipes).")
-@click.option("--copies", type=click.IntRange(1, 100_000), help="Augmented outputs per source (overrides the recipe).")
+@click.option("--copies", type=click.IntRange(0, 100_000),
+              help="Augmented outputs per source (overrides the recipe; 0 = originals only).")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Run seed (overrides the recipe; default 0).")
 @click.option("--balance", "balance", metavar="max|N", callback=lambda ctx, param, value: _balance(value),
               help="Top every class up to the largest class's count (max) or to N images (overrides the recipe).")
@@ -123,7 +124,11 @@ def _splits(value: str | None) -> tuple[str, ...] | None:
 @click.option("--scheduler", metavar="ADDRESS",
               help="Dask scheduler for --backend dask, e.g. tcp://10.0.0.5:8786 [default: a local cluster].")
 @click.option("--resume", is_flag=True,
-              help="Finish an interrupted run, or bring OUT up to date after SRC changed (same recipe and seed).")
+              help="Finish an interrupted run, or bring OUT up to date after SRC or the recipe changed: only the "
+                   "outputs a change affects are redone or removed.")
+@click.option("--prune", is_flag=True,
+              help="With --resume: allow it to remove outputs in bulk (OUT made from another SRC, or most of OUT "
+                   "no longer asked for), which it otherwise refuses.")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier augcli output in OUT.")
 @click.option("--dry-run", is_flag=True, help="Print the plan (classes, sources, outputs) and write nothing.")
 @click.option("--strict", is_flag=True, help="Exit 1 if any source file was skipped (after finishing the rest).")
@@ -135,8 +140,8 @@ def _splits(value: str | None) -> tuple[str, ...] | None:
 @click.option("--augment-splits", metavar="NAMES",
               help="Comma-separated splits to augment in a train/val/test layout; others are copied "
                    "[default: train].")
-def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, scheduler, resume, overwrite, dry_run, strict, quiet,
-           verbose, max_pixels, augment_splits):
+def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, scheduler, resume, prune, overwrite, dry_run,
+           strict, quiet, verbose, max_pixels, augment_splits):
     """Write an augmented copy of the image tree SRC into OUT.
 
     SRC holds one folder per class (SRC/cat/*.jpg), optionally under
@@ -163,7 +168,7 @@ def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, schedule
     try:
         summary = run_expand(
             src, out, recipe, copies=copies, seed=seed, balance=balance, jobs=jobs, backend=backend, scheduler=scheduler,
-            resume=resume,
+            resume=resume, prune=prune,
             overwrite=overwrite, dry_run=dry_run, max_pixels=max_pixels,
             augment_splits=_splits(augment_splits), on_start=progress.start, on_progress=progress.update,
         )
@@ -174,9 +179,8 @@ def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, schedule
         return
     for folder in summary.empty_classes:
         click.echo(f"augcli: warning: class folder {folder} has no images; it is left out of OUT", err=True)
-    if summary.src_changes and not quiet:
-        click.echo(f"augcli: SRC changed since {out} was made: {summary.src_changes}; OUT brought up to date",
-                   err=True)
+    if summary.change_line():  # even with -q: it says what was redone or removed
+        click.echo(summary.change_line(), err=True)
     if not quiet:
         for line in summary.file_lines(verbose):
             click.echo(f"augcli: {line}", err=True)
@@ -199,6 +203,8 @@ def _print_plan(summary, verbose: bool) -> None:
     click.echo(f"{'total':<{width}}  {total_before:>7}  {total_after:>7}")
     for line in summary.file_lines(verbose):
         click.echo(line)
+    if summary.change_line():
+        click.echo(summary.change_line())
     click.echo(summary.line())
 
 

@@ -240,6 +240,27 @@ def one_writer(out: str | os.PathLike) -> Iterator[None]:
                 os.rmdir(folder.path)  # only if the run wrote nothing
 
 
+def held_by(out: str | os.PathLike) -> str | None:
+    """The pid (as written, or "unknown") of the augcli run holding OUT's lock,
+    or None. Read-only: an existing lock file is opened for reading and tested,
+    nothing is created, so a refused run leaves OUT as it was."""
+    try:
+        fd = os.open(os.path.join(out, LOCK_FILE), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError:
+        return None  # no lock file (or a link, which the lock itself refuses)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
 def _lock(root: int, folder: OutDir, shown) -> int:
     while True:
         try:

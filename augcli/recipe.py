@@ -164,7 +164,7 @@ class Recipe:
 
     version: int = 1
     copies: int = 1
-    seed: int | None = None
+    seed: int = 0  # written out by validate like every other default
     include_originals: bool = True
     output: Output = field(default_factory=Output)
     pipeline: tuple[Step, ...] = ()
@@ -256,6 +256,9 @@ class Recipe:
         if copies is not None:
             if self.variants:
                 raise UsageError("--copies does not apply to a recipe with variants (one output per variant)")
+            if copies == 0 and not self.include_originals and self.balance is None:
+                raise UsageError("--copies 0 with include_originals: false writes nothing; ask for copies, or "
+                                 "include the originals")
             self = replace(self, copies=copies)
         if (copies or balance) and not self.variants and not self.pipeline:
             option = f"--copies {copies}" if copies else f"--balance {balance}"
@@ -267,13 +270,11 @@ class Recipe:
 
     @property
     def effective_seed(self) -> int:
-        return 0 if self.seed is None else self.seed
+        return self.seed
 
     def to_plain(self) -> dict:
         """The normalised recipe: every default written out; valid as a recipe itself."""
-        plain: dict[str, Any] = {"version": self.version}
-        if self.seed is not None:
-            plain["seed"] = self.seed
+        plain: dict[str, Any] = {"version": self.version, "seed": self.seed}
         if not self.variants and self.balance is None:
             plain["copies"] = self.copies
         plain["include_originals"] = self.include_originals
