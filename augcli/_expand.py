@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from . import __version__
-from .apply import engine
+from .engine import engine, fingerprint
 from .errors import AugcliError, Interrupted, UsageError
 from .execute import check_backend, default_jobs, run_tasks
 from .io import DEFAULT_MAX_PIXELS
@@ -382,7 +382,8 @@ class _Run:
 
     def _start_record(self, previous: RunRecord | None, *, written: int, skipped: int) -> None:
         self.record = RunRecord(
-            tool="augcli", version=__version__, engine=engine(), recipe=self.recipe.to_plain(),
+            tool="augcli", version=__version__, engine=engine(), engine_fingerprint=fingerprint(),
+            recipe=self.recipe.to_plain(),
             recipe_sha256=self.recipe.sha256, training_time_arguments=self.recipe.training_time_arguments(),
             seed=self.recipe.effective_seed, source=str(self.src.resolve()),
             started=previous.started if previous and previous.started is not None else _now(),

@@ -15,29 +15,12 @@ import numpy as np
 from PIL import Image
 
 from .imaging import point_chain
-from .lazy import opencv
 from .ops import lookup
 from .ops.spec import OpSpec
 from .ops.warp import warp
 from .sampling import AppliedOp
 
 _RESAMPLING_KEYS = ("fill", "cval", "interpolation")
-
-
-_PILLOW_ENGINE = "pillow"  # augcli 0.1.0 resampled with Pillow and recorded no engine
-
-
-def engine() -> str:
-    """The pixel engine: besides the recipe and the sources, the one thing output
-    bytes depend on. Recorded in ``augcli.json``; ``replay`` and ``--resume``
-    refuse a run written by another engine rather than write different pixels."""
-    return f"opencv {opencv().__version__}"
-
-
-def other_engine(recorded: str | None) -> str | None:
-    """The engine a run record names (None: 0.1.0's Pillow), if it is not this one."""
-    recorded = _PILLOW_ENGINE if recorded is None else recorded
-    return None if recorded == engine() else recorded
 
 
 def apply(img: Image.Image, ops: Iterable[AppliedOp]) -> Image.Image:

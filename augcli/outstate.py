@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from . import __version__
-from .apply import engine, other_engine
+from .engine import engine, other_engine
 from .drawing import recorded_recipe
 from .errors import UsageError
 from .manifest import MANIFEST, META_FILES, RUN_FILE, RunRecord, read_records, read_run_record
@@ -61,9 +61,9 @@ def _check_resumable(out: Path, recipe: Recipe, seed: int) -> RunRecord:
     if record.recipe_sha256 != recipe.sha256 and recorded_recipe(record.recipe) is None:
         raise UsageError(f"--resume: the recipe recorded in {out / RUN_FILE} cannot be read back, so augcli cannot "
                          "tell which outputs this recipe would change; use --overwrite to start again")
-    if (recorded_engine := other_engine(record.engine)) is not None:
+    if (recorded_engine := other_engine(record.engine, record.engine_fingerprint)) is not None:
         raise UsageError(f"--resume: {out} was written by augcli {record.version} with pixel engine "
-                         f"{recorded_engine!r}; this augcli {__version__} uses {engine()!r} and "
+                         f"{recorded_engine}; this augcli {__version__} uses {engine()!r} and "
                          "would write different pixels; use --overwrite to start again")
     return record
 
