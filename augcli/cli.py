@@ -230,6 +230,42 @@ class _Progress:
             self.bar.close()
 
 
+@cli.command("split")
+@click.argument("src", type=click.Path(file_okay=False, path_type=str))
+@click.argument("out", type=click.Path(file_okay=False, path_type=str))
+@click.option("--val", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True,
+              help="Fraction of each class's images for val/.")
+@click.option("--test", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
+              help="Fraction of each class's images for test/ (0: no test split).")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
+              help="Which images go where (the same seed, the same split).")
+@click.option("-q", "--quiet", is_flag=True, help="No table and no summary line.")
+def split_command(src, out, val, test, seed, quiet):
+    """Split the class folders of SRC into OUT/train, OUT/val (and OUT/test) by
+    source image, before augmenting: copies of one source can then never be in
+    two splits. Stratified (each class split in the same proportions) and
+    deterministic; files are copied unchanged, split.json records where each went.
+    Run it again to bring OUT up to date after SRC changed.
+
+    \b
+    Example:
+      augcli split data/ data-split/ --val 0.2 --test 0.1
+      augcli expand data-split/ out/ -r standard     # augments train/ only
+    """
+    from .split import split
+
+    summary = split(src, out, val=val, test=test, seed=seed)
+    if quiet:
+        return
+    width = max([len("class")] + [len(label) for label, *_ in summary.rows()])
+    click.echo(f"{'class':<{width}}  {'train':>7}  {'val':>7}  {'test':>7}")
+    for label, *counts in summary.rows():
+        click.echo(f"{label:<{width}}  " + "  ".join(f"{n:>7}" for n in counts))
+    for name, reason in summary.skipped:
+        click.echo(f"augcli: skipped {name}: {reason}", err=True)
+    click.echo(summary.line(), err=True)
+
+
 @cli.command()
 @click.argument("recipe_path", metavar="RECIPE", type=click.Path(dir_okay=False))
 @click.option("--max-pixels", type=click.IntRange(0), default=DEFAULT_MAX_PIXELS, show_default=True,
