@@ -24,6 +24,7 @@ from typing import Callable, Iterator
 
 from . import __version__
 from .engine import engine, fingerprint
+from .distinct import key_of
 from .errors import AugcliError, Interrupted, UsageError
 from .execute import check_backend, default_jobs, run_tasks
 from .io import DEFAULT_MAX_PIXELS
@@ -61,6 +62,15 @@ class Summary:
     empty_classes: tuple[str, ...] = ()
     plan_rows: list[tuple[str, int, int]] = field(default_factory=list)  # (class, sources, outputs)
     notes: Counter = field(default_factory=Counter)  # conversion note -> images it applied to
+    repeats: int = 0  # augmented copies whose ops repeat the original's (none) or another copy's of that source
+
+    def repeat_line(self) -> str:
+        """Copies that duplicate their original or another copy, and the fix ("" when none)."""
+        if not self.repeats:
+            return ""
+        return (f"augcli: warning: {self.repeats} augmented images repeat their original or another copy of the "
+                "same image (the pipeline draws from few outcomes); add distinct: true to the recipe to draw "
+                "them again")
 
     def note_lines(self) -> list[str]:
         """What was converted on the way out (alpha flattened, bit depth reduced), per kind."""
@@ -365,6 +375,7 @@ class _Run:
                 summary.skipped += 1
                 summary.skips.append(item.to_json())
                 summary.sources -= 1
+        summary.repeats += _repeats(records, self.recipe.include_originals)
 
     def record_failure(self, summary: Summary) -> str:
         """Mark the run failed in augcli.json. When even that write fails (a full
@@ -398,6 +409,19 @@ class _Run:
                                      written=summary.already_done + summary.written, skipped=summary.skipped)
         self.record = dataclasses.replace(self.record, counts=counts, status=status, finished=_now())
         write_run_record(self.out, self.record)
+
+
+def _repeats(records: list, originals: bool) -> int:
+    """How many augmented copies in one task's records (one source) were drawn
+    with the same ops as an earlier copy, or with none when the original is in OUT too."""
+    seen = {"[]"} if originals else set()
+    repeats = 0
+    for record in records:
+        if isinstance(record, ManifestRecord) and record.kind == "augmented" and record.variant is None:
+            key = key_of(record.ops)
+            repeats += key in seen
+            seen.add(key)
+    return repeats
 
 
 def _with_source_hash(skip: SkipRecord, src: Path) -> SkipRecord:

@@ -23,6 +23,7 @@ from .manifest import MANIFEST, ManifestRecord, read_records
 from .ops import lookup
 from .plan import augmentations, augmented_splits
 from .recipe import Recipe
+from .distinct import draws
 from .render import augment, draw, finish
 from .sampling import check_pixels
 from .scan import SourceImage, scan
@@ -56,6 +57,10 @@ def _number(value: float) -> str:
     return f"{value:.3g}"
 
 
+KERAS_NEUTRAL = {"rotate": 0, "shift_x": 0, "shift_y": 0, "shear": 0, "zoom_x": 1, "zoom_y": 1, "hflip": False,
+                 "vflip": False, "channel_shift": 0, "brightness": 1}
+
+
 def describe_ops(ops: Iterable[dict]) -> str:
     """``rot -12.3° reflect · hflip · contrast 1.21``: each op with the values
     that differ from its defaults, compactly."""
@@ -63,14 +68,19 @@ def describe_ops(ops: Iterable[dict]) -> str:
     for op in ops:
         spec = lookup(op["op"])
         defaults = {p.name: p.default for p in spec.params} if spec else {}
+        if op["op"] == "keras":  # recorded under other names than its parameters: leave out what did nothing
+            defaults = KERAS_NEUTRAL
         words = [SHORT_NAMES.get(op["op"], op["op"])]
-        for name, value in op.items():
-            if name == "op" or name in HIDDEN_PARAMS or value is None or defaults.get(name, object()) == value:
-                continue
+        shown = {name: value for name, value in op.items()
+                 if not (name == "op" or name in HIDDEN_PARAMS or value is None or defaults.get(name, object()) == value)}
+        # several numbers (keras' rotate, shifts, shear, zooms) are unreadable without their names
+        named = sum(isinstance(v, (int, float)) and not isinstance(v, bool) for v in shown.values()) > 1
+        for name, value in shown.items():
             if isinstance(value, bool):
                 words.append(name if value else f"no {name}")
             elif isinstance(value, (int, float)):
-                words.append(_number(value) + ("°" if name in ("angle", "rotate", "shear") else ""))
+                words.append((f"{name} " if named else "") + _number(value)
+                             + ("°" if name in ("angle", "rotate", "shear") else ""))
             elif isinstance(value, str):
                 words.append(value)
         parts.append(" ".join(words))
@@ -113,9 +123,13 @@ def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: 
             rows.append(Row(f"{source.label}: {source.relpath}", [Tile(_placeholder(), f"skipped: {exc}")]))
             continue
         tiles = [Tile(finish(decoded.image, encoding), "original")]
-        for copy, name, steps in augmentations(recipe, source.label, variants)[:variants]:
+        chosen = augmentations(recipe, source.label, variants)[:variants]
+        for copy, name, steps in chosen:
             try:
-                ops, _ = draw(run_seed, source.relpath, copy, steps, decoded.image.size)
+                if recipe.distinct and name is None:  # as expand draws them (distinct.py)
+                    ops = draws(run_seed, source.relpath, [copy], steps, decoded.image.size)[copy][0]
+                else:
+                    ops, _ = draw(run_seed, source.relpath, copy, steps, decoded.image.size)
                 check_pixels(ops, decoded.image.size, encoding, DEFAULT_MAX_PIXELS)
                 image = augment(decoded.image, ops, encoding)
                 caption = describe_ops([op.to_json() for op in ops])

@@ -26,6 +26,7 @@ from typing import Any, Callable
 import numpy as np
 from PIL import Image
 
+from .distinct import draws
 from .errors import Problem, RecipeError
 from .imaging import normalize
 from .io import Encoding
@@ -131,7 +132,12 @@ class Augmenter:
         rng, seed = self._generator(key, copy, epoch, rng)
         working, give_back = _to_working(image)
         # the plan's steps for this output (no class: Augmenter refuses class rules)
-        ops = sample(steps_for(self.recipe, "", variant), rng, working.size)
+        steps = steps_for(self.recipe, "", variant)
+        attempt = 0
+        if self.recipe.distinct and variant is None and epoch is None and key is not None:
+            ops, seed, attempt = draws(self.seed, key, [copy], steps, working.size)[copy]  # as expand draws it
+        else:
+            ops = sample(steps, rng, working.size)
         try:
             out = augment(working, ops, Encoding.of(self.recipe.output))
         except (ValueError, ZeroDivisionError, OSError, np.linalg.LinAlgError) as exc:
@@ -144,6 +150,8 @@ class Augmenter:
         if variant is not None:
             record["variant"] = variant
         record.update(seed=seed, ops=[op.to_json() for op in ops])
+        if attempt:
+            record["attempt"] = attempt
         return give_back(out, image), record
 
     def _generator(self, key: Any, copy: int, epoch: int | None, rng: Any) -> tuple[np.random.Generator, int | None]:

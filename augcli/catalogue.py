@@ -149,6 +149,8 @@ def json_schema() -> dict[str, Any]:
                        "description": "augmented outputs per source image (0: only the originals)"},
             "seed": {"type": "integer", "minimum": 0},
             "include_originals": {"type": "boolean"},
+            "distinct": {"type": "boolean", "description": "copies of one image never repeat each other or the "
+                                                           "original: a repeat is drawn again"},
             "output": {"type": "object", "additionalProperties": False, "properties": {
                 "format": {"enum": ["same", "jpeg", "png", "webp"]},
                 "quality": {"type": "integer", "minimum": 1, "maximum": 100},

@@ -92,9 +92,13 @@ def _load_recipe(path: str, max_pixels: int = DEFAULT_MAX_PIXELS):
     training-time arguments such as rescale)."""
     from .recipe import Recipe
 
+    from .surprises import warnings_for
+
     recipe = Recipe.load(path, max_pixels=max_pixels)
     for notice in recipe.notices():
         click.echo(f"augcli: notice: {notice}", err=True)
+    for warning in warnings_for(recipe):  # runs as written, but seldom does what was meant
+        click.echo(f"augcli: warning: {warning}", err=True)
     return recipe
 
 
@@ -186,6 +190,8 @@ def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, schedule
             click.echo(f"augcli: {line}", err=True)
         for line in summary.note_lines():
             click.echo(line, err=True)
+        if summary.repeat_line():
+            click.echo(summary.repeat_line(), err=True)
         click.echo(summary.line(), err=True)
     if strict and summary.skipped:
         click.echo(f"augcli: error: {summary.skipped} source file(s) skipped (--strict); "

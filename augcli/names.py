@@ -49,7 +49,13 @@ FOREIGN: dict[str, Pointer] = {
     "RandomCrop": Pointer(("random_crop",), T),
     "CenterCrop": Pointer(("center_crop",), T),
     "RandomResizedCrop": Pointer(("random_resized_crop",), T),
-    "ColorJitter": Pointer(("brightness", "contrast", "saturation", "hue"), T, SOME),
+    "ColorJitter": Pointer(("brightness", "contrast", "saturation", "hue"), T,
+                           "ColorJitter(brightness=b, contrast=c, saturation=s, hue=h) is four steps: brightness: "
+                           "{factor: [1-b, 1+b]}, contrast: {factor: [1-c, 1+c]}, saturation: {factor: [1-s, 1+s]}, "
+                           "hue: {shift: [-360h, 360h]} (degrees)"),
+    "RandomApply": Pointer(("sequence",), T, "every step takes p: RandomApply([t], p=0.3) is t with p: 0.3, and "
+                                             "RandomApply([a, b], p=0.3) is sequence: {of: [a, b], p: 0.3}"),
+    "Sometimes": Pointer(("sequence",), "imgaug's", "every step takes p: Sometimes(0.3, t) is t with p: 0.3"),
     "RandomBrightnessContrast": Pointer(("brightness", "contrast"), A),
     "HueSaturationValue": Pointer(("hue", "saturation", "brightness"), A, SOME),
     "RandomGamma": Pointer(("gamma",), A),
@@ -86,7 +92,53 @@ FOREIGN_PARAMS: dict[tuple[str, str], str] = {
 }
 
 
-def pointer(name: str) -> str | None:
-    """``"torchvision's ColorJitter is brightness, ..."``, or None for a name not in the map."""
+# transforms that prepare arrays for the model, not image files: accepted as a step with a
+# notice (like Keras' rescale), listed in augcli.json, never applied
+TRAINING_TIME_OPS: dict[str, str] = {
+    name: f"{library} {name} {what} for the model as it reads the images (image files keep their own pixel values)"
+    for name, library, what in (
+        ("Normalize", "torchvision's and albumentations'", "subtracts a mean and divides by a standard deviation"),
+        ("ToTensor", "torchvision's", "makes a float tensor in 0..1, channels first,"),
+        ("ToTensorV2", "albumentations'", "makes a channels-first tensor"),
+        ("PILToTensor", "torchvision's", "makes a tensor"),
+        ("ToImage", "torchvision's", "makes a tensor image"),
+        ("ToDtype", "torchvision's", "changes the array type"),
+        ("ConvertImageDtype", "torchvision's", "changes the array type"),
+        ("ToFloat", "albumentations'", "scales to floats"),
+        ("Rescaling", "Keras'", "scales pixel values"),
+        ("Normalization", "Keras'", "normalises pixel values"),
+    )
+}
+
+
+def pointer(name: str, args=None) -> str | None:
+    """``"torchvision's ColorJitter is brightness, ..."``, or None for a name not in the map;
+    with the step's arguments, the translation with its numbers where one is known."""
     found = FOREIGN.get(name)
-    return found.text(name) if found else None
+    if found is None:
+        return None
+    return found.text(name) + (f"; here: {translated}" if (translated := translate(name, args)) else "")
+
+
+def translate(name: str, args) -> str | None:
+    """The augcli steps a foreign step with these arguments is, written out (ColorJitter)."""
+    if name != "ColorJitter" or not isinstance(args, dict) or not args:
+        return None
+    steps = []
+    for key, op, param in (("brightness", "brightness", "factor"), ("contrast", "contrast", "factor"),
+                           ("saturation", "saturation", "factor"), ("hue", "hue", "shift")):
+        value = args.get(key)
+        if isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value):
+            lo, hi = value  # torchvision's explicit [min, max]
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+            lo, hi = (-value, value) if key == "hue" else (max(0, 1 - value), 1 + value)
+        else:
+            continue
+        if key == "hue":
+            lo, hi = lo * 360, hi * 360
+        steps.append(f"- {op}: {{{param}: [{_num(lo)}, {_num(hi)}]}}")
+    return "write " + "; ".join(steps) if steps else None
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:.4g}"

@@ -21,7 +21,8 @@ import yaml
 
 from .errors import Problem, RecipeError, UsageError
 from .limits import DEFAULT_MAX_PIXELS, MAX_BALANCE, MAX_COPIES, MAX_DEPTH, MAX_RECIPE_BYTES, MAX_VALUES
-from .names import FOREIGN_PARAMS, pointer
+from .names import FOREIGN_PARAMS, TRAINING_TIME_OPS, pointer
+from .pasted import keras_arguments
 from .ops import REGISTRY, lookup, suggest
 from .ops.spec import Choice, Fixed, Param, Uniform, Value, close_match, show
 
@@ -167,6 +168,7 @@ class Recipe:
     copies: int = 1
     seed: int = 0  # written out by validate like every other default
     include_originals: bool = True
+    distinct: bool = False  # copies of one source never repeat each other or the original (distinct.py)
     output: Output = field(default_factory=Output)
     pipeline: tuple[Step, ...] = ()
     variants: tuple[tuple[str, tuple[Step, ...]], ...] = ()
@@ -279,6 +281,8 @@ class Recipe:
         if not self.variants and self.balance is None:
             plain["copies"] = self.copies
         plain["include_originals"] = self.include_originals
+        if self.distinct:  # written only when set: recipes without it keep their hash
+            plain["distinct"] = True
         plain["output"] = self.output.to_plain()
         if self.variants:
             plain["variants"] = {name: [s.to_plain() for s in steps] for name, steps in self.variants}
@@ -538,7 +542,7 @@ def _read_yaml(text: str) -> tuple[Any, dict[str, int], list[Problem]]:
 _EMPTY = ("an empty pipeline would write {} identical copies of each image; add steps, or set copies: 0 to write "
           "only the originals")
 
-_TOP_KEYS = ("version", "copies", "seed", "include_originals", "output", "pipeline", "variants", "keras",
+_TOP_KEYS = ("version", "copies", "seed", "include_originals", "distinct", "output", "pipeline", "variants", "keras",
              "balance", "classes")
 _VARIANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _P = Param("p", "float", 1.0, 0, 1, doc="probability that the op fires")
@@ -604,6 +608,10 @@ class _Parser:
         if "include_originals" in data:
             fields["include_originals"] = self.fixed(Param("include_originals", "bool", True),
                                                      data["include_originals"], "include_originals")
+        if "distinct" in data:
+            fields["distinct"] = self.fixed(Param("distinct", "bool", False), data["distinct"], "distinct")
+            if "variants" in data:
+                self.problem("distinct", "distinct applies to the copies of a pipeline; variants are drawn once each")
         if "output" in data:
             fields["output"] = self.output(data["output"], "output")
         has_pipeline, has_variants = "pipeline" in data, "variants" in data
@@ -771,13 +779,18 @@ class _Parser:
         if name in COMPOSITIONS:
             return self.composition(name, args, _join(path, name))
         spec = lookup(name)
+        if spec is None and name in TRAINING_TIME_OPS:  # Normalize, ToTensor: noticed like Keras' rescale
+            self.training_time.append(TrainingTimeArgument(_join(path, name), args if args is not None else True,
+                                                           TRAINING_TIME_OPS[name], self.lines.get(_join(path, name))
+                                                           or self.lines.get(path)))
+            return None
         if spec is None:
-            self.unknown_op(name, _join(path, name))
+            self.unknown_op(name, _join(path, name), args)
             return None
         return self.op(spec, args, _join(path, name))
 
-    def unknown_op(self, name: str, path: str) -> None:
-        elsewhere = pointer(name)
+    def unknown_op(self, name: str, path: str, args: Any = None) -> None:
+        elsewhere = pointer(name, args)
         if elsewhere:
             self.problem(path, f"unknown op {show(name)}: {elsewhere}")
         else:
@@ -786,6 +799,11 @@ class _Parser:
     def op(self, spec, args: Any, path: str) -> OpStep | None:
         if args is None:
             args = {}
+        if spec.name == "keras" and isinstance(args, str):  # ImageDataGenerator(...) pasted as written
+            args, problem = keras_arguments(args)
+            if problem:
+                self.problem(path, problem)
+                return None
         if not isinstance(args, dict):
             self.problem(path, f"parameters of {spec.name} are a mapping like {{p: 0.5}}, found {show(args)}")
             return None
@@ -794,7 +812,7 @@ class _Parser:
             self.problem(f"{path}.{key}", f"{key} is not supported: {spec.refused[key]}")
         for key in [k for k in args if k in spec.training_time]:
             self.training_time.append(TrainingTimeArgument(f"{path}.{key}", args[key], spec.training_time[key],
-                                                           self.lines.get(f"{path}.{key}")))
+                                                           self.lines.get(f"{path}.{key}") or self.lines.get(path)))
         foreign = [k for k in args if (spec.name, k) in FOREIGN_PARAMS]
         for key in foreign:
             self.problem(f"{path}.{key}", FOREIGN_PARAMS[(spec.name, key)])

@@ -78,8 +78,13 @@ def test_transforms_lists_compositions_and_policies_with_their_own_help(run):
     ("horizontal_flip", "unknown op 'horizontal_flip': Keras' horizontal_flip is hflip in augcli"),
     ("RandomHorizontalFlip", "unknown op 'RandomHorizontalFlip': torchvision's RandomHorizontalFlip is hflip in "
                              "augcli"),
-    ("ColorJitter: {brightness: 0.2}", "unknown op 'ColorJitter': torchvision's ColorJitter is brightness, contrast, "
-                                       "saturation and hue in augcli (one op each, e.g. in a some_of)"),
+    ("ColorJitter: {brightness: 0.2, hue: 0.05}", "unknown op 'ColorJitter': torchvision's ColorJitter is brightness, "
+     "contrast, saturation and hue in augcli (ColorJitter(brightness=b, contrast=c, saturation=s, hue=h) is four "
+     "steps: brightness: {factor: [1-b, 1+b]}, contrast: {factor: [1-c, 1+c]}, saturation: {factor: [1-s, 1+s]}, "
+     "hue: {shift: [-360h, 360h]} (degrees)); here: write - brightness: {factor: [0.8, 1.2]}; - hue: {shift: [-18, 18]}"),
+    ("RandomApply: {p: 0.3}", "unknown op 'RandomApply': torchvision's RandomApply is sequence in augcli (every step "
+                              "takes p: RandomApply([t], p=0.3) is t with p: 0.3, and RandomApply([a, b], p=0.3) is "
+                              "sequence: {of: [a, b], p: 0.3})"),
     ("RandomBrightnessContrast", "unknown op 'RandomBrightnessContrast': albumentations' RandomBrightnessContrast "
                                  "is brightness and contrast in augcli"),
     ("GaussNoise", "unknown op 'GaussNoise': albumentations' GaussNoise is gaussian_noise in augcli"),
