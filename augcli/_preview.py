@@ -18,16 +18,14 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .errors import UsageError
 from .io import Encoding, decode
-from .limits import DEFAULT_MAX_PIXELS
 from .manifest import MANIFEST, ManifestRecord, read_records
 from .ops import lookup
 from .plan import augmentations, augmented_splits
 from .recipe import Recipe
 from .distinct import draws
 from .render import augment, draw, finish
-from .sampling import check_pixels
 from .scan import SourceImage, scan
-from .trees import read_inside
+from .trees import read_inside, refuse_dangling_link
 
 TILE = 192
 LABEL_LINES = 2
@@ -106,6 +104,21 @@ def pick_sources(sources: list[SourceImage], count: int, seed: int) -> list[Sour
     return picked
 
 
+def check_paths(src: str | None, recipe: str | None, out: str, from_out: str | None) -> None:
+    """What ``augcli preview`` is given, checked before anything is read: SRC with
+    a recipe or an OUT to draw from, and a sheet path that is an image name
+    Pillow writes, not a dangling link, and not inside SRC (as expand checks
+    its OUT)."""
+    if from_out is None and (src is None or recipe is None):
+        raise UsageError("preview needs SRC and --recipe, or --from OUT")
+    refuse_dangling_link(out)
+    if Path(out).suffix.lower() not in Image.registered_extensions():
+        raise UsageError(f"--out {out}: {Path(out).suffix or 'no extension'} is not an image format "
+                         "Pillow writes; name it .png")
+    if src is not None and Path(src).resolve() in Path(out).resolve().parents:
+        raise UsageError(f"--out {out} is inside SRC {src}: augcli never writes into its source")
+
+
 def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: int = 4,
                  seed: int | None = None, augment_splits: tuple[str, ...] | None = None) -> list[Row]:
     """The sheet's content, full size: per sampled source, the original and the
@@ -130,7 +143,6 @@ def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: 
                     ops = draws(run_seed, source.relpath, [copy], steps, decoded.image.size)[copy][0]
                 else:
                     ops, _ = draw(run_seed, source.relpath, copy, steps, decoded.image.size)
-                check_pixels(ops, decoded.image.size, encoding, DEFAULT_MAX_PIXELS)
                 image = augment(decoded.image, ops, encoding)
                 caption = describe_ops([op.to_json() for op in ops])
             except Exception as exc:  # as in expand: one image's failure is shown, not fatal

@@ -17,10 +17,9 @@ from PIL import Image
 from .imaging import point_chain
 from .ops import lookup
 from .ops.spec import OpSpec
+from .ops.resampling import KEYS as _RESAMPLING_KEYS
 from .ops.warp import warp
 from .sampling import AppliedOp
-
-_RESAMPLING_KEYS = ("fill", "cval", "interpolation")
 
 
 def apply(img: Image.Image, ops: Iterable[AppliedOp]) -> Image.Image:
