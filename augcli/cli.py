@@ -124,7 +124,7 @@ def _splits(value: str | None) -> tuple[str, ...] | None:
               help="Top every class up to the largest class's count (max) or to N images (overrides the recipe).")
 @click.option("-j", "--jobs", type=click.IntRange(1, 1024), help="Worker processes [default: CPU count].")
 @click.option("--backend", type=click.Choice(["loky", "threading", "dask"]), default="loky", show_default=True,
-              help="joblib backend; dask runs on a Dask cluster (pip install 'augcli[dask]').")
+              help="joblib backend; dask runs on a Dask cluster (pip install -e '.[dask]' in the checkout).")
 @click.option("--scheduler", metavar="ADDRESS",
               help="Dask scheduler for --backend dask, e.g. tcp://10.0.0.5:8786 [default: a local cluster].")
 @click.option("--resume", is_flag=True,

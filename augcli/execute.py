@@ -133,7 +133,7 @@ def check_backend(backend: str) -> None:
     except ImportError:  # dask itself is not installed
         found = False
     if not found:
-        raise UsageError("--backend dask needs Dask: pip install 'augcli[dask]'")
+        raise UsageError("--backend dask needs Dask: pip install -e '.[dask]' in the augcli checkout (or the wheel with [dask])")
 
 
 @contextlib.contextmanager
@@ -142,7 +142,7 @@ def dask_client(jobs: int, scheduler: str | None):
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:
-        raise AugcliError("--backend dask needs Dask: pip install 'augcli[dask]'") from None
+        raise AugcliError("--backend dask needs Dask: pip install -e '.[dask]' in the augcli checkout (or the wheel with [dask])") from None
     if scheduler:
         try:
             client = Client(scheduler, timeout="10s")

@@ -468,4 +468,5 @@ def test_dask_backend_without_dask_is_a_usage_error_before_out_is_touched(run, s
     out = tmp_path / "out"
     result = run("expand", src, out, "-r", recipe, "--backend", "dask")
     assert result.exit_code == 2 and not out.exists()
-    assert result.stderr == "augcli: error: --backend dask needs Dask: pip install 'augcli[dask]'\n"
+    assert result.stderr == ("augcli: error: --backend dask needs Dask: pip install -e '.[dask]' in the augcli "
+                             "checkout (or the wheel with [dask])\n")

@@ -74,3 +74,36 @@ def test_a_reader_that_went_away_stops_augcli_quietly_with_141():
     assert done.returncode == 141 and done.stderr == b""
     done = subprocess.run([sys.executable, "-m", "augcli", "recipes"], capture_output=True, timeout=60)
     assert done.returncode == 0 and done.stdout.startswith(b"balance")
+
+
+def test_extras_are_installed_from_the_checkout_or_the_wheel_never_an_index(run):
+    """augcli is on no package index: no text tells anyone to ``pip install 'augcli[...]'``,
+    and the extras the README lists are the ones pyproject declares."""
+    import re
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    helps = run("expand", "--help").output
+    assert "augcli[" not in readme and "augcli[" not in helps
+    declared = set(tomllib.loads((root / "pyproject.toml").read_text())["project"]["optional-dependencies"])
+    listed = set(re.findall(r"`(\w+)`", re.search(r"\(extras: ([^)]*)\)", readme).group(1)))
+    assert listed == declared
+
+
+def test_one_in_memory_figure_from_one_run():
+    """The README's in-memory table is the run it cites, and the Speed section quotes the same ratio."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    cited = re.search(r"`(benchmarks/results/[^`]+\.md)`", readme.split("Speed, in memory:", 1)[1]).group(1)
+    result = (root / cited).read_text()
+    for row in ("| augcli Augmenter, standard recipe | 368 | 2.72 |",
+                "| albumentations Compose, standard recipe | 562 | 1.78 |"):
+        assert row in readme and row in result
+    ratio = re.search(r"Augmenter vs albumentations Compose: wall (\d\.\d\d)x", result).group(1)
+    quoted = set(re.findall(r"(\d\.\d\d)x (?:albumentations' rate|the speed of albumentations)", readme))
+    assert quoted == {ratio}
