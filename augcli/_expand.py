@@ -100,6 +100,18 @@ class Summary:
                          + (f" and {more} more (-v names them all)" if more else ""))
         return lines
 
+    def report(self, quiet: bool = False, verbose: bool = False) -> list[str]:
+        """What a run prints on stderr when it ends: warnings, what a resume changed
+        (even with ``quiet``: it says what was redone or removed), then the summary."""
+        lines = [f"augcli: warning: class folder {folder} has no images; it is left out of OUT"
+                 for folder in self.empty_classes]
+        lines += [self.change_line()] if self.change_line() else []
+        if not quiet:
+            lines += [f"augcli: {line}" for line in self.file_lines(verbose)] + self.note_lines()
+            lines += [self.repeat_line()] if self.repeat_line() else []
+            lines.append(self.line())
+        return lines
+
     def change_line(self) -> str:
         """``--resume``: what changed since OUT was made and what that did, in one
         line ("" when nothing did)."""

@@ -181,18 +181,8 @@ def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, schedule
     if summary.dry_run:
         _print_plan(summary, verbose)
         return
-    for folder in summary.empty_classes:
-        click.echo(f"augcli: warning: class folder {folder} has no images; it is left out of OUT", err=True)
-    if summary.change_line():  # even with -q: it says what was redone or removed
-        click.echo(summary.change_line(), err=True)
-    if not quiet:
-        for line in summary.file_lines(verbose):
-            click.echo(f"augcli: {line}", err=True)
-        for line in summary.note_lines():
-            click.echo(line, err=True)
-        if summary.repeat_line():
-            click.echo(summary.repeat_line(), err=True)
-        click.echo(summary.line(), err=True)
+    for line in summary.report(quiet, verbose):
+        click.echo(line, err=True)
     if strict and summary.skipped:
         click.echo(f"augcli: error: {summary.skipped} source file(s) skipped (--strict); "
                    f"see {summary.skipped_file}", err=True)
@@ -243,15 +233,13 @@ class _Progress:
               help="Fraction of each class's images for val/.")
 @click.option("--test", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
               help="Fraction of each class's images for test/ (0: no test split).")
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
               help="Which images go where (the same seed, the same split).")
 @click.option("-q", "--quiet", is_flag=True, help="No table and no summary line.")
 def split_command(src, out, val, test, seed, quiet):
     """Split the class folders of SRC into OUT/train, OUT/val (and OUT/test) by
-    source image, before augmenting: copies of one source can then never be in
-    two splits. Stratified (each class split in the same proportions) and
-    deterministic; files are copied unchanged, split.json records where each went.
-    Run it again to bring OUT up to date after SRC changed.
+    source image, stratified and deterministic, before augmenting: copies of
+    one source then never land in two splits. Run it again after SRC changed.
 
     \b
     Example:
@@ -261,15 +249,11 @@ def split_command(src, out, val, test, seed, quiet):
     from .split import split
 
     summary = split(src, out, val=val, test=test, seed=seed)
-    if quiet:
-        return
-    width = max([len("class")] + [len(label) for label, *_ in summary.rows()])
-    click.echo(f"{'class':<{width}}  {'train':>7}  {'val':>7}  {'test':>7}")
-    for label, *counts in summary.rows():
-        click.echo(f"{label:<{width}}  " + "  ".join(f"{n:>7}" for n in counts))
-    for name, reason in summary.skipped:
-        click.echo(f"augcli: skipped {name}: {reason}", err=True)
-    click.echo(summary.line(), err=True)
+    if not quiet:
+        click.echo("\n".join(summary.table()))
+        for name, reason in summary.skipped:
+            click.echo(f"augcli: skipped {name}: {reason}", err=True)
+        click.echo(summary.line(), err=True)
 
 
 @cli.command()

@@ -45,8 +45,11 @@ class SplitSummary:
     removed: int = 0  # files of sources gone or moved to another split
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason): unusable, not copied
 
-    def rows(self) -> list[tuple[str, int, int, int]]:
-        return [(label, c["train"], c["val"], c["test"]) for label, c in self.counts.items()]
+    def table(self) -> list[str]:
+        """Images per class and split, as lines."""
+        width = max([len("class")] + [len(label) for label in self.counts])
+        return [f"{'class':<{width}}  {'train':>7}  {'val':>7}  {'test':>7}"] + [
+            f"{label:<{width}}  " + "  ".join(f"{c[name]:>7}" for name in NAMES) for label, c in self.counts.items()]
 
     def line(self) -> str:
         total = Counter()
