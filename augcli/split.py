@@ -111,6 +111,10 @@ def split(src: str | os.PathLike, out: str | os.PathLike, *, val: float = 0.2, t
     with one_writer(out_path):
         outdir = OutDir.of(out_path)
         wanted = {f"{name}/{relpath}" for relpath, name in chosen.items()}
+        record = {"tool": "augcli split", "version": __version__, "source": str(src_path.resolve()), "seed": seed,
+                  "val": val, "test": test, "status": "running"}
+        # first the record, so an interrupted split is brought up to date by the next one (not refused)
+        _write_record(outdir, {**record, "files": {**previous, **{path: previous.get(path) for path in wanted}}})
         for path in sorted(set(previous) - wanted):
             summary.removed += outdir.remove(path)
         outdir.prune(path.rpartition("/")[0] for path in set(previous) - wanted)
@@ -126,15 +130,17 @@ def split(src: str | os.PathLike, out: str | os.PathLike, *, val: float = 0.2, t
                 continue
             outdir.write(target, data)
             summary.written += 1
-        record = {"tool": "augcli split", "version": __version__, "source": str(src_path.resolve()), "seed": seed,
-                  "val": val, "test": test, "files": files}
-        outdir.write(SPLIT_FILE, (json.dumps(record, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))
+        _write_record(outdir, {**record, "status": "complete", "files": files})
     return summary
 
 
-def _previous(out: Path) -> dict[str, str]:
-    """The files an earlier ``split`` wrote in OUT (path -> sha256); refuse an OUT
-    that holds anything else."""
+def _write_record(outdir: OutDir, record: dict) -> None:
+    outdir.write(SPLIT_FILE, (json.dumps(record, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+def _previous(out: Path) -> dict[str, str | None]:
+    """The files an earlier ``split`` wrote in OUT (path -> sha256, None while it
+    was still copying); refuse an OUT that holds anything else."""
     if not out.exists() or not any(out.iterdir()):
         return {}
     try:
@@ -147,7 +153,7 @@ def _previous(out: Path) -> dict[str, str]:
         raise UsageError(f"{out / SPLIT_FILE}: cannot be read ({exc}); remove OUT to split again") from None
     files = record.get("files") if isinstance(record, dict) else None
     if not isinstance(files, dict) or not all(isinstance(k, str) and k.split("/", 1)[0] in NAMES
-                                              and isinstance(v, str) for k, v in files.items()):
+                                              and isinstance(v, (str, type(None))) for k, v in files.items()):
         raise UsageError(f"{out / SPLIT_FILE}: not a record augcli split wrote; remove OUT to split again")
     return files
 

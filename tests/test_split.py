@@ -80,6 +80,16 @@ def test_split_again_brings_out_up_to_date_and_refusals(run, tmp_path):
     kept = [p for p in stamps if p.exists()]  # same source, same split: not written again
     assert len(kept) >= 7 and all(p.stat().st_mtime_ns == stamps[p] for p in kept)
 
+    # a split interrupted while copying (its record lists the plan, nothing copied yet) is finished by the next
+    record["files"] = dict.fromkeys(record["files"])
+    record["status"] = "running"
+    (split / "split.json").write_text(json.dumps(record))
+    missing = sorted(split.rglob("*.png"))[0]
+    missing.unlink()
+    result = run("split", src, split, "--val", "0.4")
+    assert result.exit_code == 0 and missing.exists()
+    assert json.loads((split / "split.json").read_text())["status"] == "complete"
+
     for args, said in (((split, tmp_path / "again"), "is already split"),
                        ((src, tmp_path / "x", "--val", "0.6", "--test", "0.4"), "leave nothing for train")):
         result = run("split", *args)
