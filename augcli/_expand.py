@@ -330,8 +330,10 @@ class _Run:
         if resumed:
             summary.src_changes, summary.recipe_changes = resumed.describe(), tuple(resumed.recipe_changes)
             summary.removed, summary.redone = len(resumed.gone), len(resumed.redone)
+            # a recipe edit or a moved SRC that changes no output still gets recorded
+            recorded = not resumed.recipe_changes and previous.source in (None, str(self.src.resolve()))
             if (previous.status == "complete" and first is None and not resumed.stale
-                    and not resumed.dropped_skips):
+                    and not resumed.dropped_skips and recorded):
                 summary.up_to_date = True  # skips still count: --strict still fails
                 return None
         self._start_record(previous, written=len(done), skipped=len(skips))

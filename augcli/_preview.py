@@ -69,8 +69,8 @@ def describe_ops(ops: Iterable[dict]) -> str:
         if op["op"] == "keras":  # recorded under other names than its parameters: leave out what did nothing
             defaults = KERAS_NEUTRAL
         words = [SHORT_NAMES.get(op["op"], op["op"])]
-        shown = {name: value for name, value in op.items()
-                 if not (name == "op" or name in HIDDEN_PARAMS or value is None or defaults.get(name, object()) == value)}
+        shown = {name: value for name, value in op.items() if not (
+            name == "op" or name in HIDDEN_PARAMS or value is None or defaults.get(name, object()) == value)}
         # several numbers (keras' rotate, shifts, shear, zooms) are unreadable without their names
         named = sum(isinstance(v, (int, float)) and not isinstance(v, bool) for v in shown.values()) > 1
         for name, value in shown.items():

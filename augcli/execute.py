@@ -30,6 +30,8 @@ Result = ManifestRecord | SkipRecord  # what a task gives back, per target
 BACKENDS = ("loky", "threading", "dask")
 
 
+DASK_MISSING = "--backend dask needs Dask: pip install -e '.[dask]' in the augcli checkout (or the wheel with [dask])"
+
 def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
@@ -133,7 +135,7 @@ def check_backend(backend: str) -> None:
     except ImportError:  # dask itself is not installed
         found = False
     if not found:
-        raise UsageError("--backend dask needs Dask: pip install -e '.[dask]' in the augcli checkout (or the wheel with [dask])")
+        raise UsageError(DASK_MISSING)
 
 
 @contextlib.contextmanager
@@ -142,7 +144,7 @@ def dask_client(jobs: int, scheduler: str | None):
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:
-        raise AugcliError("--backend dask needs Dask: pip install -e '.[dask]' in the augcli checkout (or the wheel with [dask])") from None
+        raise AugcliError(DASK_MISSING) from None
     if scheduler:
         try:
             client = Client(scheduler, timeout="10s")

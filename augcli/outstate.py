@@ -42,7 +42,7 @@ def previous_run(out: Path, recipe: Recipe, resume: bool, overwrite: bool) -> Ru
         return None
     refuse_links(out, None)  # the records are read only from OUT itself, never through a link
     if resume:
-        return _check_resumable(out, recipe, recipe.effective_seed)
+        return _check_resumable(out, recipe)
     if overwrite and read_run_record(out) is None:
         raise UsageError(f"--overwrite: {out} has no {RUN_FILE}; augcli only overwrites its own output")
     if not overwrite:
@@ -51,7 +51,7 @@ def previous_run(out: Path, recipe: Recipe, resume: bool, overwrite: bool) -> Ru
     return None
 
 
-def _check_resumable(out: Path, recipe: Recipe, seed: int) -> RunRecord:
+def _check_resumable(out: Path, recipe: Recipe) -> RunRecord:
     """The earlier run's record, if ``--resume`` can go on from it. A recipe or
     seed edit is followed (``resume``: outputs it changes are redone); what
     cannot be followed is refused, naming what differs."""

@@ -140,7 +140,22 @@ def test_resume_from_another_src_is_refused_and_says_what_would_go(run, src, rec
     moved = tmp_path / "moved"
     os.rename(src, moved)
     result = run("expand", moved, out, "-r", recipe, "-j", "1", "--resume")
-    assert result.exit_code == 0 and "up to date" in result.stderr
+    assert result.exit_code == 0 and "wrote 0 (24 already done)" in result.stderr
+    assert json.loads((out / "augcli.json").read_text())["source"] == str(moved.resolve())  # recorded now
+    (moved / "cat" / "c3.jpg").unlink()  # so a later removal there is an ordinary resume
+    result = run("expand", moved, out, "-r", recipe, "-j", "1", "--resume")
+    assert result.exit_code == 0 and "removed 4, new 0" in result.stderr
+
+
+def test_an_edit_that_changes_no_output_is_still_recorded(run, src, recipe, tmp_path):
+    out = tmp_path / "out"
+    assert run("expand", src, out, "-r", recipe, "-j", "1").exit_code == 0
+    recipe.write_text(RECIPE + "classes: {dog: {copies: 3}}\n")  # what dog gets already
+    result = run("expand", src, out, "-r", recipe, "-j", "1", "--resume")
+    assert result.exit_code == 0 and "recipe classes; redone 0, removed 0, new 0" in result.stderr
+    assert json.loads((out / "augcli.json").read_text())["recipe"]["classes"] == {"dog": {"copies": 3}}
+    again = run("expand", src, out, "-r", recipe, "-j", "1", "--resume")
+    assert "up to date" in again.stderr and "changed since" not in again.stderr
 
 
 def test_remaining_refusal_names_what_differs(run, src, recipe, tmp_path):
