@@ -61,7 +61,7 @@ class Drawings:
             return kind, encoding, verbatim
         try:
             steps = steps_for(recipe, label, variant)
-        except KeyError:  # a variant this recipe does not give the class
+        except (KeyError, StopIteration):  # a variant this recipe does not give the class
             return None
         return kind, encoding, steps, seed, getattr(recipe, "distinct", False)
 

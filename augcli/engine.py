@@ -28,11 +28,17 @@ import numpy as np
 from .lazy import opencv
 
 _PILLOW_ENGINE = "pillow"  # augcli 0.1.0 resampled with Pillow and recorded no engine
+# The generation of augcli's own kernels: 0.2.0 passed Pillow images between its
+# OpenCV kernels and recorded "opencv X"; 0.3.0 works on arrays with kernels of
+# their own definition (hue, saturation, sharpen, premultiplied alpha, clipped
+# floats), so the same OpenCV writes other bytes. Bump it whenever kernels change bytes
+# (the fingerprint notices anyway; the name tells people why).
+_KERNELS = "arrays"
 
 
 def engine() -> str:
-    """The pixel engine's name, recorded in ``augcli.json`` (e.g. ``opencv 5.0.0``)."""
-    return f"opencv {opencv().__version__}"
+    """The pixel engine's name, recorded in ``augcli.json`` (e.g. ``arrays opencv 5.1.0``)."""
+    return f"{_KERNELS} opencv {opencv().__version__}"
 
 
 def other_engine(recorded: str | None, recorded_fingerprint: dict | None = None) -> str | None:
@@ -82,6 +88,7 @@ VARIANTS = (
     "- blur: {radius: 2.2}",
 )
 CODECS = (("JPEG", 95), ("JPEG", 60), ("PNG", 95), ("WEBP", 80))
+OWN_RECORD = {"onnx"}  # its pixels come from a model file, whose sha256 augcli.json records on its own
 
 
 def canary_images() -> dict:
@@ -103,21 +110,29 @@ def compute() -> dict[str, str]:
     from PIL import Image
 
     from .apply import apply
+    from .errors import RecipeError
+    from .imaging import from_pil, size_of
     from .io import encode
     from .ops import REGISTRY
     from .recipe import Recipe
     from .sampling import sample
 
-    examples = [spec.example for name, spec in sorted(REGISTRY.items())
-                if spec.example and spec.kernel is not None and spec.kernel.__module__.startswith("augcli.")]
+    examples = [spec.example for name, spec in sorted(REGISTRY.items()) if name not in OWN_RECORD
+                and spec.example and spec.kernel is not None and spec.kernel.__module__.startswith("augcli.")]
+    steps = {}
+    for example in examples + list(VARIANTS):
+        try:
+            (steps[example],) = Recipe.from_yaml(f"pipeline:\n  {example}\n", max_pixels=0).pipeline
+        except (RecipeError, ValueError):  # an example that needs more than itself: not a canary
+            continue
     digests: dict[str, str] = {}
-    for image_name, img in canary_images().items():
-        for example in examples + list(VARIANTS):
-            (step,) = Recipe.from_yaml(f"pipeline:\n  {example}\n", max_pixels=0).pipeline
+    for image_name, picture in canary_images().items():
+        img = from_pil(picture)  # the working array every kernel takes
+        for example, step in steps.items():
             label = f"{image_name} {example[2:]}"
             rng = np.random.default_rng(20261205)
             try:
-                ops = sample([_always(step)], rng, img.size)
+                ops = sample([_always(step)], rng, size_of(img))
                 digests[label] = _digest(apply(img, ops))
             except Exception as exc:  # an op that refuses this mode: the refusal is part of its behaviour
                 digests[label] = "refused " + type(exc).__name__
@@ -125,7 +140,7 @@ def compute() -> dict[str, str]:
             data, _, _ = encode(img, fmt, quality=quality, background=255)
             with Image.open(io.BytesIO(data)) as back:
                 back.load()
-                digests[f"{image_name} {fmt} q{quality}"] = _digest(back)
+                digests[f"{image_name} {fmt} q{quality}"] = _digest(from_pil(back))
     return digests
 
 
@@ -136,5 +151,6 @@ def _always(step):
     return dataclasses.replace(step, p=1.0)
 
 
-def _digest(img) -> str:
-    return hashlib.sha256(f"{img.mode} {img.size}".encode() + img.tobytes()).hexdigest()[:16]
+def _digest(arr) -> str:
+    arr = np.ascontiguousarray(arr)
+    return hashlib.sha256(f"{arr.dtype.str} {arr.shape}".encode() + arr.tobytes()).hexdigest()[:16]

@@ -49,10 +49,16 @@ FOREIGN: dict[str, Pointer] = {
     "RandomCrop": Pointer(("random_crop",), T),
     "CenterCrop": Pointer(("center_crop",), T),
     "RandomResizedCrop": Pointer(("random_resized_crop",), T),
-    "ColorJitter": Pointer(("brightness", "contrast", "saturation", "hue"), T,
-                           "ColorJitter(brightness=b, contrast=c, saturation=s, hue=h) is four steps: brightness: "
-                           "{factor: [1-b, 1+b]}, contrast: {factor: [1-c, 1+c]}, saturation: {factor: [1-s, 1+s]}, "
-                           "hue: {shift: [-360h, 360h]} (degrees)"),
+    "ColorJitter": Pointer(("color_jitter",), T, "one op, torchvision's semantics; or brightness, contrast, "
+                                                 "saturation and hue one op each"),
+    "CLAHE": Pointer(("clahe",), A),
+    "MotionBlur": Pointer(("motion_blur",), A),
+    "MedianBlur": Pointer(("median_blur",), A),
+    "ChannelShuffle": Pointer(("channel_shuffle",), A),
+    "Downscale": Pointer(("downscale",), A),
+    "AutoAugment": Pointer(("autoaugment",), T, "policy: imagenet, cifar10 or svhn"),
+    "AugMix": Pointer(("augmix",), T),
+    "RandomOrder": Pointer(("random_order",), T),
     "RandomApply": Pointer(("sequence",), T, "every step takes p: RandomApply([t], p=0.3) is t with p: 0.3, and "
                                              "RandomApply([a, b], p=0.3) is sequence: {of: [a, b], p: 0.3}"),
     "Sometimes": Pointer(("sequence",), "imgaug's", "every step takes p: Sometimes(0.3, t) is t with p: 0.3"),
@@ -112,33 +118,7 @@ TRAINING_TIME_OPS: dict[str, str] = {
 
 
 def pointer(name: str, args=None) -> str | None:
-    """``"torchvision's ColorJitter is brightness, ..."``, or None for a name not in the map;
-    with the step's arguments, the translation with its numbers where one is known."""
+    """``"torchvision's ColorJitter is color_jitter in augcli (...)"``, or None for a
+    name not in the map (``args``, the step's own, are for pointers that translate them)."""
     found = FOREIGN.get(name)
-    if found is None:
-        return None
-    return found.text(name) + (f"; here: {translated}" if (translated := translate(name, args)) else "")
-
-
-def translate(name: str, args) -> str | None:
-    """The augcli steps a foreign step with these arguments is, written out (ColorJitter)."""
-    if name != "ColorJitter" or not isinstance(args, dict) or not args:
-        return None
-    steps = []
-    for key, op, param in (("brightness", "brightness", "factor"), ("contrast", "contrast", "factor"),
-                           ("saturation", "saturation", "factor"), ("hue", "hue", "shift")):
-        value = args.get(key)
-        if isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value):
-            lo, hi = value  # torchvision's explicit [min, max]
-        elif isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-            lo, hi = (-value, value) if key == "hue" else (max(0, 1 - value), 1 + value)
-        else:
-            continue
-        if key == "hue":
-            lo, hi = lo * 360, hi * 360
-        steps.append(f"- {op}: {{{param}: [{_num(lo)}, {_num(hi)}]}}")
-    return "write " + "; ".join(steps) if steps else None
-
-
-def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:.4g}"
+    return found.text(name) if found else None

@@ -19,6 +19,7 @@ from .errors import UsageError
 from .manifest import MANIFEST, META_FILES, RUN_FILE, RunRecord, read_records, read_run_record
 from .outdir import LOCK_FILE, OutDir
 from .plan import Plan
+from .provenance import changed_models, plugin_mismatch
 from .recipe import Recipe
 from .trees import refuse_dangling_link
 
@@ -58,6 +59,9 @@ def _check_resumable(out: Path, recipe: Recipe) -> RunRecord:
     record = read_run_record(out)
     if record is None:
         raise UsageError(f"--resume: {out} is not empty and has no {RUN_FILE}, so it is not an augcli output")
+    if record.recipe_sha256 != recipe.sha256 and (models := changed_models(record.recipe, recipe)):
+        raise UsageError(f"--resume: {out} was made with other model files: {models}; restore the file, or use "
+                         "--overwrite to start again")
     if record.recipe_sha256 != recipe.sha256 and recorded_recipe(record.recipe) is None:
         raise UsageError(f"--resume: the recipe recorded in {out / RUN_FILE} cannot be read back, so augcli cannot "
                          "tell which outputs this recipe would change; use --overwrite to start again")
@@ -65,6 +69,8 @@ def _check_resumable(out: Path, recipe: Recipe) -> RunRecord:
         raise UsageError(f"--resume: {out} was written by augcli {record.version} with pixel engine "
                          f"{recorded_engine}; this augcli {__version__} uses {engine()!r} and "
                          "would write different pixels; use --overwrite to start again")
+    if (why := plugin_mismatch(record.plugins)) is not None:
+        raise UsageError(f"--resume: {out} cannot be finished here: {why}; or use --overwrite to start again")
     return record
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from . import __version__
 from .errors import AugcliError, UsageError
 from .manifest import MAX_RUN_RECORD
-from .outdir import OutDir, held_by, one_writer
+from .outdir import OutDir, check_not_locked, one_writer
 from .sampling import stable_hash
 from .scan import check_separate, check_src, scan
 from .trees import Refused, open_inside, read_inside
@@ -95,8 +95,7 @@ def split(src: str | os.PathLike, out: str | os.PathLike, *, val: float = 0.2, t
     check_src(src_path)
     check_separate(src_path, out_path)
     previous = _previous(out_path)  # read-only checks first: a refused run leaves OUT as it was
-    if (holder := held_by(out_path)) is not None:
-        raise UsageError(f"OUT {out} is being written by another augcli run (pid {holder})")
+    check_not_locked(out_path)
     found = scan(src_path)
     if found.splits:
         raise UsageError(f"SRC {src} is already split ({', '.join(found.splits)}): split takes a folder of class "

@@ -43,9 +43,9 @@ def _pipelines(recipe: Recipe) -> Iterator[tuple[str, tuple[Step, ...], int | No
     for label, rule in recipe.classes:
         if rule.pipeline is not None or rule.exclude:
             path = f"classes.{label}.pipeline" if rule.pipeline is not None else f"classes.{label}.exclude"
-            yield path, recipe.pipeline_for(label), rule.copies if rule.copies is not None else default
+            yield path, recipe.outcome(label).steps, rule.copies if rule.copies is not None else default
         elif rule.copies is not None and rule.copies != default:
-            yield f"classes.{label}.copies", recipe.pipeline_for(label), rule.copies
+            yield f"classes.{label}.copies", recipe.outcome(label).steps, rule.copies
 
 
 def _repeats(recipe: Recipe) -> Iterator[tuple[str, str]]:

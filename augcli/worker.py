@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 
 from .distinct import draws
 from .io import Unusable, decode
+from .limits import max_source_bytes
 from .manifest import ManifestRecord, SkipRecord
 from .outdir import OutDir, write_atomic
 from .plan import Task
+from .provenance import require_plugins
 from .render import TooLarge, draw, render
 from .sampling import AppliedOp
 from .scan import SourceImage
@@ -42,6 +44,7 @@ class Job:
     max_pixels: int
     parent_pid: int = field(default_factory=os.getpid)  # the process that planned the run (and holds OUT's lock)
     local_pool: bool = False  # run by that process's own pool (loky): its workers die with it
+    plugins: tuple[tuple[str, str], ...] = ()  # (package, version) of each plugin the recipe uses
 
 
 def _settle_in(job: Job) -> None:
@@ -117,9 +120,11 @@ def process(task: Task, job: Job) -> list[ManifestRecord | SkipRecord]:
     """Produce every target of one source; return its manifest records, ending
     with a skip record if the source cannot be used (or no further)."""
     _settle_in(job)
+    if job.plugins:  # the same plugin versions everywhere, or no image at all (a Dask worker elsewhere)
+        require_plugins(job.plugins)
     source = task.source
     try:
-        data = read_inside(job.src, source.relpath)
+        data = read_inside(job.src, source.relpath, max_size=max_source_bytes(job.max_pixels))
     except Refused as exc:
         return [SkipRecord(source.relpath, str(exc))]
     except OSError as exc:
@@ -141,10 +146,10 @@ def process(task: Task, job: Job) -> list[ManifestRecord | SkipRecord]:
         try:
             if target.kind == "augmented" and target.distinct:
                 if distinct is None:
-                    distinct = _distinct_draws(task, job, decoded.image.size)
+                    distinct = _distinct_draws(task, job, decoded.size)
                 ops, seed, attempt = distinct[target.copy]
             elif target.kind == "augmented":
-                ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.image.size)
+                ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.size)
             stage = f"augment ({', '.join(op.op for op in ops)})" if ops else "encode"
             out_bytes, width, height, note = render(decoded, target, ops, data, job.max_pixels)
         except Exception as exc:
