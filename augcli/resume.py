@@ -127,13 +127,18 @@ def recipe_changes(previous: RunRecord, recipe: Recipe) -> list[str]:
 MOST = 0.5  # a resume that would remove more than this share of OUT's outputs asks for --prune
 
 
+def source_name(src) -> str:
+    """SRC as ``augcli.json`` records it: a local tree's resolved path, a store's URL."""
+    return str(src.resolve()) if isinstance(src, Path) else str(src)
+
+
 def check_removal(resumed: Resumed, previous: RunRecord, src: Path, total: int, shown: str, prune: bool) -> None:
     """Refuse (exit 2, before anything is deleted) a resume that would remove
     outputs from OUT made from another SRC, or most of OUT, unless ``prune``."""
     if prune:
         return
     gone = resumed.gone
-    here = str(src.resolve()) if isinstance(src, Path) else str(src)  # a URL names itself
+    here = source_name(src)
     other_src = previous.source is not None and previous.source != here
     if other_src and (gone or resumed.redone):
         why = f"{shown} was made from {previous.source}, not {here}"
