@@ -38,8 +38,10 @@ from .outstate import check_out, clear_previous_output, is_empty, previous_run, 
 from .plan import Plan, Task, make_plan
 from .provenance import plugins_used
 from .recipe import Recipe
-from .resume import check_removal, drawings_for, previous_records, recipe_changes, reconcile, take_stock
+from .resume import (check_removal, drawings_for, previous_records, recipe_changes, reconcile, source_of,
+                     take_stock)
 from .scan import OutIdentity, Scan, check_separate, check_src, scan
+from .storage import is_remote, local_path
 from .trees import hash_inside
 from .worker import Job
 
@@ -208,17 +210,19 @@ def expand(
     augment_splits: tuple[str, ...] | None = None,
     on_progress: Callable[[int], None] | None = None,
     on_start: Callable[[int], None] | None = None,
+    storage_options: dict | None = None,
 ) -> Summary:
     """Expand SRC into OUT with ``recipe`` (a ``Recipe`` or a path to one).
 
     Returns a ``Summary``; raises ``UsageError`` (exit 2) for anything wrong
     before work starts and ``AugcliError`` (exit 1) for failures during the run.
-    Unusable source files are skipped and recorded, never raised.
+    Unusable source files are skipped and recorded, never raised. SRC and OUT
+    may be URLs (``s3://bucket/data``; ``storage_options`` such as
+    ``endpoint_url`` and credentials go to fsspec and are never recorded).
     ``prune`` lets ``resume`` remove outputs in bulk (from another SRC, or most
     of OUT), which it otherwise refuses.
     """
     started = time.perf_counter()
-    src_path, out_path = Path(src), Path(out)
     with _before_writing():
         # the same checks, and messages, as the CLI's (augcli.arguments)
         copies, seed, balance = check_copies(copies), check_seed(seed), check_balance(balance)
@@ -231,6 +235,16 @@ def expand(
             recipe = Recipe.load(recipe, max_pixels=max_pixels)
         recipe.check_sizes(max_pixels)  # output sizes are bounded by the same --max-pixels as inputs
         recipe = recipe.with_overrides(copies=copies, seed=seed, balance=balance)
+    if is_remote(src) or is_remote(out):  # object storage (augcli.storage); local paths go on below
+        from .storage.run import expand_stored
+
+        return expand_stored(src, out, recipe, jobs=jobs, backend=backend, scheduler=scheduler, resume=resume,
+                             overwrite=overwrite, dry_run=dry_run, max_pixels=max_pixels,
+                             augment_splits=augment_splits, on_progress=on_progress, on_start=on_start,
+                             storage_options=storage_options, started=started, prune=prune)
+    src, out = local_path(str(src)), local_path(str(out))  # file:// URLs are local paths
+    src_path, out_path = Path(src), Path(out)
+    with _before_writing():
         check_src(src_path)
         check_out(out_path)
         check_separate(src_path, out_path)
@@ -334,11 +348,10 @@ class _Run:
                 summary: Summary, prune: bool = False) -> Iterator[Task] | None:
         """Clear (--overwrite) or take stock (--resume); return the tasks still to
         do, or None when OUT is up to date."""
-        if overwrite and previous is None and not is_empty(Path(self.out.path)):
-            clear_previous_output(self.out)
+        if overwrite and previous is None:
+            self.clear_previous()
         self.out.remove_temp_files()
-        resumed = take_stock(self.out, plan, self.found, self.src, previous, self.jobs, self.shown,
-                             self.recipe, prune) if previous else None
+        resumed = self.take_stock(plan, previous, prune) if previous else None
         done = resumed.done if resumed else []
         skips = resumed.skips if resumed else []
         skipped_sources = {r.source for r in skips}
@@ -356,7 +369,7 @@ class _Run:
             summary.src_changes, summary.recipe_changes = resumed.describe(), tuple(resumed.recipe_changes)
             summary.removed, summary.redone = len(resumed.gone), len(resumed.redone)
             # a recipe edit or a moved SRC that changes no output still gets recorded
-            recorded = not resumed.recipe_changes and previous.source in (None, str(self.src.resolve()))
+            recorded = not resumed.recipe_changes and previous.source in (None, source_of(self.src))
             if (previous.status == "complete" and first is None and not resumed.stale
                     and not resumed.dropped_skips and recorded):
                 summary.up_to_date = True  # skips still count: --strict still fails
@@ -364,6 +377,15 @@ class _Run:
         self._start_record(previous, written=len(done), skipped=len(skips))
         self.skipped_sources = skipped_sources
         return tasks
+
+    def clear_previous(self) -> None:
+        """``--overwrite``: remove what an earlier run wrote to OUT."""
+        if not is_empty(Path(self.out.path)):
+            clear_previous_output(self.out)
+
+    def take_stock(self, plan: Plan, previous: RunRecord, prune: bool = False):
+        """``--resume``: keep what is still valid in OUT (``resume.take_stock``)."""
+        return take_stock(self.out, plan, self.found, self.src, previous, self.jobs, self.shown, self.recipe, prune)
 
     def execute(self, tasks: Iterator[Task], job: Job, backend: str, scheduler: str | None,
                 on_start: Callable[[int], None] | None, on_progress: Callable[[int], None] | None,
@@ -451,7 +473,7 @@ class _Run:
             tool="augcli", version=__version__, engine=engine(), engine_fingerprint=fingerprint(),
             recipe=self.recipe.to_plain(),
             recipe_sha256=self.recipe.sha256, training_time_arguments=self.recipe.training_time_arguments(),
-            seed=self.recipe.effective_seed, source=str(self.src.resolve()),
+            seed=self.recipe.effective_seed, source=str(self.src.resolve() if isinstance(self.src, Path) else self.src),
             started=previous.started if previous and previous.started is not None else _now(),
             finished=None, status="running",
             counts=Counts(sources=len(self.found.sources), written=written, skipped=skipped,

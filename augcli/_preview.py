@@ -30,6 +30,7 @@ from .recipe import Recipe
 from .distinct import draws
 from .render import augment, draw, finish
 from .scan import SourceImage, is_within, scan
+from .storage import is_url
 from .trees import read_inside, refuse_dangling_link
 
 TILE = 192
@@ -41,8 +42,7 @@ MUTED = (110, 110, 110)
 SHORT_NAMES = {"rotate": "rot", "translate": "shift", "brightness": "bright", "saturation": "sat",
                "gaussian_noise": "noise", "salt_pepper": "s&p", "random_resized_crop": "rrc",
                "channel_shift": "ch.shift", "perspective": "persp"}
-HIDDEN_PARAMS = {"interpolation", "cval", "seed", "boxes", "corners", "box", "unit", "fill_value", "mode",
-                 "sha256"}  # a model file's hash: recorded, too long for a label
+HIDDEN_PARAMS = {"interpolation", "cval", "seed", "boxes", "corners", "box", "unit", "fill_value", "mode"}
 
 
 @dataclass
@@ -182,7 +182,8 @@ def rows_from_output(out: str | Path, *, images: int = 6, variants: int = 4, see
         for record in originals + augmented:
             caption = "original" if record.kind == "original" else describe_ops(record.ops)
             try:  # read only inside OUT, with the same bomb guard as any input
-                image = to_pil(decode(read_inside(out, record.path, max_size=max_source_bytes(DEFAULT_MAX_PIXELS))).image)
+                image = to_pil(decode(read_inside(out, record.path,
+                                                  max_size=max_source_bytes(DEFAULT_MAX_PIXELS))).image)
             except Exception as exc:  # a missing or unusable file is shown as such, not fatal
                 image, caption = _placeholder(), f"not shown: {exc}"
             tiles.append(Tile(image, caption))
@@ -234,10 +235,15 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font, width: int, lines: int) ->
     return out
 
 
-def save_sheet(image: Image.Image, path: str | Path) -> None:
+def save_sheet(image: Image.Image, path: str | Path, storage_options: dict | None = None) -> None:
     """Encode the sheet by ``path``'s extension and put it there as a new file
     (``outdir.replace_file``): never written into an existing file, which may
-    be a hard link to a source image."""
+    be a hard link to a source image. A URL gets it as one PUT (``augcli.storage``)."""
+    if is_url(str(path)):
+        from .storage.commands import write_sheet
+
+        return write_sheet(image, str(path), storage_options or {})
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     image.save(buffer, Image.registered_extensions()[Path(path).suffix.lower()])
     replace_file(path, buffer.getvalue())

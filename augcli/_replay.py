@@ -40,6 +40,7 @@ from .recipe import Recipe
 from .sampling import AppliedOp, sample
 from .render import TooLarge, render
 from .scan import check_out_not_below, check_separate, check_src
+from .storage import is_url, local_path
 from .trees import Refused, read_inside, refuse_dangling_link
 
 @functools.cache
@@ -146,13 +147,19 @@ def _check_engine(run: RunRecord) -> None:
 
 
 def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: str | None = None,
-           max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
+           max_pixels: int = DEFAULT_MAX_PIXELS, storage_options: dict | None = None) -> int:
     """Write the images listed in ``manifest`` (those matching ``only``) into
     NEWOUT from SRC and the recorded ops; return how many were written. No
     image may have more than ``max_pixels`` pixels at any step (0: no limit);
-    sources are read only inside SRC."""
+    sources are read only inside SRC. Any of the three may be a URL
+    (``augcli.storage``; ``storage_options`` reach its store)."""
+    if is_url(manifest) or is_url(src) or is_url(newout):
+        from .storage.commands import replay_stored
+
+        return replay_stored(manifest, src, newout, only=only, max_pixels=max_pixels,
+                             storage_options=storage_options or {})
     max_pixels = check_max_pixels(max_pixels)
-    manifest, src, newout = Path(manifest), Path(src), Path(newout)
+    manifest, src, newout = (Path(local_path(str(p))) for p in (manifest, src, newout))
     if not manifest.is_file():
         raise UsageError(f"manifest {manifest} not found")
     if manifest.is_symlink():  # given by name: read it (and its augcli.json) where it really is
@@ -163,6 +170,16 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
     check_out_not_below(src, newout)  # NEWOUT mounted below SRC, which no path shows
     if newout.exists() and any(newout.iterdir()):
         raise UsageError(f"NEWOUT {newout} is not empty: replay writes into a new folder")
+    run, recipe, by_source = read_replay(manifest, only, max_pixels)
+    newout.mkdir(parents=True, exist_ok=True)
+    return write_replay(manifest, src, OutDir.of(newout), run, recipe, by_source, max_pixels,
+                        replay_of=str(manifest.resolve()))
+
+
+def read_replay(manifest: Path, only: str | None, max_pixels: int
+                ) -> tuple[RunRecord, Recipe, dict[str, list[tuple[int, ManifestRecord]]]]:
+    """The run record beside ``manifest``, its output settings, and the records to
+    replay grouped by source, every one checked before any image is written."""
     run_file = manifest.parent / RUN_FILE
     if not os.path.lexists(run_file):
         raise UsageError(f"{run_file} not found: replay needs the run record beside the "
@@ -175,8 +192,13 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
     by_source: dict[str, list[tuple[int, ManifestRecord]]] = defaultdict(list)
     for line, record in _checked(manifest, only):
         by_source[record.source].append((line, record))
-    newout.mkdir(parents=True, exist_ok=True)
-    target_dir = OutDir.of(newout)
+    return run, recipe, by_source
+
+
+def write_replay(manifest: Path | str, src, target_dir, run: RunRecord, recipe: Recipe,
+                 by_source: dict[str, list[tuple[int, ManifestRecord]]], max_pixels: int, *, replay_of: str) -> int:
+    """Render and write each record into ``target_dir`` (an ``OutDir``, or OUT in
+    a store), then its manifest and run record; return how many were written."""
     written = 0
     with AppendLog(target_dir, MANIFEST) as log:
         for source, group in by_source.items():
@@ -203,6 +225,5 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
                 log.append(dataclasses.replace(record, width=width, height=height,
                                                sha256=hashlib.sha256(out_bytes).hexdigest()))
                 written += 1
-    write_run_record(target_dir, dataclasses.replace(run, replay_of=str(manifest.resolve()),
-                                                     counts=Counts(written=written)))
+    write_run_record(target_dir, dataclasses.replace(run, replay_of=replay_of, counts=Counts(written=written)))
     return written

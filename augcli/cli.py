@@ -124,6 +124,26 @@ def _splits(value: str | None) -> tuple[str, ...] | None:
     return names
 
 
+def _storage_options(command):
+    """``--storage-option KEY=VALUE`` (repeatable), handed on as a dict."""
+    from .storage import parse_options
+
+    return click.option(
+        "--storage-option", "storage_options", multiple=True, metavar="KEY=VALUE",
+        callback=lambda ctx, param, pairs: parse_options(pairs),
+        help="For SRC/OUT given as URLs (s3://, gs://, az://): an fsspec storage option, e.g. "
+             "endpoint_url=http://127.0.0.1:9000 or profile=NAME; repeatable. Credentials may come from the "
+             "environment or profiles instead; they are never printed or recorded.")(command)
+
+
+def _existing_tree(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A local folder that must exist (as click.Path(exists=True) checks), or a URL its store answers for."""
+    from .storage import is_url
+
+    return value if value is None or is_url(value) else click.Path(exists=True, file_okay=False).convert(
+        value, param, ctx)
+
+
 @cli.command()
 @click.argument("src", type=click.Path(file_okay=False, path_type=str))
 @click.argument("out", type=click.Path(file_okay=False, path_type=str))
@@ -155,20 +175,23 @@ def _splits(value: str | None) -> tuple[str, ...] | None:
 @click.option("--augment-splits", metavar="NAMES",
               help="Comma-separated splits to augment in a train/val/test layout; others are copied "
                    "[default: train].")
+@_storage_options
 def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, scheduler, resume, prune, overwrite, dry_run,
-           strict, quiet, verbose, max_pixels, augment_splits):
+           strict, quiet, verbose, max_pixels, augment_splits, storage_options):
     """Write an augmented copy of the image tree SRC into OUT.
 
     SRC holds one folder per class (SRC/cat/*.jpg), optionally under
     train/ val/ test/. OUT gets the same tree with the originals and the
     augmented copies, plus augcli.json, manifest.jsonl and skipped.jsonl.
-    SRC is never modified.
+    SRC is never modified. SRC and OUT may be URLs (s3://bucket/data,
+    gs://, az://) with the cloud extra (pip install -e '.[cloud]' in the checkout).
 
     \b
     Examples:
       augcli expand data/ out/ --recipe flips
       augcli expand data/ out/ -r standard --copies 8 -j 4
       augcli expand data/ out/ -r standard --resume   # finish, or no-op if done
+      augcli expand s3://bucket/data s3://bucket/out -r standard   # object storage
     """
     from ._expand import expand as run_expand
     from .arguments import check_max_pixels
@@ -187,6 +210,7 @@ def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, schedule
             resume=resume, prune=prune,
             overwrite=overwrite, dry_run=dry_run, max_pixels=max_pixels,
             augment_splits=_splits(augment_splits), on_start=progress.start, on_progress=progress.update,
+            storage_options=storage_options,
         )
     finally:
         progress.close()
@@ -299,7 +323,8 @@ def validate(recipe_path, max_pixels):
 @click.option("--seed", type=_AsGiven(), help="Seed (default: the recipe's): the same as expand's.")
 @click.option("--from", "from_out", type=click.Path(exists=True, file_okay=False),
               help="Draw the sheet from an existing output folder's manifest instead of a recipe.")
-def preview(src, recipe_path, out_path, images, variants, seed, from_out):
+@_storage_options
+def preview(src, recipe_path, out_path, images, variants, seed, from_out, storage_options):
     """Write a contact sheet PNG: one row per sampled image, the original first,
     then augmentations exactly as expand would write them, each labelled with
     the ops that fired.
@@ -317,14 +342,16 @@ def preview(src, recipe_path, out_path, images, variants, seed, from_out):
     seed = check_seed(seed)
     images, variants = check_sheet(images, variants)
     check_paths(src, recipe_path, out_path, from_out)
+    from .storage import tree_of
+
     if from_out is not None:
         rows = rows_from_output(from_out, images=images, variants=variants, seed=seed or 0)
     else:
-        rows = preview_rows(src, _load_recipe(recipe_path), images=images, variants=variants, seed=seed)
+        rows = preview_rows(tree_of(src, storage_options), _load_recipe(recipe_path), images=images,
+                            variants=variants, seed=seed)
     if not rows:
         raise UsageError("no images to preview (no usable images in the augmented split)")
-    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-    save_sheet(sheet(rows), out_path)
+    save_sheet(sheet(rows), out_path, storage_options)
     columns = max(len(r.tiles) for r in rows)
     click.echo(f"augcli: preview of {len(rows)} images x {columns - 1} augmentations written to {out_path}",
                err=True)
@@ -332,9 +359,10 @@ def preview(src, recipe_path, out_path, images, variants, seed, from_out):
 
 @cli.command()
 @click.argument("out", type=click.Path(file_okay=False))
-@click.option("--source", "source", type=click.Path(exists=True, file_okay=False),
+@click.option("--source", "source", callback=_existing_tree,
               help="Also check that the source images still have the recorded hashes.")
-def verify(out, source):
+@_storage_options
+def verify(out, source, storage_options):
     """Re-hash every image in OUT against manifest.jsonl; report missing, extra
     and changed files by name. Exit 1 on any mismatch.
 
@@ -345,7 +373,7 @@ def verify(out, source):
     """
     from ._verify import verify as run_verify
 
-    report = run_verify(out, source)
+    report = run_verify(out, source, storage_options=storage_options)
     for line in report.lines():
         click.echo(line)
     click.echo(report.summary(), err=True)
@@ -360,7 +388,8 @@ def verify(out, source):
 @click.option("--only", metavar="PATTERN", help="Only outputs whose path matches this glob, e.g. 'cat/*_aug0[12].jpg'.")
 @click.option("--max-pixels", type=_AsGiven(), default=DEFAULT_MAX_PIXELS, show_default=True,
               help="Refuse any image (source or output) with more pixels than this; 0 = no limit.")
-def replay(manifest, src, newout, only, max_pixels):
+@_storage_options
+def replay(manifest, src, newout, only, max_pixels, storage_options):
     """Regenerate the images of a manifest from SRC and the recorded ops alone
     (no recipe needed): byte-identical with the same library versions.
 
@@ -371,7 +400,8 @@ def replay(manifest, src, newout, only, max_pixels):
     """
     from ._replay import replay as run_replay
 
-    written = run_replay(manifest, src, newout, only=only, max_pixels=max_pixels)
+    written = run_replay(manifest, src, newout, only=only, max_pixels=max_pixels,
+                         storage_options=storage_options)
     click.echo(f"augcli: replayed {written} images into {newout}", err=True)
 
 

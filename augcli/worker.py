@@ -38,13 +38,18 @@ class Job:
     """Everything a worker needs besides its task (which carries each target's
     steps and encoding): small and picklable."""
 
-    src: str
-    out: OutDir
+    src: str  # SRC's real path, or a Store (augcli.storage) for SRC in object storage
+    out: OutDir  # or a storage.outstore.RemoteOut
     seed: int
     max_pixels: int
     parent_pid: int = field(default_factory=os.getpid)  # the process that planned the run (and holds OUT's lock)
     local_pool: bool = False  # run by that process's own pool (loky): its workers die with it
     plugins: tuple[tuple[str, str], ...] = ()  # (package, version) of each plugin the recipe uses
+
+    @property
+    def stored(self) -> bool:
+        """SRC or OUT is in object storage (a ``Store``, not a local path)."""
+        return not isinstance(self.src, str) or not isinstance(self.out, OutDir)
 
 
 def _settle_in(job: Job) -> None:

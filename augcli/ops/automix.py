@@ -11,13 +11,13 @@ written as plain ops in a row, so it is one op whose randomness is a recorded
 """
 from __future__ import annotations
 
+from ..imaging import size_of, split_alpha, to_range, with_alpha
 from ..lazy import lazy
 from .policies import GEOMETRY, _as_op
 from .registry import REGISTRY, policy, register
 from .spec import OpSpec, Param
 
 np = lazy("numpy")
-Image = lazy("PIL.Image")
 
 P = "Posterize Solarize AutoContrast Equalize Rotate Color Contrast Sharpness ShearX ShearY TranslateX " \
     "TranslateY Brightness Invert".split()
@@ -159,26 +159,21 @@ def augmix_plan(size, *, severity: int, width: int, depth: int, alpha: float, se
     return float(m[0]), chains
 
 
-def augmix(img, *, severity: int, width: int, depth: int, alpha: float, fill: str, cval: float,
+def augmix(arr, *, severity: int, width: int, depth: int, alpha: float, fill: str, cval: float,
            interpolation: str, seed: int):
-    """Mix ``width`` augmented chains and the original (AugMix); alpha kept.
-    Takes and gives a Pillow image, or an (H, W, C) array (the array engine)."""
+    """Mix ``width`` augmented chains of the colour channels and the original
+    (AugMix); alpha is set aside and kept, as for every colour op."""
     geometry = {"fill": fill, "cval": cval, "interpolation": interpolation}
-    arr = np.asarray(img)
-    keep, chains = augmix_plan((arr.shape[1], arr.shape[0]), severity=severity, width=width, depth=depth,
-                               alpha=alpha, seed=seed, geometry=geometry)
-    mix = keep * arr.astype(np.float64)
+    base, kept_alpha = split_alpha(arr)
+    keep, chains = augmix_plan(size_of(base), severity=severity, width=width, depth=depth, alpha=alpha, seed=seed,
+                               geometry=geometry)
+    mix = keep * base.astype(np.float64)
     for weight, ops in chains:
-        aug = img
+        aug = base
         for name, values in ops:
             aug = REGISTRY[name].kernel(aug, **values)
-        mix += weight * np.asarray(aug).astype(np.float64)
-    if arr.dtype.kind != "f":
-        mix = np.clip(np.rint(mix), 0, np.iinfo(arr.dtype).max)
-    out = mix.astype(arr.dtype)
-    if arr.ndim == 3 and arr.shape[2] in (2, 4):
-        out[..., -1] = arr[..., -1]  # alpha rides along
-    return out if isinstance(img, np.ndarray) else Image.fromarray(out)
+        mix += weight * aug
+    return with_alpha(to_range(mix, base.dtype), kept_alpha)
 
 
 def _augmix_seed(params: dict, rng, size) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from ..imaging import to_range
 from ..lazy import lazy, opencv
 from .adapt import colour_kernel
 from .registry import register
@@ -17,27 +18,28 @@ from .spec import OpSpec, Param
 np = lazy("numpy")
 
 
-def _rounded(values, like):
-    if like.dtype.kind == "f":
-        return values.astype(like.dtype)
-    return np.clip(np.rint(values), 0, np.iinfo(like.dtype).max).astype(like.dtype)
-
-
 # -- CLAHE -------------------------------------------------------------------------------------
 
 
 def _clahe_array(arr, top, *, clip_limit: float, tiles: int):
     """OpenCV's CLAHE (``cv2.createCLAHE(clip_limit, (tiles, tiles))``) on grey,
-    or on the L channel of CIE L*a*b* for colour (as albumentations' CLAHE)."""
+    or on the L* channel of CIE L*a*b* for colour (as albumentations' CLAHE).
+    OpenCV equalises 8 and 16 bits: 32-bit and float images go through 16 bits."""
     cv2 = opencv()
     clahe = cv2.createCLAHE(clipLimit=clip_limit, tileGridSize=(tiles, tiles))
     if arr.shape[2] == 1:
-        if arr.dtype not in (np.uint8, np.uint16):
-            return arr.copy()
-        return clahe.apply(np.ascontiguousarray(arr[..., 0]))[..., None]
-    lab = cv2.cvtColor(np.ascontiguousarray(arr), cv2.COLOR_RGB2LAB)
-    lab[..., 0] = clahe.apply(np.ascontiguousarray(lab[..., 0]))
-    return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
+        if arr.dtype in (np.uint8, np.uint16):
+            return clahe.apply(np.ascontiguousarray(arr[..., 0]))[..., None]
+        deep = to_range(arr[..., 0].astype(np.float64) * (65535 / top), np.uint16)
+        return to_range(clahe.apply(deep).astype(np.float64) * (top / 65535), arr.dtype)[..., None]
+    if arr.dtype == np.uint8:
+        lab = cv2.cvtColor(np.ascontiguousarray(arr), cv2.COLOR_RGB2LAB)
+        lab[..., 0] = clahe.apply(np.ascontiguousarray(lab[..., 0]))
+        return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
+    lab = cv2.cvtColor(np.ascontiguousarray(arr, np.float32) / np.float32(top), cv2.COLOR_RGB2LAB)  # L* 0..100
+    lightness = to_range(lab[..., 0].astype(np.float64) * 655.35, np.uint16)
+    lab[..., 0] = clahe.apply(lightness).astype(np.float32) / np.float32(655.35)
+    return to_range(cv2.cvtColor(lab, cv2.COLOR_LAB2RGB).astype(np.float64) * top, arr.dtype)
 
 
 # -- blurs -------------------------------------------------------------------------------------
@@ -86,7 +88,7 @@ def _motion_array(arr, top, *, length: int, angle: float):
         return arr.copy()
     cv2 = opencv()
     out = cv2.filter2D(arr.astype(np.float32), -1, motion_kernel(length, angle), borderType=cv2.BORDER_REPLICATE)
-    return _rounded(out.reshape(arr.shape), arr)
+    return to_range(out.reshape(arr.shape), arr.dtype)
 
 
 # -- channels and resolution -------------------------------------------------------------------
@@ -155,7 +157,7 @@ def _jitter_array(arr, top, *, factors, order, **_):
             hsv[..., 0] = (hsv[..., 0] + f * 360.0) % 360.0
             x = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB) * 255.0
         x = np.clip(x, 0, 255)
-    return _rounded(x * np.float32(top / 255.0), arr)
+    return to_range(x * np.float32(top / 255.0), arr.dtype)
 
 
 clahe = colour_kernel(_clahe_array)

@@ -20,6 +20,7 @@ import math
 import threading
 from typing import Any
 
+from ..imaging import to_range
 from ..lazy import lazy, opencv
 from .adapt import colour_kernel
 from .onnx_graph import input_shape
@@ -167,9 +168,7 @@ def _onnx_array(colour, top, *, model: str, sha256: str | None, size, scale: flo
     net = net_for(model, sha256)
     out = stylise(colour.astype(np.float32) * np.float32(255.0 / top), net, strength=strength, size=size,
                   scale=scale, mean=mean, std=std, order=order) * np.float32(top / 255.0)
-    if colour.dtype.kind == "f":
-        return np.clip(out, 0, top).astype(colour.dtype)
-    return np.clip(np.rint(out), 0, top).astype(colour.dtype)
+    return to_range(out, colour.dtype)
 
 
 onnx = colour_kernel(_onnx_array)

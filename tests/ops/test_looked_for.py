@@ -11,7 +11,6 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from augcli import imaging
 from augcli.ops import REGISTRY
 from augcli.ops.automix import POLICIES, autoaugment_space
 from augcli.recipe import Recipe
@@ -196,17 +195,16 @@ ARRAY_CASES = {
     "channel_shuffle": {"order": [1, 2, 0]}, "downscale": {"scale": 0.5, "interpolation": "bilinear"},
     "color_jitter": {"brightness": 0.4, "contrast": 0.4, "saturation": 0.4, "hue": 0.1,
                      "factors": [1.2, 0.8, 1.3, 0.05], "order": [2, 3, 0, 1]},
+    "augmix": {"severity": 3, "width": 3, "depth": -1, "alpha": 1.0, "fill": "constant", "cval": 0.0,
+               "interpolation": "nearest", "seed": 4},
 }
-if hasattr(imaging, "from_pil"):  # augmix runs the built-in kernels on what it is given: arrays once they take them
-    ARRAY_CASES["augmix"] = {"severity": 3, "width": 3, "depth": -1, "alpha": 1.0, "fill": "constant", "cval": 0.0,
-                             "interpolation": "nearest", "seed": 4}
 
 
 @pytest.mark.parametrize("channels", [1, 3, 4])
 @pytest.mark.parametrize("name", sorted(ARRAY_CASES))
 def test_the_new_kernels_take_working_arrays_as_they_take_images(name, channels):
-    """The array engine (issue 22) hands kernels (H, W, C) arrays, alpha last:
-    the same pixels as through a Pillow image, in the same layout."""
+    """Kernels take (H, W, C) arrays, alpha last (and Pillow images by hand,
+    through the registry's door): the same pixels either way, in the same layout."""
     arr = noise((14, 19, channels), seed=channels)
     image = Image.fromarray(arr[..., 0] if channels == 1 else arr)
     through_pil = np.asarray(REGISTRY[name].kernel(image, **ARRAY_CASES[name]))
