@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable, Iterator
 
 from .errors import UsageError
 from .io import is_temp
-from .manifest import MANIFEST, META_FILES, read_records
+from .manifest import MANIFEST, META_FILES, ManifestRecord, read_records
 from .outdir import LOCK_FILE
+from .storage import is_url, local_path
 from .trees import Refused, digest_of, open_inside
 
 
@@ -68,35 +70,46 @@ class Report:
             (self.source_changed if source else self.changed).append(relpath)
 
 
-def verify(out: str | Path, source: str | Path | None = None) -> Report:
+    def run(self, out, records: Iterable[ManifestRecord], files: Iterable[str], source) -> "Report":
+        """Check OUT's ``records`` against its files (``out``: a folder or a
+        ``Store``; ``files``: every relative path in it) and, with ``source``,
+        the sources against their recorded hashes."""
+        listed = set()
+        sources: dict[str, str] = {}
+        for record in records:
+            self.checked += 1
+            if record.path in listed:
+                self.duplicate.append(record.path)
+                continue
+            listed.add(record.path)
+            sources.setdefault(record.source, record.source_sha256)
+            self.check(out, record.path, record.sha256)
+        self.extra = sorted(rel for rel in files if rel not in listed and rel not in META_FILES and rel != LOCK_FILE
+                            and not is_temp(rel.rpartition("/")[2]))
+        if source is not None:
+            for rel, digest in sources.items():
+                self.check(source, rel, digest, source=True)
+        return self
+
+
+def verify(out: str | Path, source: str | Path | None = None, *, storage_options: dict | None = None) -> Report:
     """Re-hash OUT (and SOURCE) against OUT's manifest. A manifest line that is
     not a record is reported as corrupt and the others are still checked;
-    files are read only inside OUT and SOURCE."""
-    out = Path(out)
+    files are read only inside OUT and SOURCE. Either may be a URL
+    (``augcli.storage``; ``storage_options`` reach its store)."""
+    if is_url(out) or is_url(source):
+        from .storage.commands import verify_stored
+
+        return verify_stored(out, source, storage_options or {})
+    out = Path(local_path(str(out)))
     if not os.path.lexists(out / MANIFEST):  # (one that is there but unreadable gets its own reason)
         raise UsageError(f"{out} has no {MANIFEST}: not an augcli output folder")
     report = Report()
-    listed = set()
-    sources: dict[str, str] = {}
-    for record in read_records(out / MANIFEST, on_error=lambda error: report.corrupt.append(str(error))):
-        report.checked += 1
-        if record.path in listed:
-            report.duplicate.append(record.path)
-            continue
-        listed.add(record.path)
-        sources.setdefault(record.source, record.source_sha256)
-        report.check(out, record.path, record.sha256)
-    for rel in _files_below(out):
-        if rel not in listed and rel not in META_FILES and rel != LOCK_FILE and not is_temp(rel.rpartition("/")[2]):
-            report.extra.append(rel)
-    report.extra.sort()
-    if source is not None:
-        for rel, digest in sources.items():
-            report.check(Path(source), rel, digest, source=True)
-    return report
+    records = read_records(out / MANIFEST, on_error=lambda error: report.corrupt.append(str(error)))
+    return report.run(out, records, files_below(out), None if source is None else Path(local_path(str(source))))
 
 
-def _files_below(root: Path):
+def files_below(root: Path) -> Iterator[str]:
     """The relative POSIX path of every file below ``root``, links to folders
     not followed (as os.walk), by a loop rather than recursion (os.walk
     recurses in Python 3.11): an OUT a thousand folders deep is no RecursionError."""

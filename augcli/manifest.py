@@ -133,6 +133,7 @@ class RunRecord:
     tool: str | None = None  # "augcli"
     version: str | None = None
     engine: str | None = None  # the pixel engine; output bytes depend on it
+    engine_fingerprint: dict | None = None  # what it writes for canary images (``engine.fingerprint``)
     recipe: dict | None = None  # the normalised recipe, as plain data
     recipe_sha256: str | None = None
     training_time_arguments: dict | None = None  # accepted in keras:, not applied
@@ -143,13 +144,17 @@ class RunRecord:
     status: str | None = None  # running | complete | failed
     counts: Counts = Counts()
     replay_of: str | None = None  # the manifest a replay was made from
+    plugins: dict | None = None  # plugin package -> version, for the plugin ops the recipe uses
     extra: dict = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict:
-        data = {name: getattr(self, name) for name in ("tool", "version", "engine", "recipe", "recipe_sha256",
+        data = {name: getattr(self, name) for name in ("tool", "version", "engine", "engine_fingerprint", "recipe",
+                                                       "recipe_sha256",
                                                        "training_time_arguments", "seed", "source", "started",
                                                        "finished", "status")}
         data["counts"] = self.counts.to_json()
+        if self.plugins:
+            data["plugins"] = self.plugins
         if self.replay_of is not None:
             data["replay_of"] = self.replay_of
         return {**data, **self.extra}
@@ -212,6 +217,12 @@ def load_run_record(path: Path) -> RunRecord:
         raise ManifestError(path, None, str(exc)) from None
     except OSError as exc:
         raise ManifestError(path, None, f"cannot read: {exc.strerror or exc}") from None
+    return run_record_from(raw, path)
+
+
+def run_record_from(raw: bytes, path: Path | str) -> RunRecord:
+    """The run record in ``raw`` (the bytes of ``path``, at most ``MAX_RUN_RECORD``
+    and one more), checked to be a JSON object; ``ManifestError`` if not."""
     if len(raw) > MAX_RUN_RECORD:
         raise ManifestError(path, None, f"larger than {MAX_RUN_RECORD:,} bytes")
     value = _parse(raw, path, None)
@@ -405,19 +416,41 @@ def _read_checked(path: Path, fields: dict, on_error: Callable[[ManifestError], 
     except OSError as exc:
         raise ManifestError(path, None, f"cannot read: {exc.strerror or exc}") from None
     with handle:
-        for number, raw, complete in _lines(handle):
-            if not complete:
-                return  # torn: the run was killed while appending it
-            try:
-                if raw is None:
-                    raise ManifestError(path, number, f"a line longer than {MAX_LINE:,} bytes")
-                if not raw.strip():
-                    continue
-                yield number, check_record(_parse(raw.rstrip(b"\r\n"), path, number), fields, path, number)
-            except ManifestError as exc:
-                if on_error is None:
-                    raise
-                on_error(exc)
+        yield from checked_lines(handle, path, fields, on_error)
+
+
+def records_in(handle, path: Path | str, on_error: Callable[[ManifestError], None] | None = None
+               ) -> Iterator[ManifestRecord]:
+    """``read_records`` of an open binary handle (a manifest in object storage),
+    its errors naming ``path``."""
+    for _, value in checked_lines(handle, path, RECORD, on_error):
+        yield ManifestRecord.from_json(value)
+
+
+def skips_in(handle, path: Path | str, on_error: Callable[[ManifestError], None] | None = None
+             ) -> Iterator[SkipRecord]:
+    """``read_skips`` of an open binary handle."""
+    for _, value in checked_lines(handle, path, SKIP_RECORD, on_error):
+        yield SkipRecord.from_json(value)
+
+
+def checked_lines(handle, path: Path | str, fields: dict, on_error: Callable[[ManifestError], None] | None
+                  ) -> Iterator[tuple[int, dict]]:
+    """(line number, JSON object) of each line of ``handle``, checked against
+    ``fields``; a last line without a newline is torn and left out."""
+    for number, raw, complete in _lines(handle):
+        if not complete:
+            return  # torn: the run was killed while appending it
+        try:
+            if raw is None:
+                raise ManifestError(path, number, f"a line longer than {MAX_LINE:,} bytes")
+            if not raw.strip():
+                continue
+            yield number, check_record(_parse(raw.rstrip(b"\r\n"), path, number), fields, path, number)
+        except ManifestError as exc:
+            if on_error is None:
+                raise
+            on_error(exc)
 
 
 def repair_torn_tail(path: Path) -> None:
@@ -478,7 +511,8 @@ class AppendLog:
             handle, self._handle = self._handle, None
             try:
                 handle.flush()
-                os.fsync(handle.fileno())
+                if hasattr(handle, "fileno"):  # a local file; a log in object storage is whole once closed
+                    os.fsync(handle.fileno())
             finally:
                 handle.close()
 

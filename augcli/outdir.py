@@ -236,6 +236,8 @@ def write_atomic(out: OutDir, relpath: str, data: bytes) -> None:
     an atomic rename: the file is either absent, the old one, or complete. No
     folder on the way is a link (``UnsafeOutPath`` otherwise), and a link at
     ``relpath`` itself is replaced, not written through."""
+    if not isinstance(out, OutDir):  # OUT in object storage: one PUT of the finished bytes
+        return out.write(relpath, data)
     *folders, name = parts_of(relpath)
     with out.folder(folders, create=True) as fd:
         temp = temp_name(name)

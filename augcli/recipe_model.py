@@ -59,7 +59,18 @@ class Sequence:
         return {"sequence": {"of": [s.to_plain() for s in self.steps], "p": self.p}}
 
 
-Step = Union[OpStep, OneOf, SomeOf, Sequence]
+@dataclass(frozen=True)
+class RandomOrder:
+    """All of ``steps``, in an order drawn per output (torchvision's RandomOrder)."""
+
+    steps: tuple["Step", ...]
+    p: float = 1.0
+
+    def to_plain(self) -> dict:
+        return {"random_order": {"of": [s.to_plain() for s in self.steps], "p": self.p}}
+
+
+Step = Union[OpStep, OneOf, SomeOf, Sequence, RandomOrder]
 COMPOSITIONS = tuple(envelope.COMPOSITIONS)
 # name -> (keys, what it does, an example step), for ``augcli transforms``
 COMPOSITION_DOCS = {
@@ -71,6 +82,8 @@ COMPOSITION_DOCS = {
     "sequence": ("of, p", "Apply all of its steps in order as one unit: one p for several ops, or one choice "
                           "inside one_of.",
                  "- sequence: {of: [{rot90: {k: 2}}, {brightness: {factor: 0.9}}], p: 0.5}"),
+    "random_order": ("of, p", "Apply all of its steps, in an order drawn per output (torchvision's RandomOrder).",
+                     "- random_order: [{brightness: {factor: [0.8, 1.2]}}, {contrast: {factor: [0.8, 1.2]}}]"),
 }
 _OUT = {param.name: param.default for param in envelope.OUTPUT}
 
@@ -137,8 +150,9 @@ class TrainingTimeArgument:
 
     def notice(self, filename: str) -> str:
         where = f"{filename}:{self.line}" if self.line else filename
-        return (f"{where}: {self.path}: {show(self.value)} is not applied: {self.why}, so it belongs in your "
-                "training code (expand lists it in augcli.json)")
+        why, _, instead = self.why.partition("; ")  # a reason may carry its own advice after "; "
+        advice = f"; {instead}" if instead else ", so it belongs in your training code (expand lists it in augcli.json)"
+        return f"{where}: {self.path}: {show(self.value)} is not applied: {why}{advice}"
 
 
 def without_ops(steps: tuple[Step, ...], excluded: set[str]) -> tuple[Step, ...]:

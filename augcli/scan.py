@@ -285,6 +285,8 @@ class _Walker:
 def scan(src: str | Path, out: OutIdentity | None = None) -> Scan:
     """List the source images of SRC in a stable order; meeting ``out`` (OUT's
     folder or this run's lock file) inside SRC is a ``UsageError``."""
+    if not isinstance(src, (str, os.PathLike)):  # SRC in object storage (augcli.storage.Store)
+        return src.scan()
     check_src(src)
     root = Path(src)
     walker = _Walker(root, out)

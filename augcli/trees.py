@@ -61,6 +61,8 @@ def regular_file_check(mode: int) -> None:
 def open_inside(root: str | os.PathLike, relpath: str) -> BinaryIO:
     """``root/relpath`` opened for reading, only if it is a regular file inside
     ``root``. ``Refused`` or ``OSError`` (``FileNotFoundError``) otherwise."""
+    if not isinstance(root, (str, os.PathLike)):  # a tree in object storage (augcli.storage.Store)
+        return root.open(relpath)
     real = resolve_inside(root, relpath)
     regular_file_check(real.stat().st_mode)  # a socket cannot even be opened
     # non-blocking, so a FIFO swapped in after the check cannot hang the open;
@@ -82,6 +84,8 @@ def read_inside(root: str | os.PathLike, relpath: str, limit: int | None = None,
     (refused before anything is read, with the sizes in the message).
     ``Refused`` or ``OSError`` otherwise; a file too large for memory is
     ``Refused`` too, not a ``MemoryError`` that would end the run."""
+    if not isinstance(root, (str, os.PathLike)):  # a tree in object storage: one ranged GET, bounded
+        return root.read(relpath, limit, max_size)
     with open_inside(root, relpath) as handle:
         try:
             if max_size is None:

@@ -16,11 +16,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from .distinct import draws
 from .io import Unusable, decode
 from .limits import max_source_bytes
 from .manifest import ManifestRecord, SkipRecord
 from .outdir import OutDir, write_atomic
 from .plan import Task
+from .provenance import require_plugins
 from .render import TooLarge, draw, render
 from .sampling import AppliedOp
 from .scan import SourceImage
@@ -36,12 +38,18 @@ class Job:
     """Everything a worker needs besides its task (which carries each target's
     steps and encoding): small and picklable."""
 
-    src: str
-    out: OutDir
+    src: str  # SRC's real path, or a Store (augcli.storage) for SRC in object storage
+    out: OutDir  # or a storage.outstore.RemoteOut
     seed: int
     max_pixels: int
     parent_pid: int = field(default_factory=os.getpid)  # the process that planned the run (and holds OUT's lock)
     local_pool: bool = False  # run by that process's own pool (loky): its workers die with it
+    plugins: tuple[tuple[str, str], ...] = ()  # (package, version) of each plugin the recipe uses
+
+    @property
+    def stored(self) -> bool:
+        """SRC or OUT is in object storage (a ``Store``, not a local path)."""
+        return not isinstance(self.src, str) or not isinstance(self.out, OutDir)
 
 
 def _settle_in(job: Job) -> None:
@@ -117,6 +125,8 @@ def process(task: Task, job: Job) -> list[ManifestRecord | SkipRecord]:
     """Produce every target of one source; return its manifest records, ending
     with a skip record if the source cannot be used (or no further)."""
     _settle_in(job)
+    if job.plugins:  # the same plugin versions everywhere, or no image at all (a Dask worker elsewhere)
+        require_plugins(job.plugins)
     source = task.source
     try:
         data = read_inside(job.src, source.relpath, max_size=max_source_bytes(job.max_pixels))
@@ -132,12 +142,18 @@ def process(task: Task, job: Job) -> list[ManifestRecord | SkipRecord]:
     except Exception as exc:  # whatever else a decoder raises is this file's problem, not the run's
         return [_skip(source, f"cannot decode: {type(exc).__name__}: {exc}", source_sha)]
     records = []
+    distinct: dict | None = None  # drawn at the first distinct target, inside its try
     for target in task.targets:
         seed = None
         ops: tuple[AppliedOp, ...] = ()
+        attempt = 0
         stage = "draw parameters"
         try:
-            if target.kind == "augmented":
+            if target.kind == "augmented" and target.distinct:
+                if distinct is None:
+                    distinct = _distinct_draws(task, job, decoded.size)
+                ops, seed, attempt = distinct[target.copy]
+            elif target.kind == "augmented":
                 ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.size)
             stage = f"augment ({', '.join(op.op for op in ops)})" if ops else "encode"
             out_bytes, width, height, note = render(decoded, target, ops, data, job.max_pixels)
@@ -161,5 +177,12 @@ def process(task: Task, job: Job) -> list[ManifestRecord | SkipRecord]:
             path=target.path, source=source.relpath, label=source.label, split=source.split, kind=target.kind,
             copy=target.copy, seed=seed, ops=tuple(op.to_json() for op in ops), width=width, height=height,
             sha256=hashlib.sha256(out_bytes).hexdigest(), source_sha256=source_sha, variant=target.variant,
-            note=note or None))
+            note=note or None, extra={"attempt": attempt} if attempt else {}))
     return records
+
+
+def _distinct_draws(task: Task, job: Job, size) -> dict:
+    """copy -> (ops, seed, attempt) for the targets drawn with ``distinct: true``
+    (each depends on the copies before it, so they are drawn together)."""
+    wanted = [t for t in task.targets if t.kind == "augmented" and t.distinct]
+    return draws(job.seed, task.source.relpath, [t.copy for t in wanted], wanted[0].steps, size)

@@ -204,8 +204,10 @@ MUTANTS = (
            "a tampered manifest makes augcli delete its own lock"),
     Mutant("surrogates-accepted", "augcli/manifest.py", "if (where := _lone_surrogate(value)) is not None:",
            "if (where := None) is not None:", "a lone surrogate escape in a manifest is an internal error"),
-    Mutant("jpeg-quality-ignored", "augcli/io.py", 'options = {"quality": quality}\n', 'options = {"quality": 95}\n',
-           "output.quality is ignored for JPEG"),
+    Mutant("jpeg-quality-ignored", "augcli/io.py", "[cv2.IMWRITE_JPEG_QUALITY, int(quality)]",
+           "[cv2.IMWRITE_JPEG_QUALITY, 95]", "output.quality is ignored for JPEG", tests=("tests/test_encoding.py",)),
+    Mutant("jpeg-icc-quality-ignored", "augcli/io.py", 'options = {"quality": quality}\n', 'options = {"quality": 95}\n',
+           "output.quality is ignored for a JPEG that carries a colour profile", tests=("tests/test_encoding.py",)),
     Mutant("icc-dropped", "augcli/io.py", 'options["icc_profile"] = icc_profile', "pass",
            "the source's colour profile is not written"),
     Mutant("torn-line-kept", "augcli/manifest.py", "        if position == size:\n            return", "        return",
@@ -231,8 +233,9 @@ MUTANTS = (
     Mutant("preview-seeds", "augcli/_preview.py", "draw(run_seed, source.relpath, copy,",
            "draw(run_seed, source.relpath, copy + 1,", "preview shows other draws than expand writes"),
     Mutant("verify-no-extra", "augcli/_verify.py",
-           'if rel not in listed and rel not in META_FILES and rel != LOCK_FILE and not is_temp(rel.rpartition("/")[2]):',
-           "if False:", "verify does not report files the manifest does not list"),
+           "self.extra = sorted(rel for rel in files if rel not in listed",
+           "self.extra = sorted(rel for rel in files if False and rel not in listed",
+           "verify does not report files the manifest does not list"),
 )
 
 # The test files that can see a mutant in each module, cheapest and most

@@ -56,3 +56,18 @@ def test_jpeg_bytes_are_pillows(channels, quality):
     Image.fromarray(arr[..., 0] if channels == 1 else arr).save(expected, "JPEG", quality=quality)
     data, written, note = encode(arr, "JPEG", quality=quality)
     assert data == expected.getvalue() and note is None and written.shape == arr.shape
+
+
+@pytest.mark.parametrize("quality", [30, 90])
+def test_a_jpeg_with_a_colour_profile_is_pillows_at_the_asked_quality(quality):
+    """OpenCV cannot embed a profile: such JPEGs go through Pillow, at the same quality."""
+    from augcli.io import encode
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    arr = np.random.default_rng(quality).integers(0, 256, (40, 56, 3), np.uint8)
+    expected = io.BytesIO()
+    Image.fromarray(arr).save(expected, "JPEG", quality=quality, icc_profile=profile)
+    data, _, _ = encode(arr, "JPEG", quality=quality, icc_profile=profile)
+    assert data == expected.getvalue()
+    with Image.open(io.BytesIO(data)) as written:
+        assert written.info.get("icc_profile") == profile

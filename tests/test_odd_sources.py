@@ -37,7 +37,7 @@ DEGENERATE = {"one.png": (1, 1), "column.png": (1, 9), "row.png": (9, 1)}
 
 
 @pytest.mark.parametrize("op", sorted(REGISTRY))
-def test_every_op_works_or_skips_on_one_pixel_sides(run, tmp_path, op):
+def test_every_op_works_or_skips_on_one_pixel_sides(run, tmp_path, op, example_models):
     root = tmp_path / "src"
     for name, size in DEGENERATE.items():
         make_image(root / "cat" / name, size, seed=len(name))

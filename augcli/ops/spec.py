@@ -433,7 +433,8 @@ class OpSpec:
 
     Ops are registered through ``augcli.ops.registry`` (``register``, or the
     helpers ``point_op``, ``affine_op`` and ``policy``), which refuses hooks
-    that exclude each other.
+    that exclude each other, and stamps ``plugin`` on ops an installed
+    package registers (``augcli.ops.plugins``).
     """
 
     name: str
@@ -453,6 +454,10 @@ class OpSpec:
     expand_excluding: bool = False  # expand takes exclude= and draws among the ops left
     parts: dict[str, dict] = field(default_factory=dict)  # plain op -> drawn values that switch it off
     values: Callable[[dict, str, Callable[[], list[float]]], Callable] | None = None  # point ops
+    # checks that need more than a parameter's kind, run once when a recipe is validated (a model file that
+    # must exist and load): prepare(fixed values) -> (values to set, [(parameter, problem), ...])
+    prepare: Callable[[dict], tuple[dict, list[tuple[str, str]]]] | None = None
+    plugin: tuple[str, str] | None = None  # (distribution, version) of the package that registered it
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)

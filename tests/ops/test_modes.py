@@ -29,6 +29,11 @@ def image(mode: str, seed: int = 0) -> np.ndarray:
     return rng.integers(0, 256, (H, W, channels), np.uint8)
 
 
+@pytest.fixture(autouse=True)
+def model_files(example_models):
+    """The model file the onnx op's documented example names (conftest.example_models)."""
+
+
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("name", KERNELS)
 def test_every_op_is_defined_and_in_range_in_every_mode(name, mode):
