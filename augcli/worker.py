@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from .distinct import draws
 from .io import Unusable, decode
 from .limits import max_source_bytes
 from .manifest import ManifestRecord, SkipRecord
@@ -141,12 +142,18 @@ def process(task: Task, job: Job) -> list[ManifestRecord | SkipRecord]:
     except Exception as exc:  # whatever else a decoder raises is this file's problem, not the run's
         return [_skip(source, f"cannot decode: {type(exc).__name__}: {exc}", source_sha)]
     records = []
+    distinct: dict | None = None  # drawn at the first distinct target, inside its try
     for target in task.targets:
         seed = None
         ops: tuple[AppliedOp, ...] = ()
+        attempt = 0
         stage = "draw parameters"
         try:
-            if target.kind == "augmented":
+            if target.kind == "augmented" and target.distinct:
+                if distinct is None:
+                    distinct = _distinct_draws(task, job, decoded.size)
+                ops, seed, attempt = distinct[target.copy]
+            elif target.kind == "augmented":
                 ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.size)
             stage = f"augment ({', '.join(op.op for op in ops)})" if ops else "encode"
             out_bytes, width, height, note = render(decoded, target, ops, data, job.max_pixels)
@@ -170,5 +177,12 @@ def process(task: Task, job: Job) -> list[ManifestRecord | SkipRecord]:
             path=target.path, source=source.relpath, label=source.label, split=source.split, kind=target.kind,
             copy=target.copy, seed=seed, ops=tuple(op.to_json() for op in ops), width=width, height=height,
             sha256=hashlib.sha256(out_bytes).hexdigest(), source_sha256=source_sha, variant=target.variant,
-            note=note or None))
+            note=note or None, extra={"attempt": attempt} if attempt else {}))
     return records
+
+
+def _distinct_draws(task: Task, job: Job, size) -> dict:
+    """copy -> (ops, seed, attempt) for the targets drawn with ``distinct: true``
+    (each depends on the copies before it, so they are drawn together)."""
+    wanted = [t for t in task.targets if t.kind == "augmented" and t.distinct]
+    return draws(job.seed, task.source.relpath, [t.copy for t in wanted], wanted[0].steps, size)

@@ -22,7 +22,7 @@ from ..outstate import check_out, check_resumable, previous_run, refuse_links
 from ..plan import Plan, make_plan
 from ..recipe import Recipe
 from ..provenance import plugins_used
-from ..resume import reconcile
+from ..resume import check_removal, drawings_for, recipe_changes, reconcile
 from ..scan import OutIdentity, Scan, check_src, scan
 from ..worker import Job
 from . import tree_of
@@ -35,7 +35,7 @@ from .store import Store
 def expand_stored(src, out, recipe: Recipe, *, jobs=None, backend="loky", scheduler=None, resume=False,
                   overwrite=False, dry_run=False, max_pixels, augment_splits=None,
                   on_progress: Callable[[int], None] | None = None, on_start: Callable[[int], None] | None = None,
-                  storage_options: dict | None = None, started: float | None = None) -> Summary:
+                  storage_options: dict | None = None, started: float | None = None, prune: bool = False) -> Summary:
     """``augcli.expand`` with SRC and/or OUT as URLs (or ``Store``), its arguments
     and recipe already checked by ``expand``."""
     started = time.perf_counter() if started is None else started
@@ -73,7 +73,7 @@ def expand_stored(src, out, recipe: Recipe, *, jobs=None, backend="loky", schedu
             kind = _Run if isinstance(out_tree, str) else _StoredRun
             src_arg = Path(src_tree) if isinstance(src_tree, str) else src_tree
             run = kind(src_arg, out_dir, shown, recipe, found, workers)
-            tasks = run.prepare(plan, previous, overwrite, summary)
+            tasks = run.prepare(plan, previous, overwrite, summary, prune)
             if tasks is not None:
                 job_src = str(Path(src_tree).resolve()) if isinstance(src_tree, str) else src_tree
                 job = Job(job_src, run.out, recipe.effective_seed, max_pixels, local_pool=backend == "loky",
@@ -135,7 +135,7 @@ def _previous_run(out, recipe: Recipe, resume: bool, overwrite: bool) -> RunReco
     if not any(name != LOCK_FILE for name in names):
         return None
     if resume:
-        return check_resumable(out, run_record(out), recipe, recipe.effective_seed)
+        return check_resumable(out, run_record(out), recipe)
     if overwrite and run_record(out) is None:
         raise UsageError(f"--overwrite: {out} has no augcli.json; augcli only overwrites its own output")
     if not overwrite:
@@ -193,13 +193,16 @@ class _StoredRun(_Run):
         for name in list(store.files(PARTS)) + list(META_FILES):
             store.remove(name)
 
-    def take_stock(self, plan: Plan, previous: RunRecord):
+    def take_stock(self, plan: Plan, previous: RunRecord, prune: bool = False):
         store = self.out.store
         for name in (MANIFEST, SKIPPED):  # a killed run's parts become its files first
             join(store, name)
         done, skipped = _previous_records(store, repair=True)
         resumed = reconcile(plan, self.found, _Listed(set(store.files())), self.src, done, skipped,
-                            finished=previous.status == "complete", jobs=self.jobs)
+                            finished=previous.status == "complete", jobs=self.jobs,
+                            drawings=drawings_for(previous, self.recipe))  # recipe edits followed here too
+        resumed.recipe_changes = recipe_changes(previous, self.recipe)
+        check_removal(resumed, previous, self.src, len(done), str(store), prune)
         if resumed.stale or resumed.dropped_skips:
             for record in resumed.stale:
                 store.remove(record.path)
