@@ -34,7 +34,9 @@ from .outstate import check_out, clear_previous_output, is_empty, previous_run, 
 from .plan import Plan, Task, make_plan
 from .recipe import Recipe
 from .resume import previous_records, take_stock
-from .scan import Scan, check_separate, check_src, scan
+from .label_rules import LabelRules
+from .layouts import check_annotated, finish_layout, scan  # SRC in its layout (class folders or annotated)
+from .scan import Scan, check_separate, check_src
 from .trees import hash_inside
 from .worker import Job
 
@@ -159,6 +161,7 @@ def expand(
     dry_run: bool = False,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     augment_splits: tuple[str, ...] | None = None,
+    layout: str | None = None,
     on_progress: Callable[[int], None] | None = None,
     on_start: Callable[[int], None] | None = None,
 ) -> Summary:
@@ -183,13 +186,14 @@ def expand(
         check_separate(src_path, out_path)
         if dry_run:  # says what the run would do, refusals included
             previous = previous_run(out_path, recipe, resume, overwrite)
-            return _dry_run(src_path, out_path, str(out), recipe, augment_splits, previous)
+            return _dry_run(src_path, out_path, str(out), recipe, augment_splits, previous, layout)
 
     try:
         with one_writer(out_path):
             with _before_writing():  # a scan of a large or slow SRC takes a while
                 previous = previous_run(out_path, recipe, resume, overwrite)
-                found: Scan = scan(src_path)
+                found: Scan = scan(src_path, layout)
+                check_annotated(found, recipe)
                 plan = make_plan(found, recipe, augment_splits)
                 found = _with_plan_skips(found, plan)
                 refuse_links(out_path, plan)
@@ -199,7 +203,7 @@ def expand(
             tasks = run.prepare(plan, previous, overwrite, summary)
             if tasks is not None:
                 job = Job(str(src_path.resolve()), run.out, recipe.effective_seed, max_pixels,
-                          local_pool=backend == "loky")
+                          layout=found.layout, labels=recipe.labels or LabelRules(), local_pool=backend == "loky")
                 run.execute(tasks, job, backend, scheduler, on_start, on_progress, summary)
     except OSError as exc:  # before the run began: nothing written, nothing to resume
         raise AugcliError(f"cannot write to OUT {out}: {exc.strerror or exc}") from exc
@@ -208,10 +212,11 @@ def expand(
 
 
 def _dry_run(src: Path, out_path: Path, out: str, recipe: Recipe, augment_splits: tuple[str, ...] | None,
-             previous: RunRecord | None) -> Summary:
+             previous: RunRecord | None, layout: str | None = None) -> Summary:
     """``--dry-run``: the plan and what is left of it after a previous run's
     records (``--resume``); nothing written, no lock taken."""
-    found = scan(src)
+    found = scan(src, layout)
+    check_annotated(found, recipe)
     plan = make_plan(found, recipe, augment_splits)
     found = _with_plan_skips(found, plan)
     done, skipped_before = previous_records(out_path, repair=False) if previous else ([], [])
@@ -304,6 +309,10 @@ class _Run:
             # a worker killed mid-write (OOM, a lost Dask worker) leaves its temp file; its
             # task was redone elsewhere or skipped, and every worker has finished now
             self.out.remove_temp_files()
+            if self.found.layout != "folders":  # data.yaml, COCO's JSON: from every record, resumed ones too
+                files = finish_layout(self.found, self.out)
+                self.record = dataclasses.replace(self.record, extra={**self.record.extra, "layout": self.found.layout,
+                                                                      "layout_files": files})
             self._end_record("complete", summary)
         except BaseException as exc:
             note = self.record_failure(summary)

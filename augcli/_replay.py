@@ -37,6 +37,7 @@ from .plan import Target
 from .recipe import Recipe
 from .sampling import AppliedOp, TooLarge, check_pixels, sample
 from .render import render
+from .labelled import LabelReplay
 from .scan import check_separate, check_src
 from .trees import Refused, check_out, read_inside
 
@@ -155,6 +156,7 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
     by_source: dict[str, list[tuple[int, ManifestRecord]]] = defaultdict(list)
     for line, record in _checked(manifest, only):
         by_source[record.source].append((line, record))
+    labelled = LabelReplay.of(run, recipe, src)
     newout.mkdir(parents=True, exist_ok=True)
     target_dir = OutDir.of(newout)
     written = 0
@@ -173,17 +175,26 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
                 target = Target(record.path, record.kind, record.copy, encoding,
                                 byte_copy=record.sha256 == record.source_sha256)
                 ops = tuple(AppliedOp.from_json(op) for op in record.ops)
+                files, labels = (), record.labels
                 try:
                     check_pixels(ops, decoded.image.size, encoding, max_pixels)
-                    out_bytes, width, height, _ = render(decoded, target, ops, data)
+                    if labelled is not None:
+                        out = labelled.render(decoded, data, record, target, ops)
+                        out_bytes, width, height, files, labels = out.image, out.width, out.height, out.files, out.record
+                    else:
+                        out_bytes, width, height, _ = render(decoded, target, ops, data)
                 except TooLarge as exc:
                     raise AugcliError(f"{manifest}:{line}: {exc}") from None
                 except Exception as exc:  # values no op can apply (a degenerate perspective, say)
                     raise AugcliError(f"{manifest}:{line}: cannot replay it: {type(exc).__name__}: {exc}") from None
                 write_atomic(target_dir, record.path, out_bytes)
-                log.append(dataclasses.replace(record, width=width, height=height,
+                for path, label in files:
+                    write_atomic(target_dir, path, label)
+                log.append(dataclasses.replace(record, width=width, height=height, labels=labels,
                                                sha256=hashlib.sha256(out_bytes).hexdigest()))
                 written += 1
+    if labelled is not None:
+        run = dataclasses.replace(run, extra={**run.extra, "layout_files": labelled.finish(target_dir)})
     write_run_record(target_dir, dataclasses.replace(run, replay_of=str(manifest.resolve()),
                                                      counts=Counts(written=written)))
     return written

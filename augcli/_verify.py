@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .errors import UsageError
 from .io import is_temp
-from .manifest import MANIFEST, META_FILES, read_records
+from .manifest import MANIFEST, META_FILES, read_records, read_run_record
 from .outdir import LOCK_FILE
 from .trees import Refused, digest_of, open_inside
 
@@ -84,6 +84,19 @@ def verify(out: str | Path, source: str | Path | None = None) -> Report:
         listed.add(record.path)
         sources.setdefault(record.source, record.source_sha256)
         report.check(out, record.path, record.sha256)
+        labels = record.labels or {}
+        if labels.get("path") and labels.get("sha256") and labels["path"] not in listed:  # its label file
+            report.checked += 1
+            listed.add(labels["path"])
+            report.check(out, labels["path"], labels["sha256"])
+        if labels.get("source") and labels.get("source_sha256"):
+            sources.setdefault(labels["source"], labels["source_sha256"])
+    run = read_run_record(out)
+    for rel, digest in ((run.extra.get("layout_files") or {}) if run else {}).items():
+        if isinstance(rel, str) and isinstance(digest, str) and rel not in listed:  # data.yaml, COCO's JSON
+            report.checked += 1
+            listed.add(rel)
+            report.check(out, rel, digest)
     for folder, _, files in os.walk(out):
         for name in files:
             rel = (Path(folder) / name).relative_to(out).as_posix()

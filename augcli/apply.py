@@ -9,7 +9,7 @@ costs one interpolation and no double blur. Runs made only of exact ops
 from __future__ import annotations
 
 from functools import partial
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 from PIL import Image
@@ -42,6 +42,16 @@ def other_engine(recorded: str | None) -> str | None:
 
 def apply(img: Image.Image, ops: Iterable[AppliedOp]) -> Image.Image:
     """Return ``img`` with ``ops`` applied in order; ``img`` is not modified."""
+    for kind, run in runs(ops):
+        img = _apply_run(img, run, kind)
+    return img
+
+
+def runs(ops: Iterable[AppliedOp]) -> Iterator[tuple[str | None, list[AppliedOp]]]:
+    """``ops`` grouped as ``apply`` runs them: (kind, ops) with kind ``affine``
+    (one resample, see ``run_geometry``), ``point`` (one lookup table) or None (one
+    op on its own). Targets (``augcli.targets``) follow the same runs, so boxes
+    and masks move with the very matrix the pixels get."""
     run: list[AppliedOp] = []
     kind = None
     for op in ops:
@@ -52,9 +62,21 @@ def apply(img: Image.Image, ops: Iterable[AppliedOp]) -> Image.Image:
         if run and mine is not None and mine == kind and (kind == "point" or _fusable(run, op)):
             run.append(op)
             continue
-        img = _apply_run(img, run, kind)
+        if run:
+            yield kind, run
         run, kind = [op], mine
-    return _apply_run(img, run, kind)
+    if run:
+        yield kind, run
+
+
+def run_geometry(run: list[AppliedOp], size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int], bool]:
+    """An affine run's forward map (3x3, input to output pixel centres), its
+    output size, and whether it is exact (flips, quarter turns, crops only)."""
+    matrix = np.eye(3)
+    for op in run:
+        step, size = lookup(op.op).forward(op.kwargs(), size)
+        matrix = step @ matrix
+    return matrix, size, all(lookup(op.op).exact for op in run)
 
 
 def _kind(spec: OpSpec) -> str | None:
@@ -66,8 +88,6 @@ def _kind(spec: OpSpec) -> str | None:
 
 
 def _apply_run(img: Image.Image, run: list[AppliedOp], kind: str | None) -> Image.Image:
-    if not run:
-        return img
     if kind == "affine":
         return _apply_affine_run(img, run)
     if kind == "point":
@@ -94,11 +114,8 @@ def _apply_affine_run(img: Image.Image, run: list[AppliedOp]) -> Image.Image:
     if len(run) == 1:
         (op,) = run
         return lookup(op.op).kernel(img, **op.kwargs())
-    matrix, size = np.eye(3), img.size
-    for op in run:
-        step, size = lookup(op.op).forward(op.kwargs(), size)
-        matrix = step @ matrix
-    if all(lookup(op.op).exact for op in run):
+    matrix, size, exact = run_geometry(run, img.size)
+    if exact:
         # flips, quarter turns and crops compose to one of the eight symmetries of
         # the rectangle and an integer shift: one lossless transpose and one crop
         turn = _TRANSPOSES[tuple(np.rint(matrix[:2, :2]).astype(int).ravel())]

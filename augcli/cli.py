@@ -135,8 +135,11 @@ def _splits(value: str | None) -> tuple[str, ...] | None:
 @click.option("--augment-splits", metavar="NAMES",
               help="Comma-separated splits to augment in a train/val/test layout; others are copied "
                    "[default: train].")
+@click.option("--layout", type=click.Choice(["folders", "yolo", "coco", "masks"]),
+              help="SRC's layout: class folders, or a detection/segmentation dataset whose boxes and masks move "
+                   "with the pixels [default: detected from SRC].")
 def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, scheduler, resume, overwrite, dry_run, strict, quiet,
-           verbose, max_pixels, augment_splits):
+           verbose, max_pixels, augment_splits, layout):
     """Write an augmented copy of the image tree SRC into OUT.
 
     SRC holds one folder per class (SRC/cat/*.jpg), optionally under
@@ -165,7 +168,8 @@ def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, schedule
             src, out, recipe, copies=copies, seed=seed, balance=balance, jobs=jobs, backend=backend, scheduler=scheduler,
             resume=resume,
             overwrite=overwrite, dry_run=dry_run, max_pixels=max_pixels,
-            augment_splits=_splits(augment_splits), on_start=progress.start, on_progress=progress.update,
+            augment_splits=_splits(augment_splits), layout=layout, on_start=progress.start,
+            on_progress=progress.update,
         )
     finally:
         progress.close()

@@ -20,6 +20,7 @@ from typing import Any, Union
 import yaml
 
 from .errors import Problem, RecipeError, UsageError
+from .label_rules import KEYS as LABEL_KEYS, ON_EMPTY, LabelRules
 from .limits import DEFAULT_MAX_PIXELS, MAX_BALANCE, MAX_COPIES, MAX_DEPTH, MAX_RECIPE_BYTES, MAX_VALUES
 from .names import FOREIGN_PARAMS, pointer
 from .ops import REGISTRY, lookup, suggest
@@ -171,6 +172,7 @@ class Recipe:
     variants: tuple[tuple[str, tuple[Step, ...]], ...] = ()
     classes: tuple[tuple[str, ClassRule], ...] = ()
     balance: Balance | None = None
+    labels: LabelRules | None = None  # annotated layouts: box and mask rules (None: the defaults)
     name: str = field(default="<recipe>", compare=False)
     lines: dict = field(default_factory=dict, compare=False, repr=False)  # recipe path -> line, for messages
     # not part of the normalised recipe or its hash: they change no pixel
@@ -286,6 +288,8 @@ class Recipe:
             plain["balance"] = self.balance.to_plain()
         if self.classes:
             plain["classes"] = {name: rule.to_plain() for name, rule in self.classes}
+        if self.labels is not None:
+            plain["labels"] = self.labels.to_plain()
         return plain
 
     def notices(self) -> list[str]:
@@ -537,7 +541,7 @@ _EMPTY = ("an empty pipeline would write {} identical copies of each image; add 
           "only the originals")
 
 _TOP_KEYS = ("version", "copies", "seed", "include_originals", "output", "pipeline", "variants", "keras",
-             "balance", "classes")
+             "balance", "classes", "labels")
 _VARIANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _P = Param("p", "float", 1.0, 0, 1, doc="probability that the op fires")
 
@@ -634,6 +638,8 @@ class _Parser:
             fields["balance"] = self.balance(data["balance"], "balance")
         if "classes" in data:
             fields["classes"] = self.classes(data["classes"], "classes")
+        if "labels" in data:
+            fields["labels"] = self.labels(data["labels"], "labels")
         if not (has_variants or "keras" in data):
             self.identical_copies(data, fields)
         return Recipe(**fields, lines=self.lines, training_time=tuple(self.training_time), sizes=tuple(self.sizes))
@@ -709,6 +715,16 @@ class _Parser:
             pipeline = self.steps(rule["pipeline"], f"{sub}.pipeline") if "pipeline" in rule else None
             rules.append((str(label), ClassRule(tuple(map(str, exclude)), copies, pipeline)))
         return tuple(rules)
+
+    def labels(self, data: Any, path: str) -> LabelRules:
+        """``labels:`` (annotated layouts): rules for boxes that leave the frame, the mask fill."""
+        if not isinstance(data, dict):
+            self.problem(path, f"labels is a mapping ({', '.join(LABEL_KEYS)}), found {show(data)}")
+            return LabelRules()
+        self.unknown_keys(data, LABEL_KEYS, path, "a labels key")
+        params = (Param("min_visibility", "float", 0.0, 0, 1), Param("min_size", "float", 1.0, 0, 100000),
+                  Param("on_empty", "enum", "keep", choices=ON_EMPTY), Param("ignore_index", "int", 0, 0, 65535))
+        return LabelRules(**{p.name: self.fixed(p, data.get(p.name, p.default), f"{path}.{p.name}") for p in params})
 
     def output(self, data: Any, path: str) -> Output:
         keys = ("format", "quality", "size", "fit", "background")
