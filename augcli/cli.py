@@ -257,7 +257,9 @@ def validate(recipe_path, max_pixels):
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Seed (default: the recipe's): the same as expand's.")
 @click.option("--from", "from_out", type=click.Path(exists=True, file_okay=False),
               help="Draw the sheet from an existing output folder's manifest instead of a recipe.")
-def preview(src, recipe_path, out_path, images, variants, seed, from_out):
+@click.option("--layout", type=click.Choice(["folders", "yolo", "coco", "masks"]),
+              help="SRC's layout (as expand's); boxes and masks are drawn on the tiles [default: detected].")
+def preview(src, recipe_path, out_path, images, variants, seed, from_out, layout):
     """Write a contact sheet PNG: one row per sampled image, the original first,
     then augmentations exactly as expand would write them, each labelled with
     the ops that fired.
@@ -287,7 +289,8 @@ def preview(src, recipe_path, out_path, images, variants, seed, from_out):
     if from_out is not None:
         rows = rows_from_output(from_out, images=images, variants=variants, seed=seed or 0)
     else:
-        rows = preview_rows(src, _load_recipe(recipe_path), images=images, variants=variants, seed=seed)
+        rows = preview_rows(src, _load_recipe(recipe_path), images=images, variants=variants, seed=seed,
+                            layout=layout)
     if not rows:
         raise UsageError("no images to preview (no usable images in the augmented split)")
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)

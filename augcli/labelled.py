@@ -75,13 +75,16 @@ def settle(targets: Targets, ops: tuple[AppliedOp, ...], encoding: Encoding, rul
 
 def labelled_output(decoded: Decoded, data: bytes, source: SourceImage, targets: Targets, target: Target,
                     ops: tuple[AppliedOp, ...], rules: LabelRules, layout_name: str, src: str, run_seed: int,
-                    label_bytes: bytes | None, label_sha: str | None) -> Labelled:
-    """Render one output and its labels (redrawing under ``on_empty: redraw``)."""
+                    label_bytes: bytes | None, label_sha: str | None) -> Labelled | None:
+    """Render one output and its labels (redrawing under ``on_empty: redraw``);
+    None for an output ``on_empty: skip`` leaves out (decided before any pixel is computed)."""
     module = layout(layout_name)
     passthrough = target.byte_copy and not decoded.rotated
     redraw = (lambda attempt: sample(target.steps, redraw_rng(run_seed, source.relpath, target.copy, attempt),
                                      decoded.image.size)) if target.kind == "augmented" else None
     ops, moved, counts, attempt = settle(targets, ops, target.encoding, rules, redraw)
+    if rules.on_empty == "skip" and target.kind == "augmented" and targets.classes and not moved.classes:
+        return None  # not written; a resume draws it again, finds it empty again, and writes nothing again
     image, width, height, note = render(decoded, target, ops, data)
     files, extra = module.write(moved, target.path, source)
     if passthrough and label_bytes is not None:

@@ -199,6 +199,8 @@ def _annotated(task: Task, job: Job, data: bytes, decoded, source_sha: str) -> l
         except Exception as exc:  # as in process: one source's problem, never the run's
             what = str(exc) if isinstance(exc, TooLarge) else f"{type(exc).__name__}: {exc}"
             return records + [_skip(source, f"cannot {stage}: {what}", source_sha)]
+        if out is None:  # labels.on_empty: skip, and every object left the frame
+            continue
         if _orphaned():
             os._exit(1)
         try:

@@ -319,3 +319,34 @@ def test_augmenter_moves_boxes_and_masks_as_expand_writes_them(tmp_path):
                                                                    (x1 - x0) / w, (y1 - y0) / h))
             assert labels["mask"].shape == (h, w) and set(np.unique(labels["mask"])) <= {0, 4}
             assert record["labels"]["objects"]["dropped"] == 0
+
+
+# -- preview, stats, manifest ----------------------------------------------------------
+
+
+def test_preview_draws_the_moved_boxes(tmp_path):
+    from augcli._preview import preview_rows
+    from augcli.overlay import colour
+
+    src = _yolo(tmp_path / "src", {"a": "3 0.25 0.35 0.25 0.3\n"})
+    rows = preview_rows(src, augcli.Recipe.from_yaml("version: 1\ncopies: 1\npipeline: [hflip]\n"), images=1,
+                        variants=1)
+    original, flipped = (np.asarray(tile.image) for tile in rows[0].tiles)
+    ink = np.all(original == colour(3), axis=-1)
+    ys, xs = np.nonzero(ink)
+    assert (xs.min(), ys.min(), xs.max(), ys.max()) == (10, 10, 29, 24)  # the box's outline, edges inclusive
+    assert np.array_equal(np.all(flipped == colour(3), axis=-1), ink[:, ::-1])
+
+
+def test_stats_and_manifest_count_objects(tmp_path):
+    src = _yolo(tmp_path / "src", {"a": "0 0.25 0.35 0.25 0.3\n1 0.5 0.5 0.1 0.1\n"})
+    assert _expand(src, tmp_path / "out").exit_code == 0
+    runner = CliRunner()
+    result = runner.invoke(cli, ["stats", str(tmp_path / "out"), "--json"])
+    objects = json.loads(result.output)["objects"]
+    assert objects["classes"]["0"] == {"source": 1, "augmented": 2} and objects["classes"]["1"]["source"] == 1
+    assert sum(objects["augmented"].values()) == 4
+    result = runner.invoke(cli, ["manifest", str(tmp_path / "out")])
+    header, first, *_ = result.output.splitlines()
+    assert header.endswith("labels_path,objects_kept,objects_clipped,objects_dropped,objects_per_class")
+    assert first.endswith("labels/train/a.txt,2,0,0,0=1 1=1")
