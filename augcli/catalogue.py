@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .label_rules import ON_EMPTY
 from .limits import MAX_BALANCE, MAX_COPIES
 from .ops import REGISTRY
 from .ops.spec import REQUIRED, OpSpec, Param, show, size_schema
@@ -168,6 +169,11 @@ def json_schema() -> dict[str, Any]:
                     "exclude": {"type": "array", "items": {"enum": sorted(REGISTRY)}},
                     "copies": {"type": "integer", "minimum": 0, "maximum": MAX_COPIES},
                     "pipeline": steps}}},
+            "labels": {"type": "object", "additionalProperties": False, "properties": {  # annotated layouts
+                "min_visibility": {"type": "number", "minimum": 0, "maximum": 1},
+                "min_size": {"type": "number", "minimum": 0, "maximum": 100000},
+                "on_empty": {"enum": list(ON_EMPTY)},
+                "ignore_index": {"type": "integer", "minimum": 0, "maximum": 65535}}},
         },
         "$defs": {"step": {"anyOf": step_options}},
     }

@@ -350,3 +350,15 @@ def test_stats_and_manifest_count_objects(tmp_path):
     header, first, *_ = result.output.splitlines()
     assert header.endswith("labels_path,objects_kept,objects_clipped,objects_dropped,objects_per_class")
     assert first.endswith("labels/train/a.txt,2,0,0,0=1 1=1")
+
+
+def test_a_geometric_op_that_cannot_move_boxes_is_refused_for_annotated_layouts(tmp_path, monkeypatch):
+    from augcli.ops.registry import REGISTRY
+    from augcli.ops.spec import OpSpec
+
+    # a plugin-like geometric op with neither a forward matrix nor a known way to move targets
+    monkeypatch.setitem(REGISTRY, "swirl", OpSpec("swirl", lambda img: img, category="geometric"))
+    src = _yolo(tmp_path / "src", {"a": "0 0.5 0.5 0.1 0.1\n"})
+    result = _expand(src, tmp_path / "out", "version: 1\ncopies: 1\npipeline: [hflip, {one_of: [swirl, vflip]}]\n")
+    assert result.exit_code == 2 and not (tmp_path / "out").exists()
+    assert "pipeline[1].one_of[0]: swirl cannot move boxes or masks with its pixels" in result.output
