@@ -294,72 +294,82 @@ class Targets:
 
     def moved(self, steps: Iterable[Move], fill: int = 0) -> "Targets":
         """The targets through ``steps``; boxes and polygons are not clipped yet
-        (``sanitised`` does that, measuring what left the frame)."""
-        boxes, polygons, mask, size = self.boxes.astype(float), list(self.polygons), self.mask, self.size
-        outlines = list(self.outlines) or [None] * len(boxes)
+        (``sanitised`` does that, measuring what left the frame). Every object's
+        points (polygon parts, or a box's outline) go through each step at once."""
+        steps = list(steps)
+        if not steps:
+            return self
+        shapes = []  # per object: its polygon's parts, or its box's outline
+        for i, box in enumerate(self.boxes):
+            if self.polygons[i] is not None:
+                shapes.append(list(self.polygons[i]))
+            elif self.outlines and self.outlines[i] is not None:
+                shapes.append([self.outlines[i]])
+            else:
+                x0, y0, x1, y1 = box
+                shapes.append([np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], float)])
+        mask = self.mask
         for move in steps:
-            curved = move.maps is not None
-            new_boxes = np.zeros_like(boxes)
-            for i, box in enumerate(boxes):
-                if polygons[i] is not None:
-                    polygons[i] = tuple(_map_points(_densify(part, True) if curved else part, move)
-                                        for part in polygons[i])
-                    points = np.vstack(polygons[i])
-                else:
-                    if outlines[i] is None:
-                        x0, y0, x1, y1 = box
-                        outlines[i] = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], float)
-                    points = outlines[i] = _map_points(_densify(outlines[i], True) if curved else outlines[i], move)
-                new_boxes[i] = [*points.min(axis=0), *points.max(axis=0)]
-            boxes = new_boxes
+            if shapes:
+                if move.maps is not None:  # a curved move bends straight edges: follow points along them
+                    shapes = [[_densify(part, True) for part in parts] for parts in shapes]
+                flat = [part for parts in shapes for part in parts]
+                mapped = np.split(_map_points(np.vstack(flat), move), np.cumsum([len(p) for p in flat])[:-1])
+                it = iter(mapped)
+                shapes = [[next(it) for _ in parts] for parts in shapes]
             if mask is not None:
                 mask = warp_mask(mask, move, fill)
-            size = tuple(move.size)
-        return replace(self, size=size, boxes=boxes, polygons=tuple(polygons), mask=mask, outlines=tuple(outlines))
+        boxes = np.array([[*np.vstack(parts).min(axis=0), *np.vstack(parts).max(axis=0)] for parts in shapes],
+                         float).reshape(-1, 4)
+        written = [polygon is not None for polygon in self.polygons]
+        return replace(self, size=tuple(steps[-1].size), boxes=boxes, mask=mask,
+                       polygons=tuple(tuple(parts) if w else None for parts, w in zip(shapes, written)),
+                       outlines=tuple(None if w else parts[0] for parts, w in zip(shapes, written)))
 
     def sanitised(self, rules: LabelRules) -> tuple["Targets", dict]:
         """Clip to the frame; drop objects under ``min_visibility`` / ``min_size``.
         Returns the targets left and the counts {kept, clipped, dropped}
         (kept counts objects untouched by the border, clipped those cut by it)."""
-        w, h = self.size
         keep, states, boxes, polygons = [], [], [], []
         counts = {"kept": 0, "clipped": 0, "dropped": 0}
-        frame = np.array([0, 0, w, h], float)
         outlines = self.outlines or (None,) * len(self.boxes)
         for i, box in enumerate(self.boxes):
-            parts = self.polygons[i]
-            written = parts is not None
-            if parts is None and outlines[i] is not None:
-                parts = (outlines[i],)
-            whole = sum(polygon_area(part) for part in parts) if parts is not None else 0.0
-            if whole > 0:
-                cuts = [clip_polygon(part, self.size) for part in parts]
-                cuts = [cut for cut in cuts if polygon_area(cut) > 0]
-                visible = sum(polygon_area(cut) for cut in cuts) / whole
-                points = np.vstack(cuts) if cuts else np.zeros((1, 2))
-                clipped_box = np.r_[points.min(axis=0), points.max(axis=0)]
-                touched = not np.allclose(clipped_box, box)
-                cut = tuple(cuts) if written else None
-            else:
-                cut = None
-                clipped_box = np.r_[np.maximum(box[:2], frame[:2]), np.minimum(box[2:], frame[2:])]
-                whole = max(box[2] - box[0], 0) * max(box[3] - box[1], 0)
-                inside = max(clipped_box[2] - clipped_box[0], 0) * max(clipped_box[3] - clipped_box[1], 0)
-                visible = inside / whole if whole > 0 else float(inside > 0)
-                touched = not np.allclose(clipped_box, box)
+            written = self.polygons[i] is not None
+            parts = self.polygons[i] if written else (outlines[i],) if outlines[i] is not None else None
+            clipped_box, visible, cut = self._clipped(box, parts)
             side = min(clipped_box[2] - clipped_box[0], clipped_box[3] - clipped_box[1])
             if side <= 0 or side < rules.min_size or visible < rules.min_visibility or visible <= 0:
                 counts["dropped"] += 1
                 continue
-            state = "clipped" if touched else "kept"
+            state = "kept" if float(np.abs(clipped_box - box).max()) < 1e-6 else "clipped"
             counts[state] += 1
             keep.append(i)
             states.append(state)
             boxes.append(clipped_box)
-            polygons.append(cut)
+            polygons.append(cut if written else None)
         out = replace(self, classes=tuple(self.classes[i] for i in keep), outlines=(),
                       boxes=np.array(boxes, float).reshape(-1, 4), polygons=tuple(polygons), states=tuple(states))
         return out, counts
+
+    def _clipped(self, box: np.ndarray, parts) -> tuple[np.ndarray, float, tuple | None]:
+        """One object's box clipped to the frame, the fraction of it still in
+        view, and its polygon's parts clipped. Measured on its moved outline (or
+        polygon) when it has one, so a rotated box hugs what is left in view."""
+        w, h = self.size
+        points = np.vstack(parts) if parts is not None else None
+        if points is not None and points.min() >= 0 and points[:, 0].max() <= w and points[:, 1].max() <= h:
+            return np.r_[points.min(axis=0), points.max(axis=0)], 1.0, parts  # wholly inside: the common case
+        whole = sum(polygon_area(part) for part in parts) if parts is not None else 0.0
+        if whole > 0:
+            cuts = [cut for cut in (clip_polygon(part, self.size) for part in parts) if polygon_area(cut) > 0]
+            inside = np.vstack(cuts) if cuts else np.zeros((1, 2))
+            visible = sum(polygon_area(cut) for cut in cuts) / whole
+            return np.r_[inside.min(axis=0), inside.max(axis=0)], visible, tuple(cuts)
+        # a box alone (or a degenerate outline): clip the rectangle itself
+        clipped = np.r_[np.maximum(box[:2], 0), np.minimum(box[2:], [w, h])]
+        area = max(box[2] - box[0], 0) * max(box[3] - box[1], 0)
+        inside = max(clipped[2] - clipped[0], 0) * max(clipped[3] - clipped[1], 0)
+        return clipped, inside / area if area > 0 else float(inside > 0), None
 
     @property
     def empty(self) -> bool:
