@@ -287,6 +287,7 @@ class Targets:
     # per box-only object after moving: its box's moved outline (a rotated box is a
     # quadrilateral), clipped by ``sanitised`` so the box hugs what is left in the frame
     outlines: tuple[np.ndarray | None, ...] = field(default=(), compare=False, repr=False)
+    fresh: bool = True  # not moved yet: a box inside the frame is kept as it was given (COCO's own bbox)
 
     def __post_init__(self) -> None:
         if not self.polygons and self.classes:
@@ -322,7 +323,7 @@ class Targets:
         boxes = np.array([[*np.vstack(parts).min(axis=0), *np.vstack(parts).max(axis=0)] for parts in shapes],
                          float).reshape(-1, 4)
         written = [polygon is not None for polygon in self.polygons]
-        return replace(self, size=tuple(steps[-1].size), boxes=boxes, mask=mask,
+        return replace(self, size=tuple(steps[-1].size), boxes=boxes, mask=mask, fresh=False,
                        polygons=tuple(tuple(parts) if w else None for parts, w in zip(shapes, written)),
                        outlines=tuple(None if w else parts[0] for parts, w in zip(shapes, written)))
 
@@ -356,6 +357,8 @@ class Targets:
         view, and its polygon's parts clipped. Measured on its moved outline (or
         polygon) when it has one, so a rotated box hugs what is left in view."""
         w, h = self.size
+        if self.fresh and box.min() >= 0 and box[2] <= w and box[3] <= h:
+            return box, 1.0, parts  # as given (an original's labels are not rewritten)
         points = np.vstack(parts) if parts is not None else None
         if points is not None and points.min() >= 0 and points[:, 0].max() <= w and points[:, 1].max() <= h:
             return np.r_[points.min(axis=0), points.max(axis=0)], 1.0, parts  # wholly inside: the common case

@@ -362,3 +362,31 @@ def test_a_geometric_op_that_cannot_move_boxes_is_refused_for_annotated_layouts(
     result = _expand(src, tmp_path / "out", "version: 1\ncopies: 1\npipeline: [hflip, {one_of: [swirl, vflip]}]\n")
     assert result.exit_code == 2 and not (tmp_path / "out").exists()
     assert "pipeline[1].one_of[0]: swirl cannot move boxes or masks with its pixels" in result.output
+
+
+def test_overwrite_removes_label_files_and_data_yaml_of_the_earlier_run(tmp_path):
+    src = _yolo(tmp_path / "src", {"a": "0 0.5 0.5 0.1 0.1\n", "b": "0 0.5 0.5 0.2 0.2\n"})
+    (src / "data.yaml").write_text("train: images/train\nnames: [a]\n")
+    out = tmp_path / "out"
+    assert _expand(src, out).exit_code == 0
+    for name in ("b.png",):
+        (src / "images" / "train" / name).unlink()
+    (src / "labels" / "train" / "b.txt").unlink()
+    (src / "data.yaml").unlink()
+    assert _expand(src, out, RECIPE, "--overwrite").exit_code == 0
+    assert sorted(p.name for p in (out / "labels" / "train").iterdir()) == ["a.txt", "a_aug01.txt", "a_aug02.txt"]
+    assert not (out / "data.yaml").exists()
+    assert CliRunner().invoke(cli, ["verify", str(out)]).exit_code == 0
+
+
+def test_a_coco_original_keeps_its_bbox(tmp_path):
+    src = _coco(tmp_path / "src")
+    path = src / "annotations" / "instances_train.json"
+    data = json.loads(path.read_text())
+    data["annotations"][0]["bbox"] = [9, 9, 22, 17]  # looser than its polygon, as hand-drawn boxes are
+    path.write_text(json.dumps(data))
+    assert _expand(src, tmp_path / "out").exit_code == 0
+    written = json.loads((tmp_path / "out" / "annotations" / "instances_train.json").read_text())
+    original = next(i["id"] for i in written["images"] if i["file_name"] == "p1.png")
+    boxes = [a["bbox"] for a in written["annotations"] if a["image_id"] == original]
+    assert [9, 9, 22, 17] in boxes
