@@ -74,7 +74,7 @@ def settle(targets: Targets, ops: tuple[AppliedOp, ...], encoding: Encoding, rul
 
 
 def labelled_output(decoded: Decoded, data: bytes, source: SourceImage, targets: Targets, target: Target,
-                    ops: tuple[AppliedOp, ...], rules: LabelRules, layout_name: str, src: str, run_seed: int,
+                    ops: tuple[AppliedOp, ...], rules: LabelRules, layout_name: str, run_seed: int,
                     label_bytes: bytes | None, label_sha: str | None) -> Labelled | None:
     """Render one output and its labels (redrawing under ``on_empty: redraw``);
     None for an output ``on_empty: skip`` leaves out (decided before any pixel is computed)."""
@@ -145,8 +145,8 @@ class LabelReplay:
         label_sha = hashlib.sha256(label_bytes).hexdigest() if label_bytes is not None else label_digest(self.src, source)
         if (record.labels or {}).get("source_sha256") != label_sha:
             raise LabelError(f"the labels of {record.source} have changed since the manifest was written")
-        return labelled_output(decoded, data, source, targets, target, ops, self.rules, self.name, self.src, 0,
-                               label_bytes, label_sha)
+        return labelled_output(decoded, data, source, targets, target, ops, self.rules, self.name, 0, label_bytes,
+                               label_sha)
 
     def finish(self, out) -> dict[str, str]:
         return finish_layout(self.found, out)

@@ -194,8 +194,8 @@ def _annotated(task: Task, job: Job, data: bytes, decoded, source_sha: str) -> l
                 ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.image.size)
             stage = f"augment ({', '.join(op.op for op in ops)})" if ops else "encode"
             check_pixels(ops, decoded.image.size, target.encoding, job.max_pixels)
-            out = labelled_output(decoded, data, source, targets, target, ops, job.labels, job.layout, job.src,
-                                  job.seed, label_bytes, label_sha)
+            out = labelled_output(decoded, data, source, targets, target, ops, job.labels, job.layout, job.seed,
+                                  label_bytes, label_sha)
         except Exception as exc:  # as in process: one source's problem, never the run's
             what = str(exc) if isinstance(exc, TooLarge) else f"{type(exc).__name__}: {exc}"
             return records + [_skip(source, f"cannot {stage}: {what}", source_sha)]
