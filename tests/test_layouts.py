@@ -390,3 +390,20 @@ def test_a_coco_original_keeps_its_bbox(tmp_path):
     original = next(i["id"] for i in written["images"] if i["file_name"] == "p1.png")
     boxes = [a["bbox"] for a in written["annotations"] if a["image_id"] == original]
     assert [9, 9, 22, 17] in boxes
+
+
+def test_coco_splits_by_file_name_only_train_is_augmented(tmp_path):
+    src = _coco(tmp_path / "src")
+    (src / "train").rename(src / "train2017")
+    (src / "annotations" / "instances_train.json").rename(src / "annotations" / "instances_train2017.json")
+    _image(src / "val2017" / "v.png")
+    val = {"images": [{"id": 1, "file_name": "v.png", "width": 80, "height": 50}], "annotations": [],
+           "categories": [{"id": 7, "name": "box"}]}
+    (src / "annotations" / "instances_val2017.json").write_text(json.dumps(val))
+    result = _expand(src, tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "out"
+    assert sorted(p.name for p in (out / "val2017").iterdir()) == ["v.png"]
+    assert len(list((out / "train2017").iterdir())) == 6
+    written = json.loads((out / "annotations" / "instances_val2017.json").read_text())
+    assert [i["file_name"] for i in written["images"]] == ["v.png"]

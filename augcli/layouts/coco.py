@@ -44,12 +44,10 @@ def fits(root: Path) -> str | None:
 
 
 def _split_of(name: str) -> str | None:
-    """``instances_train2017.json`` -> ``train`` when the suffix starts with a split name."""
-    suffix = PurePosixPath(name).stem[len("instances"):].lstrip("_-")
-    for split in sorted(SPLITS, key=len, reverse=True):
-        if suffix.lower().startswith(split):
-            return suffix
-    return None
+    """``instances_train2017.json`` -> ``train``: the split name its suffix starts
+    with (so the usual ``train`` is augmented and ``val`` copied, as for folders)."""
+    suffix = PurePosixPath(name).stem[len("instances"):].lstrip("_-").lower()
+    return next((split for split in sorted(SPLITS, key=len, reverse=True) if suffix.startswith(split)), None)
 
 
 def _images_folder(root: Path, json_name: str, names: list[str]) -> str:
