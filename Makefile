@@ -5,13 +5,14 @@
 #   make test   virtualenv + dev dependencies, the whole test suite
 #   make bench  the benchmarks (see benchmarks/README.md)
 #   make mutants  plant one-line bugs one at a time; the suite must catch >= 95% (not CI)
+#   make evidence is augmentation worth it? digits and faces, with and without augcli (docs/evidence.md)
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 RECIPE ?= recipes/flips.yaml
 
-.PHONY: demo demo-detection demo-balance test mutants bench bench-ops clean sample-data readme-ops
+.PHONY: demo demo-detection demo-balance test mutants bench bench-ops clean sample-data readme-ops evidence
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +69,14 @@ bench: $(VENV)/.installed-bench
 
 bench-ops: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/ops.py
+
+$(VENV)/.installed-evidence: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[evidence]'
+	touch $@ $(VENV)/.installed
+
+# the experiment of README "Is it worth it?": minutes on 2 cores, not part of test or CI
+evidence: $(VENV)/.installed-evidence
+	$(BIN)/python scripts/evidence.py
 
 sample-data: $(VENV)/.installed
 	$(BIN)/python scripts/make_sample_data.py

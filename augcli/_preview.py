@@ -18,20 +18,18 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .errors import UsageError
 from .io import Encoding, decode
-from .limits import DEFAULT_MAX_PIXELS
 from .manifest import MANIFEST, ManifestRecord, read_records
 from .ops import lookup
 from .plan import augmentations, augmented_splits
 from .recipe import Recipe
 from .render import augment, draw, finish
-from .sampling import check_pixels
 from .label_rules import LabelRules
 from .labelled import move_targets, redraw_rng, settle
 from .layouts import layout, scan
 from .overlay import overlay
 from .sampling import sample
 from .scan import SourceImage
-from .trees import read_inside
+from .trees import read_inside, refuse_dangling_link
 
 TILE = 192
 LABEL_LINES = 2
@@ -101,6 +99,21 @@ def pick_sources(sources: list[SourceImage], count: int, seed: int) -> list[Sour
     return picked
 
 
+def check_paths(src: str | None, recipe: str | None, out: str, from_out: str | None) -> None:
+    """What ``augcli preview`` is given, checked before anything is read: SRC with
+    a recipe or an OUT to draw from, and a sheet path that is an image name
+    Pillow writes, not a dangling link, and not inside SRC (as expand checks
+    its OUT)."""
+    if from_out is None and (src is None or recipe is None):
+        raise UsageError("preview needs SRC and --recipe, or --from OUT")
+    refuse_dangling_link(out)
+    if Path(out).suffix.lower() not in Image.registered_extensions():
+        raise UsageError(f"--out {out}: {Path(out).suffix or 'no extension'} is not an image format "
+                         "Pillow writes; name it .png")
+    if src is not None and Path(src).resolve() in Path(out).resolve().parents:
+        raise UsageError(f"--out {out} is inside SRC {src}: augcli never writes into its source")
+
+
 def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: int = 4,
                  seed: int | None = None, augment_splits: tuple[str, ...] | None = None,
                  layout: str | None = None) -> list[Row]:
@@ -129,7 +142,6 @@ def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: 
                 ops, _ = draw(run_seed, source.relpath, copy, steps, decoded.image.size)
                 if labels:  # the ops expand keeps (on_empty: redraw draws again, as expand does)
                     ops = labels.settled(targets, ops, encoding, source, copy, steps, decoded.image.size)
-                check_pixels(ops, decoded.image.size, encoding, DEFAULT_MAX_PIXELS)
                 image = augment(decoded.image, ops, encoding)
                 if labels:
                     image = labels.drawn(image, targets, ops, encoding)[1]

@@ -35,11 +35,11 @@ from .ops.spec import show
 from .outdir import OutDir, write_atomic
 from .plan import Target
 from .recipe import Recipe
-from .sampling import AppliedOp, TooLarge, check_pixels, sample
-from .render import render
+from .sampling import AppliedOp, sample
+from .render import TooLarge, render
 from .labelled import LabelReplay
 from .scan import check_separate, check_src
-from .trees import Refused, check_out, read_inside
+from .trees import Refused, read_inside, refuse_dangling_link
 
 @functools.cache
 def recorded_params(name: str) -> dict[str, Any]:
@@ -142,7 +142,7 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
     if manifest.is_symlink():  # given by name: read it (and its augcli.json) where it really is
         manifest = manifest.resolve()
     check_src(src)
-    check_out(newout)
+    refuse_dangling_link(newout)
     check_separate(src, newout)
     if newout.exists() and any(newout.iterdir()):
         raise UsageError(f"NEWOUT {newout} is not empty: replay writes into a new folder")
@@ -177,12 +177,11 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
                 ops = tuple(AppliedOp.from_json(op) for op in record.ops)
                 files, labels = (), record.labels
                 try:
-                    check_pixels(ops, decoded.image.size, encoding, max_pixels)
                     if labelled is not None:
-                        out = labelled.render(decoded, data, record, target, ops)
+                        out = labelled.render(decoded, data, record, target, ops, max_pixels)
                         out_bytes, width, height, files, labels = out.image, out.width, out.height, out.files, out.record
                     else:
-                        out_bytes, width, height, _ = render(decoded, target, ops, data)
+                        out_bytes, width, height, _ = render(decoded, target, ops, data, max_pixels)
                 except TooLarge as exc:
                     raise AugcliError(f"{manifest}:{line}: {exc}") from None
                 except Exception as exc:  # values no op can apply (a degenerate perspective, say)

@@ -18,10 +18,9 @@ from .imaging import point_chain
 from .lazy import opencv
 from .ops import lookup
 from .ops.spec import OpSpec
+from .ops.resampling import KEYS as _RESAMPLING_KEYS
 from .ops.warp import warp
 from .sampling import AppliedOp
-
-_RESAMPLING_KEYS = ("fill", "cval", "interpolation")
 
 
 _PILLOW_ENGINE = "pillow"  # augcli 0.1.0 resampled with Pillow and recorded no engine

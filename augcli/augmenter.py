@@ -29,6 +29,7 @@ from PIL import Image
 from .errors import Problem, RecipeError
 from .imaging import normalize
 from .io import Encoding
+from .limits import DEFAULT_MAX_PIXELS, MAX_SEED
 from .plan import steps_for
 from .recipe import Output, Recipe
 from .render import augment
@@ -64,6 +65,9 @@ class Augmenter:
         applied, as ``expand`` applies it last.
     seed : int, optional
         The run seed; defaults to the recipe's (0 if it has none), as ``expand``.
+    max_pixels : int, optional
+        The most pixels an image may have at any step (``expand --max-pixels``;
+        0: no limit): past it a call raises ``ValueError`` before allocating it.
 
     Examples
     --------
@@ -72,11 +76,14 @@ class Augmenter:
     >>> image, record = aug(array, key="cat/cat_001.jpg", epoch=5)  # doctest: +SKIP
     """
 
-    def __init__(self, recipe: Recipe | str | os.PathLike | dict, seed: int | None = None):
-        recipe = _as_recipe(recipe)
+    def __init__(self, recipe: Recipe | str | os.PathLike | dict, seed: int | None = None, *,
+                 max_pixels: int = DEFAULT_MAX_PIXELS):
+        recipe = _as_recipe(recipe, max_pixels)
+        recipe.check_sizes(max_pixels)  # output sizes written in it, as expand bounds them
         _refuse_file_settings(recipe)
         self.recipe = recipe
         self.seed = recipe.effective_seed if seed is None else _check_seed(seed)
+        self.max_pixels = max_pixels
         for notice in recipe.notices():  # training-time keras arguments, as the CLI notices them
             warnings.warn(notice, stacklevel=2)
         keep_freed_memory()
@@ -146,7 +153,7 @@ class Augmenter:
         if boxes is not None or mask is not None:
             ops, labels = self._labels(working.size, ops, steps, boxes, classes, mask, key, copy, epoch)
         try:
-            out = augment(working, ops, Encoding.of(self.recipe.output))
+            out = augment(working, ops, Encoding.of(self.recipe.output), self.max_pixels)
         except (ValueError, ZeroDivisionError, OSError, np.linalg.LinAlgError) as exc:
             # what expand records as a skip ("cannot augment ..."): an op this image's mode or size cannot take
             raise ValueError(f"cannot augment {key or 'the image'} ({', '.join(op.op for op in ops)}) in mode "
@@ -219,15 +226,15 @@ class Augmenter:
 # -- the recipe ----------------------------------------------------------------------
 
 
-def _as_recipe(recipe: Any) -> Recipe:
+def _as_recipe(recipe: Any, max_pixels: int) -> Recipe:
     if isinstance(recipe, Recipe):
         return recipe
     if isinstance(recipe, dict):
-        return Recipe.from_dict(recipe)
+        return Recipe.from_dict(recipe, max_pixels=max_pixels)
     if isinstance(recipe, (str, os.PathLike)):
         if isinstance(recipe, str) and "\n" in recipe:
             raise TypeError("Augmenter takes a recipe file's path, not its text: use Augmenter(Recipe.from_yaml(text))")
-        return Recipe.load(Path(recipe))
+        return Recipe.load(Path(recipe), max_pixels=max_pixels)
     raise TypeError(f"recipe must be a Recipe, a recipe file's path or a dict, found {type(recipe).__name__}")
 
 
@@ -260,7 +267,7 @@ def _refuse_file_settings(recipe: Recipe) -> None:
 
 
 def _check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, Integral) or not 0 <= seed <= 2**63 - 1:
+    if isinstance(seed, bool) or not isinstance(seed, Integral) or not 0 <= seed <= MAX_SEED:
         raise ValueError(f"seed must be an integer from 0 to 2**63-1, found {seed!r}")
     return int(seed)
 

@@ -3,12 +3,12 @@ README's op table and the recipe JSON Schema. One source of truth, so the
 docs cannot drift from the code (a test regenerates the README table)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from .label_rules import ON_EMPTY
-from .limits import MAX_BALANCE, MAX_COPIES
+from . import envelope
 from .ops import REGISTRY
-from .ops.spec import REQUIRED, OpSpec, Param, show, size_schema
+from .ops.spec import REQUIRED, OpSpec, Param, show
 from .recipe import COMPOSITION_DOCS
 
 CATEGORIES = ("geometric", "colour", "noise", "policy")
@@ -113,7 +113,7 @@ def _value_schema(param: Param) -> dict[str, Any]:
 
 def _op_schema(spec: OpSpec) -> dict[str, Any]:
     props = {p.name: _value_schema(p) for p in spec.params}
-    props["p"] = {"type": "number", "minimum": 0, "maximum": 1, "description": "probability that the op fires"}
+    props["p"] = _fixed_schema(envelope.P)
     props.update({k: {"description": f"accepted, not applied: {why}"} for k, why in spec.training_time.items()})
     params = {"type": ["object", "null"], "properties": props, "additionalProperties": False,
               "required": [p.name for p in spec.params if p.required]}
@@ -121,59 +121,88 @@ def _op_schema(spec: OpSpec) -> dict[str, Any]:
             "required": [spec.name], "additionalProperties": False}
 
 
+def _fixed_schema(param: Param) -> dict[str, Any]:
+    """A setting that takes one value (no range, no choice)."""
+    base = param.type.schema(param)
+    if param.nullable:
+        base = {"anyOf": [{"type": "null"}, base]}
+    return {"description": param.doc, **base} if param.doc else base
+
+
+# the schema checks some_of's n against the number of its steps for lists of up to this
+# many steps (JSON Schema cannot compare a value with a length; validate checks every n)
+SOME_OF_CHECKED = 32
+
+
+def _some_of_schema(steps: dict) -> dict[str, Any]:
+    keys = envelope.COMPOSITIONS["some_of"]
+    fewer = [{"if": {"properties": {"of": {"maxItems": k}}},
+              "then": {"properties": {"n": _value_schema(replace(envelope.SOME_OF_N, hi=k))}}}
+             for k in range(SOME_OF_CHECKED)]
+    return {"type": "object", "additionalProperties": False, "required": list(keys[:2]),
+            "properties": {"n": _value_schema(envelope.SOME_OF_N), "of": steps, "p": _fixed_schema(envelope.P)},
+            "allOf": fewer}
+
+
+def _exclusions() -> list[dict[str, Any]]:
+    """The rules that tie top-level keys together (``envelope``), as the parser applies them."""
+    rules: list[dict[str, Any]] = [{"anyOf": [{"required": [key]} for key in envelope.STEP_SOURCES]}]
+    rules += [{"not": {"required": [a, b]}} for a, b, _, _ in envelope.EXCLUSIVE]
+    # an empty pipeline writes identical copies unless none are asked for (EMPTY_PIPELINE, EMPTY_FOR_BALANCE)
+    rules.append({"if": {"required": ["pipeline"], "properties": {"pipeline": {"maxItems": 0}}},
+                  "then": {"required": ["copies"], "properties": {"copies": {"const": 0}}}})
+    # no copies and no originals write nothing (NOTHING_WRITTEN)
+    rules.append({"not": {"required": ["copies", "include_originals"],
+                          "properties": {"copies": {"const": 0}, "include_originals": {"const": False}}}})
+    return rules
+
+
 def json_schema() -> dict[str, Any]:
-    """A JSON Schema (draft 2020-12) of recipe version 1, for editors."""
+    """A JSON Schema (draft 2020-12) of recipe version 1, for editors, written
+    from the op registry and the recipe envelope (``augcli.envelope``)."""
     step_ref = {"$ref": "#/$defs/step"}
     steps = {"type": "array", "items": step_ref}
+    listed = {**steps, "minItems": 1}
     composition = {
-        "one_of": {"anyOf": [steps, {"type": "object", "properties": {"of": steps, "p": {"type": "number"}},
-                                     "required": ["of"], "additionalProperties": False}]},
-        "sequence": {"anyOf": [steps, {"type": "object", "properties": {"of": steps, "p": {"type": "number"}},
-                                       "required": ["of"], "additionalProperties": False}]},
-        "some_of": {"type": "object", "properties": {"n": {"anyOf": [{"type": "integer"}, {
-            "type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}]}, "of": steps,
-            "p": {"type": "number"}}, "required": ["n", "of"], "additionalProperties": False},
+        name: {"anyOf": [listed, {"type": "object", "properties": {"of": listed, "p": _fixed_schema(envelope.P)},
+                                  "required": ["of"], "additionalProperties": False}]}
+        for name in envelope.COMPOSITIONS if name != "some_of"
     }
+    composition["some_of"] = _some_of_schema(listed)
     step_options = [{"enum": sorted(REGISTRY)}]
     step_options += [_op_schema(spec) for spec in REGISTRY.values()]
     step_options += [{"type": "object", "properties": {k: v}, "required": [k], "additionalProperties": False}
                      for k, v in composition.items()]
     keras_params = _op_schema(REGISTRY["keras"])["properties"]["keras"]
+    balance_count = envelope.BALANCE_TARGET.type.schema(envelope.BALANCE_TARGET)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "augcli recipe, version 1",
+        "title": f"augcli recipe, version {envelope.VERSION}",
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "version": {"const": 1},
-            "copies": {"type": "integer", "minimum": 0, "maximum": MAX_COPIES,
-                       "description": "augmented outputs per source image (0: only the originals)"},
-            "seed": {"type": "integer", "minimum": 0},
-            "include_originals": {"type": "boolean"},
-            "output": {"type": "object", "additionalProperties": False, "properties": {
-                "format": {"enum": ["same", "jpeg", "png", "webp"]},
-                "quality": {"type": "integer", "minimum": 1, "maximum": 100},
-                "size": {"anyOf": [{"type": "null"}, size_schema(nulls=True)]},
-                "fit": {"enum": ["stretch", "cover", "contain"]},
-                "background": {"type": "number", "minimum": 0, "maximum": 255}}},
+            "version": {"const": envelope.VERSION},
+            "copies": _fixed_schema(envelope.COPIES),
+            "seed": _fixed_schema(envelope.SEED),
+            "include_originals": _fixed_schema(envelope.INCLUDE_ORIGINALS),
+            "output": {"type": "object", "additionalProperties": False,
+                       "properties": {param.name: _fixed_schema(param) for param in envelope.OUTPUT}},
             "pipeline": steps,
-            "variants": {"type": "object", "additionalProperties": steps,
-                         "propertyNames": {"pattern": "^[A-Za-z0-9][A-Za-z0-9_-]*$"}},
+            "variants": {"type": "object", "minProperties": 1, "additionalProperties": {"anyOf": [steps, step_ref]},
+                         "propertyNames": {"pattern": envelope.VARIANT_NAME}},
             "keras": keras_params,
             "balance": {"type": "object", "additionalProperties": False, "required": ["target"], "properties": {
-                "target": {"anyOf": [{"const": "max"}, {"type": "integer", "minimum": 1, "maximum": MAX_BALANCE},
-                                     {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1,
-                                                                                 "maximum": MAX_BALANCE}}]}}},
+                "target": {"anyOf": [{"const": "max"}, balance_count,
+                                     {"type": "object", "minProperties": 1,
+                                      "additionalProperties": balance_count}]}}},
             "classes": {"type": "object", "additionalProperties": {
                 "type": "object", "additionalProperties": False, "properties": {
                     "exclude": {"type": "array", "items": {"enum": sorted(REGISTRY)}},
-                    "copies": {"type": "integer", "minimum": 0, "maximum": MAX_COPIES},
+                    "copies": _fixed_schema(envelope.COPIES),
                     "pipeline": steps}}},
-            "labels": {"type": "object", "additionalProperties": False, "properties": {  # annotated layouts
-                "min_visibility": {"type": "number", "minimum": 0, "maximum": 1},
-                "min_size": {"type": "number", "minimum": 0, "maximum": 100000},
-                "on_empty": {"enum": list(ON_EMPTY)},
-                "ignore_index": {"type": "integer", "minimum": 0, "maximum": 65535}}},
+            "labels": {"type": "object", "additionalProperties": False,  # annotated layouts
+                       "properties": {param.name: _fixed_schema(param) for param in envelope.LABELS}},
         },
+        "allOf": _exclusions(),
         "$defs": {"step": {"anyOf": step_options}},
     }

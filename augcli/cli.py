@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .limits import DEFAULT_MAX_PIXELS
+from .limits import DEFAULT_MAX_PIXELS, MAX_COPIES, MAX_SEED
 
 
 class AugcliGroup(click.Group):
@@ -113,8 +113,8 @@ def _splits(value: str | None) -> tuple[str, ...] | None:
 @click.argument("out", type=click.Path(file_okay=False, path_type=str))
 @click.option("-r", "--recipe", "recipe_path", required=True, type=click.Path(dir_okay=False),
               help="YAML recipe file, or a built-in recipe's name (augcli recipes).")
-@click.option("--copies", type=click.IntRange(1, 100_000), help="Augmented outputs per source (overrides the recipe).")
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Run seed (overrides the recipe; default 0).")
+@click.option("--copies", type=click.IntRange(1, MAX_COPIES), help="Augmented outputs per source (overrides the recipe).")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), help="Run seed (overrides the recipe; default 0).")
 @click.option("--balance", "balance", metavar="max|N", callback=lambda ctx, param, value: _balance(value),
               help="Top every class up to the largest class's count (max) or to N images (overrides the recipe).")
 @click.option("-j", "--jobs", type=click.IntRange(1, 1024), help="Worker processes [default: CPU count].")
@@ -129,7 +129,7 @@ def _splits(value: str | None) -> tuple[str, ...] | None:
 @click.option("--strict", is_flag=True, help="Exit 1 if any source file was skipped (after finishing the rest).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
 @click.option("-v", "--verbose", is_flag=True, help="Name every skipped and ignored file [default: the first few].")
-@click.option("--max-pixels", type=click.IntRange(0), default=89_478_485, show_default=True,
+@click.option("--max-pixels", type=click.IntRange(0), default=DEFAULT_MAX_PIXELS, show_default=True,
               help="Skip images with more pixels than this (decompression bombs); outputs are bounded by it too. "
                    "0 = no limit.")
 @click.option("--augment-splits", metavar="NAMES",
@@ -254,7 +254,7 @@ def validate(recipe_path, max_pixels):
               help="Source images (rows), spread over the classes.")
 @click.option("-k", "--variants", type=click.IntRange(1, 50), default=4, show_default=True,
               help="Augmented versions per image (columns after the original).")
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Seed (default: the recipe's): the same as expand's.")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), help="Seed (default: the recipe's): the same as expand's.")
 @click.option("--from", "from_out", type=click.Path(exists=True, file_okay=False),
               help="Draw the sheet from an existing output folder's manifest instead of a recipe.")
 @click.option("--layout", type=click.Choice(["folders", "yolo", "coco", "masks"]),
@@ -271,21 +271,9 @@ def preview(src, recipe_path, out_path, images, variants, seed, from_out, layout
       augcli preview --from out/ --out check.png
     """
     from .errors import UsageError
-    from ._preview import preview_rows, rows_from_output, sheet
-    from .trees import check_out
+    from ._preview import check_paths, preview_rows, rows_from_output, sheet
 
-    if from_out is None and (src is None or recipe_path is None):
-        raise UsageError("preview needs SRC and --recipe, or --from OUT")
-    check_out(out_path)
-    from PIL import Image
-
-    if Path(out_path).suffix.lower() not in Image.registered_extensions():
-        raise UsageError(f"--out {out_path}: {Path(out_path).suffix or 'no extension'} is not an image format "
-                         "Pillow writes; name it .png")
-    if src is not None:
-        target = Path(out_path).resolve()
-        if Path(src).resolve() in target.parents:
-            raise UsageError(f"--out {out_path} is inside SRC {src}: augcli never writes into its source")
+    check_paths(src, recipe_path, out_path, from_out)
     if from_out is not None:
         rows = rows_from_output(from_out, images=images, variants=variants, seed=seed or 0)
     else:

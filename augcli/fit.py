@@ -15,31 +15,22 @@ from __future__ import annotations
 
 from PIL import Image
 
-from .ops.geometric import pad_if_needed, resize, resolve_size, scaled
+from .ops.geometric import pad_if_needed, resize
+from .sizes import fit_sizes
 
 
 def fit(img: Image.Image, size: tuple[int | None, int | None], mode: str, background: float) -> Image.Image:
-    """``img`` fitted to ``size`` by ``mode`` (stretch, cover or contain)."""
-    if mode == "stretch" or None in size:
-        return _resized(img, resolve_size(size, img.size))
-    w, h = size
-    pick = max if mode == "cover" else min
-    img = _resized(img, scaled(img.size, pick(w / img.width, h / img.height)))
+    """``img`` fitted to ``size`` by ``mode`` (stretch, cover or contain): the
+    sizes ``fit_sizes`` bounds, then the cut or the bars."""
+    scaled_size, *final = fit_sizes(img.size, size, mode)
+    img = _resized(img, scaled_size)
+    if not final:
+        return img
+    w, h = final[0]
     if mode == "cover":
         left, top = (img.width - w) // 2, (img.height - h) // 2
         return img.crop((left, top, left + w, top + h))
     return pad_if_needed(img, size=(w, h), fill="constant", cval=background)
-
-
-def fit_sizes(current: tuple[int, int], size: tuple[int | None, int | None], mode: str) -> list[tuple[int, int]]:
-    """The sizes ``fit`` makes from an image of size ``current`` (a cover or
-    contain scales first, then cuts or pads), so their pixels can be bounded
-    before any is allocated."""
-    if mode == "stretch" or None in size:
-        return [resolve_size(size, current)]
-    w, h = size
-    pick = max if mode == "cover" else min
-    return [scaled(current, pick(w / current[0], h / current[1])), (w, h)]
 
 
 def _resized(img: Image.Image, size: tuple[int, int]) -> Image.Image:

@@ -73,10 +73,10 @@ class Encoding:
     pixels flattened on ``background`` where the format has no alpha."""
 
     format: str | None
-    quality: int = 95
-    size: tuple[int | None, int | None] | None = None
-    fit: str = "stretch"
-    background: float = 255
+    quality: int  # no defaults here: a recipe's ``Output`` holds them, and ``of`` copies them
+    size: tuple[int | None, int | None] | None
+    fit: str
+    background: float
 
     @classmethod
     def of(cls, output, fmt: str | None = None) -> "Encoding":

@@ -5,14 +5,14 @@ labels: {min_visibility: 0.3, min_size: 2, on_empty: redraw, ignore_index: 255}
 ```
 
 A value type of its own (no imports of the pixel machinery) so the recipe
-parser can hold it without depending on how targets move.
+can hold it without depending on how targets move; its keys, kinds and
+bounds are declared with the rest of the envelope (``envelope.LABELS``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 ON_EMPTY = ("keep", "redraw", "skip")
-KEYS = ("min_visibility", "min_size", "on_empty", "ignore_index")
 
 
 @dataclass(frozen=True)

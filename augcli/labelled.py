@@ -75,7 +75,7 @@ def settle(targets: Targets, ops: tuple[AppliedOp, ...], encoding: Encoding, rul
 
 def labelled_output(decoded: Decoded, data: bytes, source: SourceImage, targets: Targets, target: Target,
                     ops: tuple[AppliedOp, ...], rules: LabelRules, layout_name: str, run_seed: int,
-                    label_bytes: bytes | None, label_sha: str | None) -> Labelled | None:
+                    label_bytes: bytes | None, label_sha: str | None, max_pixels: int) -> Labelled | None:
     """Render one output and its labels (redrawing under ``on_empty: redraw``);
     None for an output ``on_empty: skip`` leaves out (decided before any pixel is computed)."""
     module = layout(layout_name)
@@ -85,7 +85,7 @@ def labelled_output(decoded: Decoded, data: bytes, source: SourceImage, targets:
     ops, moved, counts, attempt = settle(targets, ops, target.encoding, rules, redraw)
     if rules.on_empty == "skip" and target.kind == "augmented" and targets.classes and not moved.classes:
         return None  # not written; a resume draws it again, finds it empty again, and writes nothing again
-    image, width, height, note = render(decoded, target, ops, data)
+    image, width, height, note = render(decoded, target, ops, data, max_pixels)  # (a redraw's sizes checked too)
     files, extra = module.write(moved, target.path, source)
     if passthrough and label_bytes is not None:
         files = [(path, label_bytes) for path, _ in files]  # labels pass through with their image
@@ -136,7 +136,7 @@ class LabelReplay:
         return cls(name, str(src), found, replace(recipe.labels or LabelRules(), on_empty="keep"),
                    {s.relpath: s for s in found.sources})
 
-    def render(self, decoded: Decoded, data: bytes, record, target: Target, ops) -> Labelled:
+    def render(self, decoded: Decoded, data: bytes, record, target: Target, ops, max_pixels: int) -> Labelled:
         source = self.by_path.get(record.source)
         if source is None:
             raise LabelError(f"{record.source} is not an image of SRC as a {self.name} dataset")
@@ -146,7 +146,7 @@ class LabelReplay:
         if (record.labels or {}).get("source_sha256") != label_sha:
             raise LabelError(f"the labels of {record.source} have changed since the manifest was written")
         return labelled_output(decoded, data, source, targets, target, ops, self.rules, self.name, 0, label_bytes,
-                               label_sha)
+                               label_sha, max_pixels)
 
     def finish(self, out) -> dict[str, str]:
         return finish_layout(self.found, out)

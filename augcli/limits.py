@@ -12,6 +12,7 @@ MAX_DEPTH = 64  # nesting; deeper would exhaust Python's recursion in the compos
 # what a recipe may ask for
 MAX_COPIES = 100_000  # augmented outputs of one source, however asked (copies, a class rule, balance)
 MAX_BALANCE = 1_000_000  # images per class a balance target may ask for
+MAX_SEED = 2**63 - 1  # a run seed (recipe, --seed, Augmenter): numpy's SeedSequence takes any, manifests an int64
 
 # pixels: of any input, and of any image a recipe or a replayed manifest makes
 DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's own decompression-bomb limit; --max-pixels changes it

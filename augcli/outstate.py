@@ -19,12 +19,12 @@ from .manifest import MANIFEST, META_FILES, RUN_FILE, RunRecord, read_records, r
 from .outdir import LOCK_FILE, OutDir
 from .plan import Plan
 from .recipe import Recipe
-from .trees import check_out as check_not_dangling
+from .trees import refuse_dangling_link
 
 
 def check_out(out: str | os.PathLike) -> None:
     """OUT is a folder, or a path one can be made at."""
-    check_not_dangling(out)
+    refuse_dangling_link(out)
     if Path(out).exists() and not Path(out).is_dir():
         raise UsageError(f"OUT {out} exists and is not a folder")
 

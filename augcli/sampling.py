@@ -14,7 +14,6 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from .fit import fit_sizes
 from .ops import lookup
 from .recipe import OneOf, OpStep, Sequence, SomeOf, Step
 
@@ -60,29 +59,6 @@ class AppliedOp:
         return cls(record["op"], params)
 
 
-class TooLarge(ValueError):
-    """An image a recipe or a manifest asks for would have more pixels than allowed."""
-
-
-def check_pixels(ops: Iterable[AppliedOp], size: Size, encoding, max_pixels: int) -> None:
-    """Refuse, before any pixel is allocated, ops that would make an image (at
-    any step, or in the final step that fits it to ``encoding.size``) of more
-    than ``max_pixels`` pixels: the bound on inputs (``--max-pixels``) holds for
-    outputs too. 0: no limit."""
-    if not max_pixels:
-        return
-    steps = []
-    for op in ops:
-        size = lookup(op.op).size_after(op.kwargs(), size)
-        steps.append((op.op, size))
-    if encoding.size is not None:
-        steps += [("output.size", fitted) for fitted in fit_sizes(size, encoding.size, encoding.fit)]
-    for after, (w, h) in steps:
-        if w * h > max_pixels:
-            raise TooLarge(f"the image would be {w}x{h} = {w * h:,} pixels after {after}, over the limit of "
-                           f"{max_pixels:,} (--max-pixels)")
-
-
 def sample(steps: Iterable[Step], rng: np.random.Generator, size: Size) -> tuple[AppliedOp, ...]:
     """Draw the ops that fire for one output of an image of ``size`` (w, h).
 
@@ -108,7 +84,8 @@ def _sample_step(step: Step, rng: np.random.Generator, size: Size, fired: list) 
         spec = lookup(step.op)
         params = {name: value.draw(spec.param(name), rng) for name, value in step.params}
         if spec.expand is not None:  # a policy: record and apply the plain ops it chose
-            for name, chosen in _expand(spec, params, rng, size, step.exclude):
+            for name, drawn in _expand(spec, params, rng, size, step.exclude):
+                chosen = lookup(name).complete(drawn)
                 fired.append(AppliedOp(name, tuple(chosen.items())))
                 size = lookup(name).size_after(chosen, size)
             return size

@@ -82,7 +82,7 @@ def read_inside(root: str | os.PathLike, relpath: str, limit: int | None = None)
         return handle.read() if limit is None else handle.read(limit)
 
 
-def check_out(path: str | os.PathLike) -> None:
+def refuse_dangling_link(path: str | os.PathLike) -> None:
     """Refuse a dangling symlink as an output folder or file: writing through it
     would create its target, wherever that is."""
     path = Path(path)

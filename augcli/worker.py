@@ -23,8 +23,8 @@ from .layouts import LabelError, label_digest, layout
 from .manifest import ManifestRecord, SkipRecord
 from .outdir import OutDir, write_atomic
 from .plan import Task
-from .render import draw, render
-from .sampling import AppliedOp, TooLarge, check_pixels
+from .render import TooLarge, draw, render
+from .sampling import AppliedOp
 from .scan import SourceImage
 from .trees import Refused, read_inside
 
@@ -146,8 +146,7 @@ def process(task: Task, job: Job) -> list[ManifestRecord | SkipRecord]:
             if target.kind == "augmented":
                 ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.image.size)
             stage = f"augment ({', '.join(op.op for op in ops)})" if ops else "encode"
-            check_pixels(ops, decoded.image.size, target.encoding, job.max_pixels)
-            out_bytes, width, height, note = render(decoded, target, ops, data)
+            out_bytes, width, height, note = render(decoded, target, ops, data, job.max_pixels)
         except Exception as exc:
             # Nothing about one source may stop the run: whatever drawing, applying
             # or encoding raises for it (a degenerate size, an op's own limits) skips
@@ -193,9 +192,8 @@ def _annotated(task: Task, job: Job, data: bytes, decoded, source_sha: str) -> l
             if target.kind == "augmented":
                 ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.image.size)
             stage = f"augment ({', '.join(op.op for op in ops)})" if ops else "encode"
-            check_pixels(ops, decoded.image.size, target.encoding, job.max_pixels)
             out = labelled_output(decoded, data, source, targets, target, ops, job.labels, job.layout, job.seed,
-                                  label_bytes, label_sha)
+                                  label_bytes, label_sha, job.max_pixels)
         except Exception as exc:  # as in process: one source's problem, never the run's
             what = str(exc) if isinstance(exc, TooLarge) else f"{type(exc).__name__}: {exc}"
             return records + [_skip(source, f"cannot {stage}: {what}", source_sha)]

@@ -54,8 +54,8 @@ WARP, COLOUR = "augcli/ops/warp.py", "augcli/ops/color.py"
 
 MUTANTS = (
     # -- geometry ------------------------------------------------------------------------
-    Mutant("rotate-angle-sign", GEO, 'theta = math.radians(params["angle"])',
-           'theta = math.radians(-params["angle"])', "rotate turns clockwise"),
+    Mutant("rotate-angle-sign", GEO, 'linear = _rotation_linear(params["angle"])\n    w, h = size',
+           'linear = _rotation_linear(-params["angle"])\n    w, h = size', "rotate turns clockwise"),
     Mutant("centre-half-pixel", WARP, "translation((ow - 1) / 2, (oh - 1) / 2) @ m @ translation(-(w - 1) / 2, -(h - 1) / 2)",
            "translation(ow / 2, oh / 2) @ m @ translation(-w / 2, -h / 2)",
            "rotate/zoom/shear pivot on (w/2, h/2), half a pixel off the image centre"),
@@ -73,8 +73,8 @@ MUTANTS = (
            "interpolation: bicubic resamples bilinearly"),
     Mutant("hflip-forward-off-by-one", GEO, "np.array([[-1.0, 0, w - 1], [0, 1, 0], [0, 0, 1]])",
            "np.array([[-1.0, 0, w], [0, 1, 0], [0, 0, 1]])", "hflip fused with neighbours is shifted a pixel"),
-    Mutant("rotate-expand-canvas", GEO, "math.ceil(abs(c) * (w - 1) + abs(s) * (h - 1) - 1e-6) + 1",
-           "math.ceil(abs(c) * (w - 1) + abs(s) * (h - 1) - 1e-6)", "rotate expand: the canvas is a pixel too narrow"),
+    Mutant("rotate-expand-canvas", GEO, "math.ceil(c * (w - 1) + s * (h - 1) - 1e-6) + 1",
+           "math.ceil(c * (w - 1) + s * (h - 1) - 1e-6)", "rotate expand: the canvas is a pixel too narrow"),
     Mutant("hflip-is-vflip", GEO, '"hflip", _hflip_forward, kernel=lambda img: img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)',
            '"hflip", _hflip_forward, kernel=lambda img: img.transpose(Image.Transpose.FLIP_TOP_BOTTOM)',
            "hflip mirrors top-bottom"),
@@ -157,7 +157,7 @@ MUTANTS = (
     Mutant("int-range-exclusive", "augcli/ops/spec.py", "int(rng.integers(self.lo, self.hi + 1))",
            "int(rng.integers(self.lo, max(self.hi, self.lo + 1)))", "an int range [lo, hi] never draws hi"),
     # -- recipe ----------------------------------------------------------------------------
-    Mutant("combinator-p-unchecked", "augcli/recipe.py", 'p = float(self.fixed(_P, args.get("p", 1.0), f"{path}.p"))',
+    Mutant("combinator-p-unchecked", "augcli/recipe_parser.py", 'p = float(self.fixed(_P, args.get("p", 1.0), f"{path}.p"))',
            'p = float(args.get("p", 1.0))', "p of one_of/some_of/sequence is not range-checked"),
     Mutant("exclude-ignored", "augcli/recipe.py", "return without_ops(steps, set(rule.exclude))", "return steps",
            "classes.<c>.exclude is ignored"),
@@ -211,13 +211,14 @@ MUTANTS = (
 # The test files that can see a mutant in each module, cheapest and most
 # focused first (pytest -x stops at the first failure). A new test file joins
 # the groups of the modules it tests.
-GEOMETRY = ("tests/ops/test_geometry_contract.py", "tests/ops/test_geometric.py", "tests/ops/test_kernels.py",
-            "tests/ops/test_keras_fidelity.py", "tests/ops/test_keras_layers.py", "tests/ops/test_every_op.py")
-COLOURS = ("tests/ops/test_colour_and_noise_contract.py", "tests/ops/test_color.py", "tests/ops/test_kernels.py",
-           "tests/ops/test_every_op.py")
-SAMPLING = ("tests/test_sampling_contract.py", "tests/ops/test_every_op.py", "tests/ops/test_kernels.py",
-            "tests/ops/test_geometric.py", "tests/test_dataset.py")
-RECIPES = ("tests/test_composition_p_range.py", "tests/test_recipe.py", "tests/test_recipe_properties.py",
+GEOMETRY = ("tests/ops/test_geometry.py", "tests/ops/test_keras_fidelity.py", "tests/ops/test_keras_layers.py",
+            "tests/ops/test_every_op.py", "tests/ops/test_sweep.py")
+COLOURS = ("tests/ops/test_colour_and_noise_contract.py", "tests/ops/test_color.py", "tests/ops/test_every_op.py",
+           "tests/ops/test_sweep.py")
+SAMPLING = ("tests/test_sampling_contract.py", "tests/ops/test_every_op.py", "tests/ops/test_geometry.py",
+            "tests/test_dataset.py")
+RECIPES = ("tests/test_composition_p_range.py", "tests/test_grammar_agreement.py", "tests/test_recipe.py",
+           "tests/test_recipe_properties.py",
            "tests/test_catalogue.py", "tests/test_dataset.py", "tests/test_expand.py", "tests/test_cli.py")
 RUNS = ("tests/test_atomic_write.py", "tests/test_out_tree.py", "tests/test_output_names.py", "tests/test_originals.py",
         "tests/test_encoding.py", "tests/test_resume_repair.py", "tests/test_sampling_contract.py",
@@ -233,6 +234,10 @@ TESTS = {
     "augcli/sampling.py": SAMPLING,
     "augcli/ops/spec.py": SAMPLING + RECIPES,
     "augcli/recipe.py": RECIPES,
+    "augcli/recipe_parser.py": RECIPES,
+    "augcli/recipe_model.py": RECIPES,
+    "augcli/recipe_yaml.py": RECIPES,
+    "augcli/envelope.py": RECIPES,
     "augcli/plan.py": RUNS,
     "augcli/worker.py": RUNS,
     "augcli/io.py": RUNS,

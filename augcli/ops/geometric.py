@@ -13,19 +13,15 @@ from __future__ import annotations
 import math
 
 from ..lazy import lazy, opencv
+from ..sizes import resolve_size, scaled
 from .registry import affine_op, register
+from .resampling import CVAL, FILL, INTERPOLATION, RESAMPLING
 from .spec import OpSpec, Param
-from .warp import (FILL_MODES, INTERPOLATIONS, about_centre, opencv_interpolation, pad, resample,
-                   resampling_filter, translation)
+from .warp import about_centre, opencv_interpolation, pad, resample, resampling_filter, translation
 
 np = lazy("numpy")
 Image = lazy("PIL.Image")
 
-FILL = Param("fill", "enum", "constant", choices=FILL_MODES,
-             doc="how pixels beyond the border are filled (numpy.pad names)")
-CVAL = Param("cval", "float", 0.0, 0, 255, doc="constant fill value on the 0..255 scale (alpha is filled with 0)")
-INTERPOLATION = Param("interpolation", "enum", "bilinear", choices=INTERPOLATIONS, doc="resampling filter")
-RESAMPLING = (FILL, CVAL, INTERPOLATION)
 
 
 # -- exact ops: pixel permutations ---------------------------------------------------
@@ -75,16 +71,19 @@ affine_op(
 # -- rotate -------------------------------------------------------------------------
 
 
+def _rotation_linear(angle: float) -> np.ndarray:
+    c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+    return np.array([[c, s], [-s, c]])  # counter-clockwise on screen (y down)
+
+
 def _rotate_forward(params: dict, size):
-    theta = math.radians(params["angle"])
-    c, s = math.cos(theta), math.sin(theta)
-    # counter-clockwise on screen, where y points down
-    linear = np.array([[c, s], [-s, c]])
+    linear = _rotation_linear(params["angle"])
     w, h = size
     if params.get("expand"):
         # the smallest canvas holding every rotated pixel centre, +1 for the pixels' extent
-        ow = math.ceil(abs(c) * (w - 1) + abs(s) * (h - 1) - 1e-6) + 1
-        oh = math.ceil(abs(s) * (w - 1) + abs(c) * (h - 1) - 1e-6) + 1
+        c, s = abs(linear[0, 0]), abs(linear[0, 1])
+        ow = math.ceil(c * (w - 1) + s * (h - 1) - 1e-6) + 1
+        oh = math.ceil(s * (w - 1) + c * (h - 1) - 1e-6) + 1
         return about_centre(linear, size, (ow, oh)), (ow, oh)
     return about_centre(linear, size), size
 
@@ -102,23 +101,6 @@ affine_op(
 
 
 # -- resize, by a side, letterbox ------------------------------------------------------
-
-
-def scaled(size, scale: float) -> tuple[int, int]:
-    """``size`` times ``scale``, each side rounded to the nearest pixel (halves to
-    even, as albumentations rounds) and at least 1."""
-    return tuple(max(1, round(side * scale)) for side in size)
-
-
-def resolve_size(wanted, size) -> tuple[int, int]:
-    """A [width, height] with at most one side null: the null side keeps the
-    aspect ratio of ``size``."""
-    w, h = wanted
-    if w is None:
-        return scaled(size, h / size[1])[0], h
-    if h is None:
-        return w, scaled(size, w / size[0])[1]
-    return w, h
 
 
 def resize(img: Image.Image, *, size, interpolation: str) -> Image.Image:
@@ -220,11 +202,6 @@ def _shear_linear(sx_deg: float, sy_deg: float) -> np.ndarray:
 
 def _shear_forward(params: dict, size):
     return about_centre(_shear_linear(params["x"], params["y"]), size), size
-
-
-def _rotation_linear(angle: float) -> np.ndarray:
-    c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
-    return np.array([[c, s], [-s, c]])  # counter-clockwise on screen (y down)
 
 
 def _affine_forward(params: dict, size):

@@ -291,7 +291,7 @@ def _expand_flip(params: dict, rng, size) -> list[tuple[str, dict]]:
 
 def _expand_rotation(params: dict, rng, size) -> list[tuple[str, dict]]:
     angle = round(_uniform(rng, params["factor"]) * 360, 4)
-    return [("rotate", {"angle": angle, **_resampling(params), "expand": False})]
+    return [("rotate", {"angle": angle, **_resampling(params)})]
 
 
 def _expand_zoom(params: dict, rng, size) -> list[tuple[str, dict]]:
@@ -299,16 +299,16 @@ def _expand_zoom(params: dict, rng, size) -> list[tuple[str, dict]]:
     # out, and augcli's zoom scales the content by 1 / (1 + f)
     zoom_y = 1 + _uniform(rng, params["height_factor"])
     if params["width_factor"] is None:  # Keras keeps the aspect ratio: one draw for both sides
-        return [("zoom", {"scale": round(1 / zoom_y, 4), "x": None, "y": None, **_resampling(params)})]
+        return [("zoom", {"scale": round(1 / zoom_y, 4), **_resampling(params)})]
     zoom_x = 1 + _uniform(rng, params["width_factor"])
-    return [("zoom", {"scale": 1.0, "x": round(1 / zoom_x, 4), "y": round(1 / zoom_y, 4), **_resampling(params)})]
+    return [("zoom", {"x": round(1 / zoom_x, 4), "y": round(1 / zoom_y, 4), **_resampling(params)})]
 
 
 def _expand_translation(params: dict, rng, size) -> list[tuple[str, dict]]:
     w, h = size
     x = round(_uniform(rng, params["width_factor"]) * w, 4)
     y = round(_uniform(rng, params["height_factor"]) * h, 4)
-    return [("translate", {"x": x, "y": y, "unit": "pixels", **_resampling(params)})]
+    return [("translate", {"x": x, "y": y, **_resampling(params)})]
 
 
 def _expand_contrast(params: dict, rng, size) -> list[tuple[str, dict]]:

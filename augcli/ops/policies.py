@@ -13,8 +13,8 @@ import math
 
 from ..lazy import lazy
 from .registry import policy
+from .resampling import resampling, resampling_params
 from .spec import Param
-from .warp import FILL_MODES, INTERPOLATIONS
 
 np = lazy("numpy")
 
@@ -56,20 +56,18 @@ def _left(space: dict, exclude: frozenset) -> dict:
 
 
 def _as_op(name: str, magnitude: float, params: dict) -> tuple[str, dict] | None:
-    """One policy operation as a plain augcli op (None for identity)."""
-    geometry = {"fill": params["fill"], "cval": params["cval"], "interpolation": params["interpolation"]}
+    """One policy operation as a plain augcli op (None for identity): the values
+    it draws; the sampler completes the rest from the op's defaults."""
+    geometry = resampling(params)
     m = round(float(magnitude), 4)
     if name == "identity":
         return None
     if name in ("shear_x", "shear_y"):
-        degrees = round(math.degrees(math.atan(m)), 4)
-        return "shear", {"x": degrees if name == "shear_x" else 0.0, "y": degrees if name == "shear_y" else 0.0,
-                         **geometry}
+        return "shear", {name[-1]: round(math.degrees(math.atan(m)), 4), **geometry}
     if name in ("translate_x", "translate_y"):
-        return "translate", {"x": m if name == "translate_x" else 0.0, "y": m if name == "translate_y" else 0.0,
-                             "unit": "pixels", **geometry}
+        return "translate", {name[-1]: m, **geometry}
     if name == "rotate":
-        return "rotate", {"angle": m, **geometry, "expand": False}
+        return "rotate", {"angle": m, **geometry}
     if name in ("brightness", "color", "contrast", "sharpness"):
         return PLAIN_OP[name], {"factor": round(1.0 + m, 4)}
     if name == "posterize":
@@ -77,7 +75,7 @@ def _as_op(name: str, magnitude: float, params: dict) -> tuple[str, dict] | None
     if name == "solarize":
         return "solarize", {"threshold": m}
     if name == "autocontrast":
-        return "autocontrast", {"cutoff": 0.0}
+        return "autocontrast", {}
     return "equalize", {}
 
 
@@ -103,11 +101,8 @@ def _trivialaugment(params: dict, rng: np.random.Generator, size, exclude=frozen
     return [op] if op is not None else []
 
 
-GEOMETRY = (
-    Param("fill", "enum", "constant", choices=FILL_MODES, doc="fill for shear/translate/rotate (torchvision: black)"),
-    Param("cval", "float", 0.0, 0, 255, doc="constant fill value"),
-    Param("interpolation", "enum", "nearest", choices=INTERPOLATIONS, doc="torchvision's default is nearest"),
-)
+GEOMETRY = resampling_params(interpolation="nearest", fill_doc="fill for shear/translate/rotate (torchvision: black)",
+                             cval_doc="constant fill value", interpolation_doc="torchvision's default is nearest")
 
 
 policy(

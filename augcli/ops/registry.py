@@ -19,6 +19,7 @@ from functools import partial
 
 from ..imaging import point_chain
 from ..lazy import lazy
+from .resampling import resampling
 from .spec import OpSpec, close_match
 from .warp import warp
 
@@ -95,11 +96,6 @@ def point_op(name: str, values, **spec):
     kernel.__doc__ = values.__doc__
     register(OpSpec(name, kernel, values=values, **spec))
     return kernel
-
-
-def resampling(params: dict) -> dict:
-    """The keyword arguments ``warp`` takes from an op's params."""
-    return {k: params[k] for k in ("fill", "cval", "interpolation")}
 
 
 def affine_kernel(forward):

@@ -450,6 +450,16 @@ class OpSpec:
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
 
+    def complete(self, values: dict) -> dict:
+        """``values`` with every parameter they leave out at its default, in the
+        order the op declares them: how a policy's chosen op is recorded, so an
+        expander names only what it draws and a new parameter needs no edit there."""
+        unknown = [k for k in values if self.param(k) is None]
+        missing = [p.name for p in self.params if p.required and p.name not in values]
+        if unknown or missing:
+            raise TypeError(f"{self.name}: unknown parameters {unknown}, missing {missing}")
+        return {p.name: values.get(p.name, p.default) for p in self.params}
+
     def size_after(self, params: dict, size: Size) -> Size:
         if self.forward is not None:
             return self.forward(params, size)[1]

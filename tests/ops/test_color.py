@@ -149,3 +149,39 @@ def test_fused_point_ops_equal_one_at_a_time(mode, seed):
     fused = apply(img, ops)
     assert fused.mode == one_at_a_time.mode == img.mode
     assert np.array_equal(np.asarray(fused), np.asarray(one_at_a_time)), names
+
+
+# -- brightness and contrast against their oracles (from the former test_kernels.py) ------------------
+
+
+def noise(h=30, w=40, channels=3, seed=0) -> np.ndarray:
+    shape = (h, w, channels) if channels > 1 else (h, w)
+    return np.random.default_rng(seed).integers(0, 256, shape, np.uint8)
+
+
+def on_array(name: str, arr: np.ndarray, **params) -> np.ndarray:
+    return np.asarray(REGISTRY[name].kernel(Image.fromarray(arr), **params))
+
+
+@pytest.mark.parametrize("factor", [0.0, 0.3, 0.7, 1.0, 1.3, 2.5])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_brightness_is_pil_image_enhance(factor, channels):
+    arr = noise(channels=channels)
+    expected = np.asarray(ImageEnhance.Brightness(Image.fromarray(arr)).enhance(factor))
+    assert np.array_equal(on_array("brightness", arr, factor=factor), expected)
+
+
+@pytest.mark.parametrize("factor", [0.0, 0.5, 1.0, 1.7])
+def test_contrast_is_the_keras_formula(factor):
+    arr = noise()
+    mean = arr.reshape(-1, 3).mean(axis=0)
+    expected = np.clip(np.rint((arr - mean) * factor + mean), 0, 255)
+    assert np.abs(on_array("contrast", arr, factor=factor).astype(float) - expected).max() <= 1
+
+
+def test_16_bit_brightness_and_contrast_stay_16_bit_and_keep_their_range():
+    arr = noise(channels=1).astype(np.uint16) * 257
+    for name, params in [("brightness", {"factor": 0.5}), ("contrast", {"factor": 1.2})]:
+        assert on_array(name, arr, **params).dtype == np.uint16, name
+    halved = on_array("brightness", arr, factor=0.5).astype(int)
+    assert np.abs(halved - arr // 2).max() <= 1

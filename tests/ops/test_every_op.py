@@ -125,11 +125,11 @@ def test_every_op_has_a_neutral_entry():
 def test_neutral_parameters_are_the_identity(name, mode):
     img = full_range(mode)
     spec, params = REGISTRY[name], NEUTRAL[name]
-    if spec.expand is not None:  # the plain ops it chooses, applied
+    if spec.expand is not None:  # the plain ops it chooses, completed from their defaults as sampling does
         chosen = spec.expand(params, np.random.default_rng(0), img.size)
-        out = apply(img, [AppliedOp(op, tuple(values.items())) for op, values in chosen])
-    else:
-        out = spec.kernel(img, **params)
+        out = apply(img, [AppliedOp(op, tuple(REGISTRY[op].complete(values).items())) for op, values in chosen])
+    else:  # parameters left out are at their defaults
+        out = spec.kernel(img, **{**{p.name: p.default for p in spec.params if not p.required}, **params})
     assert out.mode == img.mode and np.array_equal(np.asarray(out), np.asarray(img))
 
 
