@@ -13,7 +13,9 @@ taken pair by pair, median quoted):
 
 Every run writes 5 JPEG q90 outputs per source with the standard benchmark
 recipe (``recipes/bench-standard.yaml``), -j 2, into a fresh OUT (the removal
-of the previous one is inside both commands). The farm-bench reports are
+of the previous one is inside both commands). Quote the wall ratio: both
+sides run a loky pool whose workers outlive the command by a moment, so the
+CPU figures count the parent processes only. The farm-bench reports are
 printed and written to ``results/DATE-annotated.md``.
 
     python benchmarks/annotated.py [--runs 5]

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..lazy import opencv
 from ..outdir import OutDir
 from ..scan import Scan, SourceImage
 from ..targets import Targets
@@ -83,8 +84,13 @@ def encode(targets: Targets) -> bytes:
 
 
 def classes_present(targets: Targets) -> dict:
-    """Pixels per label value (bincount: one pass, where np.unique would sort every pixel)."""
-    counts = np.bincount(targets.mask.ravel())
+    """Pixels per label value: OpenCV's histogram for 8-bit maps (one pass in C,
+    no copy), a bincount for 16-bit ones; never np.unique, which sorts every pixel."""
+    mask = targets.mask
+    if mask.dtype == np.uint8:
+        counts = opencv().calcHist([mask], [0], None, [256], [0, 256]).ravel().astype(np.int64)
+    else:
+        counts = np.bincount(mask.ravel())
     return {str(int(v)): int(counts[v]) for v in np.flatnonzero(counts)}
 
 
