@@ -20,9 +20,11 @@ from .io import Unusable, decode
 from .label_rules import LabelRules
 from .labelled import labelled_output
 from .layouts import LabelError, label_digest, layout
+from .limits import max_source_bytes
 from .manifest import ManifestRecord, SkipRecord
 from .outdir import OutDir, write_atomic
 from .plan import Task
+from .provenance import require_plugins
 from .render import TooLarge, draw, render
 from .sampling import AppliedOp
 from .scan import SourceImage
@@ -38,14 +40,20 @@ class Job:
     """Everything a worker needs besides its task (which carries each target's
     steps and encoding): small and picklable."""
 
-    src: str
-    out: OutDir
+    src: str  # SRC's real path, or a Store (augcli.storage) for SRC in object storage
+    out: OutDir  # or a storage.outstore.RemoteOut
     seed: int
     max_pixels: int
     layout: str = "folders"  # an annotated layout's sources carry labels (augcli.layouts)
     labels: LabelRules = LabelRules()  # the recipe's labels: block
     parent_pid: int = field(default_factory=os.getpid)  # the process that planned the run (and holds OUT's lock)
     local_pool: bool = False  # run by that process's own pool (loky): its workers die with it
+    plugins: tuple[tuple[str, str], ...] = ()  # (package, version) of each plugin the recipe uses
+
+    @property
+    def stored(self) -> bool:
+        """SRC or OUT is in object storage (a ``Store``, not a local path)."""
+        return not isinstance(self.src, str) or not isinstance(self.out, OutDir)
 
 
 def _settle_in(job: Job) -> None:
@@ -121,9 +129,11 @@ def process(task: Task, job: Job) -> list[ManifestRecord | SkipRecord]:
     """Produce every target of one source; return its manifest records, ending
     with a skip record if the source cannot be used (or no further)."""
     _settle_in(job)
+    if job.plugins:  # the same plugin versions everywhere, or no image at all (a Dask worker elsewhere)
+        require_plugins(job.plugins)
     source = task.source
     try:
-        data = read_inside(job.src, source.relpath)
+        data = read_inside(job.src, source.relpath, max_size=max_source_bytes(job.max_pixels))
     except Refused as exc:
         return [SkipRecord(source.relpath, str(exc))]
     except OSError as exc:
@@ -144,7 +154,7 @@ def process(task: Task, job: Job) -> list[ManifestRecord | SkipRecord]:
         stage = "draw parameters"
         try:
             if target.kind == "augmented":
-                ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.image.size)
+                ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.size)
             stage = f"augment ({', '.join(op.op for op in ops)})" if ops else "encode"
             out_bytes, width, height, note = render(decoded, target, ops, data, job.max_pixels)
         except Exception as exc:
@@ -176,7 +186,7 @@ def _annotated(task: Task, job: Job, data: bytes, decoded, source_sha: str) -> l
     its label files, then returns its record (with ``labels``)."""
     source = task.source
     try:
-        targets = layout(job.layout).read(job.src, source, decoded.image.size)
+        targets = layout(job.layout).read(job.src, source, decoded.size)
         label_bytes = read_inside(job.src, source.labels) if source.labels else None
     except LabelError as exc:
         return [_skip(source, str(exc), source_sha)]
@@ -190,7 +200,7 @@ def _annotated(task: Task, job: Job, data: bytes, decoded, source_sha: str) -> l
         stage = "draw parameters"
         try:
             if target.kind == "augmented":
-                ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.image.size)
+                ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.size)
             stage = f"augment ({', '.join(op.op for op in ops)})" if ops else "encode"
             out = labelled_output(decoded, data, source, targets, target, ops, job.labels, job.layout, job.seed,
                                   label_bytes, label_sha, job.max_pixels)
