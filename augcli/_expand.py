@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from . import __version__
-from .apply import engine
+from .engine import engine, fingerprint
 from .arguments import (check_backend as check_backend_name, check_balance, check_copies, check_jobs,
                         check_max_pixels, check_scheduler, check_seed)
+from .distinct import key_of
 from .errors import AugcliError, Interrupted, UsageError
 from .execute import check_backend, default_jobs, run_tasks
 from .io import DEFAULT_MAX_PIXELS
@@ -37,7 +38,7 @@ from .outstate import check_out, clear_previous_output, is_empty, previous_run, 
 from .plan import Plan, Task, make_plan
 from .provenance import plugins_used
 from .recipe import Recipe
-from .resume import previous_records, take_stock
+from .resume import check_removal, drawings_for, previous_records, recipe_changes, reconcile, take_stock
 from .label_rules import LabelRules
 from .layouts import check_annotated, finish_layout, scan  # SRC in its layout (class folders or annotated)
 from .scan import OutIdentity, Scan, check_separate, check_src
@@ -62,10 +63,21 @@ class Summary:
     up_to_date: bool = False
     dry_run: bool = False
     src_changes: str = ""  # --resume: what changed in SRC since OUT was made
-    removed: int = 0  # --resume: outdated outputs removed
+    recipe_changes: tuple[str, ...] = ()  # --resume: the recipe keys edited since OUT was made
+    removed: int = 0  # --resume: outputs removed for good (no longer asked for)
+    redone: int = 0  # --resume: outputs rewritten because their source or drawing changed
     empty_classes: tuple[str, ...] = ()
     plan_rows: list[tuple[str, int, int]] = field(default_factory=list)  # (class, sources, outputs)
     notes: Counter = field(default_factory=Counter)  # conversion note -> images it applied to
+    repeats: int = 0  # augmented copies whose ops repeat the original's (none) or another copy's of that source
+
+    def repeat_line(self) -> str:
+        """Copies that duplicate their original or another copy, and the fix ("" when none)."""
+        if not self.repeats:
+            return ""
+        return (f"augcli: warning: {self.repeats} augmented images repeat their original or another copy of the "
+                "same image (the pipeline draws from few outcomes); add distinct: true to the recipe to draw "
+                "them again")
     jobs_note: str = ""  # -j asked for more workers than cores
 
     def note_lines(self) -> list[str]:
@@ -98,13 +110,40 @@ class Summary:
                          + (f" and {more} more (-v names them all)" if more else ""))
         return lines
 
+    def report(self, quiet: bool = False, verbose: bool = False) -> list[str]:
+        """What a run prints on stderr when it ends: warnings, what a resume changed
+        (even with ``quiet``: it says what was redone or removed), then the summary."""
+        lines = [f"augcli: warning: class folder {folder} has no images; it is left out of OUT"
+                 for folder in self.empty_classes]
+        lines += [self.change_line()] if self.change_line() else []
+        if not quiet:
+            lines += [f"augcli: {line}" for line in self.file_lines(verbose)] + self.note_lines()
+            lines += [self.repeat_line()] if self.repeat_line() else []
+            lines.append(self.line())
+        return lines
+
+    def change_line(self) -> str:
+        """``--resume``: what changed since OUT was made and what that did, in one
+        line ("" when nothing did)."""
+        if not (self.src_changes or self.recipe_changes):
+            return ""
+        what = "; ".join(filter(None, [self.src_changes and f"SRC {self.src_changes}",
+                                       self.recipe_changes and f"recipe {', '.join(self.recipe_changes)}"]))
+        did = f"redone {self.redone}, removed {self.removed}, new {max(0, self.written - self.redone)}"
+        if self.dry_run:
+            return f"dry run: changed since {self.out} was made: {what}; would be {did}"
+        return f"augcli: changed since {self.out} was made: {what}; {did}; OUT brought up to date"
+
     def line(self) -> str:
         skips = f"; skipped files and why: {self.skipped_file}" if self.skipped else ""
-        done = f" ({self.already_done} already done)" if self.already_done else ""
-        done += f", removed {self.removed} outdated" if self.removed else ""
+        parts = [f"{self.already_done} already done" if self.already_done else "",
+                 f"redid {self.redone}" if self.redone else "",
+                 f"removed {self.removed} no longer asked for" if self.removed else ""]
+        done = f" ({', '.join(filter(None, parts))})" if any(parts) else ""
         if self.dry_run:
             return (f"dry run: would read {self.sources} images and write {self.written} to {self.out}{done}; "
-                    f"{self.skipped} unusable and {self.ignored} ignored files found; nothing written")
+                    f"{self.skipped} unusable and {self.ignored} ignored files found; nothing written (image files "
+                    "are checked by their headers only: one damaged further in is skipped by the run)")
         if self.up_to_date:
             return (f"augcli: {self.out} is up to date ({self.already_done} images, {self.skipped} skipped; "
                     f"nothing to do){skips}")
@@ -166,6 +205,7 @@ def expand(
     scheduler: str | None = None,
     resume: bool = False,
     overwrite: bool = False,
+    prune: bool = False,
     dry_run: bool = False,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     augment_splits: tuple[str, ...] | None = None,
@@ -181,6 +221,8 @@ def expand(
     Unusable source files are skipped and recorded, never raised. SRC and OUT
     may be URLs (``s3://bucket/data``; ``storage_options`` such as
     ``endpoint_url`` and credentials go to fsspec and are never recorded).
+    ``prune`` lets ``resume`` remove outputs in bulk (from another SRC, or most
+    of OUT), which it otherwise refuses.
     """
     started = time.perf_counter()
     with _before_writing():
@@ -208,9 +250,11 @@ def expand(
         check_src(src_path)
         check_out(out_path)
         check_separate(src_path, out_path)
+        if prune and not resume:
+            raise UsageError("--prune goes with --resume (it lets a resume remove outputs in bulk)")
         if dry_run:  # says what the run would do, refusals included
             previous = previous_run(out_path, recipe, resume, overwrite)
-            return _dry_run(src_path, out_path, str(out), recipe, augment_splits, previous, layout)
+            return _dry_run(src_path, out_path, str(out), recipe, augment_splits, previous, prune, layout)
 
     try:
         with _before_writing():  # a scan of a large or slow SRC takes a while
@@ -230,7 +274,7 @@ def expand(
                               empty_classes=found.empty_classes)
             workers, summary.jobs_note = _workers(jobs)
             run = _Run(src_path, OutDir.of(out_path), str(out), recipe, found, workers)
-            tasks = run.prepare(plan, previous, overwrite, summary)
+            tasks = run.prepare(plan, previous, overwrite, summary, prune)
             if tasks is not None:
                 job = Job(str(src_path.resolve()), run.out, recipe.effective_seed, max_pixels,
                           layout=found.layout, labels=recipe.labels or LabelRules(), local_pool=backend == "loky",
@@ -255,22 +299,35 @@ def _workers(jobs: int | None) -> tuple[int, str]:
 
 
 def _dry_run(src: Path, out_path: Path, out: str, recipe: Recipe, augment_splits: tuple[str, ...] | None,
-             previous: RunRecord | None, layout: str | None = None) -> Summary:
-    """``--dry-run``: the plan and what is left of it after a previous run's
-    records (``--resume``); nothing written, no lock taken."""
+             previous: RunRecord | None, prune: bool, layout: str | None = None) -> Summary:
+    """``--dry-run``: the plan and what is left of it after a previous run
+    (``--resume``): the same stock-taking as the run, refusals included, with
+    nothing removed or written and no lock taken."""
     found = scan(src, OutIdentity.of(out_path), layout)
     check_annotated(found, recipe)
     plan = make_plan(found, recipe, augment_splits)
     found = _with_plan_skips(found, plan)
-    done, skipped_before = previous_records(out_path, repair=False) if previous else ([], [])
+    summary = Summary(out=out, ignored=len(found.ignored), ignored_files=found.ignored,
+                      empty_classes=found.empty_classes, dry_run=True, plan_rows=plan.table())
+    done: list[ManifestRecord] = []
+    skipped_before: list[SkipRecord] = []
+    if previous:
+        records, skips = previous_records(out_path, repair=False)
+        resumed = reconcile(plan, found, OutDir.of(out_path), src, records, skips,
+                            finished=previous.status == "complete", drawings=drawings_for(previous, recipe))
+        resumed.recipe_changes = recipe_changes(previous, recipe)
+        check_removal(resumed, previous, src, len(records), out, prune)
+        done, skipped_before = resumed.done, resumed.skips
+        summary.src_changes, summary.recipe_changes = resumed.describe(), tuple(resumed.recipe_changes)
+        summary.removed, summary.redone = len(resumed.gone), len(resumed.redone)
     skipped_sources = {r.source for r in skipped_before}
-    skips = [s.to_json() for s in skipped_before] + [s.to_json() for s in found.skipped
-                                                      if s.source not in skipped_sources]
-    return Summary(out=out, ignored=len(found.ignored), ignored_files=found.ignored,
-                   empty_classes=found.empty_classes, dry_run=True, already_done=len(done),
-                   sources=plan.sources_left(skipped_sources),
-                   skips=skips, skipped=len(skips), plan_rows=plan.table(),
-                   written=plan.left(done, skipped_sources) if previous else plan.n_outputs)
+    summary.skips = [s.to_json() for s in skipped_before] + [s.to_json() for s in found.skipped
+                                                              if s.source not in skipped_sources]
+    summary.skipped = len(summary.skips)
+    summary.already_done = len(done)
+    summary.sources = plan.sources_left(skipped_sources)
+    summary.written = plan.left(done, skipped_sources) if previous else plan.n_outputs
+    return summary
 
 
 def _with_plan_skips(found: Scan, plan: Plan) -> Scan:
@@ -293,13 +350,13 @@ class _Run:
     to_do: int = 0  # outputs left to write
 
     def prepare(self, plan: Plan, previous: RunRecord | None, overwrite: bool,
-                summary: Summary) -> Iterator[Task] | None:
+                summary: Summary, prune: bool = False) -> Iterator[Task] | None:
         """Clear (--overwrite) or take stock (--resume); return the tasks still to
         do, or None when OUT is up to date."""
         if overwrite and previous is None:
             self.clear_previous()
         self.out.remove_temp_files()
-        resumed = self.take_stock(plan, previous) if previous else None
+        resumed = self.take_stock(plan, previous, prune) if previous else None
         done = resumed.done if resumed else []
         skips = resumed.skips if resumed else []
         skipped_sources = {r.source for r in skips}
@@ -314,10 +371,12 @@ class _Run:
         summary.skipped = len(skips)
         summary.sources = plan.sources_left(skipped_sources)
         if resumed:
-            summary.src_changes = resumed.describe()
-            summary.removed = len(resumed.stale)
+            summary.src_changes, summary.recipe_changes = resumed.describe(), tuple(resumed.recipe_changes)
+            summary.removed, summary.redone = len(resumed.gone), len(resumed.redone)
+            # a recipe edit or a moved SRC that changes no output still gets recorded
+            recorded = not resumed.recipe_changes and previous.source in (None, str(self.src.resolve()))
             if (previous.status == "complete" and first is None and not resumed.stale
-                    and not resumed.dropped_skips):
+                    and not resumed.dropped_skips and recorded):
                 summary.up_to_date = True  # skips still count: --strict still fails
                 return None
         self._start_record(previous, written=len(done), skipped=len(skips))
@@ -329,9 +388,9 @@ class _Run:
         if not is_empty(Path(self.out.path)):
             clear_previous_output(self.out)
 
-    def take_stock(self, plan: Plan, previous: RunRecord):
+    def take_stock(self, plan: Plan, previous: RunRecord, prune: bool = False):
         """``--resume``: keep what is still valid in OUT (``resume.take_stock``)."""
-        return take_stock(self.out, plan, self.found, self.src, previous, self.jobs, self.shown)
+        return take_stock(self.out, plan, self.found, self.src, previous, self.jobs, self.shown, self.recipe, prune)
 
     def execute(self, tasks: Iterator[Task], job: Job, backend: str, scheduler: str | None,
                 on_start: Callable[[int], None] | None, on_progress: Callable[[int], None] | None,
@@ -402,6 +461,7 @@ class _Run:
                 summary.skipped += 1
                 summary.skips.append(item.to_json())
                 summary.sources -= 1
+        summary.repeats += _repeats(records, self.recipe.include_originals)
 
     def record_failure(self, summary: Summary) -> str:
         """Mark the run failed in augcli.json. When even that write fails (a full
@@ -419,7 +479,8 @@ class _Run:
 
     def _start_record(self, previous: RunRecord | None, *, written: int, skipped: int) -> None:
         self.record = RunRecord(
-            tool="augcli", version=__version__, engine=engine(), recipe=self.recipe.to_plain(),
+            tool="augcli", version=__version__, engine=engine(), engine_fingerprint=fingerprint(),
+            recipe=self.recipe.to_plain(),
             recipe_sha256=self.recipe.sha256, training_time_arguments=self.recipe.training_time_arguments(),
             seed=self.recipe.effective_seed, source=str(self.src.resolve() if isinstance(self.src, Path) else self.src),
             started=previous.started if previous and previous.started is not None else _now(),
@@ -435,6 +496,19 @@ class _Run:
                                      written=summary.already_done + summary.written, skipped=summary.skipped)
         self.record = dataclasses.replace(self.record, counts=counts, status=status, finished=_now())
         write_run_record(self.out, self.record)
+
+
+def _repeats(records: list, originals: bool) -> int:
+    """How many augmented copies in one task's records (one source) were drawn
+    with the same ops as an earlier copy, or with none when the original is in OUT too."""
+    seen = {"[]"} if originals else set()
+    repeats = 0
+    for record in records:
+        if isinstance(record, ManifestRecord) and record.kind == "augmented" and record.variant is None:
+            key = key_of(record.ops)
+            repeats += key in seen
+            seen.add(key)
+    return repeats
 
 
 def _handed_out(tasks: Iterator[Task], in_flight: collections.deque) -> Iterator[Task]:

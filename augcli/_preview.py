@@ -27,6 +27,7 @@ from .outdir import replace_file
 from .ops import lookup
 from .plan import augmentations, augmented_splits
 from .recipe import Recipe
+from .distinct import draws
 from .render import augment, draw, finish
 from .label_rules import LabelRules
 from .labelled import move_targets, redraw_rng, settle
@@ -65,6 +66,10 @@ def _number(value: float) -> str:
     return f"{value:.3g}"
 
 
+KERAS_NEUTRAL = {"rotate": 0, "shift_x": 0, "shift_y": 0, "shear": 0, "zoom_x": 1, "zoom_y": 1, "hflip": False,
+                 "vflip": False, "channel_shift": 0, "brightness": 1}
+
+
 def describe_ops(ops: Iterable[dict]) -> str:
     """``rot -12.3° reflect · hflip · contrast 1.21``: each op with the values
     that differ from its defaults, compactly."""
@@ -72,14 +77,19 @@ def describe_ops(ops: Iterable[dict]) -> str:
     for op in ops:
         spec = lookup(op["op"])
         defaults = {p.name: p.default for p in spec.params} if spec else {}
+        if op["op"] == "keras":  # recorded under other names than its parameters: leave out what did nothing
+            defaults = KERAS_NEUTRAL
         words = [SHORT_NAMES.get(op["op"], op["op"])]
-        for name, value in op.items():
-            if name == "op" or name in HIDDEN_PARAMS or value is None or defaults.get(name, object()) == value:
-                continue
+        shown = {name: value for name, value in op.items() if not (
+            name == "op" or name in HIDDEN_PARAMS or value is None or defaults.get(name, object()) == value)}
+        # several numbers (keras' rotate, shifts, shear, zooms) are unreadable without their names
+        named = sum(isinstance(v, (int, float)) and not isinstance(v, bool) for v in shown.values()) > 1
+        for name, value in shown.items():
             if isinstance(value, bool):
                 words.append(name if value else f"no {name}")
             elif isinstance(value, (int, float)):
-                words.append(_number(value) + ("°" if name in ("angle", "rotate", "shear") else ""))
+                words.append((f"{name} " if named else "") + _number(value)
+                             + ("°" if name in ("angle", "rotate", "shear") else ""))
             elif isinstance(value, str):
                 words.append(value)
         parts.append(" ".join(words))
@@ -148,7 +158,10 @@ def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: 
         tiles = [Tile(original, "original")]
         for copy, name, steps in augmentations(recipe, source.label, variants)[:variants]:
             try:
-                ops, _ = draw(run_seed, source.relpath, copy, steps, decoded.size)
+                if recipe.distinct and name is None:  # as expand draws them (distinct.py)
+                    ops = draws(run_seed, source.relpath, [copy], steps, decoded.size)[copy][0]
+                else:
+                    ops, _ = draw(run_seed, source.relpath, copy, steps, decoded.size)
                 if labels:  # the ops expand keeps (on_empty: redraw draws again, as expand does)
                     ops = labels.settled(targets, ops, encoding, source, copy, steps, decoded.size)
                 image = to_pil(augment(decoded.image, ops, encoding))

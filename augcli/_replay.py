@@ -24,7 +24,7 @@ import numpy as np
 import yaml
 
 from . import __version__
-from .apply import engine, other_engine
+from .engine import engine, other_engine
 from .arguments import check_max_pixels
 from .errors import AugcliError, RecipeError, UsageError
 from .io import WRITTEN_EXTENSIONS, Encoding, Unusable, decode, written_format
@@ -140,10 +140,10 @@ def _checked(manifest: Path, only: str | None) -> list[tuple[int, ManifestRecord
 def _check_engine(run: RunRecord) -> None:
     """Refuse a manifest whose pixels another engine computed: replaying it here
     would silently write different images."""
-    if (recorded := other_engine(run.engine)) is not None:
+    if (recorded := other_engine(run.engine, run.engine_fingerprint)) is not None:
         version = run.version if run.version is not None else "?"
         raise UsageError(f"this manifest was written by augcli {version} with pixel engine "
-                         f"{recorded!r}; augcli {__version__} uses {engine()!r} and cannot reproduce its bytes "
+                         f"{recorded}; augcli {__version__} uses {engine()!r} and cannot reproduce its bytes "
                          "(replay it with the augcli and OpenCV versions that wrote it)")
 
 

@@ -14,34 +14,12 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from .imaging import pil_compatible, point_chain, size_of
-from .lazy import opencv
 from .ops import lookup
 from .ops.symmetry import symmetry_forward, turned
 from .ops.spec import OpSpec
 from .ops.resampling import KEYS as _RESAMPLING_KEYS
 from .ops.warp import warp
 from .sampling import AppliedOp
-
-
-_PILLOW_ENGINE = "pillow"  # augcli 0.1.0 resampled with Pillow and recorded no engine
-# The generation of augcli's own kernels: 0.2.0 passed Pillow images between its
-# OpenCV kernels and recorded "opencv X"; 0.3.0 works on arrays with kernels of
-# their own definition (hue, saturation, sharpen, premultiplied alpha, clipped
-# floats), so the same OpenCV writes other bytes. Bump it whenever kernels change bytes.
-_KERNELS = "arrays"
-
-
-def engine() -> str:
-    """The pixel engine: besides the recipe and the sources, the one thing output
-    bytes depend on. Recorded in ``augcli.json``; ``replay`` and ``--resume``
-    refuse a run written by another engine rather than write different pixels."""
-    return f"{_KERNELS} opencv {opencv().__version__}"
-
-
-def other_engine(recorded: str | None) -> str | None:
-    """The engine a run record names (None: 0.1.0's Pillow), if it is not this one."""
-    recorded = _PILLOW_ENGINE if recorded is None else recorded
-    return None if recorded == engine() else recorded
 
 
 @pil_compatible

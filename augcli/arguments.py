@@ -46,7 +46,7 @@ def whole(name: str, value: Any, lo: int, hi: int | None = None) -> int:
 
 
 def check_copies(copies: Any) -> int | None:
-    return None if copies is None else whole("copies", copies, 1, MAX_COPIES)
+    return None if copies is None else whole("copies", copies, 0, MAX_COPIES)  # 0: the originals only, as in a recipe
 
 
 def check_seed(seed: Any) -> int | None:

@@ -30,11 +30,12 @@ import numpy as np
 from PIL import Image
 
 from .arguments import check_seed
-from .errors import Problem, RecipeError
+from .distinct import draws
 from .imaging import from_pil, mode_of, size_of, to_pil
 from .io import Encoding
 from .limits import DEFAULT_MAX_PIXELS
 from .plan import steps_for
+from .scan import SPLITS
 from .recipe import Output, Recipe
 from .render import augment
 from .sampling import item_rng, sample
@@ -66,12 +67,12 @@ class Augmenter:
     recipe : Recipe, str, os.PathLike or dict
         A validated ``Recipe``, the path of a recipe file, or the recipe as a dict
         (what the YAML would load to). Validated once, here, with the CLI's errors
-        (``RecipeError`` listing every problem). Settings that only mean something
-        for the files ``expand`` writes are refused when set: ``balance``,
-        ``classes``, ``include_originals: false``, ``output.format`` and
-        ``output.quality``. ``copies`` is accepted (it is how many copies
-        ``expand`` writes; ``copy=`` may go beyond it) and ``output.size`` is
-        applied, as ``expand`` applies it last.
+        (``RecipeError`` listing every problem). The same file ``expand`` reads:
+        settings that only mean something for the files it writes (``copies``,
+        ``balance``, ``include_originals``, ``output.format``,
+        ``output.quality``) are ignored and listed on ``ignored``; per-class
+        rules (``classes:``) apply by the class in ``key`` (or ``label=``);
+        ``output.size`` is applied, last, as ``expand`` applies it.
     seed : int, optional
         The run seed; defaults to the recipe's (0 if it has none), as ``expand``.
     layout : {"HWC", "CHW"}
@@ -92,8 +93,9 @@ class Augmenter:
                  layout: str = "HWC", max_pixels: int = DEFAULT_MAX_PIXELS):
         recipe = _as_recipe(recipe, max_pixels)
         recipe.check_sizes(max_pixels)  # output sizes written in it, as expand bounds them
-        _refuse_file_settings(recipe)
         self.recipe = recipe
+        # the same recipe file as expand's: what only files need is ignored here, and listed
+        self.ignored: dict[str, str] = ignored_settings(recipe)
         self.seed = recipe.effective_seed if seed is None else _check_seed(seed)
         self.layout = _check_layout(layout)
         self.max_pixels = max_pixels
@@ -111,8 +113,8 @@ class Augmenter:
         return f"Augmenter({self.recipe.name!r}, seed={self.seed}{layout})"
 
     def __call__(self, image: Any, *, key: str | None = None, copy: int = 1, epoch: int | None = None,
-                 rng: np.random.Generator | None = None, layout: str | None = None, boxes: Any = None,
-                 classes: Any = None, mask: Any = None) -> tuple:
+                 rng: np.random.Generator | None = None, layout: str | None = None,
+                 label: str | None = None, boxes: Any = None, classes: Any = None, mask: Any = None) -> tuple:
         """Augment one image; return it (same type, dtype and number of dimensions)
         and its record.
 
@@ -138,6 +140,10 @@ class Augmenter:
         layout : {"HWC", "CHW"}, optional
             Where an array keeps its channels; defaults to the ``Augmenter``'s
             ``layout`` ("HWC"). A CxHxW array comes back CxHxW.
+        label : str, optional
+            The image's class, for the recipe's per-class rules (``classes:``);
+            by default the class folder in ``key``, as ``expand`` reads it
+            (``cat/x.jpg`` and ``train/cat/x.jpg`` are class ``cat``).
         boxes, classes, mask : optional
             Annotations that move with the pixels, as ``expand`` moves a labelled
             dataset's: ``boxes`` (n, 4) [x0, y0, x1, y1] in pixels (edges: [0, 0,
@@ -163,9 +169,13 @@ class Augmenter:
         copy, epoch = int(copy), _check_epoch(epoch)  # plain ints: the record is JSON
         rng, seed = self._generator(key, copy, epoch, rng)
         working, give_back = _to_working(image, self.layout if layout is None else _check_layout(layout))
-        # the plan's steps for this output (no class: Augmenter refuses class rules)
-        steps = steps_for(self.recipe, "", variant)
-        ops = sample(steps, rng, size_of(working))
+        # the plan's steps for this output, class rules applied
+        steps = self._steps(label if label is not None else label_of(key), variant)
+        attempt = 0
+        if self.recipe.distinct and variant is None and epoch is None and key is not None:
+            ops, seed, attempt = draws(self.seed, key, [copy], steps, size_of(working))[copy]  # as expand draws it
+        else:
+            ops = sample(steps, rng, size_of(working))
         labels = None
         if boxes is not None or mask is not None:
             ops, labels = self._labels(size_of(working), ops, steps, boxes, classes, mask, key, copy, epoch)
@@ -181,10 +191,24 @@ class Augmenter:
         if variant is not None:
             record["variant"] = variant
         record.update(seed=seed, ops=[op.to_json() for op in ops])
+        if attempt:
+            record["attempt"] = attempt
         if labels is not None:
             labels, record["labels"] = labels
             return give_back(out, image), labels, record
         return give_back(out, image), record
+
+    def _steps(self, label: str | None, variant: str | None) -> tuple:
+        """The steps an output of class ``label`` (of ``variant``) is drawn from, as expand's plan gives them."""
+        if self.recipe.classes and label is None:
+            raise TypeError("this recipe has per-class rules (classes:): pass key= with the class folder "
+                            "('cat/x.jpg'), or label=")
+        if label is not None and not isinstance(label, str):
+            raise TypeError(f"label must be a str (the class), found {type(label).__name__}")
+        try:
+            return steps_for(self.recipe, label or "", variant)
+        except (KeyError, StopIteration):
+            raise ValueError(f"class {label!r} leaves out variant {variant!r} (classes.{label}.exclude)") from None
 
     def _labels(self, size, ops, steps, boxes, classes, mask, key, copy, epoch):
         """The ops kept (``on_empty: redraw`` as expand redraws, for a keyed call)
@@ -255,32 +279,37 @@ def _as_recipe(recipe: Any, max_pixels: int) -> Recipe:
     raise TypeError(f"recipe must be a Recipe, a recipe file's path or a dict, found {type(recipe).__name__}")
 
 
-# setting -> (is it set to something other than its default?, what it is for)
+# setting -> (is it set to something other than its default?, why it changes nothing in memory)
 _FILE_SETTINGS: dict[str, tuple[Callable[[Recipe], bool], str]] = {
+    "copies": (lambda r: r.copies != 1 and not r.variants,
+               "how many files expand writes per source; in memory copy= picks which"),
     "balance": (lambda r: r.balance is not None,
-                "sets how many files expand writes per class; in memory each call augments one image, "
-                "so balance classes with your loader's sampler"),
-    "classes": (lambda r: bool(r.classes),
-                "per-class rules need each image's class, which expand reads from SRC's folders; "
-                "in memory use one Augmenter per class"),
+                "how many files expand writes per class; in memory balance with your loader's sampler"),
     "include_originals": (lambda r: not r.include_originals,
-                          "false only tells expand not to copy the sources; in memory every call augments"),
+                          "whether expand also writes the sources; in memory every call augments"),
     "output.format": (lambda r: r.output.format != Output.format,
-                      "is the file format expand encodes to; in memory nothing is encoded "
-                      "(for JPEG artefacts add a jpeg op)"),
+                      "the file format expand encodes to; in memory nothing is encoded (for JPEG artefacts add "
+                      "a jpeg op)"),
     "output.quality": (lambda r: r.output.quality != Output.quality,
-                       "is the quality expand encodes at; in memory nothing is encoded"),
+                       "the quality expand encodes at; in memory nothing is encoded"),
 }
 
 
-def _refuse_file_settings(recipe: Recipe) -> None:
-    """Settings that only mean something for files: refused, so that none is
-    silently ignored."""
-    problems = [Problem(path, f"{why} (Augmenter refuses settings that are only for files)",
-                        recipe.lines.get(path) or recipe.lines.get(path.split(".")[0]))
-                for path, (is_set, why) in _FILE_SETTINGS.items() if is_set(recipe)]
-    if problems:
-        raise RecipeError(recipe.name, sorted(problems, key=lambda p: p.line or 0))
+def ignored_settings(recipe: Recipe) -> dict[str, str]:
+    """The recipe's settings that only mean something for files, set in it: each
+    with why it changes nothing in memory (``Augmenter.ignored``)."""
+    return {path: why for path, (is_set, why) in _FILE_SETTINGS.items() if is_set(recipe)}
+
+
+def label_of(key: str | None) -> str | None:
+    """The class of a source from its path relative to SRC, as ``scan`` reads it:
+    the first folder, or the second under a split folder (train/, val/, ...)."""
+    if not isinstance(key, str) or "/" not in key:
+        return None
+    parts = key.split("/")
+    if parts[0].lower() in SPLITS and len(parts) > 2:
+        return parts[1]
+    return parts[0]
 
 
 def _check_seed(seed: Any) -> int:

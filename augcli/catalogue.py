@@ -204,6 +204,7 @@ def json_schema() -> dict[str, Any]:
             "copies": _fixed_schema(envelope.COPIES),
             "seed": _fixed_schema(envelope.SEED),
             "include_originals": _fixed_schema(envelope.INCLUDE_ORIGINALS),
+            "distinct": _fixed_schema(envelope.DISTINCT),
             "output": {"type": "object", "additionalProperties": False,
                        "properties": {param.name: _fixed_schema(param) for param in envelope.OUTPUT}},
             "pipeline": steps,

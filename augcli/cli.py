@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .limits import DEFAULT_MAX_PIXELS
+from .limits import DEFAULT_MAX_PIXELS, MAX_SEED
 
 
 class AugcliGroup(click.Group):
@@ -104,9 +104,13 @@ def _load_recipe(path: str, max_pixels: int = DEFAULT_MAX_PIXELS):
     training-time arguments such as rescale)."""
     from .recipe import Recipe
 
+    from .surprises import warnings_for
+
     recipe = Recipe.load(path, max_pixels=max_pixels)
     for notice in recipe.notices():
         click.echo(f"augcli: notice: {notice}", err=True)
+    for warning in warnings_for(recipe):  # runs as written, but seldom does what was meant
+        click.echo(f"augcli: warning: {warning}", err=True)
     return recipe
 
 
@@ -145,17 +149,21 @@ def _existing_tree(ctx: click.Context, param: click.Parameter, value: str | None
 @click.argument("out", type=click.Path(file_okay=False, path_type=str))
 @click.option("-r", "--recipe", "recipe_path", required=True, type=click.Path(dir_okay=False),
               help="YAML recipe file, or a built-in recipe's name (augcli recipes).")
-@click.option("--copies", type=_AsGiven(), help="Augmented outputs per source (overrides the recipe).")
+@click.option("--copies", type=_AsGiven(), help="Augmented outputs per source (overrides the recipe; 0 = originals only).")
 @click.option("--seed", type=_AsGiven(), help="Run seed (overrides the recipe; default 0).")
 @click.option("--balance", "balance", type=_AsGiven(), metavar="max|N",
               help="Top every class up to the largest class's count (max) or to N images (overrides the recipe).")
 @click.option("-j", "--jobs", type=_AsGiven(), help="Worker processes [default: CPU count; at most that many].")
 @click.option("--backend", type=_AsGiven(), metavar="[loky|threading|dask]", default="loky", show_default=True,
-              help="joblib backend; dask runs on a Dask cluster (pip install 'augcli[dask]').")
+              help="joblib backend; dask runs on a Dask cluster (pip install -e '.[dask]' in the checkout).")
 @click.option("--scheduler", metavar="ADDRESS",
               help="Dask scheduler for --backend dask, e.g. tcp://10.0.0.5:8786 [default: a local cluster].")
 @click.option("--resume", is_flag=True,
-              help="Finish an interrupted run, or bring OUT up to date after SRC changed (same recipe and seed).")
+              help="Finish an interrupted run, or bring OUT up to date after SRC or the recipe changed: only the "
+                   "outputs a change affects are redone or removed.")
+@click.option("--prune", is_flag=True,
+              help="With --resume: allow it to remove outputs in bulk (OUT made from another SRC, or most of OUT "
+                   "no longer asked for), which it otherwise refuses.")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier augcli output in OUT.")
 @click.option("--dry-run", is_flag=True, help="Print the plan (classes, sources, outputs) and write nothing.")
 @click.option("--strict", is_flag=True, help="Exit 1 if any source file was skipped (after finishing the rest).")
@@ -171,8 +179,8 @@ def _existing_tree(ctx: click.Context, param: click.Parameter, value: str | None
 @click.option("--layout", type=click.Choice(["folders", "yolo", "coco", "masks"]),
               help="SRC's layout: class folders, or a detection/segmentation dataset whose boxes and masks move "
                    "with the pixels [default: detected from SRC].")
-def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, scheduler, resume, overwrite, dry_run, strict, quiet,
-           verbose, max_pixels, augment_splits, storage_options, layout):
+def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, scheduler, resume, prune, overwrite, dry_run,
+           strict, quiet, verbose, max_pixels, augment_splits, storage_options, layout):
     """Write an augmented copy of the image tree SRC into OUT.
 
     SRC holds one folder per class (SRC/cat/*.jpg), optionally under
@@ -202,7 +210,7 @@ def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, schedule
     try:
         summary = run_expand(
             src, out, recipe, copies=copies, seed=seed, balance=balance, jobs=jobs, backend=backend, scheduler=scheduler,
-            resume=resume,
+            resume=resume, prune=prune,
             overwrite=overwrite, dry_run=dry_run, max_pixels=max_pixels,
             augment_splits=_splits(augment_splits), layout=layout, on_start=progress.start,
             on_progress=progress.update, storage_options=storage_options,
@@ -212,17 +220,8 @@ def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, schedule
     if summary.dry_run:
         _print_plan(summary, verbose)
         return
-    for folder in summary.empty_classes:
-        click.echo(f"augcli: warning: class folder {folder} has no images; it is left out of OUT", err=True)
-    if summary.src_changes and not quiet:
-        click.echo(f"augcli: SRC changed since {out} was made: {summary.src_changes}; OUT brought up to date",
-                   err=True)
-    if not quiet:
-        for line in summary.file_lines(verbose):
-            click.echo(f"augcli: {line}", err=True)
-        for line in summary.note_lines():
-            click.echo(line, err=True)
-        click.echo(summary.line(), err=True)
+    for line in summary.report(quiet, verbose):
+        click.echo(line, err=True)
     if strict and summary.skipped:
         click.echo(f"augcli: error: {summary.skipped} source file(s) skipped (--strict); "
                    f"see {summary.skipped_file}", err=True)
@@ -239,6 +238,8 @@ def _print_plan(summary, verbose: bool) -> None:
     click.echo(f"{'total':<{width}}  {total_before:>7}  {total_after:>7}")
     for line in summary.file_lines(verbose):
         click.echo(line)
+    if summary.change_line():
+        click.echo(summary.change_line())
     click.echo(summary.line())
 
 
@@ -262,6 +263,36 @@ class _Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+@cli.command("split")
+@click.argument("src", type=click.Path(file_okay=False, path_type=str))
+@click.argument("out", type=click.Path(file_okay=False, path_type=str))
+@click.option("--val", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True,
+              help="Fraction of each class's images for val/.")
+@click.option("--test", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
+              help="Fraction of each class's images for test/ (0: no test split).")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
+              help="Which images go where (the same seed, the same split).")
+@click.option("-q", "--quiet", is_flag=True, help="No table and no summary line.")
+def split_command(src, out, val, test, seed, quiet):
+    """Split the class folders of SRC into OUT/train, OUT/val (and OUT/test) by
+    source image, stratified and deterministic, before augmenting: copies of
+    one source then never land in two splits. Run it again after SRC changed.
+
+    \b
+    Example:
+      augcli split data/ data-split/ --val 0.2 --test 0.1
+      augcli expand data-split/ out/ -r standard     # augments train/ only
+    """
+    from .split import split
+
+    summary = split(src, out, val=val, test=test, seed=seed)
+    if not quiet:
+        click.echo("\n".join(summary.table()))
+        for name, reason in summary.skipped:
+            click.echo(f"augcli: skipped {name}: {reason}", err=True)
+        click.echo(summary.line(), err=True)
 
 
 @cli.command()

@@ -29,6 +29,8 @@ from .worker import Job, process
 Result = ManifestRecord | SkipRecord  # what a task gives back, per target
 
 
+DASK_MISSING = "--backend dask needs Dask: pip install -e '.[dask]' in the augcli checkout (or the wheel with [dask])"
+
 def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
@@ -157,7 +159,7 @@ def check_backend(backend: str, scheduler: str | None = None) -> None:
     except ImportError:  # dask itself is not installed
         found = False
     if not found:
-        raise UsageError("--backend dask needs Dask: pip install 'augcli[dask]'")
+        raise UsageError(DASK_MISSING)
     if scheduler:
         _check_reachable(scheduler)
 
@@ -191,7 +193,7 @@ def dask_client(jobs: int, scheduler: str | None):
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:
-        raise AugcliError("--backend dask needs Dask: pip install 'augcli[dask]'") from None
+        raise AugcliError(DASK_MISSING) from None
     if scheduler:
         try:
             client = Client(scheduler, timeout="10s")

@@ -132,7 +132,7 @@ class LabelReplay:
         name = run.extra.get("layout")
         if name in (None, "folders"):
             return None
-        found = scan_layout(src, name)
+        found = scan_layout(src, forced=name)
         return cls(name, str(src), found, replace(recipe.labels or LabelRules(), on_empty="keep"),
                    {s.relpath: s for s in found.sources})
 

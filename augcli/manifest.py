@@ -136,6 +136,7 @@ class RunRecord:
     tool: str | None = None  # "augcli"
     version: str | None = None
     engine: str | None = None  # the pixel engine; output bytes depend on it
+    engine_fingerprint: dict | None = None  # what it writes for canary images (``engine.fingerprint``)
     recipe: dict | None = None  # the normalised recipe, as plain data
     recipe_sha256: str | None = None
     training_time_arguments: dict | None = None  # accepted in keras:, not applied
@@ -150,7 +151,8 @@ class RunRecord:
     extra: dict = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict:
-        data = {name: getattr(self, name) for name in ("tool", "version", "engine", "recipe", "recipe_sha256",
+        data = {name: getattr(self, name) for name in ("tool", "version", "engine", "engine_fingerprint", "recipe",
+                                                       "recipe_sha256",
                                                        "training_time_arguments", "seed", "source", "started",
                                                        "finished", "status")}
         data["counts"] = self.counts.to_json()

@@ -41,6 +41,7 @@ class Target:
     variant: str | None = None
     byte_copy: bool = False  # may copy the source bytes (if no EXIF rotation is needed)
     steps: Steps = ()  # what an augmented output's ops are drawn from (class rules applied)
+    distinct: bool = False  # drawn again while it repeats an earlier copy or the original (distinct.py)
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class Outputs:
     width: int  # digits of the copy number
     variants: tuple[tuple[int, str, Steps], ...] = ()  # (index in the recipe, name, steps)
     steps: Steps = ()  # the numbered copies' steps
+    distinct: bool = False
 
     @property
     def count(self) -> int:
@@ -89,7 +91,7 @@ class Outputs:
                          steps=steps)
         for copy in range(1, self.copies + 1):
             yield Target(f"{at}{self.stem}_aug{copy:0{self.width}d}{self.ext}", "augmented", copy, self.encoding,
-                         steps=self.steps)
+                         steps=self.steps, distinct=self.distinct)
 
     def tasks(self) -> Iterator[Task]:
         """This source's tasks, at most ``TASK_OUTPUTS`` targets each."""
@@ -383,7 +385,7 @@ def _name(source: SourceImage, recipe: Recipe, augment: bool, names: _Names, cop
     candidates = itertools.chain(head, (f"{head[-1]}_{n}" for n in range(2, 10_000)))
     for candidate in candidates:
         outputs = Outputs(source, folder, candidate, ext, encodings(fmt), plain, verbatim, copies, width, variants,
-                          pipeline)
+                          pipeline, recipe.distinct)
         if names.free(outputs):
             return outputs
     return None

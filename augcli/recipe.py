@@ -39,8 +39,9 @@ class Recipe:
 
     version: int = envelope.VERSION
     copies: int = envelope.COPIES.default
-    seed: int | None = None
+    seed: int = envelope.SEED.default  # written out by validate like every other default
     include_originals: bool = envelope.INCLUDE_ORIGINALS.default
+    distinct: bool = envelope.DISTINCT.default  # copies of one source never repeat each other (distinct.py)
     output: Output = field(default_factory=Output)
     pipeline: tuple[Step, ...] = ()
     variants: tuple[tuple[str, tuple[Step, ...]], ...] = ()
@@ -132,6 +133,9 @@ class Recipe:
         if copies is not None:
             if self.variants:
                 raise UsageError("--copies does not apply to a recipe with variants (one output per variant)")
+            if copies == 0 and not self.include_originals and self.balance is None:
+                raise UsageError("--copies 0 with include_originals: false writes nothing; ask for copies, or "
+                                 "include the originals")
             self = replace(self, copies=copies)
         if (copies or balance) and not self.variants and not self.pipeline:
             option = f"--copies {copies}" if copies else f"--balance {balance}"
@@ -143,16 +147,16 @@ class Recipe:
 
     @property
     def effective_seed(self) -> int:
-        return 0 if self.seed is None else self.seed
+        return self.seed
 
     def to_plain(self) -> dict:
         """The normalised recipe: every default written out; valid as a recipe itself."""
-        plain: dict[str, Any] = {"version": self.version}
-        if self.seed is not None:
-            plain["seed"] = self.seed
+        plain: dict[str, Any] = {"version": self.version, "seed": self.seed}
         if not self.variants and self.balance is None:
             plain["copies"] = self.copies
         plain["include_originals"] = self.include_originals
+        if self.distinct:  # written only when set: recipes without it keep their hash
+            plain["distinct"] = True
         plain["output"] = self.output.to_plain()
         if self.variants:
             plain["variants"] = {name: [s.to_plain() for s in steps] for name, steps in self.variants}

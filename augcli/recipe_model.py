@@ -150,8 +150,9 @@ class TrainingTimeArgument:
 
     def notice(self, filename: str) -> str:
         where = f"{filename}:{self.line}" if self.line else filename
-        return (f"{where}: {self.path}: {show(self.value)} is not applied: {self.why}, so it belongs in your "
-                "training code (expand lists it in augcli.json)")
+        why, _, instead = self.why.partition("; ")  # a reason may carry its own advice after "; "
+        advice = f"; {instead}" if instead else ", so it belongs in your training code (expand lists it in augcli.json)"
+        return f"{where}: {self.path}: {show(self.value)} is not applied: {why}{advice}"
 
 
 def without_ops(steps: tuple[Step, ...], excluded: set[str]) -> tuple[Step, ...]:

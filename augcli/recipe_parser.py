@@ -13,9 +13,10 @@ from . import envelope
 from .envelope import COMPOSITIONS as _COMPOSITION_KEYS
 from .errors import Problem
 from .label_rules import LabelRules
-from .names import FOREIGN_PARAMS, pointer
+from .names import FOREIGN_PARAMS, TRAINING_TIME_OPS, pointer
 from .ops import REGISTRY, lookup, suggest
 from .ops.spec import Choice, Fixed, Param, Value, close_match, show
+from .pasted import keras_arguments
 from .recipe_model import (COMPOSITIONS, Balance, ClassRule, OneOf, OpStep, Output, RandomOrder, Sequence, SomeOf,
                            Step, TrainingTimeArgument, class_outcome)
 
@@ -78,7 +79,7 @@ class Parser:
         fields: dict[str, Any] = {}
         if "version" in data and data["version"] != envelope.VERSION:
             self.problem("version", f"{show(data['version'])} is not a supported version; allowed: {envelope.VERSION}")
-        for param in (envelope.COPIES, envelope.SEED, envelope.INCLUDE_ORIGINALS):
+        for param in (envelope.COPIES, envelope.SEED, envelope.INCLUDE_ORIGINALS, envelope.DISTINCT):
             if param.name in data:
                 fields[param.name] = self.fixed(param, data[param.name], param.name)
         if "output" in data:
@@ -249,13 +250,18 @@ class Parser:
         if name in COMPOSITIONS:
             return self.composition(name, args, _join(path, name))
         spec = lookup(name)
+        if spec is None and name in TRAINING_TIME_OPS:  # Normalize, ToTensor: noticed like Keras' rescale
+            self.training_time.append(TrainingTimeArgument(_join(path, name), args if args is not None else True,
+                                                           TRAINING_TIME_OPS[name], self.lines.get(_join(path, name))
+                                                           or self.lines.get(path)))
+            return None
         if spec is None:
-            self.unknown_op(name, _join(path, name))
+            self.unknown_op(name, _join(path, name), args)
             return None
         return self.op(spec, args, _join(path, name))
 
-    def unknown_op(self, name: str, path: str) -> None:
-        elsewhere = pointer(name)
+    def unknown_op(self, name: str, path: str, args: Any = None) -> None:
+        elsewhere = pointer(name, args)
         if elsewhere:
             self.problem(path, f"unknown op {show(name)}: {elsewhere}")
         else:
@@ -264,6 +270,11 @@ class Parser:
     def op(self, spec, args: Any, path: str) -> OpStep | None:
         if args is None:
             args = {}
+        if spec.name == "keras" and isinstance(args, str):  # ImageDataGenerator(...) pasted as written
+            args, problem = keras_arguments(args)
+            if problem:
+                self.problem(path, problem)
+                return None
         if not isinstance(args, dict):
             self.problem(path, f"parameters of {spec.name} are a mapping like {{p: 0.5}}, found {show(args)}")
             return None
@@ -272,7 +283,7 @@ class Parser:
             self.problem(f"{path}.{key}", f"{key} is not supported: {spec.refused[key]}")
         for key in [k for k in args if k in spec.training_time]:
             self.training_time.append(TrainingTimeArgument(f"{path}.{key}", args[key], spec.training_time[key],
-                                                           self.lines.get(f"{path}.{key}")))
+                                                           self.lines.get(f"{path}.{key}") or self.lines.get(path)))
         foreign = [k for k in args if (spec.name, k) in FOREIGN_PARAMS]
         for key in foreign:
             self.problem(f"{path}.{key}", FOREIGN_PARAMS[(spec.name, key)])

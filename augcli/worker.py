@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from .distinct import draws
 from .io import Unusable, decode
 from .label_rules import LabelRules
 from .labelled import labelled_output
@@ -148,12 +149,18 @@ def process(task: Task, job: Job) -> list[ManifestRecord | SkipRecord]:
     if job.layout != "folders":
         return _annotated(task, job, data, decoded, source_sha)
     records = []
+    distinct: dict | None = None  # drawn at the first distinct target, inside its try
     for target in task.targets:
         seed = None
         ops: tuple[AppliedOp, ...] = ()
+        attempt = 0
         stage = "draw parameters"
         try:
-            if target.kind == "augmented":
+            if target.kind == "augmented" and target.distinct:
+                if distinct is None:
+                    distinct = _distinct_draws(task, job, decoded.size)
+                ops, seed, attempt = distinct[target.copy]
+            elif target.kind == "augmented":
                 ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.size)
             stage = f"augment ({', '.join(op.op for op in ops)})" if ops else "encode"
             out_bytes, width, height, note = render(decoded, target, ops, data, job.max_pixels)
@@ -177,8 +184,15 @@ def process(task: Task, job: Job) -> list[ManifestRecord | SkipRecord]:
             path=target.path, source=source.relpath, label=source.label, split=source.split, kind=target.kind,
             copy=target.copy, seed=seed, ops=tuple(op.to_json() for op in ops), width=width, height=height,
             sha256=hashlib.sha256(out_bytes).hexdigest(), source_sha256=source_sha, variant=target.variant,
-            note=note or None))
+            note=note or None, extra={"attempt": attempt} if attempt else {}))
     return records
+
+
+def _distinct_draws(task: Task, job: Job, size) -> dict:
+    """copy -> (ops, seed, attempt) for the targets drawn with ``distinct: true``
+    (each depends on the copies before it, so they are drawn together)."""
+    wanted = [t for t in task.targets if t.kind == "augmented" and t.distinct]
+    return draws(job.seed, task.source.relpath, [t.copy for t in wanted], wanted[0].steps, size)
 
 
 def _annotated(task: Task, job: Job, data: bytes, decoded, source_sha: str) -> list[ManifestRecord | SkipRecord]:
@@ -194,12 +208,18 @@ def _annotated(task: Task, job: Job, data: bytes, decoded, source_sha: str) -> l
         return [_skip(source, f"cannot read {source.labels}: {getattr(exc, 'strerror', None) or exc}", source_sha)]
     label_sha = hashlib.sha256(label_bytes).hexdigest() if label_bytes is not None else label_digest(job.src, source)
     records = []
+    distinct: dict | None = None  # as in process: drawn at the first distinct target
     for target in task.targets:
         seed = None
         ops: tuple[AppliedOp, ...] = ()
+        attempt = 0
         stage = "draw parameters"
         try:
-            if target.kind == "augmented":
+            if target.kind == "augmented" and target.distinct:
+                if distinct is None:
+                    distinct = _distinct_draws(task, job, decoded.size)
+                ops, seed, attempt = distinct[target.copy]
+            elif target.kind == "augmented":
                 ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.size)
             stage = f"augment ({', '.join(op.op for op in ops)})" if ops else "encode"
             out = labelled_output(decoded, data, source, targets, target, ops, job.labels, job.layout, job.seed,
@@ -223,5 +243,6 @@ def _annotated(task: Task, job: Job, data: bytes, decoded, source_sha: str) -> l
             path=target.path, source=source.relpath, label=source.label, split=source.split, kind=target.kind,
             copy=target.copy, seed=seed, ops=tuple(op.to_json() for op in out.ops), width=out.width,
             height=out.height, sha256=hashlib.sha256(out.image).hexdigest(), source_sha256=source_sha,
-            variant=target.variant, note=out.note or None, labels=out.record))
+            variant=target.variant, note=out.note or None, labels=out.record,
+            extra={"attempt": attempt} if attempt else {}))
     return records

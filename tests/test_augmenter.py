@@ -18,7 +18,7 @@ from PIL import Image
 
 import augcli
 from augcli.manifest import MANIFEST, read_records
-from augcli.recipe import Balance, Output, Recipe
+from augcli.recipe import Balance, Recipe
 
 from .conftest import make_image
 
@@ -70,18 +70,28 @@ def lossless(recipe: Recipe) -> Recipe:
     return replace(recipe, output=png, copies=recipe.copies if recipe.variants else min(recipe.copies, 3))
 
 
-def for_memory(recipe: Recipe) -> Recipe:
-    """The recipe without its file-only settings (which Augmenter refuses)."""
-    return replace(recipe, balance=None, include_originals=True, output=Output(size=recipe.output.size))
+CLASSES = """\
+seed: 5
+include_originals: false
+output: {format: png}
+balance: {target: 6}
+classes:
+  cat: {exclude: [rotate]}
+  dog: {pipeline: [{vflip: {p: 0.5}}, {brightness: {factor: [0.5, 1.5]}}]}
+pipeline:
+  - hflip: {p: 0.5}
+  - rotate: {angle: [-30, 30], fill: reflect}
+  - contrast: {factor: [0.5, 1.5]}
+"""
 
 
 @pytest.mark.parametrize("source", RECIPES + ["RESIZED"], ids=lambda s: getattr(s, "name", s))
 def test_in_memory_result_is_the_file_expand_wrote(source, sources, tmp_path):
     if source == "RESIZED":
         recipe = online = Recipe.from_yaml(RESIZED, "RESIZED")
-    else:  # the recipe file itself wherever Augmenter takes it as it is (all but balance.yaml)
+    else:  # the recipe file itself: Augmenter takes the file expand reads, file-only settings ignored
         recipe = Recipe.load(source)
-        online = source if for_memory(recipe) == recipe else for_memory(recipe)
+        online = source
     out = tmp_path / "out"
     augcli.expand(sources, out, recipe=lossless(recipe), jobs=1)
     aug = augcli.Augmenter(online)
@@ -273,33 +283,37 @@ def test_variants_are_picked_by_copy():
         aug(image, key="a.png", copy=4)
 
 
-FILE_ONLY = """\
-version: 1
-seed: 1
-include_originals: false
-output: {format: jpeg, quality: 80, size: [32, 32]}
-balance: {target: max}
-classes:
-  cat: {exclude: [hflip]}
-pipeline:
-  - hflip: {p: 0.5}
-  - vflip: {p: 0.5}
-"""
-
-
-def test_settings_only_for_files_are_refused_together(tmp_path):
-    path = tmp_path / "files.yaml"
-    path.write_text(FILE_ONLY)
-    with pytest.raises(augcli.RecipeError) as caught:
-        augcli.Augmenter(path)
-    lines = str(caught.value).splitlines()
-    assert [(p.path, p.line) for p in caught.value.problems] == [
-        ("include_originals", 3), ("output.format", 4), ("output.quality", 4), ("balance", 5), ("classes", 6)]
-    assert all(line.startswith(f"{path}:") and "only for files" in line for line in lines)
-    assert "sampler" in lines[3] and "one Augmenter per class" in lines[4]
-    # defaults written out, copies and output.size are accepted
-    augcli.Augmenter({"copies": 9, "include_originals": True, "output": {"format": "same", "quality": 95,
-                                                                         "size": [8, 8]}, "pipeline": ["hflip"]})
+def test_one_recipe_file_offline_and_online(sources, tmp_path):
+    """The recipe expand reads, with balance, class rules and output settings, given
+    to the Augmenter as it is: file-only settings are listed on ``ignored``, class
+    rules apply by the class in ``key`` (or ``label=``), and every augmented file
+    expand wrote is what the Augmenter returns for its key and copy."""
+    path = tmp_path / "classes.yaml"
+    path.write_text(CLASSES)
+    out = tmp_path / "out"
+    augcli.expand(sources, out, recipe=path, jobs=1)
+    aug = augcli.Augmenter(path)
+    assert set(aug.ignored) == {"include_originals", "output.format", "balance"}
+    augmented = [r.to_json() for r in read_records(out / MANIFEST)]
+    assert {r["label"] for r in augmented} == {"cat", "dog"} and all(r["kind"] == "augmented" for r in augmented)
+    for record in augmented:
+        image = read(sources / record["source"])
+        result, drawn = aug(image, key=record["source"], copy=record["copy"])
+        assert np.array_equal(result, read(out / record["path"])), record["path"]
+        assert json.loads(json.dumps(drawn["ops"])) == record["ops"]
+        names = {op["op"] for op in record["ops"]}
+        assert "rotate" not in names if record["label"] == "cat" else names <= {"vflip", "brightness"}
+        # the class may be given instead of read from the key, and a split folder is not a class
+        by_label, _ = aug(image, key=record["source"], copy=record["copy"], label=record["label"])
+        assert np.array_equal(by_label, result)
+        _, under_split = aug(image, key="train/" + record["source"], copy=1)
+        assert {op["op"] for op in under_split["ops"]} <= ({"hflip", "contrast"} if record["label"] == "cat" else
+                                                         {"vflip", "brightness"})
+    with pytest.raises(TypeError, match="per-class rules"):
+        aug(read(sources / "cat" / "rgb.jpg"), rng=np.random.default_rng(0))
+    plain = augcli.Augmenter({"copies": 9, "include_originals": True, "output": {"format": "same", "quality": 95,
+                                                                                "size": [8, 8]}, "pipeline": ["hflip"]})
+    assert plain.ignored == {"copies": "how many files expand writes per source; in memory copy= picks which"}
 
 
 def test_recipe_errors_are_the_clis(tmp_path, run):

@@ -168,7 +168,7 @@ def test_what_a_recipe_may_ask_for_is_bounded(recipe, message):
 
 def test_balance_needing_too_many_copies_per_source_is_refused(run, five, tmp_path):
     recipe = tmp_path / "r.yaml"
-    recipe.write_text("version: 1\npipeline: [hflip]\nbalance: {target: 900000}\n")
+    recipe.write_text("version: 1\npipeline: [{rotate: {angle: [-5, 5]}}]\nbalance: {target: 900000}\n")
     result = run("expand", five, tmp_path / "out", "-r", recipe, "--dry-run")
     assert result.exit_code == 2
     assert result.stderr == (f"{recipe}:3: balance.target: class cat needs 299,999 copies of each of its 3 "

@@ -85,6 +85,9 @@ def test_transforms_lists_compositions_and_policies_with_their_own_help(run):
     ("AutoAugment", "unknown op 'AutoAugment': torchvision's AutoAugment is autoaugment in augcli (policy: imagenet, "
                     "cifar10 or svhn)"),
     ("RandomOrder", "unknown op 'RandomOrder': torchvision's RandomOrder is random_order in augcli"),
+    ("RandomApply: {p: 0.3}", "unknown op 'RandomApply': torchvision's RandomApply is sequence in augcli (every step "
+                              "takes p: RandomApply([t], p=0.3) is t with p: 0.3, and RandomApply([a, b], p=0.3) is "
+                              "sequence: {of: [a, b], p: 0.3})"),
     ("RandomBrightnessContrast", "unknown op 'RandomBrightnessContrast': albumentations' RandomBrightnessContrast "
                                  "is brightness and contrast in augcli"),
     ("GaussNoise", "unknown op 'GaussNoise': albumentations' GaussNoise is gaussian_noise in augcli"),

@@ -55,7 +55,10 @@ TRAINING_TIME = {
     "samplewise_std_normalization": "it divides each image by its own standard deviation as the model reads it",
     "zca_whitening": "it whitens with a matrix fitted on the training set at training time",
     "zca_epsilon": "it is a setting of zca_whitening",
-    "validation_split": "it splits the data at training time (here splits are folders, and only train/ is augmented)",
+    # (after "; ": what to do instead of moving it into the training code)
+    "validation_split": "splitting augcli's output at training time puts augmented copies of one source in both "
+                        "training and validation; split by source before augmenting instead: augcli split SRC "
+                        "SPLIT --val 0.2, then augcli expand SPLIT OUT (only train/ is augmented)",
     "dtype": "it is the array type handed to the model (files keep the image's own pixel type)",
     "data_format": "it is the array layout handed to the model (augcli reads the layout from the files)",
 }

@@ -22,7 +22,7 @@ from ..outstate import check_out, check_resumable, previous_run, refuse_links
 from ..plan import Plan, make_plan
 from ..recipe import Recipe
 from ..provenance import plugins_used
-from ..resume import reconcile
+from ..resume import check_removal, drawings_for, recipe_changes, reconcile
 from ..scan import OutIdentity, Scan, check_src, scan
 from ..worker import Job
 from . import tree_of
@@ -135,7 +135,7 @@ def _previous_run(out, recipe: Recipe, resume: bool, overwrite: bool) -> RunReco
     if not any(name != LOCK_FILE for name in names):
         return None
     if resume:
-        return check_resumable(out, run_record(out), recipe, recipe.effective_seed)
+        return check_resumable(out, run_record(out), recipe)
     if overwrite and run_record(out) is None:
         raise UsageError(f"--overwrite: {out} has no augcli.json; augcli only overwrites its own output")
     if not overwrite:
@@ -193,13 +193,16 @@ class _StoredRun(_Run):
         for name in list(store.files(PARTS)) + list(META_FILES):
             store.remove(name)
 
-    def take_stock(self, plan: Plan, previous: RunRecord):
+    def take_stock(self, plan: Plan, previous: RunRecord, prune: bool = False):
         store = self.out.store
         for name in (MANIFEST, SKIPPED):  # a killed run's parts become its files first
             join(store, name)
         done, skipped = _previous_records(store, repair=True)
         resumed = reconcile(plan, self.found, _Listed(set(store.files())), self.src, done, skipped,
-                            finished=previous.status == "complete", jobs=self.jobs)
+                            finished=previous.status == "complete", jobs=self.jobs,
+                            drawings=drawings_for(previous, self.recipe))
+        resumed.recipe_changes = recipe_changes(previous, self.recipe)
+        check_removal(resumed, previous, self.src, len(done), self.shown, prune)
         if resumed.stale or resumed.dropped_skips:
             for record in resumed.stale:
                 store.remove(record.path)
