@@ -65,7 +65,8 @@ def read(src: str, source: SourceImage, size) -> Targets:
             raise LabelError(f"mask {source.labels} holds values beyond 0..65535")
     mask = array.astype(MODES[img.mode])
     info = {"mode": img.mode, "palette": img.getpalette() if img.mode == "P" else None,
-            "transparency": img.info.get("transparency"), "values": tuple(int(v) for v in np.flatnonzero(np.bincount(mask.ravel())))}
+            "transparency": img.info.get("transparency"),
+            "values": tuple(int(v) for v in np.flatnonzero(_histogram(mask)))}  # see classes_present
     return Targets(tuple(size), mask=mask, info=info)
 
 
@@ -111,20 +112,23 @@ def classes_present(targets: Targets) -> dict:
     source's values (nearest sampling) and perhaps the fill: when the source had
     a few, one comparison pass per value is several times cheaper than a
     histogram, and the counts are exact as soon as they cover every pixel.
-    Otherwise (many values, or the fill brought in a new one): OpenCV's
-    histogram for 8-bit maps (one pass in C, no copy), a bincount for 16-bit
-    ones; never np.unique, which sorts every pixel."""
+    Otherwise (many values, or the fill brought in a new one): a histogram."""
     mask = targets.mask
     values = targets.info.get("values")
     if values is not None and len(values) <= FEW:
         found = {v: int(np.count_nonzero(mask == v)) for v in values}
         if sum(found.values()) == mask.size:
             return {str(v): n for v, n in sorted(found.items()) if n}
-    if mask.dtype == np.uint8:
-        counts = opencv().calcHist([mask], [0], None, [256], [0, 256]).ravel().astype(np.int64)
-    else:
-        counts = np.bincount(mask.ravel())
+    counts = _histogram(mask)
     return {str(int(v)): int(counts[v]) for v in np.flatnonzero(counts)}
+
+
+def _histogram(mask: np.ndarray) -> np.ndarray:
+    """Pixels per value: OpenCV's histogram for 8-bit maps (one pass in C, no copy),
+    a bincount for 16-bit ones; never np.unique, which sorts every pixel."""
+    if mask.dtype == np.uint8:
+        return opencv().calcHist([mask], [0], None, [256], [0, 256]).ravel().astype(np.int64)
+    return np.bincount(mask.ravel())
 
 
 def write(targets: Targets, path: str, source: SourceImage) -> tuple[list[tuple[str, bytes]], dict]:
