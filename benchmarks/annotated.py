@@ -4,7 +4,7 @@ and augcli against albumentations on a YOLO set. Part of ``make bench``
 
     python benchmarks/annotated.py [--reps 3] [--preset small]
 
-Four tools, each a whole process, alternating within each repetition (who goes
+Four tools and the codec floor, each a whole process, alternating within each repetition (who goes
 first rotates), on the trees of ``make_annotated.py``, each writing 5 JPEG q90
 outputs per source with the standard recipe (``recipes/bench-standard.yaml``)
 on 2 processes:
@@ -13,7 +13,9 @@ on 2 processes:
 * augcli on the same images as a YOLO set (3 to 6 boxes each), label files out;
 * augcli on the same images as a mask set, a label-map PNG out per output;
 * ``peers/albumentations_yolo.py``: albumentations + joblib, ``bbox_params``
-  YOLO in, YOLO out.
+  YOLO in, YOLO out;
+* ``peers/codec_floor.py`` on the images (decode once, encode 5 times, 2
+  processes): the floor under all of them, for reference.
 
 Reported: images/s and CPU ms per output (medians), and the ratios the issue
 sets targets for, from medians of the same run, with the spread of the
@@ -43,6 +45,7 @@ PLAIN = "augcli, images without labels"
 YOLO = "augcli, YOLO set (boxes)"
 MASKS = "augcli, mask set (label maps)"
 PEER = "albumentations + joblib, bbox_params YOLO"
+FLOOR = "codec floor (decode + encode only)"
 # (what, numerator, denominator, target, how the target reads)
 TARGETS = [
     ("YOLO set vs the same images without labels", YOLO, PLAIN, 1.1, "<= 1.1x the time"),
@@ -62,6 +65,7 @@ def commands(trees: dict[str, Path]) -> dict[str, callable]:
         MASKS: augcli_on(trees["masks"], ["--layout", "masks"]),
         PEER: lambda out: [PY, str(HERE / "peers" / "albumentations_yolo.py"), str(trees["yolo"]), str(out),
                            "--jobs", "2", "--copies", "5"],
+        FLOOR: lambda out: [PY, str(HERE / "peers" / "codec_floor.py"), str(trees["plain"]), str(out), "--jobs", "2"],
     }
 
 
@@ -74,7 +78,7 @@ def written(out: Path) -> tuple[int, int]:
 
 
 def expected_labels(name: str, images: int) -> int:
-    return 0 if name == PLAIN else images
+    return 0 if name in (PLAIN, FLOOR) else images
 
 
 def report(reps: int = 3, preset: str = "small") -> list[str]:

@@ -83,7 +83,8 @@ def test_manifest_pixel_counts_match_the_written_mask(tmp_path):
     (src / "masks").mkdir()
     Image.fromarray(np.full((30, 40, 3), 90, np.uint8)).save(src / "images" / "x.png")
     Image.fromarray(_runs(30, 40, seed=11)[:, :] % 7, "L").save(src / "masks" / "x.png")
-    (tmp_path / "r.yaml").write_text("version: 1\ncopies: 2\nseed: 3\ninclude_originals: false\nlabels: {ignore_index: 200}\n"
+    (tmp_path / "r.yaml").write_text("version: 1\ncopies: 2\nseed: 3\ninclude_originals: false\n"
+                                     "labels: {ignore_index: 200}\n"
                                      "pipeline:\n  - rotate: {angle: [20, 30], fill: constant}\n")
     result = CliRunner().invoke(cli, ["expand", str(src), str(tmp_path / "out"), "-r", str(tmp_path / "r.yaml"),
                                       "--layout", "masks", "-q"])
