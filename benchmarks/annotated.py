@@ -20,7 +20,9 @@ on 2 processes:
 Reported: images/s and CPU ms per output (medians), and the ratios the issue
 sets targets for, from medians of the same run, with the spread of the
 per-repetition ratios. Every run's outputs are counted (images and label
-files) so a tool that wrote less cannot look fast.
+files) so a tool that wrote less cannot look fast. Alone, the report is
+written to ``results/DATE-annotated-PRESET.md``; in ``make bench`` it is part
+of run.py's.
 """
 from __future__ import annotations
 
@@ -150,7 +152,7 @@ def main() -> None:
     lines += ["", f"Reproduce: `python benchmarks/annotated.py --reps {args.reps} --preset {args.preset}`."]
     text = "\n".join(lines) + "\n"
     print(text)
-    target = HERE / "results" / f"{date.today().isoformat()}-annotated.md"
+    target = HERE / "results" / f"{date.today().isoformat()}-annotated-{args.preset}.md"
     target.write_text(text)
     print(f"written to {target}", file=sys.stderr)
 

@@ -9,8 +9,8 @@ peers cannot drift), with ``BboxParams(format="yolo", clip=True,
 min_width=1, min_height=1)``: augcli's defaults (clip to the frame, drop a box
 whose visible side is under 1 px, no visibility threshold). Rotate's
 ``largest_box`` rule is augcli's: the moved corners' enclosing rectangle.
-identity, hflip, rotate10: the label check of benchmarks/check_peer_labels.py
-(no geometry; a flip with p 1; a fixed 10 degree turn with a constant fill).
+identity, hflip, rotate10, rotate35: the label check of benchmarks/check_peer_labels.py
+(no geometry; a flip with p 1; fixed turns with a constant fill).
 
     python albumentations_yolo.py SRC OUT [--recipe standard] [--jobs 2] [--copies 5]
 
@@ -32,6 +32,7 @@ STEPS = {
     "identity": lambda: [A.RandomBrightnessContrast(brightness_limit=0.2, contrast_limit=0.2, p=1.0)],
     "hflip": lambda: [A.HorizontalFlip(p=1.0)],
     "rotate10": lambda: [A.Rotate(limit=(10, 10), border_mode=cv2.BORDER_CONSTANT, p=1.0)],
+    "rotate35": lambda: [A.Rotate(limit=(35, 35), border_mode=cv2.BORDER_CONSTANT, p=1.0)],
 }
 BOXES = {"format": "yolo", "label_fields": ["classes"], "clip": True, "min_width": 1, "min_height": 1}
 
