@@ -16,7 +16,7 @@ imported on first use.
 """
 from __future__ import annotations
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 __all__ = ["expand", "preview", "replay", "verify", "Augmenter", "Recipe", "AugcliError", "RecipeError", "__version__"]
 
 _LAZY = {

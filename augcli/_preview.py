@@ -8,6 +8,7 @@ sources are decoded, so a huge SRC costs a scan, not a decode.
 """
 from __future__ import annotations
 
+import io
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,19 +17,25 @@ from typing import Iterable
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .arguments import check_seed, check_sheet
 from .errors import UsageError
+from .imaging import to_pil
 from .io import Encoding, decode
+from .limits import DEFAULT_MAX_PIXELS, max_source_bytes
 from .manifest import MANIFEST, ManifestRecord, read_records
+from .outdir import replace_file
 from .ops import lookup
 from .plan import augmentations, augmented_splits
 from .recipe import Recipe
+from .distinct import draws
 from .render import augment, draw, finish
 from .label_rules import LabelRules
 from .labelled import move_targets, redraw_rng, settle
 from .layouts import layout, scan
 from .overlay import overlay
 from .sampling import sample
-from .scan import SourceImage
+from .scan import SourceImage, is_within
+from .storage import is_url
 from .trees import read_inside, refuse_dangling_link
 
 TILE = 192
@@ -59,6 +66,10 @@ def _number(value: float) -> str:
     return f"{value:.3g}"
 
 
+KERAS_NEUTRAL = {"rotate": 0, "shift_x": 0, "shift_y": 0, "shear": 0, "zoom_x": 1, "zoom_y": 1, "hflip": False,
+                 "vflip": False, "channel_shift": 0, "brightness": 1}
+
+
 def describe_ops(ops: Iterable[dict]) -> str:
     """``rot -12.3° reflect · hflip · contrast 1.21``: each op with the values
     that differ from its defaults, compactly."""
@@ -66,14 +77,19 @@ def describe_ops(ops: Iterable[dict]) -> str:
     for op in ops:
         spec = lookup(op["op"])
         defaults = {p.name: p.default for p in spec.params} if spec else {}
+        if op["op"] == "keras":  # recorded under other names than its parameters: leave out what did nothing
+            defaults = KERAS_NEUTRAL
         words = [SHORT_NAMES.get(op["op"], op["op"])]
-        for name, value in op.items():
-            if name == "op" or name in HIDDEN_PARAMS or value is None or defaults.get(name, object()) == value:
-                continue
+        shown = {name: value for name, value in op.items() if not (
+            name == "op" or name in HIDDEN_PARAMS or value is None or defaults.get(name, object()) == value)}
+        # several numbers (keras' rotate, shifts, shear, zooms) are unreadable without their names
+        named = sum(isinstance(v, (int, float)) and not isinstance(v, bool) for v in shown.values()) > 1
+        for name, value in shown.items():
             if isinstance(value, bool):
                 words.append(name if value else f"no {name}")
             elif isinstance(value, (int, float)):
-                words.append(_number(value) + ("°" if name in ("angle", "rotate", "shear") else ""))
+                words.append((f"{name} " if named else "") + _number(value)
+                             + ("°" if name in ("angle", "rotate", "shear") else ""))
             elif isinstance(value, str):
                 words.append(value)
         parts.append(" ".join(words))
@@ -110,7 +126,8 @@ def check_paths(src: str | None, recipe: str | None, out: str, from_out: str | N
     if Path(out).suffix.lower() not in Image.registered_extensions():
         raise UsageError(f"--out {out}: {Path(out).suffix or 'no extension'} is not an image format "
                          "Pillow writes; name it .png")
-    if src is not None and Path(src).resolve() in Path(out).resolve().parents:
+    if src is not None and Path(src).is_dir() and is_within(src, Path(out).parent):
+        # by (device, inode): SRC mounted a second time is still SRC
         raise UsageError(f"--out {out} is inside SRC {src}: augcli never writes into its source")
 
 
@@ -119,8 +136,10 @@ def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: 
                  layout: str | None = None) -> list[Row]:
     """The sheet's content, full size: per sampled source, the original and the
     augmented images exactly as ``expand`` renders them (before encoding)."""
+    seed = check_seed(seed)
+    images, variants = check_sheet(images, variants)
     run_seed = recipe.effective_seed if seed is None else seed
-    found = scan(src, layout)
+    found = scan(src, forced=layout)
     splits = augmented_splits(found, augment_splits)
     candidates = [s for s in found.sources if s.split in splits]
     encoding = Encoding.of(recipe.output)  # the output size; a tile is not encoded
@@ -128,21 +147,24 @@ def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: 
     rows = []
     for source in pick_sources(candidates, images, run_seed):
         try:
-            decoded = decode(read_inside(src, source.relpath))
-            targets = labels.read(source, decoded.image.size) if labels else None
+            decoded = decode(read_inside(src, source.relpath, max_size=max_source_bytes(DEFAULT_MAX_PIXELS)))
+            targets = labels.read(source, decoded.size) if labels else None
         except Exception as exc:  # an unusable file is shown as such, not fatal
             rows.append(Row(f"{source.label}: {source.relpath}", [Tile(_placeholder(), f"skipped: {exc}")]))
             continue
-        original = finish(decoded.image, encoding)
+        original = to_pil(finish(decoded.image, encoding))
         if labels:
             original = labels.drawn(original, targets, (), encoding)[1]
         tiles = [Tile(original, "original")]
         for copy, name, steps in augmentations(recipe, source.label, variants)[:variants]:
             try:
-                ops, _ = draw(run_seed, source.relpath, copy, steps, decoded.image.size)
+                if recipe.distinct and name is None:  # as expand draws them (distinct.py)
+                    ops = draws(run_seed, source.relpath, [copy], steps, decoded.size)[copy][0]
+                else:
+                    ops, _ = draw(run_seed, source.relpath, copy, steps, decoded.size)
                 if labels:  # the ops expand keeps (on_empty: redraw draws again, as expand does)
-                    ops = labels.settled(targets, ops, encoding, source, copy, steps, decoded.image.size)
-                image = augment(decoded.image, ops, encoding)
+                    ops = labels.settled(targets, ops, encoding, source, copy, steps, decoded.size)
+                image = to_pil(augment(decoded.image, ops, encoding))
                 if labels:
                     image = labels.drawn(image, targets, ops, encoding)[1]
                 caption = describe_ops([op.to_json() for op in ops])
@@ -175,6 +197,8 @@ class _Labels:
 
 def rows_from_output(out: str | Path, *, images: int = 6, variants: int = 4, seed: int = 0) -> list[Row]:
     """The sheet's content from an existing output tree, via its manifest."""
+    images, variants = check_sheet(images, variants)
+    seed = check_seed(seed) or 0
     out = Path(out)
     records = list(read_records(out / MANIFEST))
     if not records:
@@ -193,7 +217,8 @@ def rows_from_output(out: str | Path, *, images: int = 6, variants: int = 4, see
         for record in originals + augmented:
             caption = "original" if record.kind == "original" else describe_ops(record.ops)
             try:  # read only inside OUT, with the same bomb guard as any input
-                image = decode(read_inside(out, record.path)).image
+                image = to_pil(decode(read_inside(out, record.path,
+                                                  max_size=max_source_bytes(DEFAULT_MAX_PIXELS))).image)
             except Exception as exc:  # a missing or unusable file is shown as such, not fatal
                 image, caption = _placeholder(), f"not shown: {exc}"
             tiles.append(Tile(image, caption))
@@ -243,6 +268,20 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font, width: int, lines: int) ->
             last = last[:-1]
         out[-1] = last + "…"
     return out
+
+
+def save_sheet(image: Image.Image, path: str | Path, storage_options: dict | None = None) -> None:
+    """Encode the sheet by ``path``'s extension and put it there as a new file
+    (``outdir.replace_file``): never written into an existing file, which may
+    be a hard link to a source image. A URL gets it as one PUT (``augcli.storage``)."""
+    if is_url(str(path)):
+        from .storage.commands import write_sheet
+
+        return write_sheet(image, str(path), storage_options or {})
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    image.save(buffer, Image.registered_extensions()[Path(path).suffix.lower()])
+    replace_file(path, buffer.getvalue())
 
 
 def sheet(rows: list[Row], tile: int = TILE) -> Image.Image:

@@ -24,28 +24,34 @@ import numpy as np
 import yaml
 
 from . import __version__
-from .apply import engine, other_engine
+from .engine import engine, other_engine
+from .arguments import check_max_pixels
 from .errors import AugcliError, RecipeError, UsageError
 from .io import WRITTEN_EXTENSIONS, Encoding, Unusable, decode, written_format
-from .limits import DEFAULT_MAX_PIXELS
+from .limits import DEFAULT_MAX_PIXELS, max_source_bytes
 from .manifest import (MANIFEST, RUN_FILE, AppendLog, Counts, ManifestError, ManifestRecord, RunRecord, load_run_record,
                        read_numbered, write_run_record)
 from .ops import lookup, suggest
 from .ops.spec import show
 from .outdir import OutDir, write_atomic
 from .plan import Target
+from .provenance import plugin_mismatch
 from .recipe import Recipe
 from .sampling import AppliedOp, sample
 from .render import TooLarge, render
 from .labelled import LabelReplay
-from .scan import check_separate, check_src
+from .scan import check_out_not_below, check_separate, check_src
+from .storage import is_url, local_path
 from .trees import Refused, read_inside, refuse_dangling_link
 
 @functools.cache
 def recorded_params(name: str) -> dict[str, Any]:
     """The parameters op ``name`` is recorded with, and a value of each: drawn
     once from its documented example, exactly as ``expand`` records it."""
-    (step,) = yaml.safe_load(lookup(name).example)
+    spec = lookup(name)
+    if spec.prepare is not None:  # its example names a file that need not exist here: its declared params
+        return {"op": name, **{p.name: p.default for p in spec.params}}
+    (step,) = yaml.safe_load(spec.example)
     (op, params), = step.items()
     recipe = Recipe.from_dict({"version": 1, "pipeline": [{op: {**(params or {}), "p": 1}}]})
     drawn = sample(recipe.pipeline, np.random.default_rng(0), (64, 48))
@@ -88,7 +94,18 @@ def check_ops(ops: Iterable[dict]) -> str | None:
                     return f"ops[{i}] {name}.{key}: {issue.message}"
             elif not _like(value, expected[key]):
                 return f"ops[{i}] {name}.{key}: {show(value)} is not like {json.dumps(expected[key])}"
+        if spec.prepare is not None and (problem := _prepared(name, json.dumps(op, sort_keys=True))):
+            return f"ops[{i}] {name}.{problem}"
     return None
+
+
+@functools.cache
+def _prepared(name: str, op: str) -> str | None:
+    """An op's own checks on its recorded values (the model file it ran is
+    still there, with the recorded sha256), once per distinct op."""
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(op).items() if k != "op"}
+    _, problems = lookup(name).prepare(values)
+    return "; ".join(f"{param}: {message}" for param, message in problems) or None
 
 
 def _recorded_recipe(run: RunRecord, path: Path, max_pixels: int) -> Recipe:
@@ -123,20 +140,27 @@ def _checked(manifest: Path, only: str | None) -> list[tuple[int, ManifestRecord
 def _check_engine(run: RunRecord) -> None:
     """Refuse a manifest whose pixels another engine computed: replaying it here
     would silently write different images."""
-    if (recorded := other_engine(run.engine)) is not None:
+    if (recorded := other_engine(run.engine, run.engine_fingerprint)) is not None:
         version = run.version if run.version is not None else "?"
         raise UsageError(f"this manifest was written by augcli {version} with pixel engine "
-                         f"{recorded!r}; augcli {__version__} uses {engine()!r} and cannot reproduce its bytes "
+                         f"{recorded}; augcli {__version__} uses {engine()!r} and cannot reproduce its bytes "
                          "(replay it with the augcli and OpenCV versions that wrote it)")
 
 
 def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: str | None = None,
-           max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
+           max_pixels: int = DEFAULT_MAX_PIXELS, storage_options: dict | None = None) -> int:
     """Write the images listed in ``manifest`` (those matching ``only``) into
     NEWOUT from SRC and the recorded ops; return how many were written. No
     image may have more than ``max_pixels`` pixels at any step (0: no limit);
-    sources are read only inside SRC."""
-    manifest, src, newout = Path(manifest), Path(src), Path(newout)
+    sources are read only inside SRC. Any of the three may be a URL
+    (``augcli.storage``; ``storage_options`` reach its store)."""
+    if is_url(manifest) or is_url(src) or is_url(newout):
+        from .storage.commands import replay_stored
+
+        return replay_stored(manifest, src, newout, only=only, max_pixels=max_pixels,
+                             storage_options=storage_options or {})
+    max_pixels = check_max_pixels(max_pixels)
+    manifest, src, newout = (Path(local_path(str(p))) for p in (manifest, src, newout))
     if not manifest.is_file():
         raise UsageError(f"manifest {manifest} not found")
     if manifest.is_symlink():  # given by name: read it (and its augcli.json) where it really is
@@ -144,26 +168,45 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
     check_src(src)
     refuse_dangling_link(newout)
     check_separate(src, newout)
+    check_out_not_below(src, newout)  # NEWOUT mounted below SRC, which no path shows
     if newout.exists() and any(newout.iterdir()):
         raise UsageError(f"NEWOUT {newout} is not empty: replay writes into a new folder")
+    run, recipe, by_source = read_replay(manifest, only, max_pixels)
+    newout.mkdir(parents=True, exist_ok=True)
+    return write_replay(manifest, src, OutDir.of(newout), run, recipe, by_source, max_pixels,
+                        replay_of=str(manifest.resolve()))
+
+
+def read_replay(manifest: Path, only: str | None, max_pixels: int
+                ) -> tuple[RunRecord, Recipe, dict[str, list[tuple[int, ManifestRecord]]]]:
+    """The run record beside ``manifest``, its output settings, and the records to
+    replay grouped by source, every one checked before any image is written."""
     run_file = manifest.parent / RUN_FILE
     if not os.path.lexists(run_file):
         raise UsageError(f"{run_file} not found: replay needs the run record beside the "
                          "manifest (it holds the output settings and the pixel engine)")
     run = load_run_record(run_file)
     _check_engine(run)
+    if (why := plugin_mismatch(run.plugins)) is not None:
+        raise UsageError(f"{run_file}: cannot replay this manifest: {why}")
     recipe = _recorded_recipe(run, run_file, max_pixels)
     by_source: dict[str, list[tuple[int, ManifestRecord]]] = defaultdict(list)
     for line, record in _checked(manifest, only):
         by_source[record.source].append((line, record))
-    labelled = LabelReplay.of(run, recipe, src)
-    newout.mkdir(parents=True, exist_ok=True)
-    target_dir = OutDir.of(newout)
+    return run, recipe, by_source
+
+
+def write_replay(manifest: Path | str, src, target_dir, run: RunRecord, recipe: Recipe,
+                 by_source: dict[str, list[tuple[int, ManifestRecord]]], max_pixels: int, *, replay_of: str) -> int:
+    """Render and write each record into ``target_dir`` (an ``OutDir``, or OUT in
+    a store), then its manifest and run record; return how many were written.
+    An annotated run's label files are written with their images (``LabelReplay``)."""
     written = 0
+    labelled = LabelReplay.of(run, recipe, src) if isinstance(src, (str, Path)) else None
     with AppendLog(target_dir, MANIFEST) as log:
         for source, group in by_source.items():
             try:
-                data = read_inside(src, source)
+                data = read_inside(src, source, max_size=max_source_bytes(max_pixels))
                 decoded = decode(data, max_pixels=max_pixels)
             except (OSError, Unusable, Refused) as exc:
                 raise AugcliError(f"cannot read source {source}: {exc}") from None
@@ -194,6 +237,5 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
                 written += 1
     if labelled is not None:
         run = dataclasses.replace(run, extra={**run.extra, "layout_files": labelled.finish(target_dir)})
-    write_run_record(target_dir, dataclasses.replace(run, replay_of=str(manifest.resolve()),
-                                                     counts=Counts(written=written)))
+    write_run_record(target_dir, dataclasses.replace(run, replay_of=replay_of, counts=Counts(written=written)))
     return written

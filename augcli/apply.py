@@ -12,35 +12,20 @@ from functools import partial
 from typing import Iterable, Iterator
 
 import numpy as np
-from PIL import Image
 
-from .imaging import point_chain
-from .lazy import opencv
+from .imaging import pil_compatible, point_chain, size_of
 from .ops import lookup
+from .ops.symmetry import symmetry_forward, turned
 from .ops.spec import OpSpec
 from .ops.resampling import KEYS as _RESAMPLING_KEYS
 from .ops.warp import warp
 from .sampling import AppliedOp
 
 
-_PILLOW_ENGINE = "pillow"  # augcli 0.1.0 resampled with Pillow and recorded no engine
-
-
-def engine() -> str:
-    """The pixel engine: besides the recipe and the sources, the one thing output
-    bytes depend on. Recorded in ``augcli.json``; ``replay`` and ``--resume``
-    refuse a run written by another engine rather than write different pixels."""
-    return f"opencv {opencv().__version__}"
-
-
-def other_engine(recorded: str | None) -> str | None:
-    """The engine a run record names (None: 0.1.0's Pillow), if it is not this one."""
-    recorded = _PILLOW_ENGINE if recorded is None else recorded
-    return None if recorded == engine() else recorded
-
-
-def apply(img: Image.Image, ops: Iterable[AppliedOp]) -> Image.Image:
-    """Return ``img`` with ``ops`` applied in order; ``img`` is not modified."""
+@pil_compatible
+def apply(img: np.ndarray, ops: Iterable[AppliedOp]) -> np.ndarray:
+    """Return ``img`` (a working array, ``augcli.imaging``) with ``ops`` applied in
+    order; ``img`` is not modified. A Pillow image in gives a Pillow image back."""
     for kind, run in runs(ops):
         img = _apply_run(img, run, kind)
     return img
@@ -48,9 +33,9 @@ def apply(img: Image.Image, ops: Iterable[AppliedOp]) -> Image.Image:
 
 def runs(ops: Iterable[AppliedOp]) -> Iterator[tuple[str | None, list[AppliedOp]]]:
     """``ops`` grouped as ``apply`` runs them: (kind, ops) with kind ``affine``
-    (one resample, see ``run_geometry``), ``point`` (one lookup table) or None (one
-    op on its own). Targets (``augcli.targets``) follow the same runs, so boxes
-    and masks move with the very matrix the pixels get."""
+    (one resample, ``fused_matrix``), ``point`` (one lookup table) or None (one op
+    on its own). Targets (``augcli.targets``) follow the same runs, so boxes and
+    masks move with the very matrix the pixels get."""
     run: list[AppliedOp] = []
     kind = None
     for op in ops:
@@ -69,12 +54,9 @@ def runs(ops: Iterable[AppliedOp]) -> Iterator[tuple[str | None, list[AppliedOp]
 
 
 def run_geometry(run: list[AppliedOp], size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int], bool]:
-    """An affine run's forward map (3x3, input to output pixel centres), its
-    output size, and whether it is exact (flips, quarter turns, crops only)."""
-    matrix = np.eye(3)
-    for op in run:
-        step, size = lookup(op.op).forward(op.kwargs(), size)
-        matrix = step @ matrix
+    """An affine run's forward map (``fused_matrix``), its output size, and
+    whether it is exact (flips, quarter turns, crops only)."""
+    matrix, size = fused_matrix(run, size)
     return matrix, size, all(lookup(op.op).exact for op in run)
 
 
@@ -86,7 +68,9 @@ def _kind(spec: OpSpec) -> str | None:
     return "point" if spec.values is not None else None
 
 
-def _apply_run(img: Image.Image, run: list[AppliedOp], kind: str | None) -> Image.Image:
+def _apply_run(img: np.ndarray, run: list[AppliedOp], kind: str | None) -> np.ndarray:
+    if not run:
+        return img
     if kind == "affine":
         return _apply_affine_run(img, run)
     if kind == "point":
@@ -109,47 +93,31 @@ def _fusable(run: list[AppliedOp], op: AppliedOp) -> bool:
     return mine is None or not theirs or theirs == {mine}
 
 
-def _apply_affine_run(img: Image.Image, run: list[AppliedOp]) -> Image.Image:
+def fused_matrix(run: Iterable[AppliedOp], size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
+    """The one forward matrix (input pixel centre -> output pixel centre) of a
+    run of affine ops on an image of ``size``, and the output size: each op's
+    ``forward`` composed in order. The place the fused geometry is computed."""
+    matrix = np.eye(3)
+    for op in run:
+        step, size = lookup(op.op).forward(op.kwargs(), size)
+        matrix = step @ matrix
+    return matrix, size
+
+
+def _apply_affine_run(img: np.ndarray, run: list[AppliedOp]) -> np.ndarray:
     if len(run) == 1:
         (op,) = run
         return lookup(op.op).kernel(img, **op.kwargs())
-    matrix, size, exact = run_geometry(run, img.size)
-    if exact:
+    matrix, size = fused_matrix(run, size_of(img))
+    if all(lookup(op.op).exact for op in run):
         # flips, quarter turns and crops compose to one of the eight symmetries of
-        # the rectangle and an integer shift: one lossless transpose and one crop
-        turn = _TRANSPOSES[tuple(np.rint(matrix[:2, :2]).astype(int).ravel())]
-        turned = img.copy() if turn is None else img.transpose(turn)
+        # the rectangle and an integer shift: one lossless flip/rotate and a crop (a view)
+        linear = tuple(np.rint(matrix[:2, :2]).astype(int).ravel())
+        turned_img = turned(img, linear)
         # the symmetry alone maps the input onto [0, w') x [0, h'); what is left
         # of the composed map is a shift by -(x0, y0): a crop at (x0, y0)
-        symmetry, _ = _symmetry_forward(turn, img.size)
+        symmetry = symmetry_forward(linear, size_of(img))
         x0, y0 = np.rint((symmetry - matrix)[:2, 2]).astype(int)
-        if (x0, y0) == (0, 0) and size == turned.size:
-            return turned
-        return turned.crop((int(x0), int(y0), int(x0) + size[0], int(y0) + size[1]))
+        return turned_img[int(y0):int(y0) + size[1], int(x0):int(x0) + size[0]]
     settings = next(r for r in map(_resampling, run) if r is not None)
     return warp(img, matrix, size, **dict(zip(_RESAMPLING_KEYS, settings)))
-
-
-def _symmetry_forward(turn, size) -> tuple[np.ndarray, tuple[int, int]]:
-    """The forward map of a Pillow transpose on an image of ``size``: its linear
-    part, and the shift that keeps the result on [0, w') x [0, h')."""
-    linear = next(np.array(k, float).reshape(2, 2) for k, v in _TRANSPOSES.items() if v == turn)
-    w, h = size
-    corners = linear @ np.array([[0, w - 1, 0, w - 1], [0, 0, h - 1, h - 1]], float)
-    forward = np.eye(3)
-    forward[:2, :2] = linear
-    forward[:2, 2] = -corners.min(axis=1)
-    return forward, (int(np.ptp(corners[0])) + 1, int(np.ptp(corners[1])) + 1)
-
-
-# the linear part of an exact run's forward map (x right, y down) -> Pillow's transpose
-_TRANSPOSES = {
-    (1, 0, 0, 1): None,
-    (-1, 0, 0, 1): Image.Transpose.FLIP_LEFT_RIGHT,
-    (1, 0, 0, -1): Image.Transpose.FLIP_TOP_BOTTOM,
-    (-1, 0, 0, -1): Image.Transpose.ROTATE_180,
-    (0, 1, -1, 0): Image.Transpose.ROTATE_90,  # counter-clockwise, as rot90 k=1
-    (0, -1, 1, 0): Image.Transpose.ROTATE_270,
-    (0, 1, 1, 0): Image.Transpose.TRANSPOSE,
-    (0, -1, -1, 0): Image.Transpose.TRANSVERSE,
-}

@@ -7,7 +7,10 @@ plan's steps (``steps_for``) and ``sample``, and renders with
 is the image ``expand`` encodes for that source and copy, and its record holds
 the ops exactly as ``manifest.jsonl`` does.
 
-An ``Augmenter`` holds only the validated recipe and the seed, both immutable:
+Images stay numpy arrays from the caller's array to the result (no Pillow image
+in between: ``augcli.imaging``); a PIL image in gives a PIL image back.
+
+An ``Augmenter`` holds only the validated recipe, the seed and the layout, all immutable:
 it pickles (DataLoader workers, joblib) and any number of threads may call it.
 Like ``expand`` in its own processes, it sets two process-wide things where it
 is created or unpickled: OpenCV's thread count to 1 (on first use) and glibc's
@@ -26,17 +29,19 @@ from typing import Any, Callable
 import numpy as np
 from PIL import Image
 
-from .errors import Problem, RecipeError
-from .imaging import normalize
+from .arguments import check_seed
+from .distinct import draws
+from .imaging import from_pil, mode_of, size_of, to_pil
 from .io import Encoding
-from .limits import DEFAULT_MAX_PIXELS, MAX_SEED
+from .limits import DEFAULT_MAX_PIXELS
 from .plan import steps_for
+from .scan import SPLITS
 from .recipe import Output, Recipe
 from .render import augment
 from .sampling import item_rng, sample
 from .worker import keep_freed_memory
 
-# numpy layouts and the working mode each one is augmented in (augcli.imaging.WORKING_MODES)
+# numpy dtypes and channels, and the working mode each is augmented in (augcli.imaging)
 _ARRAY_MODES = {
     ("u", 1, 1): "L",
     ("u", 1, 2): "LA",
@@ -44,9 +49,14 @@ _ARRAY_MODES = {
     ("u", 1, 4): "RGBA",
     ("u", 2, 1): "I;16",
     ("f", 4, 1): "F",
+    ("f", 8, 1): "F",
+    ("f", 4, 3): "RGBF",
+    ("f", 8, 3): "RGBF",
 }
 SUPPORTED_ARRAYS = ("uint8 HxW, HxWx1, HxWx2 (grey + alpha), HxWx3 (RGB) or HxWx4 (RGBA); "
-                    "uint16 HxW or HxWx1; float32 HxW or HxWx1 in 0..1")
+                    "uint16 HxW or HxWx1; float32 or float64 HxW, HxWx1 or HxWx3 (RGB) in 0..1; "
+                    "channels first (CxHxW) with layout='CHW'")
+LAYOUTS = ("HWC", "CHW")
 
 
 class Augmenter:
@@ -57,14 +67,17 @@ class Augmenter:
     recipe : Recipe, str, os.PathLike or dict
         A validated ``Recipe``, the path of a recipe file, or the recipe as a dict
         (what the YAML would load to). Validated once, here, with the CLI's errors
-        (``RecipeError`` listing every problem). Settings that only mean something
-        for the files ``expand`` writes are refused when set: ``balance``,
-        ``classes``, ``include_originals: false``, ``output.format`` and
-        ``output.quality``. ``copies`` is accepted (it is how many copies
-        ``expand`` writes; ``copy=`` may go beyond it) and ``output.size`` is
-        applied, as ``expand`` applies it last.
+        (``RecipeError`` listing every problem). The same file ``expand`` reads:
+        settings that only mean something for the files it writes (``copies``,
+        ``balance``, ``include_originals``, ``output.format``,
+        ``output.quality``) are ignored and listed on ``ignored``; per-class
+        rules (``classes:``) apply by the class in ``key`` (or ``label=``);
+        ``output.size`` is applied, last, as ``expand`` applies it.
     seed : int, optional
         The run seed; defaults to the recipe's (0 if it has none), as ``expand``.
+    layout : {"HWC", "CHW"}
+        Where arrays keep their channels: last (numpy, PIL, OpenCV) or first
+        (torch tensors as numpy). Images come back in the same layout.
     max_pixels : int, optional
         The most pixels an image may have at any step (``expand --max-pixels``;
         0: no limit): past it a call raises ``ValueError`` before allocating it.
@@ -77,12 +90,14 @@ class Augmenter:
     """
 
     def __init__(self, recipe: Recipe | str | os.PathLike | dict, seed: int | None = None, *,
-                 max_pixels: int = DEFAULT_MAX_PIXELS):
+                 layout: str = "HWC", max_pixels: int = DEFAULT_MAX_PIXELS):
         recipe = _as_recipe(recipe, max_pixels)
         recipe.check_sizes(max_pixels)  # output sizes written in it, as expand bounds them
-        _refuse_file_settings(recipe)
         self.recipe = recipe
+        # the same recipe file as expand's: what only files need is ignored here, and listed
+        self.ignored: dict[str, str] = ignored_settings(recipe)
         self.seed = recipe.effective_seed if seed is None else _check_seed(seed)
+        self.layout = _check_layout(layout)
         self.max_pixels = max_pixels
         for notice in recipe.notices():  # training-time keras arguments, as the CLI notices them
             warnings.warn(notice, stacklevel=2)
@@ -94,11 +109,12 @@ class Augmenter:
         keep_freed_memory()
 
     def __repr__(self) -> str:
-        return f"Augmenter({self.recipe.name!r}, seed={self.seed})"
+        layout = "" if self.layout == "HWC" else f", layout={self.layout!r}"
+        return f"Augmenter({self.recipe.name!r}, seed={self.seed}{layout})"
 
     def __call__(self, image: Any, *, key: str | None = None, copy: int = 1, epoch: int | None = None,
-                 rng: np.random.Generator | None = None, boxes: Any = None, classes: Any = None,
-                 mask: Any = None) -> tuple:
+                 rng: np.random.Generator | None = None, layout: str | None = None,
+                 label: str | None = None, boxes: Any = None, classes: Any = None, mask: Any = None) -> tuple:
         """Augment one image; return it (same type, dtype and number of dimensions)
         and its record.
 
@@ -121,6 +137,13 @@ class Augmenter:
             ``(seed, key, copy, epoch)``. Never equal to any copy ``expand`` writes.
         rng : numpy.random.Generator, optional
             Draw from this generator instead of from a key (no ``key``/``epoch``).
+        layout : {"HWC", "CHW"}, optional
+            Where an array keeps its channels; defaults to the ``Augmenter``'s
+            ``layout`` ("HWC"). A CxHxW array comes back CxHxW.
+        label : str, optional
+            The image's class, for the recipe's per-class rules (``classes:``);
+            by default the class folder in ``key``, as ``expand`` reads it
+            (``cat/x.jpg`` and ``train/cat/x.jpg`` are class ``cat``).
         boxes, classes, mask : optional
             Annotations that move with the pixels, as ``expand`` moves a labelled
             dataset's: ``boxes`` (n, 4) [x0, y0, x1, y1] in pixels (edges: [0, 0,
@@ -145,29 +168,47 @@ class Augmenter:
         variant = self._variant(copy)
         copy, epoch = int(copy), _check_epoch(epoch)  # plain ints: the record is JSON
         rng, seed = self._generator(key, copy, epoch, rng)
-        working, give_back = _to_working(image)
-        # the plan's steps for this output (no class: Augmenter refuses class rules)
-        steps = steps_for(self.recipe, "", variant)
-        ops = sample(steps, rng, working.size)
+        working, give_back = _to_working(image, self.layout if layout is None else _check_layout(layout))
+        # the plan's steps for this output, class rules applied
+        steps = self._steps(label if label is not None else label_of(key), variant)
+        attempt = 0
+        if self.recipe.distinct and variant is None and epoch is None and key is not None:
+            ops, seed, attempt = draws(self.seed, key, [copy], steps, size_of(working))[copy]  # as expand draws it
+        else:
+            ops = sample(steps, rng, size_of(working))
         labels = None
         if boxes is not None or mask is not None:
-            ops, labels = self._labels(working.size, ops, steps, boxes, classes, mask, key, copy, epoch)
+            ops, labels = self._labels(size_of(working), ops, steps, boxes, classes, mask, key, copy, epoch)
         try:
             out = augment(working, ops, Encoding.of(self.recipe.output), self.max_pixels)
         except (ValueError, ZeroDivisionError, OSError, np.linalg.LinAlgError) as exc:
             # what expand records as a skip ("cannot augment ..."): an op this image's mode or size cannot take
             raise ValueError(f"cannot augment {key or 'the image'} ({', '.join(op.op for op in ops)}) in mode "
-                             f"{working.mode}: {type(exc).__name__}: {exc}") from exc
+                             f"{mode_of(working)}: {type(exc).__name__}: {exc}") from exc
         record: dict[str, Any] = {"source": key, "copy": copy}
         if epoch is not None:
             record["epoch"] = epoch
         if variant is not None:
             record["variant"] = variant
         record.update(seed=seed, ops=[op.to_json() for op in ops])
+        if attempt:
+            record["attempt"] = attempt
         if labels is not None:
             labels, record["labels"] = labels
             return give_back(out, image), labels, record
         return give_back(out, image), record
+
+    def _steps(self, label: str | None, variant: str | None) -> tuple:
+        """The steps an output of class ``label`` (of ``variant``) is drawn from, as expand's plan gives them."""
+        if self.recipe.classes and label is None:
+            raise TypeError("this recipe has per-class rules (classes:): pass key= with the class folder "
+                            "('cat/x.jpg'), or label=")
+        if label is not None and not isinstance(label, str):
+            raise TypeError(f"label must be a str (the class), found {type(label).__name__}")
+        try:
+            return steps_for(self.recipe, label or "", variant)
+        except (KeyError, StopIteration):
+            raise ValueError(f"class {label!r} leaves out variant {variant!r} (classes.{label}.exclude)") from None
 
     def _labels(self, size, ops, steps, boxes, classes, mask, key, copy, epoch):
         """The ops kept (``on_empty: redraw`` as expand redraws, for a keyed call)
@@ -238,38 +279,41 @@ def _as_recipe(recipe: Any, max_pixels: int) -> Recipe:
     raise TypeError(f"recipe must be a Recipe, a recipe file's path or a dict, found {type(recipe).__name__}")
 
 
-# setting -> (is it set to something other than its default?, what it is for)
+# setting -> (is it set to something other than its default?, why it changes nothing in memory)
 _FILE_SETTINGS: dict[str, tuple[Callable[[Recipe], bool], str]] = {
+    "copies": (lambda r: r.copies != 1 and not r.variants,
+               "how many files expand writes per source; in memory copy= picks which"),
     "balance": (lambda r: r.balance is not None,
-                "sets how many files expand writes per class; in memory each call augments one image, "
-                "so balance classes with your loader's sampler"),
-    "classes": (lambda r: bool(r.classes),
-                "per-class rules need each image's class, which expand reads from SRC's folders; "
-                "in memory use one Augmenter per class"),
+                "how many files expand writes per class; in memory balance with your loader's sampler"),
     "include_originals": (lambda r: not r.include_originals,
-                          "false only tells expand not to copy the sources; in memory every call augments"),
+                          "whether expand also writes the sources; in memory every call augments"),
     "output.format": (lambda r: r.output.format != Output.format,
-                      "is the file format expand encodes to; in memory nothing is encoded "
-                      "(for JPEG artefacts add a jpeg op)"),
+                      "the file format expand encodes to; in memory nothing is encoded (for JPEG artefacts add "
+                      "a jpeg op)"),
     "output.quality": (lambda r: r.output.quality != Output.quality,
-                       "is the quality expand encodes at; in memory nothing is encoded"),
+                       "the quality expand encodes at; in memory nothing is encoded"),
 }
 
 
-def _refuse_file_settings(recipe: Recipe) -> None:
-    """Settings that only mean something for files: refused, so that none is
-    silently ignored."""
-    problems = [Problem(path, f"{why} (Augmenter refuses settings that are only for files)",
-                        recipe.lines.get(path) or recipe.lines.get(path.split(".")[0]))
-                for path, (is_set, why) in _FILE_SETTINGS.items() if is_set(recipe)]
-    if problems:
-        raise RecipeError(recipe.name, sorted(problems, key=lambda p: p.line or 0))
+def ignored_settings(recipe: Recipe) -> dict[str, str]:
+    """The recipe's settings that only mean something for files, set in it: each
+    with why it changes nothing in memory (``Augmenter.ignored``)."""
+    return {path: why for path, (is_set, why) in _FILE_SETTINGS.items() if is_set(recipe)}
+
+
+def label_of(key: str | None) -> str | None:
+    """The class of a source from its path relative to SRC, as ``scan`` reads it:
+    the first folder, or the second under a split folder (train/, val/, ...)."""
+    if not isinstance(key, str) or "/" not in key:
+        return None
+    parts = key.split("/")
+    if parts[0].lower() in SPLITS and len(parts) > 2:
+        return parts[1]
+    return parts[0]
 
 
 def _check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, Integral) or not 0 <= seed <= MAX_SEED:
-        raise ValueError(f"seed must be an integer from 0 to 2**63-1, found {seed!r}")
-    return int(seed)
+    return check_seed(seed)  # expand's check and message (a ValueError too)
 
 
 def _check_epoch(epoch: Any) -> int | None:
@@ -283,22 +327,37 @@ def _check_epoch(epoch: Any) -> int | None:
 # -- images in and out ---------------------------------------------------------------
 
 
-def _to_working(image: Any) -> tuple[Image.Image, Callable[[Image.Image, Any], Any]]:
-    """``image`` as a PIL image in a working mode, and how to give a result back
-    in the caller's type and layout."""
+def _check_layout(layout: Any) -> str:
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be 'HWC' (channels last) or 'CHW' (channels first), found {layout!r}")
+    return layout
+
+
+def _to_working(image: Any, layout: str) -> tuple[np.ndarray, Callable[[np.ndarray, Any], Any]]:
+    """``image`` as a working array (``augcli.imaging``), and how to give a
+    result back in the caller's type, dtype and layout."""
     if isinstance(image, Image.Image):
-        return normalize(image), _as_pil
+        return from_pil(image), _as_pil
     if isinstance(image, np.ndarray):
+        if layout == "CHW":
+            return _from_array(_channels_last(image), checked_layout=True), _as_chw
         return _from_array(image), _as_array
     raise TypeError(f"image must be a PIL image or a numpy array, found {type(image).__name__}")
 
 
-def _from_array(arr: np.ndarray) -> Image.Image:
+def _channels_last(arr: np.ndarray) -> np.ndarray:
+    """A CxHxW array as an HxWxC view."""
+    if arr.ndim != 3:
+        raise ValueError(f"layout='CHW' takes one image as CxHxW: found a {arr.ndim}-D array of shape {arr.shape}")
+    return arr.transpose(1, 2, 0)
+
+
+def _from_array(arr: np.ndarray, checked_layout: bool = False) -> np.ndarray:
     if arr.ndim not in (2, 3):
         raise ValueError(f"one image at a time, HxW or HxWxC: found a {arr.ndim}-D array of shape {arr.shape}")
-    if arr.ndim == 3 and arr.shape[2] > 4 and arr.shape[0] <= 4:
+    if not checked_layout and arr.ndim == 3 and arr.shape[2] > 4 and arr.shape[0] <= 4:
         raise ValueError(f"array of shape {arr.shape} looks channels-first; pass HxWxC "
-                         "(e.g. arr.transpose(1, 2, 0))")
+                         "(e.g. arr.transpose(1, 2, 0)) or layout='CHW'")
     if 0 in arr.shape:
         raise ValueError(f"an image needs pixels: found an array of shape {arr.shape}")
     channels = arr.shape[2] if arr.ndim == 3 else 1
@@ -306,21 +365,32 @@ def _from_array(arr: np.ndarray) -> Image.Image:
     if mode is None:
         raise ValueError(f"a {arr.dtype} array with {channels} channel(s) (shape {arr.shape}) is not supported; "
                          f"supported: {SUPPORTED_ARRAYS}")
-    if mode == "F":
+    if arr.dtype.kind == "f":
         low, high = float(arr.min()), float(arr.max())
         if not 0.0 <= low <= high <= 1.0:  # NaN fails this too
-            raise ValueError(f"float32 images hold values in 0..1; found {low:g}..{high:g}")
-    plain = np.ascontiguousarray(arr.reshape(arr.shape[:2]) if channels == 1 else arr,
-                                 dtype=arr.dtype.newbyteorder("="))
-    return Image.fromarray(plain)
+            raise ValueError(f"{arr.dtype} images hold values in 0..1; found {low:g}..{high:g}")
+    # kernels never write into their input: the caller's array is used as it is
+    work = arr.reshape(arr.shape[:2] + (channels,))
+    return work if work.dtype.isnative else work.astype(work.dtype.newbyteorder("="))
 
 
-def _as_array(out: Image.Image, given: np.ndarray) -> np.ndarray:
-    """The result with the input's number of dimensions (HxWx1 stays HxWx1)."""
-    arr = np.array(out)  # a writable copy the caller owns
-    return arr[..., np.newaxis] if given.ndim == 3 and arr.ndim == 2 else arr
+def _as_array(out: np.ndarray, given: np.ndarray) -> np.ndarray:
+    """The result in the input's dtype and number of dimensions (HxWx1 stays
+    HxWx1), an array the caller owns (never a view of its input)."""
+    if given.ndim == 2 and out.shape[2] == 1:
+        out = out[:, :, 0]
+    if out.dtype != given.dtype.newbyteorder("="):
+        return out.astype(given.dtype)
+    if np.shares_memory(out, given) or not out.flags.writeable:
+        out = out.copy()
+    return out
 
 
-def _as_pil(out: Image.Image, given: Image.Image) -> Image.Image:
-    """The result, never the caller's own object (when no op fired)."""
-    return out.copy() if out is given else out
+def _as_chw(out: np.ndarray, given: np.ndarray) -> np.ndarray:
+    """The result channels first, contiguous (what torch and friends expect)."""
+    return np.ascontiguousarray(out.transpose(2, 0, 1), dtype=given.dtype)
+
+
+def _as_pil(out: np.ndarray, given: Image.Image) -> Image.Image:
+    """The result as a Pillow image (always a new object)."""
+    return to_pil(out)

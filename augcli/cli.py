@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .limits import DEFAULT_MAX_PIXELS, MAX_COPIES, MAX_SEED
+from .limits import DEFAULT_MAX_PIXELS, MAX_SEED
 
 
 class AugcliGroup(click.Group):
@@ -68,7 +68,9 @@ def _traceback_if_debug(ctx: click.Context) -> None:
 @click.group(cls=AugcliGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="augcli")
 @click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
-def cli(debug: bool) -> None:
+@click.option("--no-plugins", is_flag=True,
+              help="Load no ops from installed plugin packages (as AUGCLI_NO_PLUGINS=1).")
+def cli(debug: bool, no_plugins: bool) -> None:
     """Offline image dataset augmentation: a class-per-folder tree and a YAML
     recipe in, an augmented copy tree and a manifest out.
 
@@ -76,14 +78,24 @@ def cli(debug: bool) -> None:
     Example:
       augcli expand data/ out/ --recipe flips
     """
+    from .ops import plugins
+
+    if no_plugins:
+        os.environ[plugins.SWITCH] = "1"  # worker processes inherit it
+    plugins.report_to(lambda line: click.echo(f"augcli: warning: {line}", err=True))
 
 
-def _balance(value: str | None) -> str | int | None:
-    if value is None or value == "max":
+class _AsGiven(click.ParamType):
+    """An option handed to the library as typed: a whole number as an int, any
+    other text as it is. The library checks it (``augcli.arguments``), so the
+    command line and Python get the same line for the same bad value."""
+
+    name = "n"  # the metavar, N, unless an option names its own
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and re.fullmatch(r"[+-]?\d{1,40}", value.strip()):
+            return int(value)
         return value
-    if value.isdigit() and int(value) > 0:
-        return int(value)
-    raise click.BadParameter(f"{value!r} is not 'max' or a positive number of images per class")
 
 
 def _load_recipe(path: str, max_pixels: int = DEFAULT_MAX_PIXELS):
@@ -92,9 +104,13 @@ def _load_recipe(path: str, max_pixels: int = DEFAULT_MAX_PIXELS):
     training-time arguments such as rescale)."""
     from .recipe import Recipe
 
+    from .surprises import warnings_for
+
     recipe = Recipe.load(path, max_pixels=max_pixels)
     for notice in recipe.notices():
         click.echo(f"augcli: notice: {notice}", err=True)
+    for warning in warnings_for(recipe):  # runs as written, but seldom does what was meant
+        click.echo(f"augcli: warning: {warning}", err=True)
     return recipe
 
 
@@ -108,52 +124,80 @@ def _splits(value: str | None) -> tuple[str, ...] | None:
     return names
 
 
+def _storage_options(command):
+    """``--storage-option KEY=VALUE`` (repeatable), handed on as a dict."""
+    from .storage import parse_options
+
+    return click.option(
+        "--storage-option", "storage_options", multiple=True, metavar="KEY=VALUE",
+        callback=lambda ctx, param, pairs: parse_options(pairs),
+        help="For SRC/OUT given as URLs (s3://, gs://, az://): an fsspec storage option, e.g. "
+             "endpoint_url=http://127.0.0.1:9000 or profile=NAME; repeatable. Credentials may come from the "
+             "environment or profiles instead; they are never printed or recorded.")(command)
+
+
+def _existing_tree(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A local folder that must exist (as click.Path(exists=True) checks), or a URL its store answers for."""
+    from .storage import is_url
+
+    return value if value is None or is_url(value) else click.Path(exists=True, file_okay=False).convert(
+        value, param, ctx)
+
+
 @cli.command()
 @click.argument("src", type=click.Path(file_okay=False, path_type=str))
 @click.argument("out", type=click.Path(file_okay=False, path_type=str))
 @click.option("-r", "--recipe", "recipe_path", required=True, type=click.Path(dir_okay=False),
               help="YAML recipe file, or a built-in recipe's name (augcli recipes).")
-@click.option("--copies", type=click.IntRange(1, MAX_COPIES), help="Augmented outputs per source (overrides the recipe).")
-@click.option("--seed", type=click.IntRange(0, MAX_SEED), help="Run seed (overrides the recipe; default 0).")
-@click.option("--balance", "balance", metavar="max|N", callback=lambda ctx, param, value: _balance(value),
+@click.option("--copies", type=_AsGiven(), help="Augmented outputs per source (overrides the recipe; 0 = originals only).")
+@click.option("--seed", type=_AsGiven(), help="Run seed (overrides the recipe; default 0).")
+@click.option("--balance", "balance", type=_AsGiven(), metavar="max|N",
               help="Top every class up to the largest class's count (max) or to N images (overrides the recipe).")
-@click.option("-j", "--jobs", type=click.IntRange(1, 1024), help="Worker processes [default: CPU count].")
-@click.option("--backend", type=click.Choice(["loky", "threading", "dask"]), default="loky", show_default=True,
-              help="joblib backend; dask runs on a Dask cluster (pip install 'augcli[dask]').")
+@click.option("-j", "--jobs", type=_AsGiven(), help="Worker processes [default: CPU count; at most that many].")
+@click.option("--backend", type=_AsGiven(), metavar="[loky|threading|dask]", default="loky", show_default=True,
+              help="joblib backend; dask runs on a Dask cluster (pip install -e '.[dask]' in the checkout).")
 @click.option("--scheduler", metavar="ADDRESS",
               help="Dask scheduler for --backend dask, e.g. tcp://10.0.0.5:8786 [default: a local cluster].")
 @click.option("--resume", is_flag=True,
-              help="Finish an interrupted run, or bring OUT up to date after SRC changed (same recipe and seed).")
+              help="Finish an interrupted run, or bring OUT up to date after SRC or the recipe changed: only the "
+                   "outputs a change affects are redone or removed.")
+@click.option("--prune", is_flag=True,
+              help="With --resume: allow it to remove outputs in bulk (OUT made from another SRC, or most of OUT "
+                   "no longer asked for), which it otherwise refuses.")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier augcli output in OUT.")
 @click.option("--dry-run", is_flag=True, help="Print the plan (classes, sources, outputs) and write nothing.")
 @click.option("--strict", is_flag=True, help="Exit 1 if any source file was skipped (after finishing the rest).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
 @click.option("-v", "--verbose", is_flag=True, help="Name every skipped and ignored file [default: the first few].")
-@click.option("--max-pixels", type=click.IntRange(0), default=DEFAULT_MAX_PIXELS, show_default=True,
+@click.option("--max-pixels", type=_AsGiven(), default=DEFAULT_MAX_PIXELS, show_default=True,
               help="Skip images with more pixels than this (decompression bombs); outputs are bounded by it too. "
                    "0 = no limit.")
 @click.option("--augment-splits", metavar="NAMES",
               help="Comma-separated splits to augment in a train/val/test layout; others are copied "
                    "[default: train].")
+@_storage_options
 @click.option("--layout", type=click.Choice(["folders", "yolo", "coco", "masks"]),
               help="SRC's layout: class folders, or a detection/segmentation dataset whose boxes and masks move "
                    "with the pixels [default: detected from SRC].")
-def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, scheduler, resume, overwrite, dry_run, strict, quiet,
-           verbose, max_pixels, augment_splits, layout):
+def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, scheduler, resume, prune, overwrite, dry_run,
+           strict, quiet, verbose, max_pixels, augment_splits, storage_options, layout):
     """Write an augmented copy of the image tree SRC into OUT.
 
     SRC holds one folder per class (SRC/cat/*.jpg), optionally under
     train/ val/ test/. OUT gets the same tree with the originals and the
     augmented copies, plus augcli.json, manifest.jsonl and skipped.jsonl.
-    SRC is never modified.
+    SRC is never modified. SRC and OUT may be URLs (s3://bucket/data,
+    gs://, az://) with pip install 'augcli[cloud]'.
 
     \b
     Examples:
       augcli expand data/ out/ --recipe flips
       augcli expand data/ out/ -r standard --copies 8 -j 4
       augcli expand data/ out/ -r standard --resume   # finish, or no-op if done
+      augcli expand s3://bucket/data s3://bucket/out -r standard   # object storage
     """
     from ._expand import expand as run_expand
+    from .arguments import check_max_pixels
 
     # loky's resource-tracker process chatters about semaphores after a Ctrl-C;
     # it inherits this environment, and its warnings are not the user's business
@@ -161,32 +205,23 @@ def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, schedule
     from .worker import keep_freed_memory
 
     keep_freed_memory()  # this process is augcli's own; with -j 1 it is the worker too
-    recipe = _load_recipe(recipe_path, max_pixels)
+    recipe = _load_recipe(recipe_path, check_max_pixels(max_pixels))
     progress = _Progress(enabled=not quiet and not dry_run and sys.stderr.isatty())
     try:
         summary = run_expand(
             src, out, recipe, copies=copies, seed=seed, balance=balance, jobs=jobs, backend=backend, scheduler=scheduler,
-            resume=resume,
+            resume=resume, prune=prune,
             overwrite=overwrite, dry_run=dry_run, max_pixels=max_pixels,
             augment_splits=_splits(augment_splits), layout=layout, on_start=progress.start,
-            on_progress=progress.update,
+            on_progress=progress.update, storage_options=storage_options,
         )
     finally:
         progress.close()
     if summary.dry_run:
         _print_plan(summary, verbose)
         return
-    for folder in summary.empty_classes:
-        click.echo(f"augcli: warning: class folder {folder} has no images; it is left out of OUT", err=True)
-    if summary.src_changes and not quiet:
-        click.echo(f"augcli: SRC changed since {out} was made: {summary.src_changes}; OUT brought up to date",
-                   err=True)
-    if not quiet:
-        for line in summary.file_lines(verbose):
-            click.echo(f"augcli: {line}", err=True)
-        for line in summary.note_lines():
-            click.echo(line, err=True)
-        click.echo(summary.line(), err=True)
+    for line in summary.report(quiet, verbose):
+        click.echo(line, err=True)
     if strict and summary.skipped:
         click.echo(f"augcli: error: {summary.skipped} source file(s) skipped (--strict); "
                    f"see {summary.skipped_file}", err=True)
@@ -203,6 +238,8 @@ def _print_plan(summary, verbose: bool) -> None:
     click.echo(f"{'total':<{width}}  {total_before:>7}  {total_after:>7}")
     for line in summary.file_lines(verbose):
         click.echo(line)
+    if summary.change_line():
+        click.echo(summary.change_line())
     click.echo(summary.line())
 
 
@@ -228,9 +265,39 @@ class _Progress:
             self.bar.close()
 
 
+@cli.command("split")
+@click.argument("src", type=click.Path(file_okay=False, path_type=str))
+@click.argument("out", type=click.Path(file_okay=False, path_type=str))
+@click.option("--val", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True,
+              help="Fraction of each class's images for val/.")
+@click.option("--test", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
+              help="Fraction of each class's images for test/ (0: no test split).")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
+              help="Which images go where (the same seed, the same split).")
+@click.option("-q", "--quiet", is_flag=True, help="No table and no summary line.")
+def split_command(src, out, val, test, seed, quiet):
+    """Split the class folders of SRC into OUT/train, OUT/val (and OUT/test) by
+    source image, stratified and deterministic, before augmenting: copies of
+    one source then never land in two splits. Run it again after SRC changed.
+
+    \b
+    Example:
+      augcli split data/ data-split/ --val 0.2 --test 0.1
+      augcli expand data-split/ out/ -r standard     # augments train/ only
+    """
+    from .split import split
+
+    summary = split(src, out, val=val, test=test, seed=seed)
+    if not quiet:
+        click.echo("\n".join(summary.table()))
+        for name, reason in summary.skipped:
+            click.echo(f"augcli: skipped {name}: {reason}", err=True)
+        click.echo(summary.line(), err=True)
+
+
 @cli.command()
 @click.argument("recipe_path", metavar="RECIPE", type=click.Path(dir_okay=False))
-@click.option("--max-pixels", type=click.IntRange(0), default=DEFAULT_MAX_PIXELS, show_default=True,
+@click.option("--max-pixels", type=_AsGiven(), default=DEFAULT_MAX_PIXELS, show_default=True,
               help="The most pixels an output size in the recipe may have (as expand's option); 0 = no limit.")
 def validate(recipe_path, max_pixels):
     """Validate RECIPE (a file, or a built-in recipe's name) and print it
@@ -242,7 +309,9 @@ def validate(recipe_path, max_pixels):
     Example:
       augcli validate standard
     """
-    click.echo(_load_recipe(recipe_path, max_pixels).to_yaml(), nl=False)
+    from .arguments import check_max_pixels
+
+    click.echo(_load_recipe(recipe_path, check_max_pixels(max_pixels)).to_yaml(), nl=False)
 
 
 @cli.command()
@@ -250,16 +319,17 @@ def validate(recipe_path, max_pixels):
 @click.option("-r", "--recipe", "recipe_path", type=click.Path(dir_okay=False), help="YAML recipe file, or a built-in recipe's name (augcli recipes).")
 @click.option("-o", "--out", "out_path", default="preview.png", show_default=True, type=click.Path(dir_okay=False),
               help="Where to write the contact sheet (PNG).")
-@click.option("-n", "--images", type=click.IntRange(1, 200), default=6, show_default=True,
+@click.option("-n", "--images", type=_AsGiven(), default=6, show_default=True,
               help="Source images (rows), spread over the classes.")
-@click.option("-k", "--variants", type=click.IntRange(1, 50), default=4, show_default=True,
+@click.option("-k", "--variants", type=_AsGiven(), default=4, show_default=True,
               help="Augmented versions per image (columns after the original).")
-@click.option("--seed", type=click.IntRange(0, MAX_SEED), help="Seed (default: the recipe's): the same as expand's.")
+@click.option("--seed", type=_AsGiven(), help="Seed (default: the recipe's): the same as expand's.")
 @click.option("--from", "from_out", type=click.Path(exists=True, file_okay=False),
               help="Draw the sheet from an existing output folder's manifest instead of a recipe.")
+@_storage_options
 @click.option("--layout", type=click.Choice(["folders", "yolo", "coco", "masks"]),
               help="SRC's layout (as expand's); boxes and masks are drawn on the tiles [default: detected].")
-def preview(src, recipe_path, out_path, images, variants, seed, from_out, layout):
+def preview(src, recipe_path, out_path, images, variants, seed, from_out, storage_options, layout):
     """Write a contact sheet PNG: one row per sampled image, the original first,
     then augmentations exactly as expand would write them, each labelled with
     the ops that fired.
@@ -270,19 +340,23 @@ def preview(src, recipe_path, out_path, images, variants, seed, from_out, layout
       augcli preview data/ -r heavy -n 8 -k 6 --out heavy.png
       augcli preview --from out/ --out check.png
     """
+    from ._preview import check_paths, preview_rows, rows_from_output, save_sheet, sheet
+    from .arguments import check_seed, check_sheet
     from .errors import UsageError
-    from ._preview import check_paths, preview_rows, rows_from_output, sheet
 
+    seed = check_seed(seed)
+    images, variants = check_sheet(images, variants)
     check_paths(src, recipe_path, out_path, from_out)
+    from .storage import tree_of
+
     if from_out is not None:
         rows = rows_from_output(from_out, images=images, variants=variants, seed=seed or 0)
     else:
-        rows = preview_rows(src, _load_recipe(recipe_path), images=images, variants=variants, seed=seed,
-                            layout=layout)
+        rows = preview_rows(tree_of(src, storage_options), _load_recipe(recipe_path), images=images,
+                            variants=variants, seed=seed, layout=layout)
     if not rows:
         raise UsageError("no images to preview (no usable images in the augmented split)")
-    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-    sheet(rows).save(out_path)
+    save_sheet(sheet(rows), out_path, storage_options)
     columns = max(len(r.tiles) for r in rows)
     click.echo(f"augcli: preview of {len(rows)} images x {columns - 1} augmentations written to {out_path}",
                err=True)
@@ -290,9 +364,10 @@ def preview(src, recipe_path, out_path, images, variants, seed, from_out, layout
 
 @cli.command()
 @click.argument("out", type=click.Path(file_okay=False))
-@click.option("--source", "source", type=click.Path(exists=True, file_okay=False),
+@click.option("--source", "source", callback=_existing_tree,
               help="Also check that the source images still have the recorded hashes.")
-def verify(out, source):
+@_storage_options
+def verify(out, source, storage_options):
     """Re-hash every image in OUT against manifest.jsonl; report missing, extra
     and changed files by name. Exit 1 on any mismatch.
 
@@ -303,7 +378,7 @@ def verify(out, source):
     """
     from ._verify import verify as run_verify
 
-    report = run_verify(out, source)
+    report = run_verify(out, source, storage_options=storage_options)
     for line in report.lines():
         click.echo(line)
     click.echo(report.summary(), err=True)
@@ -316,9 +391,10 @@ def verify(out, source):
 @click.argument("src", type=click.Path(file_okay=False))
 @click.argument("newout", type=click.Path(file_okay=False))
 @click.option("--only", metavar="PATTERN", help="Only outputs whose path matches this glob, e.g. 'cat/*_aug0[12].jpg'.")
-@click.option("--max-pixels", type=click.IntRange(0), default=DEFAULT_MAX_PIXELS, show_default=True,
+@click.option("--max-pixels", type=_AsGiven(), default=DEFAULT_MAX_PIXELS, show_default=True,
               help="Refuse any image (source or output) with more pixels than this; 0 = no limit.")
-def replay(manifest, src, newout, only, max_pixels):
+@_storage_options
+def replay(manifest, src, newout, only, max_pixels, storage_options):
     """Regenerate the images of a manifest from SRC and the recorded ops alone
     (no recipe needed): byte-identical with the same library versions.
 
@@ -329,7 +405,8 @@ def replay(manifest, src, newout, only, max_pixels):
     """
     from ._replay import replay as run_replay
 
-    written = run_replay(manifest, src, newout, only=only, max_pixels=max_pixels)
+    written = run_replay(manifest, src, newout, only=only, max_pixels=max_pixels,
+                         storage_options=storage_options)
     click.echo(f"augcli: replayed {written} images into {newout}", err=True)
 
 

@@ -16,6 +16,8 @@ VERSION = 1
 COPIES = Param("copies", "int", 1, 0, MAX_COPIES, doc="augmented outputs per source image (0: only the originals)")
 SEED = Param("seed", "int", 0, 0, MAX_SEED, doc="the run seed (default 0): the same seed, the same dataset")
 INCLUDE_ORIGINALS = Param("include_originals", "bool", True, doc="write each source image as well")
+DISTINCT = Param("distinct", "bool", False, doc="copies of one image never repeat each other or the original: a "
+                                               "repeat is drawn again (distinct.py)")
 
 OUTPUT_FORMATS = ("same", "jpeg", "png", "webp")
 FIT_MODES = ("stretch", "cover", "contain")
@@ -34,7 +36,8 @@ VARIANT_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"  # it becomes part of file names
 CLASS_RULE_KEYS = ("exclude", "copies", "pipeline")  # copies is COPIES
 
 # composition -> its keys; some_of's n is an int of at most the number of its steps
-COMPOSITIONS = {"one_of": ("of", "p"), "some_of": ("n", "of", "p"), "sequence": ("of", "p")}
+COMPOSITIONS = {"one_of": ("of", "p"), "some_of": ("n", "of", "p"), "sequence": ("of", "p"),
+                "random_order": ("of", "p")}
 SOME_OF_N = Param("n", "int", None, 0, doc="how many of its steps: an integer, a range [lo, hi] or a choice")
 
 # annotated layouts (augcli.layouts): what happens to objects the geometry pushes out, the mask's fill
@@ -46,7 +49,7 @@ LABELS = (
 )
 LABELS_KEYS = tuple(p.name for p in LABELS)
 
-TOP_KEYS = ("version", "copies", "seed", "include_originals", "output", "pipeline", "variants", "keras",
+TOP_KEYS = ("version", "copies", "seed", "include_originals", "distinct", "output", "pipeline", "variants", "keras",
             "balance", "classes", "labels")
 # where the steps come from: exactly one of these
 STEP_SOURCES = ("pipeline", "variants", "keras")
@@ -59,6 +62,7 @@ EXCLUSIVE = (
     ("pipeline", "variants", "variants", "a recipe has either a pipeline (with copies) or variants, not both"),
     ("variants", "copies", "copies", "copies does not apply with variants: each variant is one output"),
     ("variants", "balance", "balance", "balance needs a pipeline: variants are one output each"),
+    ("variants", "distinct", "distinct", "distinct applies to the copies of a pipeline; variants are drawn once each"),
     ("balance", "copies", "copies", "copies does not apply with balance: balance sets each class's count (a class a "
                                     "per-class target does not name gets no new images; give it a count, or its "
                                     "own copies under classes:)"),

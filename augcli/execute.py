@@ -7,7 +7,8 @@ is, and a killed run's manifest is always a prefix of the finished one.
 The ``dask`` backend runs the same tasks on a Dask cluster through joblib's
 dask backend: a scheduler at ``--scheduler ADDRESS``, or a ``LocalCluster``
 sized to this machine. Workers read SRC and write OUT themselves, so both
-must be on storage every worker sees; only the parent writes the manifest.
+must be on storage every worker sees (a shared filesystem, or object storage
+URLs: ``augcli.storage``); only the parent writes the manifest.
 """
 from __future__ import annotations
 
@@ -27,8 +28,8 @@ from .worker import Job, process
 
 Result = ManifestRecord | SkipRecord  # what a task gives back, per target
 
-BACKENDS = ("loky", "threading", "dask")
 
+DASK_MISSING = "--backend dask needs Dask: pip install -e '.[dask]' in the augcli checkout (or the wheel with [dask])"
 
 def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -37,26 +38,46 @@ def default_jobs() -> int:
 def run_tasks(tasks: Iterable[Task], job: Job, *, jobs: int = 1, backend: str = "loky",
               scheduler: str | None = None) -> Iterator[list[Result]]:
     """Yield each task's records, in task order. ``tasks`` is consumed as
-    the workers need more (never listed), so a long plan costs no memory."""
+    the workers need more (never listed), so a long plan costs no memory.
+
+    With SRC or OUT in object storage, each worker gets a few tasks at a time
+    (``storage.prefetch.process_batch``), so reading the next sources and
+    writing the last outputs overlap its computing instead of waiting on the
+    store's round trips."""
     tasks = iter(tasks)
-    if backend == "dask":
-        yield from _run_dask(tasks, job, jobs, scheduler)
+    if job.stored:
+        from .storage.prefetch import BATCH, process_batch
+
+        batches = iter(lambda: list(itertools.islice(tasks, BATCH)), [])
+        for batch in _run(batches, job, jobs, backend, scheduler, process_batch):
+            yield from batch
         return
-    head = list(itertools.islice(tasks, 2))
-    tasks = itertools.chain(head, tasks)
+    yield from _run(tasks, job, jobs, backend, scheduler, process)
+
+
+def _run(items: Iterator, job: Job, jobs: int, backend: str, scheduler: str | None, work) -> Iterator:
+    """``work(item, job)`` of each item, in order: ``process`` of a task, or
+    ``process_batch`` of a list of them."""
+    # never more workers than items: -j 64 on 6 sources starts 6 (each costs a process and its memory)
+    head = list(itertools.islice(items, max(jobs, 2)))
+    jobs = max(1, min(jobs, len(head)))
+    tasks = itertools.chain(head, items)
+    if backend == "dask":
+        yield from _run_dask(tasks, job, jobs, scheduler, work)
+        return
     if jobs == 1 or len(head) <= 1:
         for task in tasks:
-            yield process(task, job)
+            yield work(task, job)
         return
     from joblib import Parallel, delayed
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
-    in_flight: collections.deque[Task] = collections.deque()  # handed to joblib, result not yet yielded
+    in_flight: collections.deque = collections.deque()  # handed to joblib, result not yet yielded
 
     def dispatch():
         for task in tasks:  # joblib pulls these as workers free up, in order
             in_flight.append(task)
-            yield delayed(process)(task, job)
+            yield delayed(work)(task, job)
 
     while True:
         parallel = Parallel(n_jobs=jobs, backend=backend, return_as="generator", batch_size="auto",
@@ -74,7 +95,10 @@ def run_tasks(tasks: Iterable[Task], job: Job, *, jobs: int = 1, backend: str = 
             # own, skip the one that kills it, then go on in parallel.
             suspects = list(in_flight)
             in_flight.clear()
-            yield from _isolated(suspects, job)
+            if work is process:
+                yield from _isolated(suspects, job)
+            else:  # batches: each task on its own, handed back as a batch of one
+                yield from ([records] for records in _isolated([t for batch in suspects for t in batch], job))
 
 
 @contextlib.contextmanager
@@ -124,8 +148,10 @@ def _isolated(tasks: Iterable[Task], job: Job) -> Iterator[list[Result]]:
             executor.shutdown(wait=True)
 
 
-def check_backend(backend: str) -> None:
-    """A backend whose package is missing is a usage error, found before OUT is touched."""
+def check_backend(backend: str, scheduler: str | None = None) -> None:
+    """A backend whose package is missing, or a scheduler that does not answer,
+    is a usage error found before OUT is touched (``arguments`` has already
+    checked the names and the address's form)."""
     if backend != "dask":
         return
     try:
@@ -133,7 +159,32 @@ def check_backend(backend: str) -> None:
     except ImportError:  # dask itself is not installed
         found = False
     if not found:
-        raise UsageError("--backend dask needs Dask: pip install 'augcli[dask]'")
+        raise UsageError(DASK_MISSING)
+    if scheduler:
+        _check_reachable(scheduler)
+
+
+SCHEDULER_PORT = 8786  # Dask's default, when an address names none
+REACH_TIMEOUT = 10  # seconds; as long as the Client itself is given
+
+
+def _check_reachable(scheduler: str) -> None:
+    """Something listens at the scheduler's host and port: a TCP connection is
+    made and closed. A scheduler that cannot be reached stops the run here,
+    not after OUT was locked and its augcli.json marked failed."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(scheduler)
+    if parts.scheme == "inproc":
+        return
+    try:
+        with socket.create_connection((parts.hostname, parts.port or SCHEDULER_PORT), timeout=REACH_TIMEOUT):
+            pass
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+        raise UsageError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({reason}); start it, or "
+                         "check the address") from None
 
 
 @contextlib.contextmanager
@@ -142,7 +193,7 @@ def dask_client(jobs: int, scheduler: str | None):
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:
-        raise AugcliError("--backend dask needs Dask: pip install 'augcli[dask]'") from None
+        raise AugcliError(DASK_MISSING) from None
     if scheduler:
         try:
             client = Client(scheduler, timeout="10s")
@@ -158,10 +209,10 @@ def dask_client(jobs: int, scheduler: str | None):
             yield client
 
 
-def _run_dask(tasks: Iterable[Task], job: Job, jobs: int, scheduler: str | None) -> Iterator[list[Result]]:
+def _run_dask(items: Iterator, job: Job, jobs: int, scheduler: str | None, work) -> Iterator:
     from joblib import Parallel, delayed, parallel_config
 
     with dask_client(jobs, scheduler):
         with parallel_config(backend="dask"):
             parallel = Parallel(return_as="generator", batch_size="auto")
-            yield from parallel(delayed(process)(task, job) for task in tasks)
+            yield from parallel(delayed(work)(item, job) for item in items)

@@ -13,25 +13,28 @@ nearest pixel, halves to even.
 """
 from __future__ import annotations
 
-from PIL import Image
+import numpy as np
 
-from .ops.geometric import pad_if_needed, resize
+from .imaging import pil_compatible, size_of
+from .ops.geometric import pad_if_needed, pillow_resize
 from .sizes import fit_sizes
 
 
-def fit(img: Image.Image, size: tuple[int | None, int | None], mode: str, background: float) -> Image.Image:
-    """``img`` fitted to ``size`` by ``mode`` (stretch, cover or contain): the
-    sizes ``fit_sizes`` bounds, then the cut or the bars."""
-    scaled_size, *final = fit_sizes(img.size, size, mode)
+@pil_compatible
+def fit(img: np.ndarray, size: tuple[int | None, int | None], mode: str, background: float) -> np.ndarray:
+    """``img`` (a working array) fitted to ``size`` by ``mode`` (stretch, cover
+    or contain): the sizes ``fit_sizes`` bounds, then the cut or the bars."""
+    scaled_size, *final = fit_sizes(size_of(img), size, mode)
     img = _resized(img, scaled_size)
     if not final:
         return img
     w, h = final[0]
     if mode == "cover":
-        left, top = (img.width - w) // 2, (img.height - h) // 2
-        return img.crop((left, top, left + w, top + h))
+        width, height = size_of(img)
+        left, top = (width - w) // 2, (height - h) // 2
+        return img[top:top + h, left:left + w]
     return pad_if_needed(img, size=(w, h), fill="constant", cval=background)
 
 
-def _resized(img: Image.Image, size: tuple[int, int]) -> Image.Image:
-    return img if img.size == size else resize(img, size=size, interpolation="bicubic")
+def _resized(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return img if size_of(img) == size else pillow_resize(img, size, "bicubic")

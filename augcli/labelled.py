@@ -81,7 +81,7 @@ def labelled_output(decoded: Decoded, data: bytes, source: SourceImage, targets:
     module = layout(layout_name)
     passthrough = target.byte_copy and not decoded.rotated
     redraw = (lambda attempt: sample(target.steps, redraw_rng(run_seed, source.relpath, target.copy, attempt),
-                                     decoded.image.size)) if target.kind == "augmented" else None
+                                     decoded.size)) if target.kind == "augmented" else None
     ops, moved, counts, attempt = settle(targets, ops, target.encoding, rules, redraw)
     if rules.on_empty == "skip" and target.kind == "augmented" and targets.classes and not moved.classes:
         return None  # not written; a resume draws it again, finds it empty again, and writes nothing again
@@ -132,7 +132,7 @@ class LabelReplay:
         name = run.extra.get("layout")
         if name in (None, "folders"):
             return None
-        found = scan_layout(src, name)
+        found = scan_layout(src, forced=name)
         return cls(name, str(src), found, replace(recipe.labels or LabelRules(), on_empty="keep"),
                    {s.relpath: s for s in found.sources})
 
@@ -140,7 +140,7 @@ class LabelReplay:
         source = self.by_path.get(record.source)
         if source is None:
             raise LabelError(f"{record.source} is not an image of SRC as a {self.name} dataset")
-        targets = layout(self.name).read(self.src, source, decoded.image.size)
+        targets = layout(self.name).read(self.src, source, decoded.size)
         label_bytes = read_inside(self.src, source.labels) if source.labels else None
         label_sha = hashlib.sha256(label_bytes).hexdigest() if label_bytes is not None else label_digest(self.src, source)
         if (record.labels or {}).get("source_sha256") != label_sha:

@@ -49,7 +49,19 @@ FOREIGN: dict[str, Pointer] = {
     "RandomCrop": Pointer(("random_crop",), T),
     "CenterCrop": Pointer(("center_crop",), T),
     "RandomResizedCrop": Pointer(("random_resized_crop",), T),
-    "ColorJitter": Pointer(("brightness", "contrast", "saturation", "hue"), T, SOME),
+    "ColorJitter": Pointer(("color_jitter",), T, "one op, torchvision's semantics; or brightness, contrast, "
+                                                 "saturation and hue one op each"),
+    "CLAHE": Pointer(("clahe",), A),
+    "MotionBlur": Pointer(("motion_blur",), A),
+    "MedianBlur": Pointer(("median_blur",), A),
+    "ChannelShuffle": Pointer(("channel_shuffle",), A),
+    "Downscale": Pointer(("downscale",), A),
+    "AutoAugment": Pointer(("autoaugment",), T, "policy: imagenet, cifar10 or svhn"),
+    "AugMix": Pointer(("augmix",), T),
+    "RandomOrder": Pointer(("random_order",), T),
+    "RandomApply": Pointer(("sequence",), T, "every step takes p: RandomApply([t], p=0.3) is t with p: 0.3, and "
+                                             "RandomApply([a, b], p=0.3) is sequence: {of: [a, b], p: 0.3}"),
+    "Sometimes": Pointer(("sequence",), "imgaug's", "every step takes p: Sometimes(0.3, t) is t with p: 0.3"),
     "RandomBrightnessContrast": Pointer(("brightness", "contrast"), A),
     "HueSaturationValue": Pointer(("hue", "saturation", "brightness"), A, SOME),
     "RandomGamma": Pointer(("gamma",), A),
@@ -86,7 +98,27 @@ FOREIGN_PARAMS: dict[tuple[str, str], str] = {
 }
 
 
-def pointer(name: str) -> str | None:
-    """``"torchvision's ColorJitter is brightness, ..."``, or None for a name not in the map."""
+# transforms that prepare arrays for the model, not image files: accepted as a step with a
+# notice (like Keras' rescale), listed in augcli.json, never applied
+TRAINING_TIME_OPS: dict[str, str] = {
+    name: f"{library} {name} {what} for the model as it reads the images (image files keep their own pixel values)"
+    for name, library, what in (
+        ("Normalize", "torchvision's and albumentations'", "subtracts a mean and divides by a standard deviation"),
+        ("ToTensor", "torchvision's", "makes a float tensor in 0..1, channels first,"),
+        ("ToTensorV2", "albumentations'", "makes a channels-first tensor"),
+        ("PILToTensor", "torchvision's", "makes a tensor"),
+        ("ToImage", "torchvision's", "makes a tensor image"),
+        ("ToDtype", "torchvision's", "changes the array type"),
+        ("ConvertImageDtype", "torchvision's", "changes the array type"),
+        ("ToFloat", "albumentations'", "scales to floats"),
+        ("Rescaling", "Keras'", "scales pixel values"),
+        ("Normalization", "Keras'", "normalises pixel values"),
+    )
+}
+
+
+def pointer(name: str, args=None) -> str | None:
+    """``"torchvision's ColorJitter is color_jitter in augcli (...)"``, or None for a
+    name not in the map (``args``, the step's own, are for pointers that translate them)."""
     found = FOREIGN.get(name)
     return found.text(name) if found else None

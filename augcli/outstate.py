@@ -1,7 +1,7 @@
 """What OUT holds when a run starts, and what the run may do with it.
 
 OUT is empty (or missing): the run writes it. It holds an earlier augcli run:
-``--resume`` goes on from it (same recipe, seed and pixel engine) and
+``--resume`` goes on from it (same pixel engine; recipe edits are followed) and
 ``--overwrite`` clears what that run wrote. Anything else is refused before
 any work (exit 2): a dangling link or a file as OUT, a non-empty OUT without
 either option, ``--overwrite`` of a folder augcli did not write, and a link on
@@ -13,11 +13,13 @@ import os
 from pathlib import Path
 
 from . import __version__
-from .apply import engine, other_engine
+from .engine import engine, other_engine
+from .drawing import recorded_recipe
 from .errors import UsageError
 from .manifest import MANIFEST, META_FILES, RUN_FILE, RunRecord, read_records, read_run_record
 from .outdir import LOCK_FILE, OutDir
 from .plan import Plan
+from .provenance import changed_models, plugin_mismatch
 from .recipe import Recipe
 from .trees import refuse_dangling_link
 
@@ -41,7 +43,7 @@ def previous_run(out: Path, recipe: Recipe, resume: bool, overwrite: bool) -> Ru
         return None
     refuse_links(out, None)  # the records are read only from OUT itself, never through a link
     if resume:
-        return _check_resumable(out, recipe, recipe.effective_seed)
+        return _check_resumable(out, recipe)
     if overwrite and read_run_record(out) is None:
         raise UsageError(f"--overwrite: {out} has no {RUN_FILE}; augcli only overwrites its own output")
     if not overwrite:
@@ -50,21 +52,28 @@ def previous_run(out: Path, recipe: Recipe, resume: bool, overwrite: bool) -> Ru
     return None
 
 
-def _check_resumable(out: Path, recipe: Recipe, seed: int) -> RunRecord:
-    record = read_run_record(out)
+def _check_resumable(out: Path, recipe: Recipe) -> RunRecord:
+    return check_resumable(out, read_run_record(out), recipe)
+
+
+def check_resumable(out, record: RunRecord | None, recipe: Recipe) -> RunRecord:
+    """``record`` (OUT's ``augcli.json``, None when missing) if ``--resume`` can
+    go on from it. A recipe or seed edit is followed (``resume``: outputs it
+    changes are redone); what cannot be followed is refused, naming what differs."""
     if record is None:
         raise UsageError(f"--resume: {out} is not empty and has no {RUN_FILE}, so it is not an augcli output")
-    if record.recipe_sha256 != recipe.sha256:
-        raise UsageError(f"--resume: {out} was made with a different recipe (sha256 "
-                         f"{str(record.recipe_sha256)[:12]}..., this one {recipe.sha256[:12]}...); "
-                         "use --overwrite to start again")
-    if (recorded_engine := other_engine(record.engine)) is not None:
+    if record.recipe_sha256 != recipe.sha256 and (models := changed_models(record.recipe, recipe)):
+        raise UsageError(f"--resume: {out} was made with other model files: {models}; restore the file, or use "
+                         "--overwrite to start again")
+    if record.recipe_sha256 != recipe.sha256 and recorded_recipe(record.recipe) is None:
+        raise UsageError(f"--resume: the recipe recorded in {out}/{RUN_FILE} cannot be read back, so augcli cannot "
+                         "tell which outputs this recipe would change; use --overwrite to start again")
+    if (recorded_engine := other_engine(record.engine, record.engine_fingerprint)) is not None:
         raise UsageError(f"--resume: {out} was written by augcli {record.version} with pixel engine "
-                         f"{recorded_engine!r}; this augcli {__version__} uses {engine()!r} and "
+                         f"{recorded_engine}; this augcli {__version__} uses {engine()!r} and "
                          "would write different pixels; use --overwrite to start again")
-    if record.seed != seed:
-        raise UsageError(f"--resume: {out} was made with seed {record.seed}, not {seed}; "
-                         "use the same --seed, or --overwrite to start again")
+    if (why := plugin_mismatch(record.plugins)) is not None:
+        raise UsageError(f"--resume: {out} cannot be finished here: {why}; or use --overwrite to start again")
     return record
 
 

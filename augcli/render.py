@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from PIL import Image
+import numpy as np
 
 from .apply import apply
 from .fit import fit
+from .imaging import size_of
 from .io import Decoded, Encoding, encode
 from .limits import DEFAULT_MAX_PIXELS
 from .ops import lookup
@@ -57,18 +58,19 @@ def draw(seed: int, source: str, copy: int, steps: Iterable[Step], size: Size) -
     return sample(steps, rng, size), named
 
 
-def finish(img: Image.Image, encoding: Encoding) -> Image.Image:
+def finish(img: np.ndarray, encoding: Encoding) -> np.ndarray:
     """The last step before encoding: ``size`` by its fit mode (``img`` itself without one)."""
     if encoding.size is None:
         return img
     return fit(img, encoding.size, encoding.fit, encoding.background)
 
 
-def augment(img: Image.Image, ops: tuple[AppliedOp, ...], encoding: Encoding,
-            max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
-    """The pixels of one output before encoding: the drawn ops, then the output
-    size; ``TooLarge`` first if any step would have more than ``max_pixels``."""
-    check_pixels(ops, img.size, encoding, max_pixels)
+def augment(img: np.ndarray, ops: tuple[AppliedOp, ...], encoding: Encoding,
+            max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """The pixels of one output before encoding (a working array): the drawn
+    ops, then the output size; ``TooLarge`` first if any step would have more
+    than ``max_pixels``."""
+    check_pixels(ops, size_of(img), encoding, max_pixels)
     return finish(apply(img, ops), encoding)
 
 
@@ -77,10 +79,11 @@ def render(decoded: Decoded, target: Target, ops: tuple[AppliedOp, ...], source_
     """The bytes of one output, its width and height, and a note of what the
     encoding converted (alpha flattened, bit depth reduced), if anything."""
     if target.byte_copy and not decoded.rotated:
-        width, height = decoded.image.size
+        width, height = decoded.size
         return source_bytes, width, height, None
     encoding = target.encoding
     img = augment(decoded.image, ops, encoding, max_pixels)
     data, written, note = encode(img, encoding.format, quality=encoding.quality, icc_profile=decoded.icc_profile,
                                  background=encoding.background)
-    return data, written.width, written.height, note
+    height, width = written.shape[:2]
+    return data, width, height, note

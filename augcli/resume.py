@@ -10,6 +10,14 @@ still skips it for the same reason. Everything else is stale: its file is
 removed, its line dropped, and the plan makes it again. So a resume after SRC
 changed (sources added, removed, re-exported, or a new name colliding with an
 old one) ends with the outputs a fresh run writes, never with stale ones.
+
+A recipe (or seed) edit is followed the same way: a record is kept only if
+its output's drawing (``drawing.Drawings``) is the same under the recipe that
+made it and this one, so raising ``copies`` writes only the new copies, an
+edited pipeline redoes the augmented outputs, and outputs no longer asked for
+are removed. Removing in bulk is never silent: when SRC is not the one OUT was
+made from and anything would go, or when most of OUT would go, the resume is
+refused (naming what would go) unless ``--prune`` asks for it.
 """
 from __future__ import annotations
 
@@ -23,7 +31,9 @@ from .manifest import (MANIFEST, SKIPPED, ManifestError, ManifestRecord, RunReco
                        read_skips, repair_torn_tail)
 from .layouts import label_digest
 from .outdir import OutDir
+from .drawing import Drawings, changed_keys, normalised, recorded_recipe
 from .plan import Plan, Target
+from .recipe import Recipe
 from .scan import Scan, SourceImage
 from .trees import hash_inside
 
@@ -37,10 +47,17 @@ class Resumed:
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
+    redone: set[str] = field(default_factory=set)  # paths of stale records the plan writes again
+    recipe_changes: list[str] = field(default_factory=list)  # keys the recipe edit changed
 
     @property
     def src_changed(self) -> bool:
         return bool(self.added or self.removed or self.changed)
+
+    @property
+    def gone(self) -> list[str]:
+        """Paths of outputs removed for good: stale, and not written again."""
+        return sorted({r.path for r in self.stale} - self.redone)
 
     def describe(self) -> str:
         """What changed in SRC, in one clause: '1 added (cat/b.jpg), 2 changed (...)'."""
@@ -70,13 +87,16 @@ def previous_records(out: Path, repair: bool = True,
 
 
 def take_stock(out: OutDir, plan: Plan, found: Scan, src: Path, previous: RunRecord, jobs: int,
-               shown: str) -> Resumed:
+               shown: str, recipe: Recipe, prune: bool = False) -> Resumed:
     """Keep what is still valid in OUT, remove what is stale (``reconcile``
-    sorts them). Files go first, then their lines: if this is interrupted, a
-    line whose file is gone is stale next time too."""
+    sorts them; ``check_removal`` refuses a bulk removal not asked for). Files
+    go first, then their lines: if this is interrupted, a line whose file is
+    gone is stale next time too."""
     records, skips = previous_records(Path(out.path), shown=shown)
     resumed = reconcile(plan, found, out, src, records, skips, finished=previous.status == "complete",
-                        jobs=jobs)
+                        jobs=jobs, drawings=drawings_for(previous, recipe))
+    resumed.recipe_changes = recipe_changes(previous, recipe)
+    check_removal(resumed, previous, src, len(records), shown, prune)
     if resumed.stale or resumed.dropped_skips:
         removed = [r.path for r in resumed.stale if out.remove(r.path)]
         removed += [r.labels["path"] for r in resumed.stale if (r.labels or {}).get("path") and out.remove(r.labels["path"])]
@@ -89,8 +109,53 @@ def take_stock(out: OutDir, plan: Plan, found: Scan, src: Path, previous: RunRec
     return resumed
 
 
+def drawings_for(previous: RunRecord, recipe: Recipe) -> Drawings | None:
+    """How to compare outputs' drawings with the run that made OUT; None when
+    recipe and seed are unchanged (every drawing is)."""
+    if previous.recipe_sha256 == recipe.sha256 and previous.seed == recipe.effective_seed:
+        return None
+    old = recorded_recipe(previous.recipe)
+    if old is None:  # refused before the lock (outstate); here only if augcli.json changed meanwhile
+        raise UsageError("--resume: the recipe recorded in augcli.json cannot be read back; use --overwrite")
+    return Drawings(old, previous.seed, normalised(recipe), recipe.effective_seed)
+
+
+def recipe_changes(previous: RunRecord, recipe: Recipe) -> list[str]:
+    if previous.recipe_sha256 == recipe.sha256 and previous.seed == recipe.effective_seed:
+        return []
+    return changed_keys(previous.recipe, recipe.to_plain(), previous.seed, recipe.effective_seed)
+
+
+MOST = 0.5  # a resume that would remove more than this share of OUT's outputs asks for --prune
+
+
+def check_removal(resumed: Resumed, previous: RunRecord, src: Path, total: int, shown: str, prune: bool) -> None:
+    """Refuse (exit 2, before anything is deleted) a resume that would remove
+    outputs from OUT made from another SRC, or most of OUT, unless ``prune``."""
+    if prune:
+        return
+    gone = resumed.gone
+    here = str(src.resolve()) if isinstance(src, Path) else str(src)  # a URL names itself
+    other_src = previous.source is not None and previous.source != here
+    if other_src and (gone or resumed.redone):
+        why = f"{shown} was made from {previous.source}, not {here}"
+    elif gone and len(gone) > MOST * total:
+        why = f"most of {shown} would go"
+    else:
+        return
+    shown_gone = ", ".join(gone[:3]) + (", ..." if len(gone) > 3 else "")
+    what = f"would remove {len(gone)} of its {total} outputs" + (f" ({shown_gone})" if gone else "")
+    if resumed.redone:
+        what += f" and redo {len(resumed.redone)}"
+    cause = "; ".join(filter(None, [resumed.describe() and f"SRC: {resumed.describe()}",
+                                    resumed.recipe_changes and f"recipe: {', '.join(resumed.recipe_changes)}"]))
+    raise UsageError(f"--resume: {why}: this resume {what}" + (f" ({cause})" if cause else "")
+                     + "; add --prune if that is what you want, or use --overwrite to start again")
+
+
 def reconcile(plan: Plan, found: Scan, out: OutDir, src: Path, records: list[ManifestRecord],
-              skips: list[SkipRecord], *, finished: bool, jobs: int = 4) -> Resumed:
+              skips: list[SkipRecord], *, finished: bool, jobs: int = 4,
+              drawings: Drawings | None = None) -> Resumed:
     """Sort the earlier run's records into kept and stale (see the module doc).
     ``finished``: the earlier run completed, so a source it has no record of
     was added since (otherwise it may simply not have been reached)."""
@@ -102,16 +167,20 @@ def reconcile(plan: Plan, found: Scan, out: OutDir, src: Path, records: list[Man
     claims = Counter(r.path for r in records)
     current = {}  # path -> the record this plan would write there, unchanged source
     labels_now = _label_hashes(src, plan, recorded & now, jobs)
+    planned = set()  # the paths records claim that this plan writes
     for task in plan.tasks():  # streamed: only the targets records claim are kept
         digest = hashes.get(task.source.relpath)
         for target in task.targets:
+            if claims[target.path]:
+                planned.add(target.path)
             if claims[target.path] == 1:
                 current[target.path] = (task.source, target, digest)
     done, stale = [], []
     for record in records:
         wanted = current.get(record.path)
-        ok = wanted is not None and _same(record, *wanted) and out.is_file(record.path) \
-            and _same_labels(record, labels_now.get(record.source), out)
+        ok = (wanted is not None and _same(record, *wanted) and out.is_file(record.path)
+              and (drawings is None or drawings.same(wanted[0], record.kind, record.variant))
+              and _same_labels(record, labels_now.get(record.source), out))
         (done if ok else stale).append(record)
 
     kept_skips, seen = [], set()
@@ -132,6 +201,7 @@ def reconcile(plan: Plan, found: Scan, out: OutDir, src: Path, records: list[Man
         added=sorted(now - recorded) if finished else [],
         removed=sorted(recorded - now - set(scan_skips)),
         changed=sorted(changed),
+        redone={r.path for r in stale} & planned,
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from .ops import lookup
-from .recipe import OneOf, OpStep, Sequence, SomeOf, Step
+from .recipe import OneOf, OpStep, RandomOrder, Sequence, SomeOf, Step
 
 Size = tuple[int, int]
 
@@ -25,18 +25,23 @@ def stable_hash(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "little")
 
 
-def item_seed(seed: int, relpath: str, copy: int, *, epoch: int | None = None) -> np.random.SeedSequence:
+def item_seed(seed: int, relpath: str, copy: int, *, epoch: int | None = None,
+              attempt: int = 0) -> np.random.SeedSequence:
     """The seed of one output, keyed by the run seed, the source's relative path
     (POSIX form) and the copy index. ``epoch`` (``Augmenter``'s fresh draws per
     training epoch) is a third key: a longer spawn key, so no epoch's draws
-    coincide with any copy that ``expand`` writes."""
-    epochs = () if epoch is None else (epoch,)
-    return np.random.SeedSequence(seed, spawn_key=(stable_hash(relpath), copy, *epochs))
+    coincide with any copy that ``expand`` writes. ``attempt`` > 0 (``distinct``
+    drawing again) is a fourth, after a 0: a key no epoch or copy has."""
+    extra = () if epoch is None else (epoch,)
+    if attempt:
+        extra = (0, attempt)
+    return np.random.SeedSequence(seed, spawn_key=(stable_hash(relpath), copy, *extra))
 
 
-def item_rng(seed: int, relpath: str, copy: int, *, epoch: int | None = None) -> tuple[np.random.Generator, int]:
+def item_rng(seed: int, relpath: str, copy: int, *, epoch: int | None = None,
+             attempt: int = 0) -> tuple[np.random.Generator, int]:
     """The generator for one output and a 32-bit number that names its seed."""
-    seq = item_seed(seed, relpath, copy, epoch=epoch)
+    seq = item_seed(seed, relpath, copy, epoch=epoch, attempt=attempt)
     return np.random.default_rng(seq), int(seq.generate_state(1)[0])
 
 
@@ -106,6 +111,8 @@ def _sample_step(step: Step, rng: np.random.Generator, size: Size, fired: list) 
         return _sample_steps(tuple(step.steps[i] for i in picked), rng, size, fired)
     if isinstance(step, Sequence):
         return _sample_steps(step.steps, rng, size, fired)
+    if isinstance(step, RandomOrder):
+        return _sample_steps(tuple(step.steps[i] for i in rng.permutation(len(step.steps))), rng, size, fired)
     raise TypeError(f"not a step: {step!r}")
 
 

@@ -51,11 +51,11 @@ def to_csv(records: list[ManifestRecord]) -> str:
     labelled = any(record.labels is not None for record in records)
     writer.writerow(COLUMNS + (LABEL_COLUMNS if labelled else ()))
     for record in records:
-        row = [short_ops(record.ops) if c == "ops" else getattr(record, c) for c in COLUMNS]
+        row = [_cell(short_ops(record.ops) if c == "ops" else getattr(record, c)) for c in COLUMNS]
         if labelled:
             labels = record.labels or {}
             objects = labels.get("objects") or {}
-            row += [labels.get("path"), *(objects.get(k) for k in ("kept", "clipped", "dropped")),
+            row += [_cell(labels.get("path")), *(objects.get(k) for k in ("kept", "clipped", "dropped")),
                     " ".join(f"{k}={v}" for k, v in (labels.get("classes") or {}).items())]
         writer.writerow(row)
     return buffer.getvalue()
@@ -77,6 +77,19 @@ def _objects(records: list[ManifestRecord]) -> dict | None:
             fate.update(labels.get("objects") or {})
     return {"classes": {k: dict(v) for k, v in sorted(per_class.items(), key=lambda kv: (len(kv[0]), kv[0]))},
             "augmented": {k: fate.get(k, 0) for k in ("kept", "clipped", "dropped")}}
+
+
+# what makes a spreadsheet read a cell as a formula (OWASP's "CSV injection" list)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value):
+    """A text cell a spreadsheet would run as a formula (a class named ``=1+2``,
+    ``@SUM(...)``) gets a leading ``'``, as Excel, LibreOffice and Sheets expect:
+    it shows the text as written. Numbers are written as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def summarise(records: list[ManifestRecord]) -> dict:

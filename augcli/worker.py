@@ -16,13 +16,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from .distinct import draws
 from .io import Unusable, decode
 from .label_rules import LabelRules
 from .labelled import labelled_output
 from .layouts import LabelError, label_digest, layout
+from .limits import max_source_bytes
 from .manifest import ManifestRecord, SkipRecord
 from .outdir import OutDir, write_atomic
 from .plan import Task
+from .provenance import require_plugins
 from .render import TooLarge, draw, render
 from .sampling import AppliedOp
 from .scan import SourceImage
@@ -38,14 +41,20 @@ class Job:
     """Everything a worker needs besides its task (which carries each target's
     steps and encoding): small and picklable."""
 
-    src: str
-    out: OutDir
+    src: str  # SRC's real path, or a Store (augcli.storage) for SRC in object storage
+    out: OutDir  # or a storage.outstore.RemoteOut
     seed: int
     max_pixels: int
     layout: str = "folders"  # an annotated layout's sources carry labels (augcli.layouts)
     labels: LabelRules = LabelRules()  # the recipe's labels: block
     parent_pid: int = field(default_factory=os.getpid)  # the process that planned the run (and holds OUT's lock)
     local_pool: bool = False  # run by that process's own pool (loky): its workers die with it
+    plugins: tuple[tuple[str, str], ...] = ()  # (package, version) of each plugin the recipe uses
+
+    @property
+    def stored(self) -> bool:
+        """SRC or OUT is in object storage (a ``Store``, not a local path)."""
+        return not isinstance(self.src, str) or not isinstance(self.out, OutDir)
 
 
 def _settle_in(job: Job) -> None:
@@ -121,9 +130,11 @@ def process(task: Task, job: Job) -> list[ManifestRecord | SkipRecord]:
     """Produce every target of one source; return its manifest records, ending
     with a skip record if the source cannot be used (or no further)."""
     _settle_in(job)
+    if job.plugins:  # the same plugin versions everywhere, or no image at all (a Dask worker elsewhere)
+        require_plugins(job.plugins)
     source = task.source
     try:
-        data = read_inside(job.src, source.relpath)
+        data = read_inside(job.src, source.relpath, max_size=max_source_bytes(job.max_pixels))
     except Refused as exc:
         return [SkipRecord(source.relpath, str(exc))]
     except OSError as exc:
@@ -138,13 +149,19 @@ def process(task: Task, job: Job) -> list[ManifestRecord | SkipRecord]:
     if job.layout != "folders":
         return _annotated(task, job, data, decoded, source_sha)
     records = []
+    distinct: dict | None = None  # drawn at the first distinct target, inside its try
     for target in task.targets:
         seed = None
         ops: tuple[AppliedOp, ...] = ()
+        attempt = 0
         stage = "draw parameters"
         try:
-            if target.kind == "augmented":
-                ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.image.size)
+            if target.kind == "augmented" and target.distinct:
+                if distinct is None:
+                    distinct = _distinct_draws(task, job, decoded.size)
+                ops, seed, attempt = distinct[target.copy]
+            elif target.kind == "augmented":
+                ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.size)
             stage = f"augment ({', '.join(op.op for op in ops)})" if ops else "encode"
             out_bytes, width, height, note = render(decoded, target, ops, data, job.max_pixels)
         except Exception as exc:
@@ -167,8 +184,15 @@ def process(task: Task, job: Job) -> list[ManifestRecord | SkipRecord]:
             path=target.path, source=source.relpath, label=source.label, split=source.split, kind=target.kind,
             copy=target.copy, seed=seed, ops=tuple(op.to_json() for op in ops), width=width, height=height,
             sha256=hashlib.sha256(out_bytes).hexdigest(), source_sha256=source_sha, variant=target.variant,
-            note=note or None))
+            note=note or None, extra={"attempt": attempt} if attempt else {}))
     return records
+
+
+def _distinct_draws(task: Task, job: Job, size) -> dict:
+    """copy -> (ops, seed, attempt) for the targets drawn with ``distinct: true``
+    (each depends on the copies before it, so they are drawn together)."""
+    wanted = [t for t in task.targets if t.kind == "augmented" and t.distinct]
+    return draws(job.seed, task.source.relpath, [t.copy for t in wanted], wanted[0].steps, size)
 
 
 def _annotated(task: Task, job: Job, data: bytes, decoded, source_sha: str) -> list[ManifestRecord | SkipRecord]:
@@ -176,7 +200,7 @@ def _annotated(task: Task, job: Job, data: bytes, decoded, source_sha: str) -> l
     its label files, then returns its record (with ``labels``)."""
     source = task.source
     try:
-        targets = layout(job.layout).read(job.src, source, decoded.image.size)
+        targets = layout(job.layout).read(job.src, source, decoded.size)
         label_bytes = read_inside(job.src, source.labels) if source.labels else None
     except LabelError as exc:
         return [_skip(source, str(exc), source_sha)]
@@ -184,13 +208,19 @@ def _annotated(task: Task, job: Job, data: bytes, decoded, source_sha: str) -> l
         return [_skip(source, f"cannot read {source.labels}: {getattr(exc, 'strerror', None) or exc}", source_sha)]
     label_sha = hashlib.sha256(label_bytes).hexdigest() if label_bytes is not None else label_digest(job.src, source)
     records = []
+    distinct: dict | None = None  # as in process: drawn at the first distinct target
     for target in task.targets:
         seed = None
         ops: tuple[AppliedOp, ...] = ()
+        attempt = 0
         stage = "draw parameters"
         try:
-            if target.kind == "augmented":
-                ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.image.size)
+            if target.kind == "augmented" and target.distinct:
+                if distinct is None:
+                    distinct = _distinct_draws(task, job, decoded.size)
+                ops, seed, attempt = distinct[target.copy]
+            elif target.kind == "augmented":
+                ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.size)
             stage = f"augment ({', '.join(op.op for op in ops)})" if ops else "encode"
             out = labelled_output(decoded, data, source, targets, target, ops, job.labels, job.layout, job.seed,
                                   label_bytes, label_sha, job.max_pixels)
@@ -213,5 +243,6 @@ def _annotated(task: Task, job: Job, data: bytes, decoded, source_sha: str) -> l
             path=target.path, source=source.relpath, label=source.label, split=source.split, kind=target.kind,
             copy=target.copy, seed=seed, ops=tuple(op.to_json() for op in out.ops), width=out.width,
             height=out.height, sha256=hashlib.sha256(out.image).hexdigest(), source_sha256=source_sha,
-            variant=target.variant, note=out.note or None, labels=out.record))
+            variant=target.variant, note=out.note or None, labels=out.record,
+            extra={"attempt": attempt} if attempt else {}))
     return records

@@ -1,6 +1,6 @@
 """End-to-end benchmark: augcli against the codec floor and its peers, in one run.
 
-    python benchmarks/run.py [--preset small|large] [--reps 3] [--memory]
+    python benchmarks/run.py [--preset small|large|grainy ...] [--reps 3] [--memory] [--scaling]
 
 Every tool runs as a whole process (start-up included) on the same source
 JPEGs, writing 5 JPEG outputs per source; tools alternate within each
@@ -134,9 +134,59 @@ def cpu() -> str:
     return f"{os.cpu_count()} cores, {model}, {psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}"
 
 
+def compare(preset: str, reps: int, with_dask: bool, scratch: Path) -> list[str]:
+    """Every tool on one preset's sources, alternating, ``reps`` times: the table and the ratios."""
+    src = build(preset)
+    sources = sum(1 for _ in src.rglob("*.jpg"))
+    size_kb = sum(p.stat().st_size for p in src.rglob("*.jpg")) / sources / 1024
+    runs = tools(src, with_dask)
+    results: dict[str, list[tuple[float, float, int, int]]] = {name: [] for name in runs}
+    names = list(runs)
+    for rep in range(reps):
+        order = names[rep % len(names):] + names[: rep % len(names)]  # alternate who goes first
+        for name in order:
+            out = scratch / "out"
+            shutil.rmtree(out, ignore_errors=True)
+            seconds, cpu_s, peak = measure(runs[name](out))
+            results[name].append((seconds, cpu_s, peak, count_outputs(out)))
+            print(f"{preset} rep {rep + 1}: {name}: {seconds:.2f} s", file=sys.stderr)
+
+    def rate(name: str) -> float:
+        return statistics.median(n / s for s, _, _, n in results[name])
+
+    def cpu_ms(name: str) -> float:
+        """CPU milliseconds per output written, whole process tree."""
+        return statistics.median(c / n * 1e3 for _, c, _, n in results[name])
+
+    floor, ours = rate(FLOOR), rate(OURS)
+    lines = [
+        f"## Preset {preset}",
+        "",
+        f"{sources} source JPEGs (640x480, q90, {size_kb:.0f} KB each on average), 5 JPEG q90 outputs each; "
+        f"median of {reps} runs, whole processes; tools alternate within each run. CPU is user + system seconds "
+        f"of the whole process tree.",
+        "",
+        "| tool | images/s | vs codec floor | vs augcli standard -j 2 | CPU ms per output | peak RSS, process tree |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name in names:
+        peak = max(p for _, _, p, _ in results[name]) / 2**20
+        lines.append(f"| {name} | {rate(name):.0f} | {rate(name) / floor:.2f} | {rate(name) / ours:.2f} | "
+                     f"{cpu_ms(name):.1f} | {peak:.0f} MiB |")
+    lines += ["", "Ratios from this run (> 1: augcli is faster; CPU ratios are the steadier ones on a shared machine):", ""]
+    for ours_name, peer in ((OURS, ALBUMENTATIONS), (HEAVY, ALBUMENTATIONS_HEAVY)):
+        if peer in results:
+            lines.append(f"- {ours_name} vs {peer}: wall {rate(ours_name) / rate(peer):.2f}x, "
+                         f"CPU {cpu_ms(peer) / cpu_ms(ours_name):.2f}x")
+    lines += [f"- {OURS} vs codec floor: {ours / floor:.2f}; {FLIPS} vs codec floor: {rate(FLIPS) / floor:.2f}",
+              f"- scaling on these {sources} sources: -j 2 / -j 1 = {ours / rate('augcli standard -j 1'):.2f}x", ""]
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--preset", choices=["small", "large"], default="small")
+    parser.add_argument("--preset", choices=["small", "large", "grainy"], action="append",
+                        help="dataset(s) to compare the tools on (repeat for several; default small)")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--memory", action="store_true", help="also compare peak RSS on 200 vs 2000 sources")
     parser.add_argument("--scaling", action="store_true", help="also time -j 1 against -j 2 on 2000 sources")
@@ -144,24 +194,16 @@ def main() -> None:
     parser.add_argument("--annotated", action="store_true",
                         help="also time YOLO and mask sets against the same images without labels and albumentations")
     args = parser.parse_args()
+    presets = args.preset or ["small"]
     # run augcli as an installed copy runs: from compiled bytecode (an editable install
     # under PYTHONDONTWRITEBYTECODE would recompile it in every process, workers included)
     compileall.compile_dir(Path(augcli.__file__).parent, quiet=1)
-    src = build(args.preset)
-    sources = sum(1 for _ in src.rglob("*.jpg"))
-    runs = tools(src, not args.no_dask)
-    results: dict[str, list[tuple[float, float, int, int]]] = {name: [] for name in runs}
     scratch = Path(tempfile.mkdtemp(prefix="augcli-bench-"))
+    lines = [f"# augcli benchmark, {date.today().isoformat()}, presets {', '.join(presets)}", "",
+             f"Machine: {cpu()}. Versions: {versions()}.", ""]
     try:
-        names = list(runs)
-        for rep in range(args.reps):
-            order = names[rep % len(names):] + names[: rep % len(names)]  # alternate who goes first
-            for name in order:
-                out = scratch / "out"
-                shutil.rmtree(out, ignore_errors=True)
-                seconds, cpu_s, peak = measure(runs[name](out))
-                results[name].append((seconds, cpu_s, peak, count_outputs(out)))
-                print(f"rep {rep + 1}: {name}: {seconds:.2f} s", file=sys.stderr)
+        for preset in presets:
+            lines += compare(preset, args.reps, not args.no_dask, scratch)
         memory_rows = []
         if args.memory:
             for preset in ("small", "large"):
@@ -183,35 +225,6 @@ def main() -> None:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
-    def rate(name: str) -> float:
-        return statistics.median(n / s for s, _, _, n in results[name])
-
-    def cpu_ms(name: str) -> float:
-        """CPU milliseconds per output written, whole process tree."""
-        return statistics.median(c / n * 1e3 for _, c, _, n in results[name])
-
-    floor, ours = rate(FLOOR), rate(OURS)
-    lines = [
-        f"# augcli benchmark, {date.today().isoformat()}, preset {args.preset}",
-        "",
-        f"{sources} source JPEGs (640x480, q90), 5 JPEG q90 outputs each; median of {args.reps} runs, whole "
-        f"processes; tools alternate within each run. CPU is user + system seconds of the whole process tree. "
-        f"Machine: {cpu()}. Versions: {versions()}.",
-        "",
-        "| tool | images/s | vs codec floor | vs augcli standard -j 2 | CPU ms per output | peak RSS, process tree |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for name in names:
-        peak = max(p for _, _, p, _ in results[name]) / 2**20
-        lines.append(f"| {name} | {rate(name):.0f} | {rate(name) / floor:.2f} | {rate(name) / ours:.2f} | "
-                     f"{cpu_ms(name):.1f} | {peak:.0f} MiB |")
-    lines += ["", "Ratios from this run (> 1: augcli is faster; CPU ratios are the steadier ones on a shared machine):", ""]
-    for ours_name, peer in ((OURS, ALBUMENTATIONS), (HEAVY, ALBUMENTATIONS_HEAVY)):
-        if peer in results:
-            lines.append(f"- {ours_name} vs {peer}: wall {rate(ours_name) / rate(peer):.2f}x, "
-                         f"CPU {cpu_ms(peer) / cpu_ms(ours_name):.2f}x")
-    lines += [f"- {OURS} vs codec floor: {ours / floor:.2f}; {FLIPS} vs codec floor: {rate(FLIPS) / floor:.2f}",
-              f"- scaling on these {sources} sources: -j 2 / -j 1 = {ours / rate('augcli standard -j 1'):.2f}x", ""]
     if scaling:
         (one, cpu_one), (two, cpu_two) = scaling["1"], scaling["2"]
         lines += [f"Scaling on 2000 sources (standard recipe): -j 1 {one:.0f} images/s, -j 2 {two:.0f} images/s: "
@@ -232,12 +245,13 @@ def main() -> None:
         lines += annotated.report(reps=args.reps) + [""]
     help_s = startup(AUGCLI[:1] + ["-m", "augcli", "--help"])
     validate_s = startup(AUGCLI + ["validate", str(HERE.parent / "recipes" / "flips.yaml")])
+    preset_args = "".join(f" --preset {p}" for p in presets)
     lines += [f"Start-up (median of 5): `augcli --help` {help_s:.2f} s, `augcli validate` {validate_s:.2f} s.", "",
-              f"Reproduce: `make bench` (or `python benchmarks/run.py --preset {args.preset} --reps {args.reps}"
+              f"Reproduce: `make bench` (or `python benchmarks/run.py{preset_args} --reps {args.reps}"
               f"{' --memory' if args.memory else ''}{' --scaling' if args.scaling else ''}`)."]
     report = "\n".join(lines) + "\n"
     print(report)
-    target = HERE / "results" / f"{date.today().isoformat()}-{args.preset}.md"
+    target = HERE / "results" / f"{date.today().isoformat()}-{'-'.join(presets)}.md"
     target.parent.mkdir(exist_ok=True)
     target.write_text(report)
     print(f"written to {target}", file=sys.stderr)

@@ -18,7 +18,7 @@ from PIL import Image
 
 import augcli
 from augcli.manifest import MANIFEST, read_records
-from augcli.recipe import Balance, Output, Recipe
+from augcli.recipe import Balance, Recipe
 
 from .conftest import make_image
 
@@ -70,18 +70,28 @@ def lossless(recipe: Recipe) -> Recipe:
     return replace(recipe, output=png, copies=recipe.copies if recipe.variants else min(recipe.copies, 3))
 
 
-def for_memory(recipe: Recipe) -> Recipe:
-    """The recipe without its file-only settings (which Augmenter refuses)."""
-    return replace(recipe, balance=None, include_originals=True, output=Output(size=recipe.output.size))
+CLASSES = """\
+seed: 5
+include_originals: false
+output: {format: png}
+balance: {target: 6}
+classes:
+  cat: {exclude: [rotate]}
+  dog: {pipeline: [{vflip: {p: 0.5}}, {brightness: {factor: [0.5, 1.5]}}]}
+pipeline:
+  - hflip: {p: 0.5}
+  - rotate: {angle: [-30, 30], fill: reflect}
+  - contrast: {factor: [0.5, 1.5]}
+"""
 
 
 @pytest.mark.parametrize("source", RECIPES + ["RESIZED"], ids=lambda s: getattr(s, "name", s))
 def test_in_memory_result_is_the_file_expand_wrote(source, sources, tmp_path):
     if source == "RESIZED":
         recipe = online = Recipe.from_yaml(RESIZED, "RESIZED")
-    else:  # the recipe file itself wherever Augmenter takes it as it is (all but balance.yaml)
+    else:  # the recipe file itself: Augmenter takes the file expand reads, file-only settings ignored
         recipe = Recipe.load(source)
-        online = source if for_memory(recipe) == recipe else for_memory(recipe)
+        online = source
     out = tmp_path / "out"
     augcli.expand(sources, out, recipe=lossless(recipe), jobs=1)
     aug = augcli.Augmenter(online)
@@ -123,6 +133,9 @@ def images() -> dict[str, np.ndarray]:
         "uint16 HxWx1": rng.integers(0, 65536, (30, 40, 1), dtype=np.uint16),
         "float32 HxW": rng.random((30, 40), dtype=np.float32),
         "float32 HxWx1": rng.random((30, 40, 1), dtype=np.float32),
+        "float32 HxWx3": rng.random((30, 40, 3), dtype=np.float32),
+        "float64 HxW": rng.random((30, 40)),
+        "float64 HxWx3": rng.random((30, 40, 3)),
     }
 
 
@@ -139,6 +152,54 @@ def test_arrays_come_back_in_their_dtype_and_layout(layout):
     assert record["ops"] == [] and np.array_equal(untouched, image)
     assert untouched.flags.writeable and not np.shares_memory(untouched, image)
     assert np.array_equal(image, before)  # the caller's array is never written
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_standard_recipe_on_floats_gives_what_the_augmenter_itself_takes(dtype):
+    """Float RGB and grey in 0..1 go through every op of the standard recipe and
+    come back in 0..1, in their dtype: accepted as input again."""
+    aug = augcli.Augmenter("recipes/standard.yaml")
+    rng = np.random.default_rng(3)
+    for shape in [(48, 64, 3), (48, 64)]:
+        image = rng.random(shape).astype(dtype)
+        for copy in range(1, 9):
+            out, record = aug(image, key="cat/a.png", copy=copy)
+            assert out.dtype == dtype and out.shape == image.shape
+            assert 0 <= out.min() and out.max() <= 1
+            aug(out, key="cat/a.png", copy=copy)  # the Augmenter's own check passes
+
+
+def test_float_rgb_gives_the_pixels_of_8_bit_rgb_within_a_level():
+    """A float image is augmented as float, not quantised: the same ops on the
+    8-bit version of it agree within the 8-bit path's own rounding (the warp
+    rounds, half a level, times contrast's or brightness' 1.2, and 8-bit
+    brightness truncates, one level, as Pillow's does)."""
+    aug = augcli.Augmenter("recipes/standard.yaml")
+    eight = images()["uint8 HxWx3"]
+    for copy in range(1, 6):
+        as_float, _ = aug(eight.astype(np.float32) / 255, key="cat/a.png", copy=copy)
+        as_eight, _ = aug(eight, key="cat/a.png", copy=copy)
+        assert np.abs(as_float * 255 - as_eight).max() <= 1.6 + 1e-3, copy
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_channels_first_with_layout_chw_comes_back_channels_first(dtype):
+    hwc = images()["uint8 HxWx3"].astype(dtype) / (255 if dtype == np.float32 else 1)
+    hwc = hwc.astype(dtype)
+    chw = np.ascontiguousarray(hwc.transpose(2, 0, 1))
+    aug = augcli.Augmenter("recipes/standard.yaml", layout="CHW")
+    out, record = aug(chw, key="cat/a.png", copy=3)
+    expected, expected_record = augcli.Augmenter("recipes/standard.yaml")(hwc, key="cat/a.png", copy=3)
+    assert out.shape == chw.shape and out.dtype == dtype and out.flags.c_contiguous
+    assert np.array_equal(out, expected.transpose(2, 0, 1)) and record == expected_record
+    per_call, _ = augcli.Augmenter("recipes/standard.yaml")(chw, key="cat/a.png", copy=3, layout="CHW")
+    assert np.array_equal(per_call, out)
+    with pytest.raises(ValueError, match="layout must be 'HWC' .* or 'CHW' .*, found 'WHC'"):
+        augcli.Augmenter("recipes/standard.yaml", layout="WHC")
+    with pytest.raises(ValueError, match=r"layout='CHW' takes one image as CxHxW: found a 2-D array"):
+        aug(hwc[..., 0], key="cat/a.png")
+    with pytest.raises(ValueError, match=r"looks channels-first; pass HxWxC .* or layout='CHW'"):
+        augcli.Augmenter("recipes/standard.yaml")(np.zeros((3, 32, 32), np.uint8), key="a.png")
 
 
 def test_pil_images_come_back_in_their_working_mode():
@@ -222,33 +283,37 @@ def test_variants_are_picked_by_copy():
         aug(image, key="a.png", copy=4)
 
 
-FILE_ONLY = """\
-version: 1
-seed: 1
-include_originals: false
-output: {format: jpeg, quality: 80, size: [32, 32]}
-balance: {target: max}
-classes:
-  cat: {exclude: [hflip]}
-pipeline:
-  - hflip: {p: 0.5}
-  - vflip: {p: 0.5}
-"""
-
-
-def test_settings_only_for_files_are_refused_together(tmp_path):
-    path = tmp_path / "files.yaml"
-    path.write_text(FILE_ONLY)
-    with pytest.raises(augcli.RecipeError) as caught:
-        augcli.Augmenter(path)
-    lines = str(caught.value).splitlines()
-    assert [(p.path, p.line) for p in caught.value.problems] == [
-        ("include_originals", 3), ("output.format", 4), ("output.quality", 4), ("balance", 5), ("classes", 6)]
-    assert all(line.startswith(f"{path}:") and "only for files" in line for line in lines)
-    assert "sampler" in lines[3] and "one Augmenter per class" in lines[4]
-    # defaults written out, copies and output.size are accepted
-    augcli.Augmenter({"copies": 9, "include_originals": True, "output": {"format": "same", "quality": 95,
-                                                                         "size": [8, 8]}, "pipeline": ["hflip"]})
+def test_one_recipe_file_offline_and_online(sources, tmp_path):
+    """The recipe expand reads, with balance, class rules and output settings, given
+    to the Augmenter as it is: file-only settings are listed on ``ignored``, class
+    rules apply by the class in ``key`` (or ``label=``), and every augmented file
+    expand wrote is what the Augmenter returns for its key and copy."""
+    path = tmp_path / "classes.yaml"
+    path.write_text(CLASSES)
+    out = tmp_path / "out"
+    augcli.expand(sources, out, recipe=path, jobs=1)
+    aug = augcli.Augmenter(path)
+    assert set(aug.ignored) == {"include_originals", "output.format", "balance"}
+    augmented = [r.to_json() for r in read_records(out / MANIFEST)]
+    assert {r["label"] for r in augmented} == {"cat", "dog"} and all(r["kind"] == "augmented" for r in augmented)
+    for record in augmented:
+        image = read(sources / record["source"])
+        result, drawn = aug(image, key=record["source"], copy=record["copy"])
+        assert np.array_equal(result, read(out / record["path"])), record["path"]
+        assert json.loads(json.dumps(drawn["ops"])) == record["ops"]
+        names = {op["op"] for op in record["ops"]}
+        assert "rotate" not in names if record["label"] == "cat" else names <= {"vflip", "brightness"}
+        # the class may be given instead of read from the key, and a split folder is not a class
+        by_label, _ = aug(image, key=record["source"], copy=record["copy"], label=record["label"])
+        assert np.array_equal(by_label, result)
+        _, under_split = aug(image, key="train/" + record["source"], copy=1)
+        assert {op["op"] for op in under_split["ops"]} <= ({"hflip", "contrast"} if record["label"] == "cat" else
+                                                         {"vflip", "brightness"})
+    with pytest.raises(TypeError, match="per-class rules"):
+        aug(read(sources / "cat" / "rgb.jpg"), rng=np.random.default_rng(0))
+    plain = augcli.Augmenter({"copies": 9, "include_originals": True, "output": {"format": "same", "quality": 95,
+                                                                                "size": [8, 8]}, "pipeline": ["hflip"]})
+    assert plain.ignored == {"copies": "how many files expand writes per source; in memory copy= picks which"}
 
 
 def test_recipe_errors_are_the_clis(tmp_path, run):
@@ -270,8 +335,9 @@ def test_recipe_errors_are_the_clis(tmp_path, run):
     (np.zeros((2, 8, 8, 3), np.uint8), r"one image at a time, HxW or HxWxC: found a 4-D array"),
     (np.zeros((3, 32, 32), np.uint8), r"shape \(3, 32, 32\) looks channels-first; pass HxWxC"),
     (np.zeros((8, 8, 3), np.uint16), r"a uint16 array with 3 channel\(s\) .* is not supported; supported: uint8 HxW"),
-    (np.zeros((8, 8, 3), np.float32), r"a float32 array with 3 channel\(s\) .* is not supported"),
-    (np.zeros((8, 8), np.float64), r"a float64 array with 1 channel\(s\) .* is not supported"),
+    (np.zeros((8, 8, 2), np.float32), r"a float32 array with 2 channel\(s\) .* is not supported"),
+    (np.zeros((8, 8), np.float16), r"a float16 array with 1 channel\(s\) .* is not supported"),
+    (np.full((8, 8, 3), 1.5), r"float64 images hold values in 0..1; found 1.5..1.5"),
     (np.zeros((8, 8), np.int32), r"a int32 array"),
     (np.zeros((8, 8), bool), r"a bool array"),
     (np.full((8, 8), 255.0, np.float32), r"float32 images hold values in 0..1; found 255..255"),
@@ -300,13 +366,24 @@ def test_calls_without_a_key_or_with_bad_arguments_are_refused():
         aug(image, key="a.png", epoch=-1)
     with pytest.raises(TypeError, match="image must be a PIL image or a numpy array, found list"):
         aug([[0, 1], [2, 3]], key="a.png")
-    with pytest.raises(ValueError, match="seed must be an integer"):
+    with pytest.raises(ValueError, match=r"--seed / seed=: found -1; allowed: a whole number from 0 to "):
         augcli.Augmenter({"pipeline": ["hflip"]}, seed=-1)
 
 
-def test_an_op_the_mode_cannot_take_is_one_clear_error():
+def test_an_op_that_fails_on_an_image_is_one_clear_error(monkeypatch):
+    """Every built-in op takes every mode now (tests/ops/test_modes.py); a kernel
+    that raises (a plugin's, say) still gives one line naming the image, the ops
+    and the mode."""
+    from dataclasses import replace
+
+    from augcli.ops import REGISTRY
+
+    def refuses(img, **_):
+        raise ValueError("no float images here")
+
+    monkeypatch.setitem(REGISTRY, "sharpen", replace(REGISTRY["sharpen"], kernel=refuses))
     aug = augcli.Augmenter({"pipeline": [{"sharpen": {"factor": 2}}]})
-    with pytest.raises(ValueError, match=r"cannot augment a.tif \(sharpen\) in mode F: ValueError"):
+    with pytest.raises(ValueError, match=r"cannot augment a.tif \(sharpen\) in mode F: ValueError: no float"):
         aug(images()["float32 HxW"], key="a.tif")
 
 

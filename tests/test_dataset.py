@@ -83,7 +83,7 @@ def test_variants_using_an_excluded_op_are_left_out_for_that_class(uneven):
 
 def test_unknown_class_names_are_errors_with_the_real_ones(uneven, run, tmp_path):
     recipe = tmp_path / "r.yaml"
-    recipe.write_text("pipeline: [hflip]\nclasses:\n  dgo: {copies: 2}\n")
+    recipe.write_text("pipeline: [{rotate: {angle: [-5, 5]}}]\nclasses:\n  dgo: {copies: 2}\n")
     result = run("expand", uneven, tmp_path / "out", "-r", recipe)
     assert result.exit_code == 2
     assert result.stderr == (f"{recipe}:3: classes.dgo: no class 'dgo' in SRC; its classes are: bird, cat, dog, "
@@ -220,7 +220,7 @@ def test_policy_outputs_replay_from_the_manifest(run, src, tmp_path):
 def class_draws(recipe: Recipe, label: str, n: int = 300, size=(64, 48)) -> list[list[dict]]:
     from augcli.sampling import item_rng, sample
 
-    steps = recipe.pipeline_for(label)
+    steps = recipe.outcome(label).steps
     return [[op.to_json() for op in sample(steps, item_rng(3, f"{label}/x.png", c)[0], size)] for c in range(n)]
 
 

@@ -148,4 +148,5 @@ def test_a_dry_run_summary_line_has_no_timing(tmp_path):
     make_image(tmp_path / "src" / "cat" / "a.png")
     summary = augcli.expand(tmp_path / "src", tmp_path / "out", "flips", dry_run=True)
     assert summary.line() == (f"dry run: would read 1 images and write 3 to {tmp_path / 'out'}; 0 unusable and "
-                              "0 ignored files found; nothing written")
+                              "0 ignored files found; nothing written (image files are checked by their headers only: one damaged "
+                              "further in is skipped by the run)")

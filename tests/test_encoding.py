@@ -39,3 +39,35 @@ def test_the_source_colour_profile_is_kept(run, tmp_path, fmt):
     assert len(paths) == 3
     for path in paths:
         assert load(out / path).info.get("icc_profile") == profile, path
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("quality", [1, 35, 90, 95, 100])
+def test_jpeg_bytes_are_pillows(channels, quality):
+    """JPEGs are encoded by OpenCV (faster, no Pillow image needed) only because
+    its bytes are exactly Pillow's: same libjpeg-turbo, same settings."""
+    from augcli.io import encode
+
+    rng = np.random.default_rng(quality)
+    yy, xx = np.mgrid[0:61, 0:83]
+    smooth = (xx * 3 + yy * 2)[..., None] + np.arange(channels) * 40
+    arr = np.clip(smooth + rng.normal(0, 9, smooth.shape), 0, 255).astype(np.uint8)
+    expected = io.BytesIO()
+    Image.fromarray(arr[..., 0] if channels == 1 else arr).save(expected, "JPEG", quality=quality)
+    data, written, note = encode(arr, "JPEG", quality=quality)
+    assert data == expected.getvalue() and note is None and written.shape == arr.shape
+
+
+@pytest.mark.parametrize("quality", [30, 90])
+def test_a_jpeg_with_a_colour_profile_is_pillows_at_the_asked_quality(quality):
+    """OpenCV cannot embed a profile: such JPEGs go through Pillow, at the same quality."""
+    from augcli.io import encode
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    arr = np.random.default_rng(quality).integers(0, 256, (40, 56, 3), np.uint8)
+    expected = io.BytesIO()
+    Image.fromarray(arr).save(expected, "JPEG", quality=quality, icc_profile=profile)
+    data, _, _ = encode(arr, "JPEG", quality=quality, icc_profile=profile)
+    assert data == expected.getvalue()
+    with Image.open(io.BytesIO(data)) as written:
+        assert written.info.get("icc_profile") == profile

@@ -26,6 +26,8 @@ ACCEPTED = [
     "pipeline: [{one_of: [hflip, vflip]}]",
     "pipeline: [{one_of: {of: [hflip, vflip], p: 0}}]",
     "pipeline: [{sequence: {of: [hflip, {rot90: {k: 2}}], p: 1}}]",
+    "pipeline: [{random_order: [hflip, vflip]}]",
+    "pipeline: [{random_order: {of: [hflip, {rot90: {k: 2}}], p: 0.5}}]",
     "variants: {a: hflip}",  # a single step for a variant: the schema refused it
     "variants: {a: [hflip], b-2: [{rotate: {angle: 10}}]}",
     "copies: 0\npipeline: []",
@@ -74,6 +76,8 @@ REFUSED = [
     "pipeline: [{some_of: {n: [1, 3], of: [hflip, vflip]}}]",
     "pipeline: [{some_of: {of: [hflip]}}]",
     "pipeline: [{one_of: []}]",
+    "pipeline: [{random_order: {of: [hflip], p: 2}}]",
+    "pipeline: [{random_order: {of: [hflip], n: 1}}]",
     "pipeline: [{one_of: {of: [hflip], n: 1}}]",
     "pipeline: [{hflip: {p: 1.5}}]",
     "variants: {-a: [hflip]}",

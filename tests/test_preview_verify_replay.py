@@ -91,7 +91,7 @@ def test_verify_reports_changed_missing_and_extra(run, src, recipe, tmp_path):
     bad = run("verify", out)
     assert bad.exit_code == 1
     assert bad.stdout.splitlines() == ["changed: cat/c1_aug01.jpg", "missing: dog/d2_aug03.jpg", "extra: dog/stray.jpg"]
-    assert bad.stderr == "verify: 1 changed, 1 missing, 1 extra (of 24 files)\n"
+    assert bad.stderr == "verify: 1 changed, 1 missing, 1 extra (24 recorded files checked)\n"
 
 
 def test_verify_checks_the_sources_too(run, src, recipe, tmp_path):
@@ -143,7 +143,7 @@ def test_replay_and_resume_refuse_a_run_written_by_another_pixel_engine(run, src
     or resuming such a run would silently write different pixels."""
     out = expanded(run, src, recipe, tmp_path / "out")
     run_record = json.loads((out / "augcli.json").read_text())
-    assert run_record["engine"].startswith("opencv ")
+    assert run_record["engine"].startswith("arrays opencv ")
     old = {k: v for k, v in run_record.items() if k != "engine"}  # as 0.1.0 wrote it
     (out / "augcli.json").write_text(json.dumps({**old, "version": "0.1.0"}))
     result = run("replay", out / "manifest.jsonl", src, tmp_path / "again")
@@ -155,6 +155,21 @@ def test_replay_and_resume_refuse_a_run_written_by_another_pixel_engine(run, src
     (out / "augcli.json").unlink()
     missing = run("replay", out / "manifest.jsonl", src, tmp_path / "again")
     assert missing.exit_code == 2 and "replay needs the run record" in missing.stderr
+
+
+def test_replay_and_resume_refuse_a_run_of_0_2_0s_pillow_image_engine(run, src, recipe, tmp_path):
+    """0.3.0 works on arrays and defines hue, saturation, sharpen and alpha by
+    their meaning: the same OpenCV writes other bytes than 0.2.0 did."""
+    import cv2
+
+    out = expanded(run, src, recipe, tmp_path / "out")
+    run_record = json.loads((out / "augcli.json").read_text())
+    old = f"opencv {cv2.__version__}"  # what 0.2.0 recorded with this very OpenCV
+    (out / "augcli.json").write_text(json.dumps({**run_record, "version": "0.2.0", "engine": old}))
+    result = run("replay", out / "manifest.jsonl", src, tmp_path / "again")
+    assert result.exit_code == 2 and f"written by augcli 0.2.0 with pixel engine '{old}'" in result.stderr
+    resumed = run("expand", src, out, "--recipe", recipe, "--resume")
+    assert resumed.exit_code == 2 and "would write different pixels" in resumed.stderr
 
 
 def test_every_command_reading_src_says_the_same_when_it_is_missing_or_a_file(run, src, recipe, tmp_path):

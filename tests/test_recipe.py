@@ -46,7 +46,7 @@ def test_compositions_in_list_and_mapping_form():
 
 def test_defaults_and_normalised_form_round_trip():
     recipe = Recipe.from_yaml("pipeline: [hflip]")
-    assert (recipe.version, recipe.copies, recipe.seed, recipe.include_originals) == (1, 1, None, True)
+    assert (recipe.version, recipe.copies, recipe.seed, recipe.include_originals) == (1, 1, 0, True)
     assert recipe.output.format == "same" and recipe.output.quality == 95
     text = Recipe.from_yaml(
         "version: 1\ncopies: 3\nseed: 5\noutput: {format: png, size: [32, 16]}\n"
@@ -84,7 +84,7 @@ def test_every_problem_is_reported_in_line_order():
     )
     assert found == [
         "r.yaml:1: version: 2 is not a supported version; allowed: 1",
-        "r.yaml:2: copys: 'copys' is not a recipe key; allowed: version, copies, seed, include_originals, "
+        "r.yaml:2: copys: 'copys' is not a recipe key; allowed: version, copies, seed, include_originals, distinct, "
         "output, pipeline, variants, keras, balance, classes, labels (did you mean 'copies'?)",
         "r.yaml:4: pipeline[0].rotat: unknown op 'rotat'; see 'augcli transforms' for the list "
         "(did you mean 'rotate'?)",

@@ -12,7 +12,7 @@ from .conftest import make_image
 # the files' forms as SPEC and README document them (key order included: a line is compared as text)
 MANIFEST_KEYS = ["path", "source", "label", "split", "kind", "copy", "seed", "ops", "width", "height", "sha256",
                  "source_sha256"]  # then "variant" (variants) and "note" (a conversion), when there is one
-RUN_KEYS = ["tool", "version", "engine", "recipe", "recipe_sha256", "training_time_arguments", "seed", "source",
+RUN_KEYS = ["tool", "version", "engine", "engine_fingerprint", "recipe", "recipe_sha256", "training_time_arguments", "seed", "source",
             "started", "finished", "status", "counts"]
 COUNT_KEYS = ["sources", "written", "skipped", "ignored"]
 

@@ -3,7 +3,7 @@
 Each layout module (``yolo``, ``coco``, ``masks``) offers:
 
 * ``fits(root) -> str | None``: what in SRC says it is this layout, or None;
-* ``scan(root) -> Scan``: the source images, each with its label file
+* ``scan(root, out) -> Scan``: the source images, each with its label file
   (``SourceImage.labels``) or its annotations inline (COCO), splits as for
   class folders; label files without their image are skipped with a reason;
 * ``read(src, source, size) -> Targets``: the annotations of one image, in
@@ -28,7 +28,7 @@ from ..errors import Problem, RecipeError, UsageError
 from ..manifest import MANIFEST, SkipRecord, read_records
 from ..outdir import OutDir
 from ..recipe import Recipe
-from ..scan import SPLITS, Scan, SourceImage, _Walker, check_src, scan as scan_folders
+from ..scan import SPLITS, OutIdentity, Scan, SourceImage, _Walker, check_src, scan as scan_folders
 from ..trees import Refused, read_inside
 
 LAYOUT_NAMES = ("folders", "yolo", "coco", "masks")
@@ -67,11 +67,16 @@ def detect(root: Path, forced: str | None = None) -> str:
     return next(iter(found), "folders")
 
 
-def scan(src: str | Path, forced: str | None = None) -> Scan:
-    """SRC's sources in its layout (detected, or ``forced`` with ``--layout``)."""
+def scan(src, out: OutIdentity | None = None, forced: str | None = None) -> Scan:
+    """SRC's sources in its layout (detected, or ``forced`` with ``--layout``);
+    ``out`` as for ``scan.scan`` (OUT met inside SRC is refused)."""
+    if not isinstance(src, (str, os.PathLike)):  # SRC in object storage: class folders only
+        if forced not in (None, "folders"):
+            raise UsageError(f"--layout {forced}: annotated layouts are read from local folders only")
+        return scan_folders(src, out)
     check_src(src)
     name = detect(Path(src), forced)
-    return scan_folders(src) if name == "folders" else layout(name).scan(Path(src))
+    return scan_folders(src, out) if name == "folders" else layout(name).scan(Path(src), out)
 
 
 def _op_names(plain) -> Iterator[tuple[str, str]]:
@@ -151,10 +156,11 @@ def read_text(src: str | Path, relpath: str, limit: int = 64 << 20) -> str:
         raise LabelError(f"{relpath} is not UTF-8 text (byte {exc.start + 1})") from None
 
 
-def image_tree(root: Path, images: str, label: str = "images") -> tuple[_Walker, list[str]]:
+def image_tree(root: Path, images: str, out: OutIdentity | None = None,
+               label: str = "images") -> tuple[_Walker, list[str]]:
     """The images below ``root/images``, split folders (``images/train``...) as
     for class folders: a walker holding the sources and the split names."""
-    walker = _Walker(root)
+    walker = _Walker(root, out)
     base = root / images
     entries = walker.entries(base, images)
     folders = [(n, r, p) for n, r, p in entries if p.is_dir()]

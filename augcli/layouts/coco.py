@@ -79,8 +79,8 @@ def load(root: Path, name: str) -> dict:
     return data
 
 
-def scan(root: Path) -> Scan:
-    walker = _Walker(root)
+def scan(root: Path, out=None) -> Scan:
+    walker = _Walker(root, out)
     sources, splits, meta = [], [], {"files": {}}
     for name in _json_files(root):
         data = load(root, name)

@@ -39,8 +39,8 @@ def label_path(image_path: str) -> str:
     return companion(image_path, IMAGES, MASKS, ".png")
 
 
-def scan(root: Path) -> Scan:
-    walker, splits = image_tree(root, IMAGES)
+def scan(root: Path, out=None) -> Scan:
+    walker, splits = image_tree(root, IMAGES, out)
     sources, claimed = with_labels(walker, IMAGES, MASKS, ".png", root, required=True)
     skipped = walker.skipped + orphans(root, MASKS, (".png",), claimed, "mask")
     return Scan(root=str(root), sources=tuple(sources), skipped=tuple(sorted(skipped, key=lambda s: s.source)),

@@ -37,8 +37,8 @@ def label_path(image_path: str) -> str:
     return companion(image_path, IMAGES, LABELS, ".txt")
 
 
-def scan(root: Path) -> Scan:
-    walker, splits = image_tree(root, IMAGES)
+def scan(root: Path, out=None) -> Scan:
+    walker, splits = image_tree(root, IMAGES, out)
     sources, claimed = with_labels(walker, IMAGES, LABELS, ".txt", root, required=False)
     skipped = walker.skipped + orphans(root, LABELS, (".txt",), claimed, "label file")
     data = next((name for name in DATA_FILES if (root / name).is_file()), None)

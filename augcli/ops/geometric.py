@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import math
 
+from ..imaging import from_pil, has_alpha, hwc, mode_of, premultiplied, size_of, to_pil, to_range
 from ..lazy import lazy, opencv
 from ..sizes import resolve_size, scaled
 from .registry import affine_op, register
 from .resampling import CVAL, FILL, INTERPOLATION, RESAMPLING
 from .spec import OpSpec, Param
+from .symmetry import turned
 from .warp import about_centre, opencv_interpolation, pad, resample, resampling_filter, translation
 
 np = lazy("numpy")
@@ -46,18 +48,21 @@ def _rot90_forward(params: dict, size):
     return matrix, (w, h)
 
 
-def rot90(img: Image.Image, *, k: int) -> Image.Image:
+def rot90(img: np.ndarray, *, k: int) -> np.ndarray:
     k %= 4
-    turns = {1: Image.Transpose.ROTATE_90, 2: Image.Transpose.ROTATE_180, 3: Image.Transpose.ROTATE_270}
-    return img.transpose(turns[k]) if k else img.copy()
+    return turned(img, _QUARTER_TURNS[k]) if k else img.copy()
+
+
+# rot90's k (counter-clockwise) -> the linear part of its forward map
+_QUARTER_TURNS = {1: (0, 1, -1, 0), 2: (-1, 0, 0, -1), 3: (0, -1, 1, 0)}
 
 
 affine_op(
-    "hflip", _hflip_forward, kernel=lambda img: img.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+    "hflip", _hflip_forward, kernel=lambda img: turned(img, (-1, 0, 0, 1)),
     doc="Mirror left-right.", category="geometric", exact=True, example="- hflip: {p: 0.5}",
 )
 affine_op(
-    "vflip", _vflip_forward, kernel=lambda img: img.transpose(Image.Transpose.FLIP_TOP_BOTTOM),
+    "vflip", _vflip_forward, kernel=lambda img: turned(img, (1, 0, 0, -1)),
     doc="Mirror top-bottom.", category="geometric", exact=True, example="- vflip: {p: 0.5}",
 )
 affine_op(
@@ -103,8 +108,29 @@ affine_op(
 # -- resize, by a side, letterbox ------------------------------------------------------
 
 
-def resize(img: Image.Image, *, size, interpolation: str) -> Image.Image:
-    return img.resize(resolve_size(size, img.size), resampling_filter(interpolation))
+def pillow_resize(img: np.ndarray, size, interpolation: str, box=None) -> np.ndarray:
+    """Pillow's resize, the definition of augcli's (antialiased when shrinking,
+    premultiplied for alpha): the one kernel that crosses to Pillow and back,
+    since OpenCV's resize does not antialias."""
+    if size_of(img) == tuple(size) and box is None:
+        return img.copy()
+    resampling = resampling_filter(interpolation)
+
+    def per_channel(work: np.ndarray) -> np.ndarray:
+        """Pillow resizes float images one channel (mode F) at a time."""
+        return np.dstack([np.asarray(Image.fromarray(np.ascontiguousarray(work[:, :, c])).resize(
+            tuple(size), resampling, box=box)) for c in range(work.shape[2])])
+
+    if has_alpha(img) and interpolation != "nearest":
+        # premultiplied in float (Pillow's own 8-bit RGBa loses most of a faint pixel's colour)
+        return premultiplied(img, per_channel)
+    if img.dtype.kind == "f":  # Pillow's F is float32; bicubic overshoots 0..1
+        return to_range(per_channel(img), img.dtype)
+    return from_pil(to_pil(img).resize(tuple(size), resampling, box=box))
+
+
+def resize(img: np.ndarray, *, size, interpolation: str) -> np.ndarray:
+    return pillow_resize(img, resolve_size(size, size_of(img)), interpolation)
 
 
 def _side_size(side):
@@ -116,9 +142,8 @@ def _side_size(side):
 def _side_kernel(side):
     out_size = _side_size(side)
 
-    def kernel(img: Image.Image, *, max_size: int, interpolation: str) -> Image.Image:
-        target = out_size({"max_size": max_size}, img.size)
-        return img.copy() if target == img.size else img.resize(target, resampling_filter(interpolation))
+    def kernel(img: np.ndarray, *, max_size: int, interpolation: str) -> np.ndarray:
+        return pillow_resize(img, out_size({"max_size": max_size}, size_of(img)), interpolation)
 
     return kernel
 
@@ -127,11 +152,12 @@ def _padded_size(params: dict, size) -> tuple[int, int]:
     return max(params["size"][0], size[0]), max(params["size"][1], size[1])
 
 
-def pad_if_needed(img: Image.Image, *, size, fill: str, cval: float) -> Image.Image:
+def pad_if_needed(img: np.ndarray, *, size, fill: str, cval: float) -> np.ndarray:
     """Pad to at least ``size``, the image centred; the extra pixel of an odd
     margin goes right and down. Never crops."""
-    w, h = _padded_size({"size": size}, img.size)
-    dw, dh = w - img.width, h - img.height
+    width, height = size_of(img)
+    w, h = _padded_size({"size": size}, (width, height))
+    dw, dh = w - width, h - height
     if not dw and not dh:
         return img.copy()
     return pad(img, dw // 2, dh // 2, dw - dw // 2, dh - dh // 2, fill, cval)
@@ -275,8 +301,10 @@ def _crop_forward(params: dict, size):
     return translation(-x0, -y0), (x1 - x0, y1 - y0)
 
 
-def _crop_kernel(img: Image.Image, *, box, **_) -> Image.Image:
-    return img.crop(tuple(box))
+def _crop_kernel(img: np.ndarray, *, box, **_) -> np.ndarray:
+    """A view: crops copy nothing (the box is within the image, ``_clamp_box``)."""
+    x0, y0, x1, y1 = box
+    return img[y0:y1, x0:x1]
 
 
 def _resolve_crop(params: dict, rng, size) -> dict:
@@ -337,9 +365,9 @@ def _resolve_random_resized_crop(params: dict, rng, size) -> dict:
     return {"size": params["size"], "interpolation": params["interpolation"], "box": [x0, y0, x0 + cw, y0 + ch]}
 
 
-def _random_resized_crop(img: Image.Image, *, size, box, interpolation, **_) -> Image.Image:
+def _random_resized_crop(img: np.ndarray, *, size, box, interpolation, **_) -> np.ndarray:
     # Pillow's resize with box= crops and resamples in one antialiased pass
-    return img.resize(tuple(size), resampling_filter(interpolation), box=tuple(box))
+    return pillow_resize(img, size, interpolation, box=tuple(box))
 
 
 register(OpSpec(
@@ -439,7 +467,7 @@ def elastic_maps(size, *, grid: int, magnitude: float, seed: int) -> tuple[np.nd
     Pixels and masks are remapped with it, and points moved through it
     (``augcli.targets``), so annotations follow the very same distortion."""
     w, h = size
-    xs, ys, px, py = elastic_mesh(size, grid=grid, magnitude=magnitude, seed=seed)
+    xs, ys, px, py = elastic_mesh((w, h), grid=grid, magnitude=magnitude, seed=seed)
     i, u = _cell_coordinates(xs, w)
     j, v = _cell_coordinates(ys, h)
     u, v = u.astype(np.float32), v[:, None].astype(np.float32)
@@ -455,13 +483,13 @@ def elastic_maps(size, *, grid: int, magnitude: float, seed: int) -> tuple[np.nd
     return across(px), across(py)
 
 
-def elastic(img: Image.Image, *, grid: int, magnitude: float, interpolation: str, seed: int, **_) -> Image.Image:
+def elastic(img: np.ndarray, *, grid: int, magnitude: float, interpolation: str, seed: int, **_) -> np.ndarray:
     """Grid distortion (Augmentor's random distortion): each cell of the output is
     drawn from the quadrilateral between its moved corners, bilinearly across the
     cell (Pillow's quad mesh), resampled with ``cv2.remap``. The border stays
     put, so no fill is needed."""
     cv2 = opencv()
-    map_x, map_y = elastic_maps(img.size, grid=grid, magnitude=magnitude, seed=seed)
+    map_x, map_y = elastic_maps(size_of(img), grid=grid, magnitude=magnitude, seed=seed)
     flag = opencv_interpolation(interpolation)
     return resample(img, interpolation,
                     lambda pixels, _: cv2.remap(pixels, map_x, map_y, flag, borderMode=cv2.BORDER_REPLICATE))

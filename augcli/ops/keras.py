@@ -31,16 +31,16 @@ from __future__ import annotations
 
 import math
 
-from ..imaging import fill_values
+from ..imaging import fill_values, size_of
 from ..lazy import lazy
 from .color import brightness as enhance_brightness
 from .color import shift_channels
+from .symmetry import turned
 from .registry import policy, register
 from .spec import Kind, OpSpec, Param, is_number, kind, plain_number
 from .warp import INTERPOLATIONS, about_centre, translation, warp
 
 np = lazy("numpy")
-Image = lazy("PIL.Image")
 
 KERAS_FILL = {"nearest": "edge", "reflect": "symmetric", "wrap": "wrap", "constant": "constant"}
 
@@ -55,7 +55,10 @@ TRAINING_TIME = {
     "samplewise_std_normalization": "it divides each image by its own standard deviation as the model reads it",
     "zca_whitening": "it whitens with a matrix fitted on the training set at training time",
     "zca_epsilon": "it is a setting of zca_whitening",
-    "validation_split": "it splits the data at training time (here splits are folders, and only train/ is augmented)",
+    # (after "; ": what to do instead of moving it into the training code)
+    "validation_split": "splitting augcli's output at training time puts augmented copies of one source in both "
+                        "training and validation; split by source before augmenting instead: augcli split SRC "
+                        "SPLIT --val 0.2, then augcli expand SPLIT OUT (only train/ is augmented)",
     "dtype": "it is the array type handed to the model (files keep the image's own pixel type)",
     "data_format": "it is the array layout handed to the model (augcli reads the layout from the files)",
 }
@@ -185,11 +188,11 @@ def keras_forward(drawn: dict, size) -> np.ndarray:
     return np.linalg.inv(rotation @ shift @ shear_m @ zoom)
 
 
-def constant_beyond_edge(img: Image.Image, forward: np.ndarray, cval: float) -> Image.Image:
+def constant_beyond_edge(img: np.ndarray, forward: np.ndarray, cval: float) -> np.ndarray:
     """scipy's ``constant`` mode, which Keras' ImageDataGenerator uses: an output
     pixel whose source lies beyond the outermost pixel centres is ``cval``
     (augcli's ``constant`` blends the edge pixel with ``cval`` there, as skimage)."""
-    w, h = img.size
+    w, h = size_of(img)
     inverse = np.linalg.inv(forward)
     ys, xs = np.mgrid[0:h, 0:w]
     src_x = inverse[0, 0] * xs + inverse[0, 1] * ys + inverse[0, 2]
@@ -197,26 +200,25 @@ def constant_beyond_edge(img: Image.Image, forward: np.ndarray, cval: float) -> 
     outside = (src_x < 0) | (src_x > w - 1) | (src_y < 0) | (src_y > h - 1)
     if not outside.any():
         return img
-    arr = np.array(img)
-    values = fill_values(img, cval)
-    arr[outside] = values if arr.ndim == 3 else values[0]
-    return Image.fromarray(arr)
+    arr = img.copy()
+    arr[outside] = fill_values(img, cval)
+    return arr
 
 
-def keras(img: Image.Image, *, rotate, shift_x, shift_y, shear, zoom_x, zoom_y, hflip, vflip, channel_shift: float,
-          brightness: float, fill, cval, interpolation, **_) -> Image.Image:
+def keras(img: np.ndarray, *, rotate, shift_x, shift_y, shear, zoom_x, zoom_y, hflip, vflip, channel_shift: float,
+          brightness: float, fill, cval, interpolation, **_) -> np.ndarray:
     drawn = dict(rotate=rotate, shift_x=shift_x, shift_y=shift_y, shear=shear, zoom_x=zoom_x, zoom_y=zoom_y)
     if any(v != 0 for v in (rotate, shift_x, shift_y, shear)) or zoom_x != 1 or zoom_y != 1:
-        forward = keras_forward(drawn, img.size)
-        img = warp(img, forward, img.size, fill=fill, cval=cval, interpolation=interpolation)
+        forward = keras_forward(drawn, size_of(img))
+        img = warp(img, forward, size_of(img), fill=fill, cval=cval, interpolation=interpolation)
         if fill == "constant":
             img = constant_beyond_edge(img, forward, cval)
     if channel_shift:
         img = shift_channels(img, channel_shift)
     if hflip:
-        img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        img = turned(img, (-1, 0, 0, 1))
     if vflip:
-        img = img.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+        img = turned(img, (1, 0, 0, -1))
     if brightness != 1:
         img = enhance_brightness(img, factor=brightness)
     return img

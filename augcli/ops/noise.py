@@ -8,55 +8,55 @@ Values are on the 0..255 scale (scaled for 16-bit images); alpha is untouched.
 """
 from __future__ import annotations
 
+from ..imaging import colour_op, hwc, max_value, mode_of, to_range
 from ..lazy import lazy, opencv
-from ..imaging import colour_op, max_value, to_mode_range
 from .registry import register
 from .spec import OpSpec, Param
 
 np = lazy("numpy")
-Image = lazy("PIL.Image")
 
 
 def _with_seed(params: dict, rng: np.random.Generator, size) -> dict:
     return {**params, "seed": int(rng.integers(2**31))}
 
 
-def gaussian_noise(img: Image.Image, *, sigma: float, per_channel: bool, seed: int) -> Image.Image:
+def gaussian_noise(img: np.ndarray, *, sigma: float, per_channel: bool, seed: int) -> np.ndarray:
     """Add zero-mean Gaussian noise with standard deviation ``sigma`` (0..255 scale).
 
     The noise comes from OpenCV's generator seeded with ``seed`` (``cv2.randn``,
     a third of numpy's time for a photo's worth of values); 8-bit images get it
-    rounded and added with saturation in one pass."""
+    rounded and added with saturation in one pass, other modes are clipped to
+    their range."""
 
-    def add(base: Image.Image) -> Image.Image:
+    def add(colour: np.ndarray) -> np.ndarray:
         if sigma == 0:
-            return base.copy()
+            return colour.copy()
         cv2 = opencv()
-        arr = np.asarray(base)
-        bands = arr.shape[2] if arr.ndim == 3 and per_channel else 1
-        eight_bit = arr.dtype == np.uint8
-        noise = np.empty(arr.shape[:2] + ((bands,) if bands > 1 else ()), np.int16 if eight_bit else np.float32)
+        channels = colour.shape[2]
+        bands = channels if per_channel else 1
+        eight_bit = colour.dtype == np.uint8
+        noise = np.empty(colour.shape[:2] + (bands,), np.int16 if eight_bit else np.float32)
         cv2.setRNGSeed(seed)  # OpenCV's generator is per thread: seeding here makes the call deterministic
-        cv2.randn(noise, (0.0,) * bands, (sigma * max_value(base.mode) / 255,) * bands)
-        if arr.ndim == 3 and bands == 1:
-            noise = cv2.merge([noise] * arr.shape[2])  # the same value on every channel
+        cv2.randn(noise, (0.0,) * bands, (sigma * max_value(mode_of(img)) / 255,) * bands)
+        if bands != channels:
+            noise = np.repeat(noise, channels, axis=2)  # the same value on every channel
         if eight_bit:
-            return Image.fromarray(cv2.add(arr, noise, dtype=cv2.CV_8U))
-        return Image.fromarray(to_mode_range(arr + noise.astype(np.float64), base.mode))
+            return hwc(cv2.add(np.ascontiguousarray(colour), noise, dtype=cv2.CV_8U))
+        return to_range(colour + noise.astype(np.float64), colour.dtype)
 
     return colour_op(add)(img)
 
 
-def salt_pepper(img: Image.Image, *, amount: float, salt_ratio: float, seed: int) -> Image.Image:
+def salt_pepper(img: np.ndarray, *, amount: float, salt_ratio: float, seed: int) -> np.ndarray:
     """Set a fraction ``amount`` of pixels to white (``salt_ratio`` of them) or black."""
 
-    def sprinkle(base: Image.Image) -> Image.Image:
-        arr = np.array(base)
+    def sprinkle(colour: np.ndarray) -> np.ndarray:
+        arr = colour.copy()
         rng = np.random.default_rng(seed)
         draw = rng.random(arr.shape[:2], dtype=np.float32)
-        arr[draw < amount * salt_ratio] = max_value(base.mode)
+        arr[draw < amount * salt_ratio] = max_value(mode_of(img))
         arr[(draw >= amount * salt_ratio) & (draw < amount)] = 0
-        return Image.fromarray(arr)
+        return arr
 
     return colour_op(sprinkle)(img)
 
@@ -71,20 +71,20 @@ def _resolve_cutout(params: dict, rng: np.random.Generator, size) -> dict:
     return {**params, "boxes": boxes, "seed": int(rng.integers(2**31))}
 
 
-def cutout(img: Image.Image, *, boxes, value: float, noise: bool, seed: int, **_) -> Image.Image:
+def cutout(img: np.ndarray, *, boxes, value: float, noise: bool, seed: int, **_) -> np.ndarray:
     """Erase square boxes (random erasing): fill with ``value`` or with uniform noise."""
 
-    def erase(base: Image.Image) -> Image.Image:
-        arr = np.array(base)
+    def erase(colour: np.ndarray) -> np.ndarray:
+        arr = colour.copy()
         rng = np.random.default_rng(seed)
-        top = max_value(base.mode)
+        top = max_value(mode_of(img))
         for x0, y0, x1, y1 in boxes:
             region = arr[y0:y1, x0:x1]
             if noise:
-                region[...] = to_mode_range(rng.uniform(0, top, region.shape), base.mode)
+                region[...] = to_range(rng.uniform(0, top, region.shape), arr.dtype)
             else:
-                region[...] = to_mode_range(np.array(value * top / 255), base.mode)
-        return Image.fromarray(arr)
+                region[...] = to_range(np.array(value * top / 255), arr.dtype)
+        return arr
 
     return colour_op(erase)(img)
 

@@ -12,41 +12,70 @@ A new op is one kernel plus one registration:
 
 ``register`` refuses a spec whose hooks cannot work together (see
 ``_impossible``), so a mistake in a new op stops the import with its name.
+
+Installed packages register their ops with these same helpers, through the
+entry-point group ``augcli.ops`` (``augcli.ops.plugins``). They are found
+lazily: the first ``lookup`` of a name augcli does not know, or ``every_op``
+(listings, the schema), loads them; commands whose ops are all built in never do.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 
-from ..imaging import point_chain
+from ..imaging import pil_compatible, point_chain, size_of
 from ..lazy import lazy
 from .resampling import resampling
 from .spec import OpSpec, close_match
 from .warp import warp
+from . import plugins
 
-Image = lazy("PIL.Image")
+np = lazy("numpy")
 
 REGISTRY: dict[str, OpSpec] = {}
+# (distribution, version) of the plugin package being loaded: what its registrations are stamped with
+registering_for: list[tuple[str, str]] = []
 
 
 def register(spec: OpSpec) -> OpSpec:
     """Add ``spec`` to the registry; raise ``ValueError`` naming the op when its
-    name is taken or its hooks exclude each other."""
+    name is taken or its hooks exclude each other. While a plugin package is
+    loaded, its ops are stamped with its name and version."""
+    if registering_for:
+        spec = replace(spec, plugin=registering_for[-1])
     if spec.name in REGISTRY:
-        raise ValueError(f"op {spec.name!r} registered twice")
+        owner = REGISTRY[spec.name].plugin
+        by = f"plugin {owner[0]} {owner[1]}" if owner else "augcli (a built-in op)"
+        raise ValueError(f"op {spec.name!r} is already registered by {by}")
     problem = _impossible(spec)
     if problem:
         raise ValueError(f"op {spec.name!r}: {problem}")
+    if spec.kernel is not expanded_only and not hasattr(spec.kernel, "__wrapped_array__"):
+        # kernels work on arrays (augcli.imaging); called by hand with a Pillow
+        # image they give one back
+        spec = replace(spec, kernel=pil_compatible(spec.kernel))
     REGISTRY[spec.name] = spec
     return spec
 
 
 def lookup(name: str) -> OpSpec | None:
-    return REGISTRY.get(name)
+    """The op called ``name``; a name augcli does not know loads the installed
+    plugins first (once per process)."""
+    spec = REGISTRY.get(name)
+    if spec is None and plugins.load(REGISTRY, registering_for):
+        spec = REGISTRY.get(name)
+    return spec
+
+
+def every_op() -> dict[str, OpSpec]:
+    """Every op, the installed plugins' included (for listings and the schema)."""
+    plugins.load(REGISTRY, registering_for)
+    return REGISTRY
 
 
 def suggest(name: str) -> str | None:
     """The registered op name closest to a misspelt one."""
-    return close_match(name, sorted(REGISTRY))
+    return close_match(name, sorted(every_op()))
 
 
 def _impossible(spec: OpSpec) -> str | None:
@@ -90,19 +119,18 @@ def point_op(name: str, values, **spec):
     fn(v, band)``; its kernel is that mapping as a one-step ``point_chain``, and
     ``apply`` chains consecutive point ops into one lookup table. Returns the kernel."""
 
-    def kernel(img: Image.Image, **params) -> Image.Image:
+    def kernel(img: np.ndarray, **params) -> np.ndarray:
         return point_chain(img, [partial(values, params)])
 
     kernel.__doc__ = values.__doc__
-    register(OpSpec(name, kernel, values=values, **spec))
-    return kernel
+    return register(OpSpec(name, kernel, values=values, **spec)).kernel
 
 
 def affine_kernel(forward):
     """A kernel that applies ``forward`` with one ``warp``."""
 
-    def kernel(img: Image.Image, **params) -> Image.Image:
-        matrix, out_size = forward(params, img.size)
+    def kernel(img: np.ndarray, **params) -> np.ndarray:
+        matrix, out_size = forward(params, size_of(img))
         return warp(img, matrix, out_size, **resampling(params))
 
     return kernel
@@ -116,8 +144,7 @@ def affine_op(name: str, forward, *, kernel=None, **spec):
     crop: then ``exact=True``). ``apply`` fuses runs of them into one resample.
     Returns the kernel."""
     kernel = kernel or affine_kernel(forward)
-    register(OpSpec(name, kernel, forward=forward, **spec))
-    return kernel
+    return register(OpSpec(name, kernel, forward=forward, **spec)).kernel
 
 
 def policy(name: str, expand, *, excluding: bool = False, **spec) -> OpSpec:

@@ -252,6 +252,16 @@ class TestZoom:
         assert np.argwhere(zoomed == 255).tolist() == [[19, 39], [19, 40], [20, 39], [20, 40]]
 
 
+    def test_nearest_takes_the_right_and_lower_pixel_at_exact_halves(self):
+        """Scale 0.5 about the centre of a 40 x 30 image samples the input at
+        2x - 19.5 and 2y - 14.5, exactly between two pixels: nearest takes the
+        right and lower one (a pixel covers [x - 0.5, x + 0.5)), as Pillow does."""
+        arr = noise(30, 40)
+        out = kernel("zoom", arr, scale=0.5, fill="constant", cval=0, interpolation="nearest")
+        xs, ys = np.arange(10, 29), np.arange(8, 22)  # outputs whose samples lie inside the image
+        assert np.array_equal(out[np.ix_(ys, xs)], arr[np.ix_(2 * ys - 14, 2 * xs - 19)])
+
+
 class TestShear:
     @pytest.mark.parametrize("fill", FILLS)
     def test_matches_skimage_warp(self, fill):

@@ -8,7 +8,8 @@ holds whatever carries the pixels inside:
 * 16-bit: values are on the 0..255 scale for every depth, so an op on
   ``image * 257`` is the op on ``image``, times 257 (within a level's rounding);
 * partial alpha: a colour op never looks at alpha (the colour bands of an RGBA
-  result are the RGB result, alpha untouched); a geometric op moves alpha like
+  result are the RGB result, alpha untouched), except that blur and sharpen
+  weight each neighbour by its alpha; a geometric op moves alpha like
   a grey image filled with 0 (transparent), and premultiplied resampling keeps
   a uniform colour uniform under any alpha;
 * non-square: transposing the image and swapping the op's axes commutes with
@@ -58,6 +59,11 @@ def boundary_steps(name: str) -> list[dict]:
     return steps
 
 
+@pytest.fixture(autouse=True)
+def model_files(example_models):
+    """The model file the onnx op's documented example names (conftest.example_models)."""
+
+
 def run(step_name: str, params: dict, image: np.ndarray, key: str = "k.png", copy: int = 1):
     return Augmenter({"pipeline": [{step_name: params}]})(image, key=key, copy=copy)
 
@@ -65,8 +71,10 @@ def run(step_name: str, params: dict, image: np.ndarray, key: str = "k.png", cop
 CASES = [(name, i, params) for name in sorted(REGISTRY) for i, params in enumerate(boundary_steps(name))]
 IDS = [f"{name}-{i}" for name, i, _ in CASES]
 
-# equalize is Pillow's on 8-bit and an exact CDF on 16-bit: the same idea, different rounding
-NOT_SCALE_FREE = {"equalize"}
+# equalize is Pillow's on 8-bit and an exact CDF on 16-bit: the same idea, different rounding;
+# OpenCV's CLAHE histograms 16-bit images in 65536 bins (the same idea, a finer histogram), and
+# augmix's chains may hold equalize
+NOT_SCALE_FREE = {"equalize", "clahe", "augmix"}
 # levels of difference allowed beyond one: autocontrast's cutoff 49 stretches the
 # two cutoff roundings (Pillow's histogram, numpy's percentile) ~50x; a policy
 # chains up to 10 ops, each within a level
@@ -101,6 +109,15 @@ def partly_transparent(h: int = H, w: int = W) -> np.ndarray:
     return rgba
 
 
+# colour ops that mix neighbouring pixels: they weight colours by alpha (issue 21)
+MIXES_NEIGHBOURS = {"blur", "sharpen"}
+
+
+# a colour op whose chains hold geometric ops, resampled premultiplied: its colour
+# may depend on alpha (its alpha must still ride along unchanged)
+MIXES_GEOMETRY = {"augmix"}
+
+
 @pytest.mark.parametrize("name,i,params", CASES, ids=IDS)
 def test_partial_alpha(name, i, params):
     rgba = partly_transparent()
@@ -108,9 +125,19 @@ def test_partial_alpha(name, i, params):
     assert out.dtype == np.uint8
     if REGISTRY[name].category in ("colour", "noise"):
         colour, _ = run(name, params, np.ascontiguousarray(rgba[..., :3]))
-        if out.shape[-1] == 2:  # grayscale to one channel: RGBA becomes LA
+        if name in MIXES_NEIGHBOURS:
+            # neighbours are weighted by their alpha (no colour from transparent
+            # pixels): fully opaque, that is the RGB result; a uniform colour
+            # stays uniform under any alpha
+            opaque = rgba.copy()
+            opaque[..., 3] = 255
+            assert np.array_equal(run(name, params, opaque)[0][..., :3], colour)
+            uniform = rgba.copy()
+            uniform[..., :3] = (200, 120, 40)
+            assert (run(name, params, uniform)[0][..., :3] == (200, 120, 40)).all(), "colour from its neighbours' alpha"
+        elif out.shape[-1] == 2:  # grayscale to one channel: RGBA becomes LA
             assert np.array_equal(out[..., 0], colour[..., 0])
-        else:
+        elif name not in MIXES_GEOMETRY:
             assert np.array_equal(out[..., :3], colour), "a colour op's result depends on alpha"
         assert np.array_equal(out[..., -1], rgba[..., 3]), "alpha recoloured"
         return
