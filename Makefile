@@ -65,7 +65,7 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 
 # augcli vs the codec floor, albumentations and Augmentor (benchmarks/README.md)
 bench: $(VENV)/.installed-bench
-	$(BIN)/python benchmarks/run.py --preset small --preset grainy --reps 3 --memory --scaling
+	$(BIN)/python benchmarks/run.py --preset small --preset grainy --reps 3 --memory --scaling --annotated
 
 bench-ops: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/ops.py

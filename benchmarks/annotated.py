@@ -1,110 +1,160 @@
-"""Annotated datasets (issue 24): what boxes and masks cost on top of the pixels.
+"""Annotated datasets (issue 24): what boxes and masks cost on top of the pixels,
+and augcli against albumentations on a YOLO set. Part of ``make bench``
+(``run.py --annotated``); runs alone too:
 
-Builds three trees from the small benchmark preset (200 JPEGs, 640x480) in
-``benchmarks/data/annotated/``: the images as class folders (no labels), as a
-YOLO set (3 to 6 boxes per image) and as a mask set (the same boxes as filled
-label regions), then times with ``farm-bench --vs`` (alternating runs, ratio
-taken pair by pair, median quoted):
+    python benchmarks/annotated.py [--reps 3] [--preset small]
 
-* augcli on the YOLO set vs augcli on the same images without labels;
-* augcli on the mask set vs the same images without labels;
-* augcli on the YOLO set vs albumentations + joblib with ``bbox_params``
-  (YOLO in, YOLO out; ``peers/albumentations_yolo.py``).
+Four tools and the codec floor, each a whole process, alternating within each repetition (who goes
+first rotates), on the trees of ``make_annotated.py``, each writing 5 JPEG q90
+outputs per source with the standard recipe (``recipes/bench-standard.yaml``)
+on 2 processes:
 
-Every run writes 5 JPEG q90 outputs per source with the standard benchmark
-recipe (``recipes/bench-standard.yaml``), -j 2, into a fresh OUT (the removal
-of the previous one is inside both commands). Quote the wall ratio: both
-sides run a loky pool whose workers outlive the command by a moment, so the
-CPU figures count the parent processes only. The farm-bench reports are
-printed and written to ``results/DATE-annotated.md``.
+* augcli on the preset's images without labels (class folders);
+* augcli on the same images as a YOLO set (3 to 6 boxes each), label files out;
+* augcli on the same images as a mask set, a label-map PNG out per output;
+* ``peers/albumentations_yolo.py``: albumentations + joblib, ``bbox_params``
+  YOLO in, YOLO out;
+* ``peers/codec_floor.py`` on the images (decode once, encode 5 times, 2
+  processes): the floor under all of them, for reference.
 
-    python benchmarks/annotated.py [--runs 5]
+Reported: images/s and CPU ms per output (medians), and the ratios the issue
+sets targets for, from medians of the same run, with the spread of the
+per-repetition ratios. Every run's outputs are counted (images and label
+files) so a tool that wrote less cannot look fast. Alone, the report is
+written to ``results/DATE-annotated-PRESET.md``; in ``make bench`` it is part
+of run.py's.
 """
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
+import compileall
 import shutil
-import subprocess
+import statistics
 import sys
+import tempfile
+from datetime import date
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
-from make_dataset import build
+import augcli
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE / "data" / "annotated"
-AUGCLI = str(Path(sys.executable).parent / "augcli")
+sys.path.insert(0, str(HERE))
+from make_annotated import build_annotated  # noqa: E402
+from run import AUGCLI, PY, cpu, measure, versions  # noqa: E402
+
 RECIPE = str(HERE / "recipes" / "bench-standard.yaml")
+PLAIN = "augcli, images without labels"
+YOLO = "augcli, YOLO set (boxes)"
+MASKS = "augcli, mask set (label maps)"
+PEER = "albumentations + joblib, bbox_params YOLO"
+FLOOR = "codec floor (decode + encode only)"
+# (what, numerator, denominator, target, how the target reads)
+TARGETS = [
+    ("YOLO set vs the same images without labels", YOLO, PLAIN, 1.1, "<= 1.1x the time"),
+    ("mask set vs the same images without labels", MASKS, PLAIN, 1.3, "<= 1.3x the time"),
+    ("albumentations YOLO vs augcli YOLO", PEER, YOLO, 1.2, ">= 1.2x faster"),
+]
 
 
-def _link(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+def commands(trees: dict[str, Path]) -> dict[str, callable]:
+    """name -> function(out) returning the command line."""
+    def augcli_on(tree: Path, layout: list[str]):
+        return lambda out: AUGCLI + ["expand", str(tree), str(out), "-r", RECIPE, "-j", "2", "-q"] + layout
+
+    return {
+        PLAIN: augcli_on(trees["plain"], []),
+        YOLO: augcli_on(trees["yolo"], ["--layout", "yolo"]),
+        MASKS: augcli_on(trees["masks"], ["--layout", "masks"]),
+        PEER: lambda out: [PY, str(HERE / "peers" / "albumentations_yolo.py"), str(trees["yolo"]), str(out),
+                           "--jobs", "2", "--copies", "5"],
+        FLOOR: lambda out: [PY, str(HERE / "peers" / "codec_floor.py"), str(trees["plain"]), str(out), "--jobs", "2"],
+    }
+
+
+def written(out: Path) -> tuple[int, int]:
+    """(JPEG outputs, label files: .txt or mask .png)."""
+    files = [p for p in out.rglob("*") if p.is_file()]
+    return (sum(p.suffix == ".jpg" for p in files),
+            sum(p.suffix in (".txt", ".png") and bool({"labels", "masks"} & set(p.relative_to(out).parts[:-1]))
+                for p in files))
+
+
+def expected_labels(name: str, images: int) -> int:
+    return 0 if name in (PLAIN, FLOOR) else images
+
+
+def report(reps: int = 3, preset: str = "small") -> list[str]:
+    trees = build_annotated(preset)
+    sources = sum(1 for _ in (trees["yolo"] / "images").rglob("*.jpg"))
+    boxes = sum(len(p.read_text().splitlines()) for p in (trees["yolo"] / "labels").rglob("*.txt"))
+    runs = commands(trees)
+    names = list(runs)
+    results: dict[str, list[tuple[float, float, int]]] = {name: [] for name in names}
+    scratch = Path(tempfile.mkdtemp(prefix="augcli-bench-annotated-"))
     try:
-        os.link(source, target)  # a hard link is a regular file inside SRC (a symlink out of SRC is skipped)
-    except OSError:
-        shutil.copyfile(source, target)
+        for rep in range(reps):
+            for name in names[rep % len(names):] + names[: rep % len(names)]:
+                out = scratch / "out"
+                shutil.rmtree(out, ignore_errors=True)
+                seconds, cpu_s, _ = measure(runs[name](out))
+                images, labels = written(out)
+                if images != sources * 5 or labels != expected_labels(name, images):
+                    raise RuntimeError(f"{name} wrote {images} images and {labels} label files; "
+                                       f"expected {sources * 5} and {expected_labels(name, sources * 5)}")
+                results[name].append((seconds, cpu_s, images))
+                print(f"annotated rep {rep + 1}: {name}: {seconds:.2f} s wall, {cpu_s:.2f} s CPU", file=sys.stderr)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
+    def wall(name: str) -> float:
+        return statistics.median(s for s, _, _ in results[name])
 
-def make_trees() -> dict[str, Path]:
-    images = sorted(build("small").rglob("*.jpg"))
-    trees = {name: ROOT / name for name in ("plain", "yolo", "masks")}
-    if all(tree.is_dir() for tree in trees.values()):
-        return trees
-    shutil.rmtree(ROOT, ignore_errors=True)
-    rng = np.random.default_rng(0)
-    for path in images:
-        stem = path.stem
-        _link(path, trees["plain"] / path.parent.name / path.name)
-        _link(path, trees["yolo"] / "images" / "train" / path.name)
-        _link(path, trees["masks"] / "images" / "train" / path.name)
-        w, h = 640, 480
-        rows, mask = [], np.zeros((h, w), np.uint8)
-        for _ in range(int(rng.integers(3, 7))):
-            bw, bh = int(rng.integers(40, 200)), int(rng.integers(40, 200))
-            x0, y0 = int(rng.integers(0, w - bw)), int(rng.integers(0, h - bh))
-            cls = int(rng.integers(0, 4))
-            rows.append(f"{cls} {(x0 + bw / 2) / w:.6f} {(y0 + bh / 2) / h:.6f} {bw / w:.6f} {bh / h:.6f}\n")
-            mask[y0:y0 + bh, x0:x0 + bw] = cls + 1
-        (trees["yolo"] / "labels" / "train").mkdir(parents=True, exist_ok=True)
-        (trees["yolo"] / "labels" / "train" / f"{stem}.txt").write_text("".join(rows))
-        (trees["masks"] / "masks" / "train").mkdir(parents=True, exist_ok=True)
-        Image.fromarray(mask).save(trees["masks"] / "masks" / "train" / f"{stem}.png")
-    return trees
+    def cpu_s(name: str) -> float:
+        return statistics.median(c for _, c, _ in results[name])
 
+    def spread(a: str, b: str, column: int) -> str:
+        per_rep = sorted(x[column] / y[column] for x, y in zip(results[a], results[b]))
+        return f"{per_rep[0]:.2f}-{per_rep[-1]:.2f}"
 
-def augcli(src: Path, out: str) -> str:
-    return f"sh -c 'rm -rf {out} && exec {AUGCLI} expand {src} {out} -r {RECIPE} -j 2 -q'"
+    lines = [
+        f"### Annotated datasets (issue 24), preset {preset}",
+        "",
+        f"{sources} source JPEGs (640x480), {boxes} boxes ({boxes / sources:.1f} per image), 5 JPEG q90 outputs "
+        f"each with bench-standard.yaml, 2 processes; median of {reps} runs, tools alternating, whole processes.",
+        "",
+        "| tool | images/s | CPU ms per output |",
+        "| --- | ---: | ---: |",
+    ]
+    for name in names:
+        lines.append(f"| {name} | {statistics.median(n / s for s, _, n in results[name]):.1f} | "
+                     f"{statistics.median(c / n * 1e3 for _, c, n in results[name]):.1f} |")
+    lines += ["", "| measure | target | wall (per-run range) | CPU (per-run range) | met |",
+              "| --- | --- | ---: | ---: | --- |"]
+    for what, a, b, target, reads in TARGETS:
+        w, c = wall(a) / wall(b), cpu_s(a) / cpu_s(b)
+        if a == PEER:  # a speed-up: the peer's time over augcli's
+            met = w >= target and c >= target
+        else:  # a cost: augcli with labels over augcli without
+            met = w <= target and c <= target
+        lines.append(f"| {what} | {reads} | {w:.2f}x ({spread(a, b, 0)}) | {c:.2f}x ({spread(a, b, 1)}) | "
+                     f"{'yes' if met else 'no'} |")
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--preset", choices=["small", "large"], default="small")
     args = parser.parse_args()
-    trees = make_trees()
-    peer = f"sh -c 'rm -rf /tmp/bench-alb && exec {sys.executable} {HERE / 'peers' / 'albumentations_yolo.py'} " \
-           f"{trees['yolo']} /tmp/bench-alb --jobs 2 --copies 5'"
-    pairs = [
-        ("YOLO boxes vs the same images without labels", augcli(trees["yolo"], "/tmp/bench-yolo"),
-         augcli(trees["plain"], "/tmp/bench-plain")),
-        ("masks vs the same images without labels", augcli(trees["masks"], "/tmp/bench-masks"),
-         augcli(trees["plain"], "/tmp/bench-plain")),
-        ("augcli vs albumentations + joblib, bbox_params YOLO in/out", augcli(trees["yolo"], "/tmp/bench-yolo"),
-         peer),
-    ]
-    report = [f"# Annotated datasets, {datetime.date.today()} (benchmarks/annotated.py, farm-bench --vs)", ""]
-    for title, a, b in pairs:
-        result = subprocess.run(["farm-bench", "-n", str(args.runs), "--timeout", "1200", "--vs", b, "--",
-                                 "sh", "-c", a[len("sh -c '"):-1]], capture_output=True, text=True)
-        report += [f"## {title}", "", f"A: `{a}`", f"B: `{b}`", "", "```", result.stdout.strip(),
-                   result.stderr.strip(), "```", ""]
-        print("\n".join(report[-9:]), flush=True)
-    path = HERE / "results" / f"{datetime.date.today()}-annotated.md"
-    path.write_text("\n".join(report))
-    print(f"written to {path}")
+    compileall.compile_dir(Path(augcli.__file__).parent, quiet=1)  # as an installed copy runs (see run.py)
+    lines = [f"# augcli annotated benchmark, {date.today().isoformat()}", "",
+             f"Machine: {cpu()}. Versions: {versions()}.", ""] + report(args.reps, args.preset)
+    lines += ["", f"Reproduce: `python benchmarks/annotated.py --reps {args.reps} --preset {args.preset}`."]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    target = HERE / "results" / f"{date.today().isoformat()}-annotated-{args.preset}.md"
+    target.write_text(text)
+    print(f"written to {target}", file=sys.stderr)
 
 
 if __name__ == "__main__":
