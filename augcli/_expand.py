@@ -9,6 +9,7 @@ the run stands. ``--dry-run`` stops after the plan.
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import itertools
@@ -20,21 +21,24 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from . import __version__
 from .apply import engine
+from .arguments import (check_backend as check_backend_name, check_balance, check_copies, check_jobs,
+                        check_max_pixels, check_scheduler, check_seed)
 from .errors import AugcliError, Interrupted, UsageError
 from .execute import check_backend, default_jobs, run_tasks
 from .io import DEFAULT_MAX_PIXELS
 from .manifest import (MANIFEST, RUN_FILE, SKIPPED, AppendLog, Counts, ManifestRecord, RunRecord, SkipRecord,
                        write_run_record)
-from .outdir import OutDir, one_writer
+from .outdir import OutDir, check_not_locked, one_writer
 from .outstate import check_out, clear_previous_output, is_empty, previous_run, refuse_links
 from .plan import Plan, Task, make_plan
+from .provenance import plugins_used
 from .recipe import Recipe
 from .resume import previous_records, take_stock
-from .scan import Scan, check_separate, check_src, scan
+from .scan import OutIdentity, Scan, check_separate, check_src, scan
 from .trees import hash_inside
 from .worker import Job
 
@@ -59,10 +63,13 @@ class Summary:
     empty_classes: tuple[str, ...] = ()
     plan_rows: list[tuple[str, int, int]] = field(default_factory=list)  # (class, sources, outputs)
     notes: Counter = field(default_factory=Counter)  # conversion note -> images it applied to
+    jobs_note: str = ""  # -j asked for more workers than cores
 
     def note_lines(self) -> list[str]:
-        """What was converted on the way out (alpha flattened, bit depth reduced), per kind."""
-        return [f"augcli: note: {n} image{'s' if n != 1 else ''}: {note}" for note, n in self.notes.items()]
+        """What was converted on the way out (alpha flattened, bit depth reduced), per
+        kind; how many workers ran, when that was not what -j asked."""
+        lines = [f"augcli: note: {self.jobs_note}"] if self.jobs_note else []
+        return lines + [f"augcli: note: {n} image{'s' if n != 1 else ''}: {note}" for note, n in self.notes.items()]
 
     @property
     def images_per_second(self) -> float:
@@ -171,9 +178,13 @@ def expand(
     started = time.perf_counter()
     src_path, out_path = Path(src), Path(out)
     with _before_writing():
+        # the same checks, and messages, as the CLI's (augcli.arguments)
+        copies, seed, balance = check_copies(copies), check_seed(seed), check_balance(balance)
+        jobs, max_pixels = check_jobs(jobs), check_max_pixels(max_pixels)
+        scheduler = check_scheduler(scheduler, check_backend_name(backend))
         if resume and overwrite:
             raise UsageError("--resume and --overwrite exclude each other")
-        check_backend(backend)
+        check_backend(backend, scheduler)  # Dask installed, the scheduler answering: before OUT is touched
         if not isinstance(recipe, Recipe):
             recipe = Recipe.load(recipe, max_pixels=max_pixels)
         recipe.check_sizes(max_pixels)  # output sizes are bounded by the same --max-pixels as inputs
@@ -186,20 +197,26 @@ def expand(
             return _dry_run(src_path, out_path, str(out), recipe, augment_splits, previous)
 
     try:
+        with _before_writing():  # a scan of a large or slow SRC takes a while
+            check_not_locked(out_path)  # another run's OUT: said as such, before the scan as after it
+            previous_run(out_path, recipe, resume, overwrite)  # a refusal before the scan, not after it
+            # before OUT's lock is made: if the scan meets OUT (or where OUT would be made)
+            # inside SRC, through a mount no path shows, nothing at all has been written
+            found: Scan = scan(src_path, OutIdentity.of(out_path))
+            plan = make_plan(found, recipe, augment_splits)
+            found = _with_plan_skips(found, plan)
         with one_writer(out_path):
-            with _before_writing():  # a scan of a large or slow SRC takes a while
-                previous = previous_run(out_path, recipe, resume, overwrite)
-                found: Scan = scan(src_path)
-                plan = make_plan(found, recipe, augment_splits)
-                found = _with_plan_skips(found, plan)
+            with _before_writing():
+                previous = previous_run(out_path, recipe, resume, overwrite)  # again, now that OUT is ours
                 refuse_links(out_path, plan)
             summary = Summary(out=str(out), ignored=len(found.ignored), ignored_files=found.ignored,
                               empty_classes=found.empty_classes)
-            run = _Run(src_path, OutDir.of(out_path), str(out), recipe, found, jobs or default_jobs())
+            workers, summary.jobs_note = _workers(jobs)
+            run = _Run(src_path, OutDir.of(out_path), str(out), recipe, found, workers)
             tasks = run.prepare(plan, previous, overwrite, summary)
             if tasks is not None:
                 job = Job(str(src_path.resolve()), run.out, recipe.effective_seed, max_pixels,
-                          local_pool=backend == "loky")
+                          local_pool=backend == "loky", plugins=tuple(plugins_used(recipe).items()))
                 run.execute(tasks, job, backend, scheduler, on_start, on_progress, summary)
     except OSError as exc:  # before the run began: nothing written, nothing to resume
         raise AugcliError(f"cannot write to OUT {out}: {exc.strerror or exc}") from exc
@@ -207,11 +224,23 @@ def expand(
     return summary
 
 
+def _workers(jobs: int | None) -> tuple[int, str]:
+    """Worker processes for ``-j`` (default: one per core), at most one per core,
+    and a note when ``-j`` asked for more. (``execute`` starts no more than there
+    are tasks.)"""
+    cores = default_jobs()
+    if jobs is None:
+        return cores, ""
+    if jobs > cores:
+        return cores, f"-j {jobs} capped to {cores}, the CPU cores this process may use"
+    return jobs, ""
+
+
 def _dry_run(src: Path, out_path: Path, out: str, recipe: Recipe, augment_splits: tuple[str, ...] | None,
              previous: RunRecord | None) -> Summary:
     """``--dry-run``: the plan and what is left of it after a previous run's
     records (``--resume``); nothing written, no lock taken."""
-    found = scan(src)
+    found = scan(src, OutIdentity.of(out_path))
     plan = make_plan(found, recipe, augment_splits)
     found = _with_plan_skips(found, plan)
     done, skipped_before = previous_records(out_path, repair=False) if previous else ([], [])
@@ -289,18 +318,24 @@ class _Run:
                         summary.skipped += 1
                 if on_start:
                     on_start(self.to_do)
-                results = run_tasks(tasks, job, jobs=self.jobs, backend=backend, scheduler=scheduler)
+                in_flight: collections.deque[Task] = collections.deque()  # handed out, results not yet in
+                results = run_tasks(_handed_out(tasks, in_flight), job, jobs=self.jobs, backend=backend,
+                                    scheduler=scheduler)
                 with _pool_threads_quiet():
                     try:
                         # Ctrl-C raises KeyboardInterrupt here at once, even while a slow
                         # first task runs: the pool is stopped, and what its workers were
                         # doing is redone by --resume (every manifest line matches its file)
-                        for records in results:
+                        for records in results:  # in task order, one list per task
+                            in_flight.popleft()
                             self._consume(records, manifest, skips, summary)
                             if on_progress:
                                 on_progress(len(records))
-                    finally:
-                        _close_quietly(results)
+                    except BaseException:
+                        _close_quietly(results)  # the workers are stopped (killed, or their threads joined)
+                        self._remove_unrecorded(in_flight)
+                        raise
+                    _close_quietly(results)
             # a worker killed mid-write (OOM, a lost Dask worker) leaves its temp file; its
             # task was redone elsewhere or skipped, and every worker has finished now
             self.out.remove_temp_files()
@@ -311,6 +346,16 @@ class _Run:
                 raise AugcliError(f"writing to {self.shown} failed: {exc.strerror or exc}; finished images are "
                                   f"kept, run again with --resume when fixed{note}") from exc
             raise
+
+    def _remove_unrecorded(self, in_flight: Iterable[Task]) -> None:
+        """The images tasks in progress had written when the run stopped: no
+        manifest line names them (a task's records come back together), so they
+        go, and OUT holds exactly what the manifest says ("finished images are
+        kept and recorded"); --resume writes them again. A task's targets are
+        only those not done before (``Plan.remaining``), never a recorded file."""
+        paths = [target.path for task in in_flight for target in task.targets]
+        removed = [path for path in paths if self.out.remove(path)]
+        self.out.prune(path.rpartition("/")[0] for path in removed)
 
     def _consume(self, records: list[ManifestRecord | SkipRecord], manifest: AppendLog, skips: AppendLog,
                  summary: Summary) -> None:
@@ -350,6 +395,7 @@ class _Run:
             finished=None, status="running",
             counts=Counts(sources=len(self.found.sources), written=written, skipped=skipped,
                           ignored=len(self.found.ignored)),
+            plugins=plugins_used(self.recipe) or None,
         )
         write_run_record(self.out, self.record)
 
@@ -358,6 +404,13 @@ class _Run:
                                      written=summary.already_done + summary.written, skipped=summary.skipped)
         self.record = dataclasses.replace(self.record, counts=counts, status=status, finished=_now())
         write_run_record(self.out, self.record)
+
+
+def _handed_out(tasks: Iterator[Task], in_flight: collections.deque) -> Iterator[Task]:
+    """``tasks``, each noted in ``in_flight`` as the pool takes it."""
+    for task in tasks:
+        in_flight.append(task)
+        yield task
 
 
 def _with_source_hash(skip: SkipRecord, src: Path) -> SkipRecord:

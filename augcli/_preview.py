@@ -8,6 +8,7 @@ sources are decoded, so a huge SRC costs a scan, not a decode.
 """
 from __future__ import annotations
 
+import io
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,15 +17,18 @@ from typing import Iterable
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .arguments import check_seed, check_sheet
 from .errors import UsageError
 from .imaging import to_pil
 from .io import Encoding, decode
+from .limits import DEFAULT_MAX_PIXELS, max_source_bytes
 from .manifest import MANIFEST, ManifestRecord, read_records
+from .outdir import replace_file
 from .ops import lookup
 from .plan import augmentations, augmented_splits
 from .recipe import Recipe
 from .render import augment, draw, finish
-from .scan import SourceImage, scan
+from .scan import SourceImage, is_within, scan
 from .trees import read_inside, refuse_dangling_link
 
 TILE = 192
@@ -36,7 +40,8 @@ MUTED = (110, 110, 110)
 SHORT_NAMES = {"rotate": "rot", "translate": "shift", "brightness": "bright", "saturation": "sat",
                "gaussian_noise": "noise", "salt_pepper": "s&p", "random_resized_crop": "rrc",
                "channel_shift": "ch.shift", "perspective": "persp"}
-HIDDEN_PARAMS = {"interpolation", "cval", "seed", "boxes", "corners", "box", "unit", "fill_value", "mode"}
+HIDDEN_PARAMS = {"interpolation", "cval", "seed", "boxes", "corners", "box", "unit", "fill_value", "mode",
+                 "sha256"}  # a model file's hash: recorded, too long for a label
 
 
 @dataclass
@@ -106,7 +111,8 @@ def check_paths(src: str | None, recipe: str | None, out: str, from_out: str | N
     if Path(out).suffix.lower() not in Image.registered_extensions():
         raise UsageError(f"--out {out}: {Path(out).suffix or 'no extension'} is not an image format "
                          "Pillow writes; name it .png")
-    if src is not None and Path(src).resolve() in Path(out).resolve().parents:
+    if src is not None and Path(src).is_dir() and is_within(src, Path(out).parent):
+        # by (device, inode): SRC mounted a second time is still SRC
         raise UsageError(f"--out {out} is inside SRC {src}: augcli never writes into its source")
 
 
@@ -114,6 +120,8 @@ def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: 
                  seed: int | None = None, augment_splits: tuple[str, ...] | None = None) -> list[Row]:
     """The sheet's content, full size: per sampled source, the original and the
     augmented images exactly as ``expand`` renders them (before encoding)."""
+    seed = check_seed(seed)
+    images, variants = check_sheet(images, variants)
     run_seed = recipe.effective_seed if seed is None else seed
     found = scan(src)
     splits = augmented_splits(found, augment_splits)
@@ -122,7 +130,7 @@ def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: 
     rows = []
     for source in pick_sources(candidates, images, run_seed):
         try:
-            decoded = decode(read_inside(src, source.relpath))
+            decoded = decode(read_inside(src, source.relpath, max_size=max_source_bytes(DEFAULT_MAX_PIXELS)))
         except Exception as exc:  # an unusable file is shown as such, not fatal
             rows.append(Row(f"{source.label}: {source.relpath}", [Tile(_placeholder(), f"skipped: {exc}")]))
             continue
@@ -141,6 +149,8 @@ def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: 
 
 def rows_from_output(out: str | Path, *, images: int = 6, variants: int = 4, seed: int = 0) -> list[Row]:
     """The sheet's content from an existing output tree, via its manifest."""
+    images, variants = check_sheet(images, variants)
+    seed = check_seed(seed) or 0
     out = Path(out)
     records = list(read_records(out / MANIFEST))
     if not records:
@@ -159,7 +169,7 @@ def rows_from_output(out: str | Path, *, images: int = 6, variants: int = 4, see
         for record in originals + augmented:
             caption = "original" if record.kind == "original" else describe_ops(record.ops)
             try:  # read only inside OUT, with the same bomb guard as any input
-                image = to_pil(decode(read_inside(out, record.path)).image)
+                image = to_pil(decode(read_inside(out, record.path, max_size=max_source_bytes(DEFAULT_MAX_PIXELS))).image)
             except Exception as exc:  # a missing or unusable file is shown as such, not fatal
                 image, caption = _placeholder(), f"not shown: {exc}"
             tiles.append(Tile(image, caption))
@@ -209,6 +219,15 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font, width: int, lines: int) ->
             last = last[:-1]
         out[-1] = last + "…"
     return out
+
+
+def save_sheet(image: Image.Image, path: str | Path) -> None:
+    """Encode the sheet by ``path``'s extension and put it there as a new file
+    (``outdir.replace_file``): never written into an existing file, which may
+    be a hard link to a source image."""
+    buffer = io.BytesIO()
+    image.save(buffer, Image.registered_extensions()[Path(path).suffix.lower()])
+    replace_file(path, buffer.getvalue())
 
 
 def sheet(rows: list[Row], tile: int = TILE) -> Image.Image:

@@ -25,26 +25,31 @@ import yaml
 
 from . import __version__
 from .apply import engine, other_engine
+from .arguments import check_max_pixels
 from .errors import AugcliError, RecipeError, UsageError
 from .io import WRITTEN_EXTENSIONS, Encoding, Unusable, decode, written_format
-from .limits import DEFAULT_MAX_PIXELS
+from .limits import DEFAULT_MAX_PIXELS, max_source_bytes
 from .manifest import (MANIFEST, RUN_FILE, AppendLog, Counts, ManifestError, ManifestRecord, RunRecord, load_run_record,
                        read_numbered, write_run_record)
 from .ops import lookup, suggest
 from .ops.spec import show
 from .outdir import OutDir, write_atomic
 from .plan import Target
+from .provenance import plugin_mismatch
 from .recipe import Recipe
 from .sampling import AppliedOp, sample
 from .render import TooLarge, render
-from .scan import check_separate, check_src
+from .scan import check_out_not_below, check_separate, check_src
 from .trees import Refused, read_inside, refuse_dangling_link
 
 @functools.cache
 def recorded_params(name: str) -> dict[str, Any]:
     """The parameters op ``name`` is recorded with, and a value of each: drawn
     once from its documented example, exactly as ``expand`` records it."""
-    (step,) = yaml.safe_load(lookup(name).example)
+    spec = lookup(name)
+    if spec.prepare is not None:  # its example names a file that need not exist here: its declared params
+        return {"op": name, **{p.name: p.default for p in spec.params}}
+    (step,) = yaml.safe_load(spec.example)
     (op, params), = step.items()
     recipe = Recipe.from_dict({"version": 1, "pipeline": [{op: {**(params or {}), "p": 1}}]})
     drawn = sample(recipe.pipeline, np.random.default_rng(0), (64, 48))
@@ -87,7 +92,18 @@ def check_ops(ops: Iterable[dict]) -> str | None:
                     return f"ops[{i}] {name}.{key}: {issue.message}"
             elif not _like(value, expected[key]):
                 return f"ops[{i}] {name}.{key}: {show(value)} is not like {json.dumps(expected[key])}"
+        if spec.prepare is not None and (problem := _prepared(name, json.dumps(op, sort_keys=True))):
+            return f"ops[{i}] {name}.{problem}"
     return None
+
+
+@functools.cache
+def _prepared(name: str, op: str) -> str | None:
+    """An op's own checks on its recorded values (the model file it ran is
+    still there, with the recorded sha256), once per distinct op."""
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(op).items() if k != "op"}
+    _, problems = lookup(name).prepare(values)
+    return "; ".join(f"{param}: {message}" for param, message in problems) or None
 
 
 def _recorded_recipe(run: RunRecord, path: Path, max_pixels: int) -> Recipe:
@@ -135,6 +151,7 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
     NEWOUT from SRC and the recorded ops; return how many were written. No
     image may have more than ``max_pixels`` pixels at any step (0: no limit);
     sources are read only inside SRC."""
+    max_pixels = check_max_pixels(max_pixels)
     manifest, src, newout = Path(manifest), Path(src), Path(newout)
     if not manifest.is_file():
         raise UsageError(f"manifest {manifest} not found")
@@ -143,6 +160,7 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
     check_src(src)
     refuse_dangling_link(newout)
     check_separate(src, newout)
+    check_out_not_below(src, newout)  # NEWOUT mounted below SRC, which no path shows
     if newout.exists() and any(newout.iterdir()):
         raise UsageError(f"NEWOUT {newout} is not empty: replay writes into a new folder")
     run_file = manifest.parent / RUN_FILE
@@ -151,6 +169,8 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
                          "manifest (it holds the output settings and the pixel engine)")
     run = load_run_record(run_file)
     _check_engine(run)
+    if (why := plugin_mismatch(run.plugins)) is not None:
+        raise UsageError(f"{run_file}: cannot replay this manifest: {why}")
     recipe = _recorded_recipe(run, run_file, max_pixels)
     by_source: dict[str, list[tuple[int, ManifestRecord]]] = defaultdict(list)
     for line, record in _checked(manifest, only):
@@ -161,7 +181,7 @@ def replay(manifest: str | Path, src: str | Path, newout: str | Path, *, only: s
     with AppendLog(target_dir, MANIFEST) as log:
         for source, group in by_source.items():
             try:
-                data = read_inside(src, source)
+                data = read_inside(src, source, max_size=max_source_bytes(max_pixels))
                 decoded = decode(data, max_pixels=max_pixels)
             except (OSError, Unusable, Refused) as exc:
                 raise AugcliError(f"cannot read source {source}: {exc}") from None

@@ -47,7 +47,9 @@ class Report:
                   (len(self.missing), "missing"), (len(self.unreadable), "unreadable"), (len(self.extra), "extra"),
                   (len(self.duplicate), "duplicate records"),
                   (len(self.source_changed), "sources changed"), (len(self.source_missing), "sources missing")]
-        return "verify: " + ", ".join(f"{n} {what}" for n, what in counts if n) + f" (of {self.checked} files)"
+        # extra files are not among the recorded ones checked: say what was checked, not "of"
+        return ("verify: " + ", ".join(f"{n} {what}" for n, what in counts if n)
+                + f" ({self.checked} recorded files checked)")
 
     def check(self, root: Path, relpath: str, digest: str, source: bool = False) -> None:
         """Hash ``root/relpath`` (read only inside ``root``) against ``digest``."""
@@ -84,13 +86,31 @@ def verify(out: str | Path, source: str | Path | None = None) -> Report:
         listed.add(record.path)
         sources.setdefault(record.source, record.source_sha256)
         report.check(out, record.path, record.sha256)
-    for folder, _, files in os.walk(out):
-        for name in files:
-            rel = (Path(folder) / name).relative_to(out).as_posix()
-            if rel not in listed and rel not in META_FILES and rel != LOCK_FILE and not is_temp(name):
-                report.extra.append(rel)
+    for rel in _files_below(out):
+        if rel not in listed and rel not in META_FILES and rel != LOCK_FILE and not is_temp(rel.rpartition("/")[2]):
+            report.extra.append(rel)
     report.extra.sort()
     if source is not None:
         for rel, digest in sources.items():
             report.check(Path(source), rel, digest, source=True)
     return report
+
+
+def _files_below(root: Path):
+    """The relative POSIX path of every file below ``root``, links to folders
+    not followed (as os.walk), by a loop rather than recursion (os.walk
+    recurses in Python 3.11): an OUT a thousand folders deep is no RecursionError."""
+    stack = [""]
+    while stack:
+        rel = stack.pop()
+        try:
+            with os.scandir(root / rel if rel else root) as entries:
+                for entry in entries:
+                    path = f"{rel}/{entry.name}" if rel else entry.name
+                    if entry.is_dir():
+                        if not entry.is_symlink():  # a link to a folder is neither walked nor a file
+                            stack.append(path)
+                    else:
+                        yield path
+        except OSError:
+            continue

@@ -29,10 +29,11 @@ from typing import Any, Callable
 import numpy as np
 from PIL import Image
 
+from .arguments import check_seed
 from .errors import Problem, RecipeError
 from .imaging import from_pil, mode_of, size_of, to_pil
 from .io import Encoding
-from .limits import DEFAULT_MAX_PIXELS, MAX_SEED
+from .limits import DEFAULT_MAX_PIXELS
 from .plan import steps_for
 from .recipe import Output, Recipe
 from .render import augment
@@ -242,9 +243,7 @@ def _refuse_file_settings(recipe: Recipe) -> None:
 
 
 def _check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, Integral) or not 0 <= seed <= MAX_SEED:
-        raise ValueError(f"seed must be an integer from 0 to 2**63-1, found {seed!r}")
-    return int(seed)
+    return check_seed(seed)  # expand's check and message (a ValueError too)
 
 
 def _check_epoch(epoch: Any) -> int | None:

@@ -8,10 +8,21 @@ from typing import Any
 
 from . import envelope
 from .ops import REGISTRY
+from .ops.registry import every_op
 from .ops.spec import REQUIRED, OpSpec, Param, show
 from .recipe import COMPOSITION_DOCS
 
-CATEGORIES = ("geometric", "colour", "noise", "policy")
+CATEGORIES = ("geometric", "colour", "noise", "model", "policy")
+
+
+def _categories(specs) -> list[str]:
+    """The known categories, then any other a plugin op names."""
+    return list(CATEGORIES) + sorted({s.category for s in specs} - set(CATEGORIES))
+
+
+def origin(spec: OpSpec) -> str:
+    """Where an op comes from, when not from augcli: '[plugin augcli-sepia 1.0]'."""
+    return f"[plugin {spec.plugin[0]} {spec.plugin[1]}]" if spec.plugin else ""
 
 
 def _default(param: Param) -> str:
@@ -36,24 +47,29 @@ def params_line(spec: OpSpec) -> str:
 
 
 def op_table() -> str:
-    """The Markdown table of every op, grouped by category (for the README)."""
+    """The Markdown table of augcli's own ops, grouped by category (for the README)."""
     rows = ["| op | parameters (default) | what it does |", "| --- | --- | --- |"]
     for category in CATEGORIES:
         for name, spec in REGISTRY.items():
+            if spec.plugin:
+                continue
             if spec.category == category:
                 rows.append(f"| `{name}` | {params_line(spec).replace('|', '/')} | {spec.doc} |")
     return "\n".join(rows) + "\n"
 
 
 def listing() -> str:
-    """``augcli transforms``: one line per op, then the compositions."""
-    width = max(map(len, REGISTRY))
+    """``augcli transforms``: one line per op (a plugin's marked with its package
+    and version), then the compositions."""
+    ops = every_op()
+    width = max(map(len, ops))
     lines = []
-    for category in CATEGORIES:
-        lines.append(f"{category}:")
-        for name, spec in REGISTRY.items():
-            if spec.category == category:
-                lines.append(f"  {name:<{width}}  {params_line(spec)}")
+    for category in _categories(ops.values()):
+        named = [(name, spec) for name, spec in ops.items() if spec.category == category]
+        if named:
+            lines.append(f"{category}:")
+        for name, spec in named:
+            lines.append(f"  {name:<{width}}  {params_line(spec)}" + (f"  {origin(spec)}" if spec.plugin else ""))
     lines.append("composition:")
     for name, (keys, _, _) in COMPOSITION_DOCS.items():
         lines.append(f"  {name:<{width}}  {keys}")
@@ -76,7 +92,8 @@ def describe_composition(name: str) -> str:
 
 def describe(spec: OpSpec) -> str:
     """``augcli transforms NAME``: one op in full, with an example snippet."""
-    lines = [f"{spec.name} ({spec.category}): {spec.doc}", "", "parameters:"]
+    where = f", {origin(spec)[1:-1]}" if spec.plugin else ""
+    lines = [f"{spec.name} ({spec.category}{where}): {spec.doc}", "", "parameters:"]
     rows = [(p.name, p.type.label_of(p), _default(p), _bounds(p), p.doc) for p in spec.params]
     rows.append(("p", "number", "1", "0..1", "probability that the op fires"))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
@@ -117,7 +134,8 @@ def _op_schema(spec: OpSpec) -> dict[str, Any]:
     props.update({k: {"description": f"accepted, not applied: {why}"} for k, why in spec.training_time.items()})
     params = {"type": ["object", "null"], "properties": props, "additionalProperties": False,
               "required": [p.name for p in spec.params if p.required]}
-    return {"type": "object", "description": spec.doc, "properties": {spec.name: params},
+    doc = f"{spec.doc} {origin(spec)}" if spec.plugin else spec.doc
+    return {"type": "object", "description": doc, "properties": {spec.name: params},
             "required": [spec.name], "additionalProperties": False}
 
 
@@ -169,8 +187,9 @@ def json_schema() -> dict[str, Any]:
         for name in envelope.COMPOSITIONS if name != "some_of"
     }
     composition["some_of"] = _some_of_schema(listed)
-    step_options = [{"enum": sorted(REGISTRY)}]
-    step_options += [_op_schema(spec) for spec in REGISTRY.values()]
+    ops = every_op()  # the installed plugins' ops included
+    step_options = [{"enum": sorted(ops)}]
+    step_options += [_op_schema(spec) for spec in ops.values()]
     step_options += [{"type": "object", "properties": {k: v}, "required": [k], "additionalProperties": False}
                      for k, v in composition.items()]
     keras_params = _op_schema(REGISTRY["keras"])["properties"]["keras"]
@@ -197,7 +216,7 @@ def json_schema() -> dict[str, Any]:
                                       "additionalProperties": balance_count}]}}},
             "classes": {"type": "object", "additionalProperties": {
                 "type": "object", "additionalProperties": False, "properties": {
-                    "exclude": {"type": "array", "items": {"enum": sorted(REGISTRY)}},
+                    "exclude": {"type": "array", "items": {"enum": sorted(ops)}},
                     "copies": _fixed_schema(envelope.COPIES),
                     "pipeline": steps}}},
         },

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .limits import DEFAULT_MAX_PIXELS, MAX_COPIES, MAX_SEED
+from .limits import DEFAULT_MAX_PIXELS
 
 
 class AugcliGroup(click.Group):
@@ -68,7 +68,9 @@ def _traceback_if_debug(ctx: click.Context) -> None:
 @click.group(cls=AugcliGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="augcli")
 @click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
-def cli(debug: bool) -> None:
+@click.option("--no-plugins", is_flag=True,
+              help="Load no ops from installed plugin packages (as AUGCLI_NO_PLUGINS=1).")
+def cli(debug: bool, no_plugins: bool) -> None:
     """Offline image dataset augmentation: a class-per-folder tree and a YAML
     recipe in, an augmented copy tree and a manifest out.
 
@@ -76,14 +78,24 @@ def cli(debug: bool) -> None:
     Example:
       augcli expand data/ out/ --recipe flips
     """
+    from .ops import plugins
+
+    if no_plugins:
+        os.environ[plugins.SWITCH] = "1"  # worker processes inherit it
+    plugins.report_to(lambda line: click.echo(f"augcli: warning: {line}", err=True))
 
 
-def _balance(value: str | None) -> str | int | None:
-    if value is None or value == "max":
+class _AsGiven(click.ParamType):
+    """An option handed to the library as typed: a whole number as an int, any
+    other text as it is. The library checks it (``augcli.arguments``), so the
+    command line and Python get the same line for the same bad value."""
+
+    name = "n"  # the metavar, N, unless an option names its own
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and re.fullmatch(r"[+-]?\d{1,40}", value.strip()):
+            return int(value)
         return value
-    if value.isdigit() and int(value) > 0:
-        return int(value)
-    raise click.BadParameter(f"{value!r} is not 'max' or a positive number of images per class")
 
 
 def _load_recipe(path: str, max_pixels: int = DEFAULT_MAX_PIXELS):
@@ -113,12 +125,12 @@ def _splits(value: str | None) -> tuple[str, ...] | None:
 @click.argument("out", type=click.Path(file_okay=False, path_type=str))
 @click.option("-r", "--recipe", "recipe_path", required=True, type=click.Path(dir_okay=False),
               help="YAML recipe file, or a built-in recipe's name (augcli recipes).")
-@click.option("--copies", type=click.IntRange(1, MAX_COPIES), help="Augmented outputs per source (overrides the recipe).")
-@click.option("--seed", type=click.IntRange(0, MAX_SEED), help="Run seed (overrides the recipe; default 0).")
-@click.option("--balance", "balance", metavar="max|N", callback=lambda ctx, param, value: _balance(value),
+@click.option("--copies", type=_AsGiven(), help="Augmented outputs per source (overrides the recipe).")
+@click.option("--seed", type=_AsGiven(), help="Run seed (overrides the recipe; default 0).")
+@click.option("--balance", "balance", type=_AsGiven(), metavar="max|N",
               help="Top every class up to the largest class's count (max) or to N images (overrides the recipe).")
-@click.option("-j", "--jobs", type=click.IntRange(1, 1024), help="Worker processes [default: CPU count].")
-@click.option("--backend", type=click.Choice(["loky", "threading", "dask"]), default="loky", show_default=True,
+@click.option("-j", "--jobs", type=_AsGiven(), help="Worker processes [default: CPU count; at most that many].")
+@click.option("--backend", type=_AsGiven(), metavar="[loky|threading|dask]", default="loky", show_default=True,
               help="joblib backend; dask runs on a Dask cluster (pip install 'augcli[dask]').")
 @click.option("--scheduler", metavar="ADDRESS",
               help="Dask scheduler for --backend dask, e.g. tcp://10.0.0.5:8786 [default: a local cluster].")
@@ -129,7 +141,7 @@ def _splits(value: str | None) -> tuple[str, ...] | None:
 @click.option("--strict", is_flag=True, help="Exit 1 if any source file was skipped (after finishing the rest).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
 @click.option("-v", "--verbose", is_flag=True, help="Name every skipped and ignored file [default: the first few].")
-@click.option("--max-pixels", type=click.IntRange(0), default=DEFAULT_MAX_PIXELS, show_default=True,
+@click.option("--max-pixels", type=_AsGiven(), default=DEFAULT_MAX_PIXELS, show_default=True,
               help="Skip images with more pixels than this (decompression bombs); outputs are bounded by it too. "
                    "0 = no limit.")
 @click.option("--augment-splits", metavar="NAMES",
@@ -151,6 +163,7 @@ def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, schedule
       augcli expand data/ out/ -r standard --resume   # finish, or no-op if done
     """
     from ._expand import expand as run_expand
+    from .arguments import check_max_pixels
 
     # loky's resource-tracker process chatters about semaphores after a Ctrl-C;
     # it inherits this environment, and its warnings are not the user's business
@@ -158,7 +171,7 @@ def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, schedule
     from .worker import keep_freed_memory
 
     keep_freed_memory()  # this process is augcli's own; with -j 1 it is the worker too
-    recipe = _load_recipe(recipe_path, max_pixels)
+    recipe = _load_recipe(recipe_path, check_max_pixels(max_pixels))
     progress = _Progress(enabled=not quiet and not dry_run and sys.stderr.isatty())
     try:
         summary = run_expand(
@@ -226,7 +239,7 @@ class _Progress:
 
 @cli.command()
 @click.argument("recipe_path", metavar="RECIPE", type=click.Path(dir_okay=False))
-@click.option("--max-pixels", type=click.IntRange(0), default=DEFAULT_MAX_PIXELS, show_default=True,
+@click.option("--max-pixels", type=_AsGiven(), default=DEFAULT_MAX_PIXELS, show_default=True,
               help="The most pixels an output size in the recipe may have (as expand's option); 0 = no limit.")
 def validate(recipe_path, max_pixels):
     """Validate RECIPE (a file, or a built-in recipe's name) and print it
@@ -238,7 +251,9 @@ def validate(recipe_path, max_pixels):
     Example:
       augcli validate standard
     """
-    click.echo(_load_recipe(recipe_path, max_pixels).to_yaml(), nl=False)
+    from .arguments import check_max_pixels
+
+    click.echo(_load_recipe(recipe_path, check_max_pixels(max_pixels)).to_yaml(), nl=False)
 
 
 @cli.command()
@@ -246,11 +261,11 @@ def validate(recipe_path, max_pixels):
 @click.option("-r", "--recipe", "recipe_path", type=click.Path(dir_okay=False), help="YAML recipe file, or a built-in recipe's name (augcli recipes).")
 @click.option("-o", "--out", "out_path", default="preview.png", show_default=True, type=click.Path(dir_okay=False),
               help="Where to write the contact sheet (PNG).")
-@click.option("-n", "--images", type=click.IntRange(1, 200), default=6, show_default=True,
+@click.option("-n", "--images", type=_AsGiven(), default=6, show_default=True,
               help="Source images (rows), spread over the classes.")
-@click.option("-k", "--variants", type=click.IntRange(1, 50), default=4, show_default=True,
+@click.option("-k", "--variants", type=_AsGiven(), default=4, show_default=True,
               help="Augmented versions per image (columns after the original).")
-@click.option("--seed", type=click.IntRange(0, MAX_SEED), help="Seed (default: the recipe's): the same as expand's.")
+@click.option("--seed", type=_AsGiven(), help="Seed (default: the recipe's): the same as expand's.")
 @click.option("--from", "from_out", type=click.Path(exists=True, file_okay=False),
               help="Draw the sheet from an existing output folder's manifest instead of a recipe.")
 def preview(src, recipe_path, out_path, images, variants, seed, from_out):
@@ -264,9 +279,12 @@ def preview(src, recipe_path, out_path, images, variants, seed, from_out):
       augcli preview data/ -r heavy -n 8 -k 6 --out heavy.png
       augcli preview --from out/ --out check.png
     """
+    from ._preview import check_paths, preview_rows, rows_from_output, save_sheet, sheet
+    from .arguments import check_seed, check_sheet
     from .errors import UsageError
-    from ._preview import check_paths, preview_rows, rows_from_output, sheet
 
+    seed = check_seed(seed)
+    images, variants = check_sheet(images, variants)
     check_paths(src, recipe_path, out_path, from_out)
     if from_out is not None:
         rows = rows_from_output(from_out, images=images, variants=variants, seed=seed or 0)
@@ -275,7 +293,7 @@ def preview(src, recipe_path, out_path, images, variants, seed, from_out):
     if not rows:
         raise UsageError("no images to preview (no usable images in the augmented split)")
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-    sheet(rows).save(out_path)
+    save_sheet(sheet(rows), out_path)
     columns = max(len(r.tiles) for r in rows)
     click.echo(f"augcli: preview of {len(rows)} images x {columns - 1} augmentations written to {out_path}",
                err=True)
@@ -309,7 +327,7 @@ def verify(out, source):
 @click.argument("src", type=click.Path(file_okay=False))
 @click.argument("newout", type=click.Path(file_okay=False))
 @click.option("--only", metavar="PATTERN", help="Only outputs whose path matches this glob, e.g. 'cat/*_aug0[12].jpg'.")
-@click.option("--max-pixels", type=click.IntRange(0), default=DEFAULT_MAX_PIXELS, show_default=True,
+@click.option("--max-pixels", type=_AsGiven(), default=DEFAULT_MAX_PIXELS, show_default=True,
               help="Refuse any image (source or output) with more pixels than this; 0 = no limit.")
 def replay(manifest, src, newout, only, max_pixels):
     """Regenerate the images of a manifest from SRC and the recorded ops alone

@@ -33,7 +33,8 @@ VARIANT_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"  # it becomes part of file names
 CLASS_RULE_KEYS = ("exclude", "copies", "pipeline")  # copies is COPIES
 
 # composition -> its keys; some_of's n is an int of at most the number of its steps
-COMPOSITIONS = {"one_of": ("of", "p"), "some_of": ("n", "of", "p"), "sequence": ("of", "p")}
+COMPOSITIONS = {"one_of": ("of", "p"), "some_of": ("n", "of", "p"), "sequence": ("of", "p"),
+                "random_order": ("of", "p")}
 SOME_OF_N = Param("n", "int", None, 0, doc="how many of its steps: an integer, a range [lo, hi] or a choice")
 
 TOP_KEYS = ("version", "copies", "seed", "include_originals", "output", "pipeline", "variants", "keras",

@@ -7,6 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .limits import MAX_SHOWN
+
+
+def cut(text: str, limit: int = MAX_SHOWN) -> str:
+    """``text`` if short, else its start and how long it was: a message quotes
+    what was found, never a megabyte of it."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
 
 class AugcliError(Exception):
     """A failure during a run: one clear line for the user, exit status 1."""
@@ -42,8 +50,10 @@ class Problem:
 
     def format(self, filename: str) -> str:
         where = f"{filename}:{self.line}" if self.line else filename
-        what = f"{self.path}: {self.message}" if self.path else self.message
-        hint = f" (did you mean '{self.hint}'?)" if self.hint else ""
+        # a key or value of any length may be quoted: each part is cut (MAX_SHOWN per quoted value)
+        path, message = cut(self.path, 4 * MAX_SHOWN), cut(self.message, 16 * MAX_SHOWN)
+        what = f"{path}: {message}" if path else message
+        hint = f" (did you mean '{cut(self.hint)}'?)" if self.hint else ""
         return f"{where}: {what}{hint}"
 
 

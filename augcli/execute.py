@@ -27,8 +27,6 @@ from .worker import Job, process
 
 Result = ManifestRecord | SkipRecord  # what a task gives back, per target
 
-BACKENDS = ("loky", "threading", "dask")
-
 
 def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -39,11 +37,13 @@ def run_tasks(tasks: Iterable[Task], job: Job, *, jobs: int = 1, backend: str = 
     """Yield each task's records, in task order. ``tasks`` is consumed as
     the workers need more (never listed), so a long plan costs no memory."""
     tasks = iter(tasks)
+    # never more workers than tasks: -j 64 on 6 sources starts 6 (each costs a process and its memory)
+    head = list(itertools.islice(tasks, max(jobs, 2)))
+    jobs = max(1, min(jobs, len(head)))
+    tasks = itertools.chain(head, tasks)
     if backend == "dask":
         yield from _run_dask(tasks, job, jobs, scheduler)
         return
-    head = list(itertools.islice(tasks, 2))
-    tasks = itertools.chain(head, tasks)
     if jobs == 1 or len(head) <= 1:
         for task in tasks:
             yield process(task, job)
@@ -124,8 +124,10 @@ def _isolated(tasks: Iterable[Task], job: Job) -> Iterator[list[Result]]:
             executor.shutdown(wait=True)
 
 
-def check_backend(backend: str) -> None:
-    """A backend whose package is missing is a usage error, found before OUT is touched."""
+def check_backend(backend: str, scheduler: str | None = None) -> None:
+    """A backend whose package is missing, or a scheduler that does not answer,
+    is a usage error found before OUT is touched (``arguments`` has already
+    checked the names and the address's form)."""
     if backend != "dask":
         return
     try:
@@ -134,6 +136,31 @@ def check_backend(backend: str) -> None:
         found = False
     if not found:
         raise UsageError("--backend dask needs Dask: pip install 'augcli[dask]'")
+    if scheduler:
+        _check_reachable(scheduler)
+
+
+SCHEDULER_PORT = 8786  # Dask's default, when an address names none
+REACH_TIMEOUT = 10  # seconds; as long as the Client itself is given
+
+
+def _check_reachable(scheduler: str) -> None:
+    """Something listens at the scheduler's host and port: a TCP connection is
+    made and closed. A scheduler that cannot be reached stops the run here,
+    not after OUT was locked and its augcli.json marked failed."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(scheduler)
+    if parts.scheme == "inproc":
+        return
+    try:
+        with socket.create_connection((parts.hostname, parts.port or SCHEDULER_PORT), timeout=REACH_TIMEOUT):
+            pass
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+        raise UsageError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({reason}); start it, or "
+                         "check the address") from None
 
 
 @contextlib.contextmanager

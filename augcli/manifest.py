@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from .errors import UsageError
-from .outdir import OutDir
+from .errors import UsageError, cut
+from .outdir import LOCK_FILE, OutDir, break_link, is_temp
 from .trees import Refused, check_relpath, open_inside
 
 RUN_FILE = "augcli.json"
@@ -143,6 +143,7 @@ class RunRecord:
     status: str | None = None  # running | complete | failed
     counts: Counts = Counts()
     replay_of: str | None = None  # the manifest a replay was made from
+    plugins: dict | None = None  # plugin package -> version, for the plugin ops the recipe uses
     extra: dict = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict:
@@ -150,6 +151,8 @@ class RunRecord:
                                                        "training_time_arguments", "seed", "source", "started",
                                                        "finished", "status")}
         data["counts"] = self.counts.to_json()
+        if self.plugins:
+            data["plugins"] = self.plugins
         if self.replay_of is not None:
             data["replay_of"] = self.replay_of
         return {**data, **self.extra}
@@ -223,12 +226,26 @@ def load_run_record(path: Path) -> RunRecord:
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
+# augcli's own files in OUT: a record naming one would have augcli delete or
+# overwrite it (a tampered manifest deleting the live lock of the run reading it)
+OWN_FILES = frozenset(name.casefold() for name in (*META_FILES, LOCK_FILE))
+
+
 def _relpath(value: Any) -> str | None:
     try:
         check_relpath(value)
         return None
     except Refused as exc:
         return str(exc)
+
+
+def _out_path(value: Any) -> str | None:
+    """A record's ``path``: a plain relative path in OUT that names none of
+    augcli's own files (nor a temporary file), whatever its case."""
+    problem = _relpath(value)
+    if problem is None and any(part.casefold() in OWN_FILES or is_temp(part) for part in value.split("/")):
+        return "names one of augcli's own files, not an image"
+    return problem
 
 
 def _one_of(*allowed):
@@ -258,7 +275,7 @@ def _ops(v):
 
 # what every key of a record must hold: a check returning None or what is wrong
 RECORD = {
-    "path": _relpath, "source": _relpath, "label": _str, "split": _optional(_str),
+    "path": _out_path, "source": _relpath, "label": _str, "split": _optional(_str),
     "kind": _one_of("original", "augmented", "copied"), "copy": _int(0), "seed": _optional(_int(0)),
     "ops": _ops, "width": _int(1), "height": _int(1),
     "sha256": lambda v: None if isinstance(v, str) and _SHA256.fullmatch(v) else "not a SHA-256 hex digest",
@@ -279,13 +296,45 @@ def _parse(raw: bytes, path: Path, line: int | None) -> Any:
     except UnicodeDecodeError as exc:
         raise ManifestError(path, line, f"not UTF-8 text (byte {exc.start + 1})") from None
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except RecursionError:
         raise ManifestError(path, line, "JSON nested too deeply") from None
     except ValueError as exc:
         what = getattr(exc, "msg", str(exc))
         what = what[:-3] if what.endswith(" at") else what  # json's "Unterminated string starting at"
         raise ManifestError(path, line, f"not valid JSON ({what} at column {getattr(exc, 'colno', '?')})") from None
+    if (where := _lone_surrogate(value)) is not None:
+        raise ManifestError(path, line, f"{cut(where)} holds a lone surrogate escape (\\ud800-\\udfff alone), which is "
+                                        "not text; augcli never writes one")
+    return value
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    """Where in a parsed JSON value a string (or key) holds a lone surrogate,
+    which JSON's \\u escapes can spell but no file name, hash or label can be:
+    every later use of it (a path to open, a line to print) would fail."""
+    stack = [("", value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, str):
+            if not _encodable(item):
+                return where or "a value"
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                if not _encodable(key):
+                    return f"a key under {where}" if where else "a key"
+                stack.append((f"{where}.{key}" if where else key, inner))
+        elif isinstance(item, list):
+            stack += [(f"{where}[{i}]", inner) for i, inner in enumerate(item)]
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def check_record(value: Any, fields: dict, path: Path, line: int) -> dict:
@@ -378,9 +427,15 @@ def repair_torn_tail(path: Path) -> None:
     """Cut a torn last line (a kill mid-append) off a JSON-lines file, so that
     appending goes on from a complete line. Only a regular file is touched
     (a link or a FIFO is left for the reader to refuse)."""
+    path = Path(path)
     try:
         if not stat.S_ISREG(os.lstat(path).st_mode):
             return
+        folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:  # cut in a file of augcli's own: a hard link (a cp -al snapshot) keeps its bytes
+            break_link(folder, path.name)
+        finally:
+            os.close(folder)
         # the file itself, never a link's target
         with open(path, "r+b", opener=lambda name, flags: os.open(name, flags | os.O_NOFOLLOW)) as handle:
             size = handle.seek(0, os.SEEK_END)

@@ -18,6 +18,7 @@ from .errors import UsageError
 from .manifest import MANIFEST, META_FILES, RUN_FILE, RunRecord, read_records, read_run_record
 from .outdir import LOCK_FILE, OutDir
 from .plan import Plan
+from .provenance import changed_models, plugin_mismatch
 from .recipe import Recipe
 from .trees import refuse_dangling_link
 
@@ -54,6 +55,9 @@ def _check_resumable(out: Path, recipe: Recipe, seed: int) -> RunRecord:
     record = read_run_record(out)
     if record is None:
         raise UsageError(f"--resume: {out} is not empty and has no {RUN_FILE}, so it is not an augcli output")
+    if record.recipe_sha256 != recipe.sha256 and (models := changed_models(record.recipe, recipe)):
+        raise UsageError(f"--resume: {out} was made with other model files: {models}; restore the file, or use "
+                         "--overwrite to start again")
     if record.recipe_sha256 != recipe.sha256:
         raise UsageError(f"--resume: {out} was made with a different recipe (sha256 "
                          f"{str(record.recipe_sha256)[:12]}..., this one {recipe.sha256[:12]}...); "
@@ -62,6 +66,8 @@ def _check_resumable(out: Path, recipe: Recipe, seed: int) -> RunRecord:
         raise UsageError(f"--resume: {out} was written by augcli {record.version} with pixel engine "
                          f"{recorded_engine!r}; this augcli {__version__} uses {engine()!r} and "
                          "would write different pixels; use --overwrite to start again")
+    if (why := plugin_mismatch(record.plugins)) is not None:
+        raise UsageError(f"--resume: {out} cannot be finished here: {why}; or use --overwrite to start again")
     if record.seed != seed:
         raise UsageError(f"--resume: {out} was made with seed {record.seed}, not {seed}; "
                          "use the same --seed, or --overwrite to start again")

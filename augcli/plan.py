@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -21,7 +22,7 @@ from .errors import Problem, RecipeError, UsageError
 from .io import EXTENSIONS, Encoding, format_named
 from .limits import MAX_COPIES
 from .ops.spec import close_match
-from .recipe import Recipe, Step
+from .recipe import ClassOutcome, Recipe, Step
 from .manifest import ManifestRecord, SkipRecord
 from .scan import SPLITS, Scan, SourceImage
 
@@ -160,25 +161,19 @@ def output_format(source: SourceImage, recipe: Recipe) -> str:
 def steps_for(recipe: Recipe, label: str, variant: str | None = None) -> Steps:
     """The steps an augmented output of class ``label`` (of ``variant``) is drawn
     from, class rules applied."""
+    outcome = recipe.outcome(label)
     if variant is not None:
-        return dict(recipe.variants_for(label))[variant]
-    return recipe.pipeline_for(label)
-
-
-def variants_of(recipe: Recipe, label: str) -> tuple[tuple[int, str, Steps], ...]:
-    """(index, name, steps) of each variant class ``label`` keeps, numbered by
-    its position in the recipe."""
-    kept = dict(recipe.variants_for(label))
-    return tuple((index, name, kept[name]) for index, (name, _) in enumerate(recipe.variants, start=1)
-                 if name in kept)
+        return next(steps for _, name, steps in outcome.variants if name == variant)
+    return outcome.steps
 
 
 def augmentations(recipe: Recipe, label: str, copies: int) -> list[tuple[int, str | None, Steps]]:
     """(copy, variant, steps) of each augmented output a source of class
     ``label`` gets: every variant it keeps, or ``copies`` copies of its pipeline."""
+    outcome = recipe.outcome(label)
     if recipe.variants:
-        return list(variants_of(recipe, label))
-    return [(copy, None, recipe.pipeline_for(label)) for copy in range(1, copies + 1)]
+        return list(outcome.variants)
+    return [(copy, None, outcome.steps) for copy in range(1, copies + 1)]
 
 
 def augmented_splits(scan: Scan, requested: tuple[str, ...] | None = None) -> set[str | None]:
@@ -216,7 +211,8 @@ def check_class_names(scan: Scan, recipe: Recipe) -> None:
         raise RecipeError(recipe.name, problems)
 
 
-def copies_per_source(scan: Scan, recipe: Recipe, augmented: set) -> dict[str, int]:
+def copies_per_source(scan: Scan, recipe: Recipe, augmented: set,
+                      outcomes: Callable[[str], ClassOutcome] | None = None) -> dict[str, int]:
     """How many augmented outputs each augmented source gets.
 
     ``balance`` spreads the outputs a class needs to reach its target evenly
@@ -225,28 +221,20 @@ def copies_per_source(scan: Scan, recipe: Recipe, augmented: set) -> dict[str, i
     """
     sources = [s for s in scan.sources if s.split in augmented]
     counts = Counter((s.split, s.label) for s in sources)
-    balance = recipe.balance.target if recipe.balance is not None else None
     largest = Counter()
     for (split, _), n in counts.items():
         largest[split] = max(largest[split], n)
+    outcome = outcomes or functools.cache(recipe.outcome)
     per_source: dict[str, int] = {}
     seen: Counter = Counter()
     problems: dict[tuple, Problem] = {}
     for source in sources:
         key = (source.split, source.label)
-        rule = recipe.rule(source.label)
-        target = None
-        if balance == "max":
-            target = largest[source.split]
-        elif isinstance(balance, int):
-            target = balance
-        elif isinstance(balance, tuple):
-            target = dict(balance).get(source.label, 0)  # a class the target does not name gets no new images
-        if rule is not None and rule.copies is not None:
-            per_source[source.relpath] = rule.copies
-        elif target is None:
-            per_source[source.relpath] = recipe.copies
+        its = outcome(source.label)
+        if its.copies is not None:
+            per_source[source.relpath] = its.copies
         else:
+            target = largest[source.split] if its.target == "max" else its.target
             n = counts[key]
             needed = max(0, target - (n if recipe.include_originals else 0))
             per_source[source.relpath] = needed // n + (1 if seen[key] < needed % n else 0)
@@ -268,8 +256,11 @@ def _too_many_copies(recipe: Recipe, source: SourceImage, target: int, n: int, e
 
 
 def _fold(name: str) -> str:
-    """A name as a case-insensitive filesystem (macOS, Windows) compares it."""
-    return name.casefold()
+    """A name as a case-insensitive, normalisation-insensitive filesystem (macOS,
+    Windows) compares it: Unicode's canonical caseless match, NFD(casefold(NFD)),
+    so ``café`` written with one code point or with ``e`` + a combining accent
+    is one name, as ``Cat`` and ``cat`` are."""
+    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", name).casefold())
 
 
 class _Names:
@@ -349,16 +340,16 @@ def make_plan(scan: Scan, recipe: Recipe, augment: tuple[str, ...] | None = None
     never a list of outputs, so its memory does not grow with ``copies``."""
     check_class_names(scan, recipe)
     augmented = augmented_splits(scan, augment)
-    copies = copies_per_source(scan, recipe, augmented)
+    # each class's outcome decided once (copies, steps, variants), one encoding per format
+    outcomes = functools.cache(recipe.outcome)
+    encodings = functools.cache(lambda fmt: Encoding.of(recipe.output, fmt))
+    copies = copies_per_source(scan, recipe, augmented, outcomes)
     width = max(2, len(str(max(copies.values(), default=1))))
     names = _Names(output_folders(scan), width)
-    # one steps and one encoding object per class and format, not per source
-    steps = functools.cache(lambda label: (recipe.pipeline_for(label), variants_of(recipe, label)))
-    encodings = functools.cache(lambda fmt: Encoding.of(recipe.output, fmt))
     planned, skipped = [], []
     for source in scan.sources:
         outputs = _name(source, recipe, source.split in augmented, names, copies.get(source.relpath, 0), width,
-                        steps, encodings)
+                        outcomes, encodings)
         if outputs is None:
             skipped.append(SkipRecord(source.relpath, "no free output name (all 10,000 candidates are taken)"))
             continue
@@ -368,7 +359,7 @@ def make_plan(scan: Scan, recipe: Recipe, augment: tuple[str, ...] | None = None
 
 
 def _name(source: SourceImage, recipe: Recipe, augment: bool, names: _Names, copies: int, width: int,
-          steps: Callable[[str], tuple[Steps, tuple]], encodings: Callable[[str], Encoding]) -> Outputs | None:
+          outcomes: Callable[[str], ClassOutcome], encodings: Callable[[str], Encoding]) -> Outputs | None:
     fmt = output_format(source, recipe)
     rel = PurePosixPath(source.relpath)
     keep_ext = fmt == source.format and rel.suffix.lower() in EXTENSIONS[fmt]
@@ -380,7 +371,8 @@ def _name(source: SourceImage, recipe: Recipe, augment: bool, names: _Names, cop
         plain, variants, copies = "copied", (), 0
     else:
         plain = "original" if recipe.include_originals else None
-        pipeline, variants = steps(source.label)
+        outcome = outcomes(source.label)
+        pipeline, variants = outcome.steps, outcome.variants
         copies = 0 if recipe.variants else copies
 
     # Collisions (a.jpg and a.png both written as PNG) are resolved here, never by

@@ -23,10 +23,11 @@ import yaml
 from . import envelope
 from .envelope import FIT_MODES, OUTPUT_FORMATS  # noqa: F401  (where callers have found them)
 from .errors import Problem, RecipeError, UsageError
-from .limits import DEFAULT_MAX_PIXELS, MAX_BALANCE, MAX_DEPTH, MAX_RECIPE_BYTES, MAX_VALUES
+from .limits import DEFAULT_MAX_PIXELS, MAX_BALANCE, MAX_DEPTH, MAX_EXPANDED_CHARS, MAX_RECIPE_BYTES, MAX_VALUES
 from .ops.spec import Choice, Fixed, Uniform, close_match
-from .recipe_model import (COMPOSITION_DOCS, COMPOSITIONS, Balance, ClassRule, OneOf, OpStep,  # noqa: F401
-                           Output, Sequence, SomeOf, Step, TrainingTimeArgument, op_names, without_ops)
+from .recipe_model import (COMPOSITION_DOCS, COMPOSITIONS, Balance, ClassOutcome, ClassRule, OneOf,  # noqa: F401
+                           OpStep, Output, RandomOrder, Sequence, SomeOf, Step, TrainingTimeArgument, class_outcome,
+                           op_names, without_ops)  # (COMPOSITIONS, COMPOSITION_DOCS, without_ops: where callers found them)
 from .recipe_parser import Parser, suggest_step, within  # noqa: F401  (suggest_step: the CLI's)
 from .recipe_yaml import read_yaml
 
@@ -172,22 +173,10 @@ class Recipe:
     def rule(self, label: str) -> ClassRule | None:
         return dict(self.classes).get(label)
 
-    def pipeline_for(self, label: str) -> tuple[Step, ...]:
-        """The pipeline one class's outputs are drawn from (class rules applied)."""
-        rule = self.rule(label)
-        if rule is None:
-            return self.pipeline
-        steps = rule.pipeline if rule.pipeline is not None else self.pipeline
-        return without_ops(steps, set(rule.exclude))
-
-    def variants_for(self, label: str) -> tuple[tuple[str, tuple[Step, ...]], ...]:
-        """The variants one class gets: those using an excluded op are left out."""
-        rule = self.rule(label)
-        if rule is None or not rule.exclude:
-            return self.variants
-        excluded = set(rule.exclude)
-        return tuple((name, without_ops(steps, excluded)) for name, steps in self.variants
-                     if not op_names(steps) & excluded)
+    def outcome(self, label: str) -> ClassOutcome:
+        """What class ``label`` gets: its copies (or its balance target) and the
+        steps and variants its outputs are drawn from, class rules applied."""
+        return class_outcome(label, self.rule(label), self.copies, self.balance, self.pipeline, self.variants)
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_plain(), sort_keys=False, default_flow_style=None, width=100)
@@ -224,16 +213,19 @@ def _too_big(data: Any) -> Problem | None:
     """The bounds a YAML recipe has (values, nesting), for Python data, and the
     values YAML can hold: a numpy scalar would validate, then break the
     normalised recipe that ``validate`` prints and ``augcli.json`` records."""
-    stack, count = [(data, 1)], 0
+    stack, count, chars = [(data, 1)], 0, 0
     while stack:
         item, depth = stack.pop()
         count += 1
+        chars += len(item) if isinstance(item, str) else 0  # a string counts by its length
         if depth > MAX_DEPTH:
             return Problem("", f"the recipe is nested more than {MAX_DEPTH} levels deep")
         if count > MAX_VALUES:
             return Problem("", f"the recipe has more than {MAX_VALUES:,} values")
+        if chars > MAX_EXPANDED_CHARS:
+            return Problem("", f"the recipe's strings hold more than {MAX_EXPANDED_CHARS:,} characters")
         if isinstance(item, dict):
-            stack += [(v, depth + 1) for v in item.values()]
+            stack += [(k, depth + 1) for k in item] + [(v, depth + 1) for v in item.values()]
         elif isinstance(item, (list, tuple)):
             stack += [(v, depth + 1) for v in item]
         elif type(item) not in _PLAIN:
@@ -270,5 +262,5 @@ def _builtin(path: str | Path) -> Path | None:
     return builtin_recipes().get(candidate.stem)
 
 
-__all__ = ["Recipe", "TrainingTimeArgument", "OpStep", "OneOf", "SomeOf", "Sequence", "Step", "Output", "Choice",
-           "Fixed", "Uniform"]
+__all__ = ["Recipe", "TrainingTimeArgument", "OpStep", "OneOf", "SomeOf", "Sequence", "RandomOrder", "Step", "Output",
+           "Choice", "Fixed", "Uniform"]

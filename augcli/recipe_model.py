@@ -59,7 +59,18 @@ class Sequence:
         return {"sequence": {"of": [s.to_plain() for s in self.steps], "p": self.p}}
 
 
-Step = Union[OpStep, OneOf, SomeOf, Sequence]
+@dataclass(frozen=True)
+class RandomOrder:
+    """All of ``steps``, in an order drawn per output (torchvision's RandomOrder)."""
+
+    steps: tuple["Step", ...]
+    p: float = 1.0
+
+    def to_plain(self) -> dict:
+        return {"random_order": {"of": [s.to_plain() for s in self.steps], "p": self.p}}
+
+
+Step = Union[OpStep, OneOf, SomeOf, Sequence, RandomOrder]
 COMPOSITIONS = tuple(envelope.COMPOSITIONS)
 # name -> (keys, what it does, an example step), for ``augcli transforms``
 COMPOSITION_DOCS = {
@@ -71,6 +82,8 @@ COMPOSITION_DOCS = {
     "sequence": ("of, p", "Apply all of its steps in order as one unit: one p for several ops, or one choice "
                           "inside one_of.",
                  "- sequence: {of: [{rot90: {k: 2}}, {brightness: {factor: 0.9}}], p: 0.5}"),
+    "random_order": ("of, p", "Apply all of its steps, in an order drawn per output (torchvision's RandomOrder).",
+                     "- random_order: [{brightness: {factor: [0.8, 1.2]}}, {contrast: {factor: [0.8, 1.2]}}]"),
 }
 _OUT = {param.name: param.default for param in envelope.OUTPUT}
 
@@ -184,3 +197,40 @@ def op_names(steps: tuple[Step, ...]) -> set[str]:
             for name in ((step.op,) if isinstance(step, OpStep) else op_names(step.steps))}
 
 
+
+
+Steps = tuple[Step, ...]
+
+
+@dataclass(frozen=True)
+class ClassOutcome:
+    """What one class gets, decided in one place (``class_outcome``): how many
+    augmented copies of each source (a class rule's copies, else balance, else
+    the recipe's copies), and the steps and variants its outputs are drawn
+    from, its rule's exclude applied."""
+
+    copies: int | None  # None: balancing decides, towards ``target``
+    target: str | int | None  # "max" or a count, when balancing decides
+    steps: Steps
+    variants: tuple[tuple[int, str, Steps], ...]  # (position in the recipe, 1-based; name; steps)
+
+
+def class_outcome(label: str, rule: ClassRule | None, copies: int, balance: Balance | None, pipeline: Steps,
+                  variants: tuple[tuple[str, Steps], ...]) -> ClassOutcome:
+    """Class rule > balance > copies, and the steps and variants a class keeps:
+    those using an op its rule excludes are left out (variants) or lose it (steps)."""
+    target = None
+    if rule is not None and rule.copies is not None:
+        count = rule.copies
+    elif balance is None:
+        count = copies
+    elif isinstance(balance.target, tuple):  # a class a per-class target does not name gets no new images
+        target = dict(balance.target).get(label)
+        count = 0 if target is None else None
+    else:
+        count, target = None, balance.target
+    excluded = set(rule.exclude) if rule is not None else set()
+    steps = rule.pipeline if rule is not None and rule.pipeline is not None else pipeline
+    kept = tuple((index, name, without_ops(its, excluded)) for index, (name, its) in enumerate(variants, start=1)
+                 if not op_names(its) & excluded)
+    return ClassOutcome(count, target, without_ops(steps, excluded), kept)

@@ -15,8 +15,8 @@ from .errors import Problem
 from .names import FOREIGN_PARAMS, pointer
 from .ops import REGISTRY, lookup, suggest
 from .ops.spec import Choice, Fixed, Param, Value, close_match, show
-from .recipe_model import (COMPOSITIONS, Balance, ClassRule, OneOf, OpStep, Output, Sequence, SomeOf, Step,
-                           TrainingTimeArgument, without_ops)
+from .recipe_model import (COMPOSITIONS, Balance, ClassRule, OneOf, OpStep, Output, RandomOrder, Sequence, SomeOf,
+                           Step, TrainingTimeArgument, class_outcome)
 
 _TOP_KEYS = envelope.TOP_KEYS
 _VARIANT_NAME = re.compile(envelope.VARIANT_NAME)
@@ -127,15 +127,15 @@ class Parser:
             self.problem("pipeline", envelope.EMPTY_PIPELINE.format(copies))
         raw_rules = data.get("classes") if isinstance(data.get("classes"), dict) else {}
         for label, rule in fields.get("classes", ()):
-            count = _class_copies(label, rule, copies, balance)
+            outcome = class_outcome(label, rule, copies, balance, fields.get("pipeline", ()), ())
+            count = outcome.copies
             if count == 0 or (rule.pipeline is None and empty):  # no copies, or reported once for the pipeline
                 continue
             its = "its copies" if count is None else f"its {count} copies"
             if rule.pipeline == () and raw_rules.get(label, {}).get("pipeline") == []:
                 self.problem(f"classes.{label}.pipeline", f"an empty pipeline would make {its} equal the "
                                                           "original; add steps, or give the class copies: 0")
-            elif rule.exclude and not without_ops(rule.pipeline if rule.pipeline is not None else
-                                                  fields.get("pipeline", ()), set(rule.exclude)):
+            elif rule.exclude and not outcome.steps:
                 self.problem(f"classes.{label}.exclude", f"excluding {', '.join(rule.exclude)} leaves class "
                                                          f"{label} no ops, so {its} would equal the original; "
                                                          "give it copies: 0 or a pipeline of its own")
@@ -176,7 +176,7 @@ class Parser:
                 self.problem(f"{sub}.exclude", f"exclude is a list of op names, found {show(exclude)}")
                 exclude = []
             for i, name in enumerate(exclude):
-                if name not in REGISTRY:
+                if lookup(name) is None:  # (a plugin's op counts: lookup loads plugins)
                     self.problem(f"{sub}.exclude[{i}]", f"unknown op {show(name)}", suggest(str(name)))
             copies = None
             if "copies" in rule:
@@ -282,8 +282,18 @@ class Parser:
             for name, value in params:
                 if spec.param(name).type.sized:
                     self.output_size(value, f"{path}.{name}")
+        if spec.prepare is not None and not any(within(p.path, path) for p in self.problems):
+            params = self.prepared(spec, params, path)
         p = self.fixed(_P, args.get("p", 1.0), f"{path}.p")
         return OpStep(spec.name, tuple(params), float(p))
+
+    def prepared(self, spec, params: list, path: str) -> list:
+        """An op's own checks of its fixed values (a model file that must load),
+        and the values they fill in (the file's sha256)."""
+        updates, found = spec.prepare({name: v.value for name, v in params if isinstance(v, Fixed)})
+        for name, message in found:
+            self.problem(f"{path}.{name}", message)
+        return [(name, Fixed(updates[name]) if name in updates else value) for name, value in params]
 
     def composition(self, name: str, args: Any, path: str) -> Step | None:
         allowed = _COMPOSITION_KEYS[name]
@@ -303,6 +313,8 @@ class Parser:
             return OneOf(steps, p)
         if name == "sequence":
             return Sequence(steps, p)
+        if name == "random_order":
+            return RandomOrder(steps, p)
         if "n" not in args:
             self.problem(path, "some_of needs n, how many of its steps to apply (a number or a range [lo, hi])")
             return None
@@ -314,17 +326,6 @@ class Parser:
 def suggest_step(name: str) -> str | None:
     """The op or composition closest to a misspelt step name."""
     return close_match(name, sorted(REGISTRY) + list(COMPOSITIONS))
-
-
-def _class_copies(label: str, rule: ClassRule, copies: int, balance: Balance | None) -> int | None:
-    """How many augmented copies each source of a class gets; None when balance decides."""
-    if rule.copies is not None:
-        return rule.copies
-    if balance is None:
-        return copies
-    if isinstance(balance.target, tuple) and label not in dict(balance.target):
-        return 0
-    return None
 
 
 def within(path: str, parent: str) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from .errors import Problem
-from .limits import MAX_DEPTH, MAX_RECIPE_BYTES, MAX_VALUES
+from .limits import MAX_DEPTH, MAX_EXPANDED_CHARS, MAX_RECIPE_BYTES, MAX_VALUES
 from .ops.spec import show
 
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")}
@@ -37,7 +37,8 @@ class _BoundedLoader(yaml.SafeLoader):
 
 
 class _TooMany(Exception):
-    """More values than ``MAX_VALUES`` once aliases are expanded."""
+    """More values than ``MAX_VALUES`` (or characters than ``MAX_EXPANDED_CHARS``)
+    once aliases are expanded; the message says which."""
 
 
 def read_yaml(text: str) -> tuple[Any, dict[str, int], list[Problem]]:
@@ -59,13 +60,17 @@ def read_yaml(text: str) -> tuple[Any, dict[str, int], list[Problem]]:
     lines: dict[str, int] = {}
     problems: list[Problem] = []
     constructor = yaml.SafeLoader("")
-    count = 0
+    count = chars = 0
 
     def build(node: yaml.Node, path: str) -> Any:
-        nonlocal count
+        nonlocal count, chars
         count += 1  # every value, each time an alias repeats it
+        if isinstance(node, yaml.ScalarNode):
+            chars += len(node.value)  # and every character of it: one long string repeated is as costly
         if count > MAX_VALUES:
-            raise _TooMany
+            raise _TooMany(f"{MAX_VALUES:,} values")
+        if chars > MAX_EXPANDED_CHARS:
+            raise _TooMany(f"{MAX_EXPANDED_CHARS:,} characters of keys and values")
         line = node.start_mark.line + 1
         lines.setdefault(path, line)
         if node.tag not in _PLAIN_TAGS:
@@ -100,8 +105,8 @@ def read_yaml(text: str) -> tuple[Any, dict[str, int], list[Problem]]:
 
     try:
         return build(root, ""), lines, problems
-    except _TooMany:
-        return None, {}, [Problem("", f"the recipe has more than {MAX_VALUES:,} values (counting every repeat of a "
-                                      "YAML alias *name); recipes are much smaller")]
+    except _TooMany as exc:
+        return None, {}, [Problem("", f"the recipe has more than {exc} (counting every repeat of a YAML alias "
+                                      "*name); recipes are much smaller")]
 
 

@@ -15,7 +15,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from .ops import lookup
-from .recipe import OneOf, OpStep, Sequence, SomeOf, Step
+from .recipe import OneOf, OpStep, RandomOrder, Sequence, SomeOf, Step
 
 Size = tuple[int, int]
 
@@ -106,6 +106,8 @@ def _sample_step(step: Step, rng: np.random.Generator, size: Size, fired: list) 
         return _sample_steps(tuple(step.steps[i] for i in picked), rng, size, fired)
     if isinstance(step, Sequence):
         return _sample_steps(step.steps, rng, size, fired)
+    if isinstance(step, RandomOrder):
+        return _sample_steps(tuple(step.steps[i] for i in rng.permutation(len(step.steps))), rng, size, fired)
     raise TypeError(f"not a step: {step!r}")
 
 

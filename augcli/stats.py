@@ -49,8 +49,21 @@ def to_csv(records: list[ManifestRecord]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
     for record in records:
-        writer.writerow([short_ops(record.ops) if c == "ops" else getattr(record, c) for c in COLUMNS])
+        writer.writerow([_cell(short_ops(record.ops) if c == "ops" else getattr(record, c)) for c in COLUMNS])
     return buffer.getvalue()
+
+
+# what makes a spreadsheet read a cell as a formula (OWASP's "CSV injection" list)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value):
+    """A text cell a spreadsheet would run as a formula (a class named ``=1+2``,
+    ``@SUM(...)``) gets a leading ``'``, as Excel, LibreOffice and Sheets expect:
+    it shows the text as written. Numbers are written as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def summarise(records: list[ManifestRecord]) -> dict:

@@ -75,11 +75,31 @@ def open_inside(root: str | os.PathLike, relpath: str) -> BinaryIO:
     return handle
 
 
-def read_inside(root: str | os.PathLike, relpath: str, limit: int | None = None) -> bytes:
+def read_inside(root: str | os.PathLike, relpath: str, limit: int | None = None,
+                max_size: int | None = None) -> bytes:
     """The bytes of ``root/relpath`` (at most ``limit``), read only if it is a
-    regular file inside ``root``. ``Refused`` or ``OSError`` otherwise."""
+    regular file inside ``root`` and, with ``max_size``, no larger than that
+    (refused before anything is read, with the sizes in the message).
+    ``Refused`` or ``OSError`` otherwise; a file too large for memory is
+    ``Refused`` too, not a ``MemoryError`` that would end the run."""
     with open_inside(root, relpath) as handle:
-        return handle.read() if limit is None else handle.read(limit)
+        try:
+            if max_size is None:
+                return handle.read() if limit is None else handle.read(limit)
+            size = os.fstat(handle.fileno()).st_size
+            if size > max_size:
+                raise Refused(f"file is {size:,} bytes, more than the {max_size:,} an image within --max-pixels "
+                              "can need; not read (raise --max-pixels to read it)")
+            # read(n) allocates n bytes first: ask for the size the file has (plus one, to see it grow)
+            want = size + 1 if limit is None else min(limit, size + 1)
+            data = handle.read(want)
+            if len(data) == want and (limit is None or want < limit):  # it grew while read: up to the bound
+                data += handle.read(max_size + 1 - len(data) if limit is None else limit - len(data))
+        except MemoryError:
+            raise Refused("file is too large to read into memory; not read") from None
+        if len(data) > max_size:
+            raise Refused(f"file grew past {max_size:,} bytes while it was read; not read")
+        return data
 
 
 def refuse_dangling_link(path: str | os.PathLike) -> None:

@@ -17,9 +17,11 @@ import time
 from dataclasses import dataclass, field
 
 from .io import Unusable, decode
+from .limits import max_source_bytes
 from .manifest import ManifestRecord, SkipRecord
 from .outdir import OutDir, write_atomic
 from .plan import Task
+from .provenance import require_plugins
 from .render import TooLarge, draw, render
 from .sampling import AppliedOp
 from .scan import SourceImage
@@ -41,6 +43,7 @@ class Job:
     max_pixels: int
     parent_pid: int = field(default_factory=os.getpid)  # the process that planned the run (and holds OUT's lock)
     local_pool: bool = False  # run by that process's own pool (loky): its workers die with it
+    plugins: tuple[tuple[str, str], ...] = ()  # (package, version) of each plugin the recipe uses
 
 
 def _settle_in(job: Job) -> None:
@@ -116,9 +119,11 @@ def process(task: Task, job: Job) -> list[ManifestRecord | SkipRecord]:
     """Produce every target of one source; return its manifest records, ending
     with a skip record if the source cannot be used (or no further)."""
     _settle_in(job)
+    if job.plugins:  # the same plugin versions everywhere, or no image at all (a Dask worker elsewhere)
+        require_plugins(job.plugins)
     source = task.source
     try:
-        data = read_inside(job.src, source.relpath)
+        data = read_inside(job.src, source.relpath, max_size=max_source_bytes(job.max_pixels))
     except Refused as exc:
         return [SkipRecord(source.relpath, str(exc))]
     except OSError as exc:

@@ -131,3 +131,19 @@ def load(path: Path) -> Image.Image:
         loaded = img.copy()
         loaded.format = img.format
         return loaded
+
+
+@pytest.fixture
+def cli_run() -> Cli:
+    """``run`` under a name that leaves ``run`` free in a test module."""
+    return Cli()
+
+
+@pytest.fixture
+def example_models(tmp_path, monkeypatch):
+    """Run in a folder holding the model file the onnx op's documented example
+    names (models/mosaic-9.onnx), made here: a 1x1 convolution swapping red and blue."""
+    from .ops.onnx_models import SWAP, mixing
+
+    mixing(tmp_path / "models" / "mosaic-9.onnx", SWAP)
+    monkeypatch.chdir(tmp_path)

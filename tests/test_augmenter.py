@@ -352,7 +352,7 @@ def test_calls_without_a_key_or_with_bad_arguments_are_refused():
         aug(image, key="a.png", epoch=-1)
     with pytest.raises(TypeError, match="image must be a PIL image or a numpy array, found list"):
         aug([[0, 1], [2, 3]], key="a.png")
-    with pytest.raises(ValueError, match="seed must be an integer"):
+    with pytest.raises(ValueError, match=r"--seed / seed=: found -1; allowed: a whole number from 0 to "):
         augcli.Augmenter({"pipeline": ["hflip"]}, seed=-1)
 
 

@@ -177,7 +177,8 @@ def test_balance_needing_too_many_copies_per_source_is_refused(run, five, tmp_pa
                              "images to reach 900,000; at most 100,000 per image (add images or lower the target)\n")
     result = run("expand", five, tmp_path / "out", "-r", recipe, "--balance", "5000000", "--dry-run")
     assert result.exit_code == 2
-    assert "--balance: 5000000 is more than 1,000,000 images per class" in result.stderr
+    assert result.stderr == ("augcli: error: --balance / balance=: found 5000000; allowed: 'max' or a whole number "
+                             "of images per class from 1 to 1,000,000\n")
 
 
 # the names a streamed plan chooses are the names the listed plan chose: each

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
-def test_every_op_is_documented_with_a_valid_example(run, name):
+def test_every_op_is_documented_with_a_valid_example(run, name, example_models):
     spec = REGISTRY[name]
     assert spec.doc and spec.example.startswith(f"- {name}")
     assert all(p.doc for p in spec.params), f"{name}: every parameter needs a doc string"
@@ -54,7 +54,7 @@ def test_schema_is_valid_and_accepts_every_shipped_recipe(run):
 
 # -- discoverability: compositions, and names from other libraries ----------------------------
 
-COMPOSITIONS = ("one_of", "some_of", "sequence")
+COMPOSITIONS = ("one_of", "some_of", "sequence", "random_order")
 
 
 def test_transforms_lists_compositions_and_policies_with_their_own_help(run):
@@ -78,8 +78,13 @@ def test_transforms_lists_compositions_and_policies_with_their_own_help(run):
     ("horizontal_flip", "unknown op 'horizontal_flip': Keras' horizontal_flip is hflip in augcli"),
     ("RandomHorizontalFlip", "unknown op 'RandomHorizontalFlip': torchvision's RandomHorizontalFlip is hflip in "
                              "augcli"),
-    ("ColorJitter: {brightness: 0.2}", "unknown op 'ColorJitter': torchvision's ColorJitter is brightness, contrast, "
-                                       "saturation and hue in augcli (one op each, e.g. in a some_of)"),
+    ("ColorJitter: {brightness: 0.2}", "unknown op 'ColorJitter': torchvision's ColorJitter is color_jitter in augcli "
+                                       "(one op, torchvision's semantics; or brightness, contrast, saturation and hue "
+                                       "one op each)"),
+    ("CLAHE", "unknown op 'CLAHE': albumentations' CLAHE is clahe in augcli"),
+    ("AutoAugment", "unknown op 'AutoAugment': torchvision's AutoAugment is autoaugment in augcli (policy: imagenet, "
+                    "cifar10 or svhn)"),
+    ("RandomOrder", "unknown op 'RandomOrder': torchvision's RandomOrder is random_order in augcli"),
     ("RandomBrightnessContrast", "unknown op 'RandomBrightnessContrast': albumentations' RandomBrightnessContrast "
                                  "is brightness and contrast in augcli"),
     ("GaussNoise", "unknown op 'GaussNoise': albumentations' GaussNoise is gaussian_noise in augcli"),

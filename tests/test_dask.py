@@ -96,9 +96,19 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(cluster, tree, rec
     assert tree_digest(out) == tree_digest(tmp_path / "ref")
 
 
-def test_unreachable_scheduler_is_one_clear_line(tree, recipe, tmp_path):
-    address = f"tcp://127.0.0.1:{free_port()}"
-    result = expand(tree, tmp_path / "out", "-r", recipe, "--backend", "dask", "--scheduler", address)
-    assert result.returncode == 1
-    assert result.stderr.startswith(f"augcli: error: cannot reach the Dask scheduler at {address}")
+@pytest.mark.parametrize("flags,says", [
+    (["--backend", "dask", "--scheduler", "tcp://127.0.0.1:{port}"], "cannot reach the Dask scheduler"),
+    (["--backend", "dask", "--scheduler", "notaurl"], "allowed: a Dask scheduler address"),
+    (["--scheduler", "tcp://127.0.0.1:{port}"], "only used with --backend dask"),
+])
+def test_a_bad_or_unreachable_scheduler_is_a_usage_error_before_out_is_touched(tree, recipe, tmp_path, flags,
+                                                                                says):
+    """Checked before OUT is locked or written: no augcli.json says "failed", so
+    the next run needs no --overwrite; an existing OUT is left exactly as it was."""
+    port = free_port()
+    flags = [flag.format(port=port) for flag in flags]
+    result = expand(tree, tmp_path / "out", "-r", recipe, *flags)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("augcli: error: --scheduler") and says in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()

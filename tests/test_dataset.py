@@ -220,7 +220,7 @@ def test_policy_outputs_replay_from_the_manifest(run, src, tmp_path):
 def class_draws(recipe: Recipe, label: str, n: int = 300, size=(64, 48)) -> list[list[dict]]:
     from augcli.sampling import item_rng, sample
 
-    steps = recipe.pipeline_for(label)
+    steps = recipe.outcome(label).steps
     return [[op.to_json() for op in sample(steps, item_rng(3, f"{label}/x.png", c)[0], size)] for c in range(n)]
 
 

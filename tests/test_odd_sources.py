@@ -37,7 +37,7 @@ DEGENERATE = {"one.png": (1, 1), "column.png": (1, 9), "row.png": (9, 1)}
 
 
 @pytest.mark.parametrize("op", sorted(REGISTRY))
-def test_every_op_works_or_skips_on_one_pixel_sides(run, tmp_path, op):
+def test_every_op_works_or_skips_on_one_pixel_sides(run, tmp_path, op, example_models):
     root = tmp_path / "src"
     for name, size in DEGENERATE.items():
         make_image(root / "cat" / name, size, seed=len(name))
@@ -245,9 +245,22 @@ def test_names_that_are_not_utf8_are_skipped_with_a_reason(run, tmp_path, flips)
 
 def test_a_name_too_long_for_out_is_skipped_with_a_reason(run, tmp_path, flips):
     root = tmp_path / "src"
-    long_name = "n" * 240 + ".jpg"  # fits in SRC; its outputs' temporary names do not fit in OUT
+    long_name = "n" * 250 + ".jpg"  # fits in SRC and OUT (254 bytes); its copies (..._aug01.jpg) do not
     make_image(root / "cat" / long_name)
     make_image(root / "cat" / "a.jpg")
     records, skipped = expand_ok(run, root, tmp_path / "out", flips)
     assert "name too long" in skipped[f"cat/{long_name}"].lower()
-    assert {r["source"] for r in records.values()} == {"cat/a.jpg"}
+    assert sorted((r["source"], r["kind"]) for r in records.values() if r["source"] != "cat/a.jpg") == [
+        (f"cat/{long_name}", "original")]
+
+
+def test_a_long_name_whose_outputs_fit_is_written(run, tmp_path, flips):
+    """The temporary name is short: a 240-character name whose outputs fit in
+    OUT (250 bytes with _aug01) is written, not skipped for its temp name."""
+    root = tmp_path / "src"
+    long_name = "n" * 240 + ".jpg"
+    make_image(root / "cat" / long_name)
+    records, skipped = expand_ok(run, root, tmp_path / "out", flips)
+    assert skipped == {}
+    assert {r["source"] for r in records.values()} == {f"cat/{long_name}"}
+    assert (tmp_path / "out" / "cat" / ("n" * 240 + "_aug01.jpg")).is_file()

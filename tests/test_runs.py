@@ -280,10 +280,10 @@ import augcli._expand
 
 _scan = augcli._expand.scan
 
-def scan(src):
+def scan(src, *args):
     open(os.environ["AUGCLI_TEST_MARK"], "w").close()
     time.sleep(120)  # a scan of a slow network share, say
-    return _scan(src)
+    return _scan(src, *args)
 
 augcli._expand.scan = scan
 """

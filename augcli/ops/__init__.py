@@ -8,4 +8,5 @@ from __future__ import annotations
 from .registry import REGISTRY, lookup, register, suggest  # noqa: F401
 
 # Importing the kernel modules fills the registry.
-from . import color, geometric, keras, noise, policies  # noqa: E402,F401
+from . import color, filters, geometric, keras, models, noise, policies  # noqa: E402,F401
+from . import automix  # noqa: E402,F401  (after policies and the plain ops it uses)

@@ -12,6 +12,11 @@ A new op is one kernel plus one registration:
 
 ``register`` refuses a spec whose hooks cannot work together (see
 ``_impossible``), so a mistake in a new op stops the import with its name.
+
+Installed packages register their ops with these same helpers, through the
+entry-point group ``augcli.ops`` (``augcli.ops.plugins``). They are found
+lazily: the first ``lookup`` of a name augcli does not know, or ``every_op``
+(listings, the schema), loads them; commands whose ops are all built in never do.
 """
 from __future__ import annotations
 
@@ -23,17 +28,25 @@ from ..lazy import lazy
 from .resampling import resampling
 from .spec import OpSpec, close_match
 from .warp import warp
+from . import plugins
 
 np = lazy("numpy")
 
 REGISTRY: dict[str, OpSpec] = {}
+# (distribution, version) of the plugin package being loaded: what its registrations are stamped with
+registering_for: list[tuple[str, str]] = []
 
 
 def register(spec: OpSpec) -> OpSpec:
     """Add ``spec`` to the registry; raise ``ValueError`` naming the op when its
-    name is taken or its hooks exclude each other."""
+    name is taken or its hooks exclude each other. While a plugin package is
+    loaded, its ops are stamped with its name and version."""
+    if registering_for:
+        spec = replace(spec, plugin=registering_for[-1])
     if spec.name in REGISTRY:
-        raise ValueError(f"op {spec.name!r} registered twice")
+        owner = REGISTRY[spec.name].plugin
+        by = f"plugin {owner[0]} {owner[1]}" if owner else "augcli (a built-in op)"
+        raise ValueError(f"op {spec.name!r} is already registered by {by}")
     problem = _impossible(spec)
     if problem:
         raise ValueError(f"op {spec.name!r}: {problem}")
@@ -46,12 +59,23 @@ def register(spec: OpSpec) -> OpSpec:
 
 
 def lookup(name: str) -> OpSpec | None:
-    return REGISTRY.get(name)
+    """The op called ``name``; a name augcli does not know loads the installed
+    plugins first (once per process)."""
+    spec = REGISTRY.get(name)
+    if spec is None and plugins.load(REGISTRY, registering_for):
+        spec = REGISTRY.get(name)
+    return spec
+
+
+def every_op() -> dict[str, OpSpec]:
+    """Every op, the installed plugins' included (for listings and the schema)."""
+    plugins.load(REGISTRY, registering_for)
+    return REGISTRY
 
 
 def suggest(name: str) -> str | None:
     """The registered op name closest to a misspelt one."""
-    return close_match(name, sorted(REGISTRY))
+    return close_match(name, sorted(every_op()))
 
 
 def _impossible(spec: OpSpec) -> str | None:

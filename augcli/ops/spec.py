@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..lazy import lazy
+from ..limits import MAX_SHOWN as _SHOWN  # characters of a string; a quarter as many list items
 
 np = lazy("numpy")
 
@@ -76,16 +77,19 @@ def close_match(word: Any, options: list[str]) -> str | None:
 
 
 def show(value: Any) -> str:
-    """A found value the way the user wrote it in YAML."""
+    """A found value the way the user wrote it in YAML (a long one cut: the
+    message says how long it was)."""
     if isinstance(value, str):
-        return repr(value)
+        return repr(value) if len(value) <= _SHOWN else f"{value[:_SHOWN]!r}... ({len(value):,} characters)"
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(show(v) for v in value) + "]"
+        shown = "[" + ", ".join(show(v) for v in value[:_SHOWN // 4]) + "]"
+        return shown if len(value) <= _SHOWN // 4 else f"{shown[:-1]}, ...] ({len(value):,} items)"
     return str(value)
+
 
 
 def plain_number(x: float) -> str:
@@ -373,10 +377,13 @@ class _Box(Kind):
     name, label, list_valued = "box", "[x0, y0, x1, y1]", True
 
     def allowed(self, param: Param) -> str:
-        return "a list of 4 integers"
+        return "[x0, y0, x1, y1]: 4 integers with x0 < x1, y0 < y1 and x1, y1 >= 1 (a box of at least 1x1)"
 
     def valid(self, param: Param, value: Any) -> bool:
-        return isinstance(value, (list, tuple)) and len(value) == 4 and all(_is_int(v) for v in value)
+        # an empty or inverted box ([10, 10, 0, 0]), or one wholly left of or above the image, has
+        # no pixels: it was clamped to a 1x1 image. (A box reaching beyond the image is clipped.)
+        return (isinstance(value, (list, tuple)) and len(value) == 4 and all(_is_int(v) for v in value)
+                and value[0] < value[2] and value[1] < value[3] and value[2] >= 1 and value[3] >= 1)
 
     def schema(self, param: Param) -> dict[str, Any]:
         return {"type": "array", "items": {"type": "integer"}, "minItems": 4, "maxItems": 4}
@@ -426,7 +433,8 @@ class OpSpec:
 
     Ops are registered through ``augcli.ops.registry`` (``register``, or the
     helpers ``point_op``, ``affine_op`` and ``policy``), which refuses hooks
-    that exclude each other.
+    that exclude each other, and stamps ``plugin`` on ops an installed
+    package registers (``augcli.ops.plugins``).
     """
 
     name: str
@@ -446,6 +454,10 @@ class OpSpec:
     expand_excluding: bool = False  # expand takes exclude= and draws among the ops left
     parts: dict[str, dict] = field(default_factory=dict)  # plain op -> drawn values that switch it off
     values: Callable[[dict, str, Callable[[], list[float]]], Callable] | None = None  # point ops
+    # checks that need more than a parameter's kind, run once when a recipe is validated (a model file that
+    # must exist and load): prepare(fixed values) -> (values to set, [(parameter, problem), ...])
+    prepare: Callable[[dict], tuple[dict, list[tuple[str, str]]]] | None = None
+    plugin: tuple[str, str] | None = None  # (distribution, version) of the package that registered it
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)

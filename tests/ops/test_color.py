@@ -117,7 +117,7 @@ def test_noise_statistics():
     assert abs((sprinkled == 255).mean() - 0.025) < 0.005 and abs((sprinkled == 0).mean() - 0.075) < 0.008
 
 
-def test_alpha_is_never_recoloured_and_16_bit_keeps_its_depth():
+def test_alpha_is_never_recoloured_and_16_bit_keeps_its_depth(example_models):
     rgba = rgb().convert("RGBA")
     rgba.putalpha(Image.linear_gradient("L").resize(rgba.size))
     deep = Image.fromarray(np.asarray(rgb().convert("L")).astype(np.uint16) * 257)

@@ -43,6 +43,11 @@ def colour_image(mode: str) -> Image.Image:
         Image.fromarray(noise(channels=2))
 
 
+@pytest.fixture(autouse=True)
+def model_files(example_models):
+    """The model file the onnx op's documented example names (conftest.example_models)."""
+
+
 KERNELS = sorted(name for name, spec in REGISTRY.items() if spec.expand is None)  # policies expand to these
 
 
@@ -79,6 +84,14 @@ NEUTRAL: dict[str, dict | str] = {
     "cutout": {"count": 0, "size": 0.2, "value": 0.0, "noise": False, "boxes": [], "seed": 1},
     "invert": "a negative: no parameter", "equalize": "a histogram equalisation: no parameter",
     "grayscale": "either channel count changes a colour image", "jpeg": "lossy at every quality",
+    "clahe": "an equalisation: no clip limit leaves every image", "median_blur": {"size": 1},
+    "motion_blur": {"length": 1, "angle": 0.0}, "channel_shuffle": {"order": [0, 1, 2]},
+    "downscale": {"scale": 1.0, "interpolation": "nearest"},
+    "color_jitter": {"brightness": 0.0, "contrast": 0.0, "saturation": 0.0, "hue": 0.0, "factors": [1.0, 1.0, 1.0, 0.0],
+                     "order": [0, 1, 2, 3]},
+    "augmix": "mixes augmented chains whatever its parameters", "autoaugment": "every sub-policy may fire",
+    "onnx": {"model": "models/mosaic-9.onnx", "sha256": None, "size": None, "scale": 1.0, "mean": 0.0, "std": 1.0,
+             "order": "rgb", "strength": 0.0},
     # geometry
     "rotate": {"angle": 0.0, "expand": False, **RESAMPLING},
     "translate": {"x": 0.0, "y": 0.0, "unit": "pixels", **RESAMPLING},

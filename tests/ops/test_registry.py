@@ -62,7 +62,7 @@ def test_register_refuses_hooks_that_exclude_each_other(scratch_registry, hooks,
 
 
 def test_register_refuses_a_name_twice(scratch_registry):
-    with pytest.raises(ValueError, match="'rotate' registered twice"):
+    with pytest.raises(ValueError, match="'rotate' is already registered by augcli"):
         register(OpSpec("rotate", _kernel))
 
 
