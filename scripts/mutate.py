@@ -252,7 +252,7 @@ RECIPES = ("tests/test_composition_p_range.py", "tests/test_grammar_agreement.py
            "tests/test_recipe_properties.py",
            "tests/test_catalogue.py", "tests/test_dataset.py", "tests/test_expand.py", "tests/test_cli.py")
 RUNS = ("tests/test_atomic_write.py", "tests/test_out_tree.py", "tests/test_output_names.py", "tests/test_originals.py",
-        "tests/test_encoding.py", "tests/test_decode.py", "tests/test_resume_repair.py", "tests/test_sampling_contract.py",
+        "tests/test_encoding.py", "tests/test_resume_repair.py", "tests/test_sampling_contract.py",
         "tests/test_expand.py", "tests/test_inputs.py", "tests/test_dataset.py",
         "tests/test_preview_verify_replay.py", "tests/test_records.py", "tests/test_cli.py", "tests/test_runs.py")
 TESTS = {
