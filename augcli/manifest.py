@@ -69,6 +69,7 @@ class ManifestRecord:
     source_sha256: str
     variant: str | None = None
     note: str | None = None  # what encoding converted (alpha flattened, bit depth reduced)
+    labels: dict | None = None  # annotated layouts: its label file, hashes, objects kept/clipped/dropped
     extra: dict = field(default_factory=dict, compare=False)  # keys augcli does not read, kept when rewritten
 
     def to_json(self) -> dict:
@@ -80,6 +81,8 @@ class ManifestRecord:
             data["variant"] = self.variant
         if self.note is not None:
             data["note"] = self.note
+        if self.labels is not None:
+            data["labels"] = self.labels
         return {**data, **self.extra}
 
     @classmethod
@@ -289,7 +292,15 @@ RECORD = {
     "sha256": lambda v: None if isinstance(v, str) and _SHA256.fullmatch(v) else "not a SHA-256 hex digest",
     "source_sha256": lambda v: None if isinstance(v, str) and _SHA256.fullmatch(v) else "not a SHA-256 hex digest",
 }
-OPTIONAL = {"variant": _str, "note": _str}
+def _labels(v):
+    if not isinstance(v, dict):
+        return "not an object"
+    if v.get("path") is not None and (problem := _relpath(v["path"])):
+        return f"path: {problem}"
+    return None
+
+
+OPTIONAL = {"variant": _str, "note": _str, "labels": _labels}
 SKIP_RECORD = {"source": _str, "reason": _str}
 
 

@@ -147,8 +147,8 @@ MUTANTS = (
     Mutant("p-inclusive", "augcli/sampling.py", "if not rng.random() < step.p:", "if not rng.random() <= step.p:",
            "p: 0 fires when the generator draws 0.0"),
     Mutant("seed-ignores-path", "augcli/sampling.py",
-           "return np.random.SeedSequence(seed, spawn_key=(stable_hash(relpath), copy, *epochs))",
-           "return np.random.SeedSequence(seed, spawn_key=(copy, *epochs))",
+           "return np.random.SeedSequence(seed, spawn_key=(stable_hash(relpath), copy, *extra))",
+           "return np.random.SeedSequence(seed, spawn_key=(copy, *extra))",
            "every source's copy n draws the same parameters"),
     Mutant("seed-by-position", "augcli/worker.py", "draw(job.seed, source.relpath, target.copy,",
            "draw(job.seed, source.relpath, len(records),",
@@ -252,7 +252,7 @@ RECIPES = ("tests/test_composition_p_range.py", "tests/test_grammar_agreement.py
            "tests/test_recipe_properties.py",
            "tests/test_catalogue.py", "tests/test_dataset.py", "tests/test_expand.py", "tests/test_cli.py")
 RUNS = ("tests/test_atomic_write.py", "tests/test_out_tree.py", "tests/test_output_names.py", "tests/test_originals.py",
-        "tests/test_encoding.py", "tests/test_decode.py", "tests/test_resume_repair.py", "tests/test_sampling_contract.py",
+        "tests/test_encoding.py", "tests/test_resume_repair.py", "tests/test_sampling_contract.py",
         "tests/test_expand.py", "tests/test_inputs.py", "tests/test_dataset.py",
         "tests/test_preview_verify_replay.py", "tests/test_records.py", "tests/test_cli.py", "tests/test_runs.py")
 TESTS = {
