@@ -135,7 +135,7 @@ def _previous_run(out, recipe: Recipe, resume: bool, overwrite: bool) -> RunReco
     if not any(name != LOCK_FILE for name in names):
         return None
     if resume:
-        return check_resumable(out, run_record(out), recipe, recipe.effective_seed)
+        return check_resumable(out, run_record(out), recipe)
     if overwrite and run_record(out) is None:
         raise UsageError(f"--overwrite: {out} has no augcli.json; augcli only overwrites its own output")
     if not overwrite:
@@ -200,9 +200,9 @@ class _StoredRun(_Run):
         done, skipped = _previous_records(store, repair=True)
         resumed = reconcile(plan, self.found, _Listed(set(store.files())), self.src, done, skipped,
                             finished=previous.status == "complete", jobs=self.jobs,
-                            drawings=drawings_for(previous, self.recipe))  # recipe edits followed here too
+                            drawings=drawings_for(previous, self.recipe))
         resumed.recipe_changes = recipe_changes(previous, self.recipe)
-        check_removal(resumed, previous, self.src, len(done), str(store), prune)
+        check_removal(resumed, previous, self.src, len(done), self.shown, prune)
         if resumed.stale or resumed.dropped_skips:
             for record in resumed.stale:
                 store.remove(record.path)
