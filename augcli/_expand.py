@@ -473,7 +473,7 @@ class _Run:
             tool="augcli", version=__version__, engine=engine(), engine_fingerprint=fingerprint(),
             recipe=self.recipe.to_plain(),
             recipe_sha256=self.recipe.sha256, training_time_arguments=self.recipe.training_time_arguments(),
-            seed=self.recipe.effective_seed, source=str(self.src.resolve() if isinstance(self.src, Path) else self.src),
+            seed=self.recipe.effective_seed, source=source_of(self.src),
             started=previous.started if previous and previous.started is not None else _now(),
             finished=None, status="running",
             counts=Counts(sources=len(self.found.sources), written=written, skipped=skipped,

@@ -57,9 +57,10 @@ def _check_resumable(out: Path, recipe: Recipe) -> RunRecord:
 
 
 def check_resumable(out, record: RunRecord | None, recipe: Recipe) -> RunRecord:
-    """``record`` (OUT's ``augcli.json``, None when missing) if ``--resume`` can
-    go on from it. A recipe or seed edit is followed (``resume``: outputs it
-    changes are redone); what cannot be followed is refused, naming what differs."""
+    """``record`` (OUT's ``augcli.json``, None when missing) if ``--resume`` may
+    go on from it with ``recipe``. A recipe or seed edit is followed (``resume``:
+    outputs it changes are redone); what cannot be followed is refused, naming
+    what differs."""
     if record is None:
         raise UsageError(f"--resume: {out} is not empty and has no {RUN_FILE}, so it is not an augcli output")
     if record.recipe_sha256 != recipe.sha256 and (models := changed_models(record.recipe, recipe)):

@@ -200,9 +200,9 @@ class _StoredRun(_Run):
         done, skipped = _previous_records(store, repair=True)
         resumed = reconcile(plan, self.found, _Listed(set(store.files())), self.src, done, skipped,
                             finished=previous.status == "complete", jobs=self.jobs,
-                            drawings=drawings_for(previous, self.recipe))
+                            drawings=drawings_for(previous, self.recipe))  # recipe edits followed here too
         resumed.recipe_changes = recipe_changes(previous, self.recipe)
-        check_removal(resumed, previous, self.src, len(done), self.shown, prune)
+        check_removal(resumed, previous, self.src, len(done), str(store), prune)
         if resumed.stale or resumed.dropped_skips:
             for record in resumed.stale:
                 store.remove(record.path)
