@@ -40,7 +40,9 @@ from .provenance import plugins_used
 from .recipe import Recipe
 from .resume import (check_removal, drawings_for, previous_records, recipe_changes, reconcile, source_of,
                      take_stock)
-from .scan import OutIdentity, Scan, check_separate, check_src, scan
+from .label_rules import LabelRules
+from .layouts import check_annotated, finish_layout, scan  # SRC in its layout (class folders or annotated)
+from .scan import OutIdentity, Scan, check_separate, check_src
 from .storage import is_remote, local_path
 from .trees import hash_inside
 from .worker import Job
@@ -208,6 +210,7 @@ def expand(
     dry_run: bool = False,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     augment_splits: tuple[str, ...] | None = None,
+    layout: str | None = None,
     on_progress: Callable[[int], None] | None = None,
     on_start: Callable[[int], None] | None = None,
     storage_options: dict | None = None,
@@ -252,7 +255,7 @@ def expand(
             raise UsageError("--prune goes with --resume (it lets a resume remove outputs in bulk)")
         if dry_run:  # says what the run would do, refusals included
             previous = previous_run(out_path, recipe, resume, overwrite)
-            return _dry_run(src_path, out_path, str(out), recipe, augment_splits, previous, prune)
+            return _dry_run(src_path, out_path, str(out), recipe, augment_splits, previous, prune, layout)
 
     try:
         with _before_writing():  # a scan of a large or slow SRC takes a while
@@ -260,7 +263,8 @@ def expand(
             previous_run(out_path, recipe, resume, overwrite)  # a refusal before the scan, not after it
             # before OUT's lock is made: if the scan meets OUT (or where OUT would be made)
             # inside SRC, through a mount no path shows, nothing at all has been written
-            found: Scan = scan(src_path, OutIdentity.of(out_path))
+            found: Scan = scan(src_path, OutIdentity.of(out_path), layout)
+            check_annotated(found, recipe)
             plan = make_plan(found, recipe, augment_splits)
             found = _with_plan_skips(found, plan)
         with one_writer(out_path):
@@ -274,7 +278,8 @@ def expand(
             tasks = run.prepare(plan, previous, overwrite, summary, prune)
             if tasks is not None:
                 job = Job(str(src_path.resolve()), run.out, recipe.effective_seed, max_pixels,
-                          local_pool=backend == "loky", plugins=tuple(plugins_used(recipe).items()))
+                          layout=found.layout, labels=recipe.labels or LabelRules(), local_pool=backend == "loky",
+                          plugins=tuple(plugins_used(recipe).items()))
                 run.execute(tasks, job, backend, scheduler, on_start, on_progress, summary)
     except OSError as exc:  # before the run began: nothing written, nothing to resume
         raise AugcliError(f"cannot write to OUT {out}: {exc.strerror or exc}") from exc
@@ -295,11 +300,12 @@ def _workers(jobs: int | None) -> tuple[int, str]:
 
 
 def _dry_run(src: Path, out_path: Path, out: str, recipe: Recipe, augment_splits: tuple[str, ...] | None,
-             previous: RunRecord | None, prune: bool) -> Summary:
+             previous: RunRecord | None, prune: bool, layout: str | None = None) -> Summary:
     """``--dry-run``: the plan and what is left of it after a previous run
     (``--resume``): the same stock-taking as the run, refusals included, with
     nothing removed or written and no lock taken."""
-    found = scan(src, OutIdentity.of(out_path))
+    found = scan(src, OutIdentity.of(out_path), layout)
+    check_annotated(found, recipe)
     plan = make_plan(found, recipe, augment_splits)
     found = _with_plan_skips(found, plan)
     summary = Summary(out=out, ignored=len(found.ignored), ignored_files=found.ignored,
@@ -420,6 +426,10 @@ class _Run:
             # a worker killed mid-write (OOM, a lost Dask worker) leaves its temp file; its
             # task was redone elsewhere or skipped, and every worker has finished now
             self.out.remove_temp_files()
+            if self.found.layout != "folders":  # data.yaml, COCO's JSON: from every record, resumed ones too
+                files = finish_layout(self.found, self.out)
+                self.record = dataclasses.replace(self.record, extra={**self.record.extra, "layout": self.found.layout,
+                                                                      "layout_files": files})
             self._end_record("complete", summary)
         except BaseException as exc:
             note = self.record_failure(summary)

@@ -29,7 +29,12 @@ from .plan import augmentations, augmented_splits
 from .recipe import Recipe
 from .distinct import draws
 from .render import augment, draw, finish
-from .scan import SourceImage, is_within, scan
+from .label_rules import LabelRules
+from .labelled import move_targets, redraw_rng, settle
+from .layouts import layout, scan
+from .overlay import overlay
+from .sampling import sample
+from .scan import SourceImage, is_within
 from .storage import is_url
 from .trees import read_inside, refuse_dangling_link
 
@@ -127,37 +132,67 @@ def check_paths(src: str | None, recipe: str | None, out: str, from_out: str | N
 
 
 def preview_rows(src: str | Path, recipe: Recipe, *, images: int = 6, variants: int = 4,
-                 seed: int | None = None, augment_splits: tuple[str, ...] | None = None) -> list[Row]:
+                 seed: int | None = None, augment_splits: tuple[str, ...] | None = None,
+                 layout: str | None = None) -> list[Row]:
     """The sheet's content, full size: per sampled source, the original and the
     augmented images exactly as ``expand`` renders them (before encoding)."""
     seed = check_seed(seed)
     images, variants = check_sheet(images, variants)
     run_seed = recipe.effective_seed if seed is None else seed
-    found = scan(src)
+    found = scan(src, forced=layout)
     splits = augmented_splits(found, augment_splits)
     candidates = [s for s in found.sources if s.split in splits]
     encoding = Encoding.of(recipe.output)  # the output size; a tile is not encoded
+    labels = _Labels(found, str(src), recipe, run_seed) if found.layout != "folders" else None
     rows = []
     for source in pick_sources(candidates, images, run_seed):
         try:
             decoded = decode(read_inside(src, source.relpath, max_size=max_source_bytes(DEFAULT_MAX_PIXELS)))
+            targets = labels.read(source, decoded.size) if labels else None
         except Exception as exc:  # an unusable file is shown as such, not fatal
             rows.append(Row(f"{source.label}: {source.relpath}", [Tile(_placeholder(), f"skipped: {exc}")]))
             continue
-        tiles = [Tile(to_pil(finish(decoded.image, encoding)), "original")]
+        original = to_pil(finish(decoded.image, encoding))
+        if labels:
+            original = labels.drawn(original, targets, (), encoding)[1]
+        tiles = [Tile(original, "original")]
         for copy, name, steps in augmentations(recipe, source.label, variants)[:variants]:
             try:
                 if recipe.distinct and name is None:  # as expand draws them (distinct.py)
                     ops = draws(run_seed, source.relpath, [copy], steps, decoded.size)[copy][0]
                 else:
                     ops, _ = draw(run_seed, source.relpath, copy, steps, decoded.size)
+                if labels:  # the ops expand keeps (on_empty: redraw draws again, as expand does)
+                    ops = labels.settled(targets, ops, encoding, source, copy, steps, decoded.size)
                 image = to_pil(augment(decoded.image, ops, encoding))
+                if labels:
+                    image = labels.drawn(image, targets, ops, encoding)[1]
                 caption = describe_ops([op.to_json() for op in ops])
             except Exception as exc:  # as in expand: one image's failure is shown, not fatal
                 image, caption = _placeholder(), f"skipped: {type(exc).__name__}: {exc}"
             tiles.append(Tile(image, f"{name}: {caption}" if name else caption))
         rows.append(Row(f"{source.label}: {source.relpath}", tiles))
     return rows
+
+
+class _Labels:
+    """An annotated SRC's labels on the sheet: moved by each tile's ops as
+    ``expand`` moves them, drawn over its pixels (``augcli.overlay``)."""
+
+    def __init__(self, found, src: str, recipe: Recipe, seed: int):
+        self.found, self.src, self.seed = found, src, seed
+        self.rules = recipe.labels or LabelRules()
+
+    def read(self, source: SourceImage, size):
+        return layout(self.found.layout).read(self.src, source, size)
+
+    def settled(self, targets, ops, encoding, source, copy, steps, size):
+        redraw = lambda attempt: sample(steps, redraw_rng(self.seed, source.relpath, copy, attempt), size)  # noqa: E731
+        return settle(targets, ops, encoding, self.rules, redraw)[0]
+
+    def drawn(self, image, targets, ops, encoding):
+        moved, counts = move_targets(targets, ops, encoding, self.rules)
+        return counts, overlay(image, moved, self.rules.ignore_index)
 
 
 def rows_from_output(out: str | Path, *, images: int = 6, variants: int = 4, seed: int = 0) -> list[Row]:
@@ -277,9 +312,9 @@ def sheet(rows: list[Row], tile: int = TILE) -> Image.Image:
 
 
 def preview(src: str | Path, recipe: Recipe | str | Path, *, images: int = 6, variants: int = 4,
-            seed: int | None = None) -> Image.Image:
+            seed: int | None = None, layout: str | None = None) -> Image.Image:
     """The contact sheet of ``recipe`` on ``src`` as a PIL image (the Python API)."""
     if not isinstance(recipe, Recipe):
         recipe = Recipe.load(recipe)
-    return sheet(preview_rows(src, recipe, images=images, variants=variants, seed=seed))
+    return sheet(preview_rows(src, recipe, images=images, variants=variants, seed=seed, layout=layout))
 

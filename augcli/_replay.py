@@ -39,6 +39,7 @@ from .provenance import plugin_mismatch
 from .recipe import Recipe
 from .sampling import AppliedOp, sample
 from .render import TooLarge, render
+from .labelled import LabelReplay
 from .scan import check_out_not_below, check_separate, check_src
 from .storage import is_url, local_path
 from .trees import Refused, read_inside, refuse_dangling_link
@@ -198,8 +199,10 @@ def read_replay(manifest: Path, only: str | None, max_pixels: int
 def write_replay(manifest: Path | str, src, target_dir, run: RunRecord, recipe: Recipe,
                  by_source: dict[str, list[tuple[int, ManifestRecord]]], max_pixels: int, *, replay_of: str) -> int:
     """Render and write each record into ``target_dir`` (an ``OutDir``, or OUT in
-    a store), then its manifest and run record; return how many were written."""
+    a store), then its manifest and run record; return how many were written.
+    An annotated run's label files are written with their images (``LabelReplay``)."""
     written = 0
+    labelled = LabelReplay.of(run, recipe, src) if isinstance(src, (str, Path)) else None
     with AppendLog(target_dir, MANIFEST) as log:
         for source, group in by_source.items():
             try:
@@ -215,15 +218,24 @@ def write_replay(manifest: Path | str, src, target_dir, run: RunRecord, recipe: 
                 target = Target(record.path, record.kind, record.copy, encoding,
                                 byte_copy=record.sha256 == record.source_sha256)
                 ops = tuple(AppliedOp.from_json(op) for op in record.ops)
+                files, labels = (), record.labels
                 try:
-                    out_bytes, width, height, _ = render(decoded, target, ops, data, max_pixels)
+                    if labelled is not None:
+                        out = labelled.render(decoded, data, record, target, ops, max_pixels)
+                        out_bytes, width, height, files, labels = out.image, out.width, out.height, out.files, out.record
+                    else:
+                        out_bytes, width, height, _ = render(decoded, target, ops, data, max_pixels)
                 except TooLarge as exc:
                     raise AugcliError(f"{manifest}:{line}: {exc}") from None
                 except Exception as exc:  # values no op can apply (a degenerate perspective, say)
                     raise AugcliError(f"{manifest}:{line}: cannot replay it: {type(exc).__name__}: {exc}") from None
                 write_atomic(target_dir, record.path, out_bytes)
-                log.append(dataclasses.replace(record, width=width, height=height,
+                for path, label in files:
+                    write_atomic(target_dir, path, label)
+                log.append(dataclasses.replace(record, width=width, height=height, labels=labels,
                                                sha256=hashlib.sha256(out_bytes).hexdigest()))
                 written += 1
+    if labelled is not None:
+        run = dataclasses.replace(run, extra={**run.extra, "layout_files": labelled.finish(target_dir)})
     write_run_record(target_dir, dataclasses.replace(run, replay_of=replay_of, counts=Counts(written=written)))
     return written

@@ -9,7 +9,7 @@ from typing import Iterable, Iterator
 
 from .errors import UsageError
 from .io import is_temp
-from .manifest import MANIFEST, META_FILES, ManifestRecord, read_records
+from .manifest import MANIFEST, META_FILES, ManifestRecord, read_records, read_run_record
 from .outdir import LOCK_FILE
 from .storage import is_url, local_path
 from .trees import Refused, digest_of, open_inside
@@ -70,10 +70,13 @@ class Report:
             (self.source_changed if source else self.changed).append(relpath)
 
 
-    def run(self, out, records: Iterable[ManifestRecord], files: Iterable[str], source) -> "Report":
+    def run(self, out, records: Iterable[ManifestRecord], files: Iterable[str], source,
+            layout_files: dict | None = None) -> "Report":
         """Check OUT's ``records`` against its files (``out``: a folder or a
         ``Store``; ``files``: every relative path in it) and, with ``source``,
-        the sources against their recorded hashes."""
+        the sources against their recorded hashes. An annotated run's label
+        files are checked with their images, and ``layout_files`` (what it wrote
+        once: data.yaml, COCO's JSON; path -> sha256 from ``augcli.json``) too."""
         listed = set()
         sources: dict[str, str] = {}
         for record in records:
@@ -84,6 +87,18 @@ class Report:
             listed.add(record.path)
             sources.setdefault(record.source, record.source_sha256)
             self.check(out, record.path, record.sha256)
+            labels = record.labels if isinstance(record.labels, dict) else {}
+            if labels.get("path") and labels.get("sha256") and labels["path"] not in listed:  # its label file
+                self.checked += 1
+                listed.add(labels["path"])
+                self.check(out, labels["path"], labels["sha256"])
+            if labels.get("source") and labels.get("source_sha256"):
+                sources.setdefault(labels["source"], labels["source_sha256"])
+        for rel, digest in (layout_files or {}).items():
+            if isinstance(rel, str) and isinstance(digest, str) and rel not in listed:
+                self.checked += 1
+                listed.add(rel)
+                self.check(out, rel, digest)
         self.extra = sorted(rel for rel in files if rel not in listed and rel not in META_FILES and rel != LOCK_FILE
                             and not is_temp(rel.rpartition("/")[2]))
         if source is not None:
@@ -106,7 +121,9 @@ def verify(out: str | Path, source: str | Path | None = None, *, storage_options
         raise UsageError(f"{out} has no {MANIFEST}: not an augcli output folder")
     report = Report()
     records = read_records(out / MANIFEST, on_error=lambda error: report.corrupt.append(str(error)))
-    return report.run(out, records, files_below(out), None if source is None else Path(local_path(str(source))))
+    run = read_run_record(out)
+    return report.run(out, records, files_below(out), None if source is None else Path(local_path(str(source))),
+                      (run.extra.get("layout_files") if run else None))
 
 
 def files_below(root: Path) -> Iterator[str]:

@@ -9,7 +9,7 @@ costs one interpolation and no double blur. Runs made only of exact ops
 from __future__ import annotations
 
 from functools import partial
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -26,6 +26,16 @@ from .sampling import AppliedOp
 def apply(img: np.ndarray, ops: Iterable[AppliedOp]) -> np.ndarray:
     """Return ``img`` (a working array, ``augcli.imaging``) with ``ops`` applied in
     order; ``img`` is not modified. A Pillow image in gives a Pillow image back."""
+    for kind, run in runs(ops):
+        img = _apply_run(img, run, kind)
+    return img
+
+
+def runs(ops: Iterable[AppliedOp]) -> Iterator[tuple[str | None, list[AppliedOp]]]:
+    """``ops`` grouped as ``apply`` runs them: (kind, ops) with kind ``affine``
+    (one resample, ``fused_matrix``), ``point`` (one lookup table) or None (one op
+    on its own). Targets (``augcli.targets``) follow the same runs, so boxes and
+    masks move with the very matrix the pixels get."""
     run: list[AppliedOp] = []
     kind = None
     for op in ops:
@@ -36,9 +46,18 @@ def apply(img: np.ndarray, ops: Iterable[AppliedOp]) -> np.ndarray:
         if run and mine is not None and mine == kind and (kind == "point" or _fusable(run, op)):
             run.append(op)
             continue
-        img = _apply_run(img, run, kind)
+        if run:
+            yield kind, run
         run, kind = [op], mine
-    return _apply_run(img, run, kind)
+    if run:
+        yield kind, run
+
+
+def run_geometry(run: list[AppliedOp], size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int], bool]:
+    """An affine run's forward map (``fused_matrix``), its output size, and
+    whether it is exact (flips, quarter turns, crops only)."""
+    matrix, size = fused_matrix(run, size)
+    return matrix, size, all(lookup(op.op).exact for op in run)
 
 
 def _kind(spec: OpSpec) -> str | None:

@@ -114,7 +114,7 @@ class Augmenter:
 
     def __call__(self, image: Any, *, key: str | None = None, copy: int = 1, epoch: int | None = None,
                  rng: np.random.Generator | None = None, layout: str | None = None,
-                 label: str | None = None) -> tuple[Any, dict]:
+                 label: str | None = None, boxes: Any = None, classes: Any = None, mask: Any = None) -> tuple:
         """Augment one image; return it (same type, dtype and number of dimensions)
         and its record.
 
@@ -144,6 +144,14 @@ class Augmenter:
             The image's class, for the recipe's per-class rules (``classes:``);
             by default the class folder in ``key``, as ``expand`` reads it
             (``cat/x.jpg`` and ``train/cat/x.jpg`` are class ``cat``).
+        boxes, classes, mask : optional
+            Annotations that move with the pixels, as ``expand`` moves a labelled
+            dataset's: ``boxes`` (n, 4) [x0, y0, x1, y1] in pixels (edges: [0, 0,
+            w, h] is the whole image), ``classes`` (n,) integers (default 0), and
+            ``mask`` an (h, w) uint8/uint16 label map. Given any of them, the call
+            returns ``(image, labels, record)``: ``labels`` holds ``boxes``,
+            ``classes`` (clipped, dropped under the recipe's ``labels:`` rules) and
+            ``mask``; ``record["labels"]`` counts kept / clipped / dropped.
 
         Returns
         -------
@@ -168,6 +176,9 @@ class Augmenter:
             ops, seed, attempt = draws(self.seed, key, [copy], steps, size_of(working))[copy]  # as expand draws it
         else:
             ops = sample(steps, rng, size_of(working))
+        labels = None
+        if boxes is not None or mask is not None:
+            ops, labels = self._labels(size_of(working), ops, steps, boxes, classes, mask, key, copy, epoch)
         try:
             out = augment(working, ops, Encoding.of(self.recipe.output), self.max_pixels)
         except (ValueError, ZeroDivisionError, OSError, np.linalg.LinAlgError) as exc:
@@ -182,6 +193,9 @@ class Augmenter:
         record.update(seed=seed, ops=[op.to_json() for op in ops])
         if attempt:
             record["attempt"] = attempt
+        if labels is not None:
+            labels, record["labels"] = labels
+            return give_back(out, image), labels, record
         return give_back(out, image), record
 
     def _steps(self, label: str | None, variant: str | None) -> tuple:
@@ -195,6 +209,31 @@ class Augmenter:
             return steps_for(self.recipe, label or "", variant)
         except (KeyError, StopIteration):
             raise ValueError(f"class {label!r} leaves out variant {variant!r} (classes.{label}.exclude)") from None
+
+    def _labels(self, size, ops, steps, boxes, classes, mask, key, copy, epoch):
+        """The ops kept (``on_empty: redraw`` as expand redraws, for a keyed call)
+        and the moved annotations with their counts."""
+        from .label_rules import LabelRules
+        from .labelled import redraw_rng, settle
+        from .targets import Targets
+
+        boxes = np.zeros((0, 4)) if boxes is None else np.asarray(boxes, float).reshape(-1, 4)
+        classes = np.zeros(len(boxes), int) if classes is None else np.asarray(classes).reshape(-1)
+        if len(classes) != len(boxes):
+            raise ValueError(f"{len(classes)} classes for {len(boxes)} boxes")
+        if mask is not None:
+            mask = np.asarray(mask)
+            if mask.shape != (size[1], size[0]) or mask.dtype not in (np.uint8, np.uint16):
+                raise ValueError(f"mask is {mask.dtype} {mask.shape}; expected uint8 or uint16 of shape "
+                                 f"{(size[1], size[0])}")
+        targets = Targets(tuple(size), tuple(int(c) for c in classes), boxes, mask=mask)
+        rules = self.recipe.labels or LabelRules()
+        redraw = None
+        if key is not None:  # keyed as expand keys it: the same redraws
+            redraw = lambda attempt: sample(steps, redraw_rng(self.seed, key, copy, attempt, epoch), size)  # noqa: E731
+        ops, moved, counts, attempt = settle(targets, ops, Encoding.of(self.recipe.output), rules, redraw)
+        counts = {"objects": counts, **({"attempt": attempt} if attempt > 1 else {})}
+        return ops, ({"boxes": moved.boxes, "classes": np.array(moved.classes, int), "mask": moved.mask}, counts)
 
     def _generator(self, key: Any, copy: int, epoch: int | None, rng: Any) -> tuple[np.random.Generator, int | None]:
         """The generator to draw from and the number that names its seed (None for

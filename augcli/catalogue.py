@@ -220,6 +220,8 @@ def json_schema() -> dict[str, Any]:
                     "exclude": {"type": "array", "items": {"enum": sorted(ops)}},
                     "copies": _fixed_schema(envelope.COPIES),
                     "pipeline": steps}}},
+            "labels": {"type": "object", "additionalProperties": False,  # annotated layouts
+                       "properties": {param.name: _fixed_schema(param) for param in envelope.LABELS}},
         },
         "allOf": _exclusions(),
         "$defs": {"step": {"anyOf": step_options}},

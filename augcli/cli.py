@@ -176,8 +176,11 @@ def _existing_tree(ctx: click.Context, param: click.Parameter, value: str | None
               help="Comma-separated splits to augment in a train/val/test layout; others are copied "
                    "[default: train].")
 @_storage_options
+@click.option("--layout", type=click.Choice(["folders", "yolo", "coco", "masks"]),
+              help="SRC's layout: class folders, or a detection/segmentation dataset whose boxes and masks move "
+                   "with the pixels [default: detected from SRC].")
 def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, scheduler, resume, prune, overwrite, dry_run,
-           strict, quiet, verbose, max_pixels, augment_splits, storage_options):
+           strict, quiet, verbose, max_pixels, augment_splits, storage_options, layout):
     """Write an augmented copy of the image tree SRC into OUT.
 
     SRC holds one folder per class (SRC/cat/*.jpg), optionally under
@@ -209,8 +212,8 @@ def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, schedule
             src, out, recipe, copies=copies, seed=seed, balance=balance, jobs=jobs, backend=backend, scheduler=scheduler,
             resume=resume, prune=prune,
             overwrite=overwrite, dry_run=dry_run, max_pixels=max_pixels,
-            augment_splits=_splits(augment_splits), on_start=progress.start, on_progress=progress.update,
-            storage_options=storage_options,
+            augment_splits=_splits(augment_splits), layout=layout, on_start=progress.start,
+            on_progress=progress.update, storage_options=storage_options,
         )
     finally:
         progress.close()
@@ -324,7 +327,9 @@ def validate(recipe_path, max_pixels):
 @click.option("--from", "from_out", type=click.Path(exists=True, file_okay=False),
               help="Draw the sheet from an existing output folder's manifest instead of a recipe.")
 @_storage_options
-def preview(src, recipe_path, out_path, images, variants, seed, from_out, storage_options):
+@click.option("--layout", type=click.Choice(["folders", "yolo", "coco", "masks"]),
+              help="SRC's layout (as expand's); boxes and masks are drawn on the tiles [default: detected].")
+def preview(src, recipe_path, out_path, images, variants, seed, from_out, storage_options, layout):
     """Write a contact sheet PNG: one row per sampled image, the original first,
     then augmentations exactly as expand would write them, each labelled with
     the ops that fired.
@@ -348,7 +353,7 @@ def preview(src, recipe_path, out_path, images, variants, seed, from_out, storag
         rows = rows_from_output(from_out, images=images, variants=variants, seed=seed or 0)
     else:
         rows = preview_rows(tree_of(src, storage_options), _load_recipe(recipe_path), images=images,
-                            variants=variants, seed=seed)
+                            variants=variants, seed=seed, layout=layout)
     if not rows:
         raise UsageError("no images to preview (no usable images in the augmented split)")
     save_sheet(sheet(rows), out_path, storage_options)

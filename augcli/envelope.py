@@ -7,6 +7,7 @@ and an editor cannot disagree (``tests/test_grammar_agreement.py``).
 """
 from __future__ import annotations
 
+from .label_rules import ON_EMPTY
 from .limits import MAX_BALANCE, MAX_COPIES, MAX_SEED
 from .ops.spec import Param
 
@@ -39,8 +40,17 @@ COMPOSITIONS = {"one_of": ("of", "p"), "some_of": ("n", "of", "p"), "sequence": 
                 "random_order": ("of", "p")}
 SOME_OF_N = Param("n", "int", None, 0, doc="how many of its steps: an integer, a range [lo, hi] or a choice")
 
+# annotated layouts (augcli.layouts): what happens to objects the geometry pushes out, the mask's fill
+LABELS = (
+    Param("min_visibility", "float", 0.0, 0, 1, doc="drop a box less than this fraction of which is left in the frame"),
+    Param("min_size", "float", 1.0, 0, 100000, doc="drop a box whose visible part is narrower or lower than this (px)"),
+    Param("on_empty", "enum", "keep", choices=ON_EMPTY, doc="an output that lost every object: keep, redraw or skip"),
+    Param("ignore_index", "int", 0, 0, 65535, doc="the mask value where the border brings pixels in"),
+)
+LABELS_KEYS = tuple(p.name for p in LABELS)
+
 TOP_KEYS = ("version", "copies", "seed", "include_originals", "distinct", "output", "pipeline", "variants", "keras",
-            "balance", "classes")
+            "balance", "classes", "labels")
 # where the steps come from: exactly one of these
 STEP_SOURCES = ("pipeline", "variants", "keras")
 NO_STEPS = "the recipe needs a pipeline (applied to each of copies outputs) or variants"

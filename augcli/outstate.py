@@ -83,7 +83,13 @@ def clear_previous_output(out: OutDir) -> None:
     images, records and temp files), leaving anything else alone. Nothing is
     reached through a link (``OutDir.remove``)."""
     # past corrupt lines too: --overwrite is how a damaged OUT is started again
-    removed = [record.path for record in read_records(Path(out.path) / MANIFEST, on_error=lambda error: None)]
+    removed = []
+    for record in read_records(Path(out.path) / MANIFEST, on_error=lambda error: None):
+        removed.append(record.path)
+        if isinstance(record.labels, dict) and isinstance(record.labels.get("path"), str):
+            removed.append(record.labels["path"])  # an annotated run's label file
+    run = read_run_record(Path(out.path))  # and what it wrote once (data.yaml, COCO's JSON)
+    removed += [path for path in ((run.extra.get("layout_files") or {}) if run else {}) if isinstance(path, str)]
     removed = [path for path in removed if out.remove(path)]
     for name in META_FILES:
         out.remove(name)

@@ -23,6 +23,7 @@ import yaml
 from . import envelope
 from .envelope import FIT_MODES, OUTPUT_FORMATS  # noqa: F401  (where callers have found them)
 from .errors import Problem, RecipeError, UsageError
+from .label_rules import LabelRules
 from .limits import DEFAULT_MAX_PIXELS, MAX_BALANCE, MAX_DEPTH, MAX_EXPANDED_CHARS, MAX_RECIPE_BYTES, MAX_VALUES
 from .ops.spec import Choice, Fixed, Uniform, close_match
 from .recipe_model import (COMPOSITION_DOCS, COMPOSITIONS, Balance, ClassOutcome, ClassRule, OneOf,  # noqa: F401
@@ -46,6 +47,7 @@ class Recipe:
     variants: tuple[tuple[str, tuple[Step, ...]], ...] = ()
     classes: tuple[tuple[str, ClassRule], ...] = ()
     balance: Balance | None = None
+    labels: LabelRules | None = None  # annotated layouts: box and mask rules (None: the defaults)
     name: str = field(default="<recipe>", compare=False)
     lines: dict = field(default_factory=dict, compare=False, repr=False)  # recipe path -> line, for messages
     # not part of the normalised recipe or its hash: they change no pixel
@@ -164,6 +166,8 @@ class Recipe:
             plain["balance"] = self.balance.to_plain()
         if self.classes:
             plain["classes"] = {name: rule.to_plain() for name, rule in self.classes}
+        if self.labels is not None:
+            plain["labels"] = self.labels.to_plain()
         return plain
 
     def notices(self) -> list[str]:

@@ -12,6 +12,7 @@ from typing import Any
 from . import envelope
 from .envelope import COMPOSITIONS as _COMPOSITION_KEYS
 from .errors import Problem
+from .label_rules import LabelRules
 from .names import FOREIGN_PARAMS, TRAINING_TIME_OPS, pointer
 from .ops import REGISTRY, lookup, suggest
 from .ops.spec import Choice, Fixed, Param, Value, close_match, show
@@ -111,6 +112,8 @@ class Parser:
             fields["balance"] = self.balance(data["balance"], "balance")
         if "classes" in data:
             fields["classes"] = self.classes(data["classes"], "classes")
+        if "labels" in data:
+            fields["labels"] = self.labels(data["labels"], "labels")
         if not has_variants:  # (a keras block is a one-step pipeline)
             self.identical_copies(data, fields)
         return fields
@@ -185,6 +188,16 @@ class Parser:
             pipeline = self.steps(rule["pipeline"], f"{sub}.pipeline") if "pipeline" in rule else None
             rules.append((str(label), ClassRule(tuple(map(str, exclude)), copies, pipeline)))
         return tuple(rules)
+
+    def labels(self, data: Any, path: str) -> LabelRules:
+        """``labels:`` (annotated layouts): rules for boxes that leave the frame, the mask fill."""
+        keys = envelope.LABELS_KEYS
+        if not isinstance(data, dict):
+            self.problem(path, f"labels is a mapping ({', '.join(keys)}), found {show(data)}")
+            return LabelRules()
+        self.unknown_keys(data, keys, path, "a labels key")
+        return LabelRules(**{param.name: self.fixed(param, data.get(param.name, param.default), f"{path}.{param.name}")
+                             for param in envelope.LABELS})
 
     def output(self, data: Any, path: str) -> Output:
         keys = envelope.OUTPUT_KEYS

@@ -29,6 +29,7 @@ from pathlib import Path
 from .errors import UsageError
 from .manifest import (MANIFEST, SKIPPED, ManifestError, ManifestRecord, RunRecord, SkipRecord, dumps, read_records,
                        read_skips, repair_torn_tail)
+from .layouts import label_digest
 from .outdir import OutDir
 from .drawing import Drawings, changed_keys, normalised, recorded_recipe
 from .plan import Plan, Target
@@ -98,6 +99,7 @@ def take_stock(out: OutDir, plan: Plan, found: Scan, src: Path, previous: RunRec
     check_removal(resumed, previous, src, len(records), shown, prune)
     if resumed.stale or resumed.dropped_skips:
         removed = [r.path for r in resumed.stale if out.remove(r.path)]
+        removed += [r.labels["path"] for r in resumed.stale if (r.labels or {}).get("path") and out.remove(r.labels["path"])]
         out.write(MANIFEST, "".join(dumps(r) + "\n" for r in resumed.done).encode("utf-8"))
         if resumed.skips:
             out.write(SKIPPED, "".join(dumps(s) + "\n" for s in resumed.skips).encode("utf-8"))
@@ -168,6 +170,7 @@ def reconcile(plan: Plan, found: Scan, out: OutDir, src: Path, records: list[Man
 
     claims = Counter(r.path for r in records)
     current = {}  # path -> the record this plan would write there, unchanged source
+    labels_now = _label_hashes(src, plan, recorded & now, jobs)
     planned = set()  # the paths records claim that this plan writes
     for task in plan.tasks():  # streamed: only the targets records claim are kept
         digest = hashes.get(task.source.relpath)
@@ -180,7 +183,8 @@ def reconcile(plan: Plan, found: Scan, out: OutDir, src: Path, records: list[Man
     for record in records:
         wanted = current.get(record.path)
         ok = (wanted is not None and _same(record, *wanted) and out.is_file(record.path)
-              and (drawings is None or drawings.same(wanted[0], record.kind, record.variant)))
+              and (drawings is None or drawings.same(wanted[0], record.kind, record.variant))
+              and _same_labels(record, labels_now.get(record.source), out))
         (done if ok else stale).append(record)
 
     kept_skips, seen = [], set()
@@ -193,6 +197,8 @@ def reconcile(plan: Plan, found: Scan, out: OutDir, src: Path, records: list[Man
 
     hashed = records + [s for s in skips if s.source_sha256 is not None]  # old skip records carry no hash
     changed = {r.source for r in hashed if r.source in now and r.source_sha256 != hashes.get(r.source)}
+    changed |= {r.source for r in records if r.source in now and r.labels is not None
+                and r.labels.get("source_sha256") != labels_now.get(r.source)}
     changed |= {r.source for r in records if r.source in scan_skips}
     return Resumed(
         done=done, skips=kept_skips, stale=stale, dropped_skips=len(skips) - len(kept_skips),
@@ -206,6 +212,23 @@ def reconcile(plan: Plan, found: Scan, out: OutDir, src: Path, records: list[Man
 def _same(record: ManifestRecord, source: SourceImage, target: Target, digest: str | None) -> bool:
     return (record.source == source.relpath and record.kind == target.kind and record.copy == target.copy
             and record.variant == target.variant and digest is not None and record.source_sha256 == digest)
+
+
+def _label_hashes(src: Path, plan: Plan, relpaths: set[str], jobs: int) -> dict[str, str | None]:
+    """sha256 of each annotated source's labels now (``layouts.label_digest``):
+    an edited label file makes its image's outputs stale, as an edited image does."""
+    sources = [o.source for o in plan.outputs if o.source.relpath in relpaths and
+               (o.source.labels is not None or o.source.inline is not None)]
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return dict(zip((s.relpath for s in sources), pool.map(lambda s: label_digest(src, s), sources)))
+
+
+def _same_labels(record: ManifestRecord, digest: str | None, out: OutDir) -> bool:
+    """A record's labels still match the source's (and its label file is in place)."""
+    labels = record.labels or {}
+    if labels.get("source_sha256") != digest:
+        return False
+    return labels.get("path") is None or out.is_file(labels["path"])
 
 
 def _hashes(src: Path, relpaths: list[str], jobs: int) -> dict[str, str | None]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import AugcliError, UsageError
@@ -29,6 +29,8 @@ class SourceImage:
     label: str
     split: str | None
     format: str  # the content's format, from its first bytes
+    labels: str | None = None  # annotated layouts: its label file (POSIX, relative to SRC), if it has one
+    inline: str | None = None  # COCO: its annotations, as JSON text (they live in one file for all images)
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class Scan:
     ignored: tuple[str, ...]
     empty_classes: tuple[str, ...]
     splits: tuple[str, ...]  # empty for the flat layout
+    layout: str = "folders"  # folders | yolo | coco | masks (augcli.layouts)
+    meta: dict = field(default_factory=dict, compare=False)  # what the layout writes at the end (data.yaml, COCO)
 
 
 def check_src(src: str | Path) -> None:

@@ -16,6 +16,7 @@ from .manifest import MANIFEST, ManifestRecord, read_records
 
 COLUMNS = ("path", "source", "label", "split", "kind", "variant", "copy", "seed", "width", "height", "note", "ops",
            "sha256", "source_sha256")
+LABEL_COLUMNS = ("labels_path", "objects_kept", "objects_clipped", "objects_dropped", "objects_per_class")
 RECORDED_NOT_DRAWN = ("seed",)  # an op's own random seed, recorded so it replays; not a parameter to check
 
 
@@ -47,10 +48,35 @@ def to_csv(records: list[ManifestRecord]) -> str:
     seeds exact."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    labelled = any(record.labels is not None for record in records)
+    writer.writerow(COLUMNS + (LABEL_COLUMNS if labelled else ()))
     for record in records:
-        writer.writerow([_cell(short_ops(record.ops) if c == "ops" else getattr(record, c)) for c in COLUMNS])
+        row = [_cell(short_ops(record.ops) if c == "ops" else getattr(record, c)) for c in COLUMNS]
+        if labelled:
+            labels = record.labels or {}
+            objects = labels.get("objects") or {}
+            row += [_cell(labels.get("path")), *(objects.get(k) for k in ("kept", "clipped", "dropped")),
+                    " ".join(f"{k}={v}" for k, v in (labels.get("classes") or {}).items())]
+        writer.writerow(row)
     return buffer.getvalue()
+
+
+def _objects(records: list[ManifestRecord]) -> dict | None:
+    """Annotated layouts: objects per class in the images as they came (originals,
+    copied splits) and in the augmented ones, and what the border did to them."""
+    if not any(record.labels for record in records):
+        return None
+    per_class: dict[str, Counter] = defaultdict(Counter)
+    fate: Counter = Counter()
+    for record in records:
+        labels = record.labels or {}
+        side = "augmented" if record.kind == "augmented" else "source"
+        for cls, n in (labels.get("classes") or {}).items():
+            per_class[cls][side] += n
+        if record.kind == "augmented":
+            fate.update(labels.get("objects") or {})
+    return {"classes": {k: dict(v) for k, v in sorted(per_class.items(), key=lambda kv: (len(kv[0]), kv[0]))},
+            "augmented": {k: fate.get(k, 0) for k in ("kept", "clipped", "dropped")}}
 
 
 # what makes a spreadsheet read a cell as a formula (OWASP's "CSV injection" list)
@@ -90,7 +116,7 @@ def summarise(records: list[ManifestRecord]) -> dict:
                     numbers[(op["op"], name)].append(value)
                 else:
                     values[(op["op"], name)][str(value).lower() if isinstance(value, bool) else value] += 1
-    return {
+    summary = {
         "classes": {k: {"sources": len(sources[k]), "written": sum(v.values()), **dict(v)}
                     for k, v in sorted(classes.items())},
         "augmented": augmented,
@@ -100,6 +126,10 @@ def summarise(records: list[ManifestRecord]) -> dict:
                    for (op, name), v in sorted(numbers.items()) if min(v) != max(v)},
         "values": {f"{op}.{name}": dict(c.most_common()) for (op, name), c in sorted(values.items()) if len(c) > 1},
     }
+    objects = _objects(records)
+    if objects is not None:
+        summary["objects"] = objects
+    return summary
 
 
 def to_text(summary: dict) -> str:
@@ -122,6 +152,15 @@ def to_text(summary: dict) -> str:
     if summary["values"]:
         for name, counts in summary["values"].items():
             lines.append(f"  {name:<28} " + ", ".join(f"{k}: {v}" for k, v in counts.items()))
+    if "objects" in summary:
+        objects = summary["objects"]
+        lines.append("")
+        lines.append(f"{'object class':<12}  {'in sources':>10}  {'augmented':>9}")
+        for name, row in objects["classes"].items():
+            lines.append(f"{name:<12}  {row.get('source', 0):>10}  {row.get('augmented', 0):>9}")
+        fate = objects["augmented"]
+        lines.append(f"objects in augmented images: {fate['kept']} kept, {fate['clipped']} clipped by the border, "
+                     f"{fate['dropped']} dropped (labels: min_visibility, min_size)")
     return "\n".join(lines) + "\n"
 
 

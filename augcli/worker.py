@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 
 from .distinct import draws
 from .io import Unusable, decode
+from .label_rules import LabelRules
+from .labelled import labelled_output
+from .layouts import LabelError, label_digest, layout
 from .limits import max_source_bytes
 from .manifest import ManifestRecord, SkipRecord
 from .outdir import OutDir, write_atomic
@@ -42,6 +45,8 @@ class Job:
     out: OutDir  # or a storage.outstore.RemoteOut
     seed: int
     max_pixels: int
+    layout: str = "folders"  # an annotated layout's sources carry labels (augcli.layouts)
+    labels: LabelRules = LabelRules()  # the recipe's labels: block
     parent_pid: int = field(default_factory=os.getpid)  # the process that planned the run (and holds OUT's lock)
     local_pool: bool = False  # run by that process's own pool (loky): its workers die with it
     plugins: tuple[tuple[str, str], ...] = ()  # (package, version) of each plugin the recipe uses
@@ -141,6 +146,8 @@ def process(task: Task, job: Job) -> list[ManifestRecord | SkipRecord]:
         return [_skip(source, str(exc), source_sha)]
     except Exception as exc:  # whatever else a decoder raises is this file's problem, not the run's
         return [_skip(source, f"cannot decode: {type(exc).__name__}: {exc}", source_sha)]
+    if job.layout != "folders":
+        return _annotated(task, job, data, decoded, source_sha)
     records = []
     distinct: dict | None = None  # drawn at the first distinct target, inside its try
     for target in task.targets:
@@ -186,3 +193,56 @@ def _distinct_draws(task: Task, job: Job, size) -> dict:
     (each depends on the copies before it, so they are drawn together)."""
     wanted = [t for t in task.targets if t.kind == "augmented" and t.distinct]
     return draws(job.seed, task.source.relpath, [t.copy for t in wanted], wanted[0].steps, size)
+
+
+def _annotated(task: Task, job: Job, data: bytes, decoded, source_sha: str) -> list[ManifestRecord | SkipRecord]:
+    """``process`` for a source with labels: each output writes its image, then
+    its label files, then returns its record (with ``labels``)."""
+    source = task.source
+    try:
+        targets = layout(job.layout).read(job.src, source, decoded.size)
+        label_bytes = read_inside(job.src, source.labels) if source.labels else None
+    except LabelError as exc:
+        return [_skip(source, str(exc), source_sha)]
+    except (OSError, Refused) as exc:
+        return [_skip(source, f"cannot read {source.labels}: {getattr(exc, 'strerror', None) or exc}", source_sha)]
+    label_sha = hashlib.sha256(label_bytes).hexdigest() if label_bytes is not None else label_digest(job.src, source)
+    records = []
+    distinct: dict | None = None  # as in process: drawn at the first distinct target
+    for target in task.targets:
+        seed = None
+        ops: tuple[AppliedOp, ...] = ()
+        attempt = 0
+        stage = "draw parameters"
+        try:
+            if target.kind == "augmented" and target.distinct:
+                if distinct is None:
+                    distinct = _distinct_draws(task, job, decoded.size)
+                ops, seed, attempt = distinct[target.copy]
+            elif target.kind == "augmented":
+                ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.size)
+            stage = f"augment ({', '.join(op.op for op in ops)})" if ops else "encode"
+            out = labelled_output(decoded, data, source, targets, target, ops, job.labels, job.layout, job.seed,
+                                  label_bytes, label_sha, job.max_pixels)
+        except Exception as exc:  # as in process: one source's problem, never the run's
+            what = str(exc) if isinstance(exc, TooLarge) else f"{type(exc).__name__}: {exc}"
+            return records + [_skip(source, f"cannot {stage}: {what}", source_sha)]
+        if out is None:  # labels.on_empty: skip, and every object left the frame
+            continue
+        if _orphaned():
+            os._exit(1)
+        try:
+            write_atomic(job.out, target.path, out.image)
+            for path, label in out.files:  # after the image: a record means both are in place
+                write_atomic(job.out, path, label)
+        except OSError as exc:
+            if exc.errno not in NAME_ERRORS:
+                raise
+            return records + [_skip(source, f"cannot write {target.path} in OUT: {exc.strerror or exc}", source_sha)]
+        records.append(ManifestRecord(
+            path=target.path, source=source.relpath, label=source.label, split=source.split, kind=target.kind,
+            copy=target.copy, seed=seed, ops=tuple(op.to_json() for op in out.ops), width=out.width,
+            height=out.height, sha256=hashlib.sha256(out.image).hexdigest(), source_sha256=source_sha,
+            variant=target.variant, note=out.note or None, labels=out.record,
+            extra={"attempt": attempt} if attempt else {}))
+    return records

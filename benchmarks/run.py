@@ -9,6 +9,7 @@ repetition. Reported: median images/s written, the ratio to the codec floor
 the whole process tree (parent + workers, sampled every 20 ms). albumentations
 and Augmentor run only when installed (``pip install -e '.[bench]'``).
 The Markdown table is printed and written to benchmarks/results/.
+With --annotated, the rows of annotated.py too (YOLO and mask sets, issue 24).
 """
 from __future__ import annotations
 
@@ -190,6 +191,8 @@ def main() -> None:
     parser.add_argument("--memory", action="store_true", help="also compare peak RSS on 200 vs 2000 sources")
     parser.add_argument("--scaling", action="store_true", help="also time -j 1 against -j 2 on 2000 sources")
     parser.add_argument("--no-dask", action="store_true")
+    parser.add_argument("--annotated", action="store_true",
+                        help="also time YOLO and mask sets against the same images without labels and albumentations")
     args = parser.parse_args()
     presets = args.preset or ["small"]
     # run augcli as an installed copy runs: from compiled bytecode (an editable install
@@ -236,6 +239,10 @@ def main() -> None:
     import in_memory
 
     lines += in_memory.report(reps=max(args.reps, 5)) + [""]
+    if args.annotated:  # issue 24: boxes and masks on top of the pixels (annotated.py, its own alternating runs)
+        import annotated
+
+        lines += annotated.report(reps=args.reps) + [""]
     help_s = startup(AUGCLI[:1] + ["-m", "augcli", "--help"])
     validate_s = startup(AUGCLI + ["validate", str(HERE.parent / "recipes" / "flips.yaml")])
     preset_args = "".join(f" --preset {p}" for p in presets)

@@ -112,3 +112,20 @@ def test_a_bad_or_unreachable_scheduler_is_a_usage_error_before_out_is_touched(t
     assert result.stderr.startswith("augcli: error: --scheduler") and says in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_dask_cluster_writes_the_same_labels_as_one_process(cluster, recipe, tmp_path):
+    """An annotated tree (YOLO): images, label files and data.yaml as one process writes them."""
+    address, _ = cluster
+    src = tmp_path / "yolo"
+    for i in range(6):
+        make_image(src / "images" / f"{i:02d}.jpg", (160, 120), seed=i)
+        (src / "labels").mkdir(parents=True, exist_ok=True)
+        (src / "labels" / f"{i:02d}.txt").write_text(f"{i % 3} 0.{i + 2} 0.5 0.3 0.25\n")
+    (src / "data.yaml").write_text("train: images\nnames: [a, b, c]\n")
+    assert expand(src, tmp_path / "ref", "-r", recipe, "-j", "1", "-q").returncode == 0
+    result = expand(src, tmp_path / "dask", "-r", recipe, "--backend", "dask", "--scheduler", address)
+    assert result.returncode == 0, result.stderr
+    for path in sorted((tmp_path / "ref" / "labels").iterdir()):
+        assert (tmp_path / "dask" / "labels" / path.name).read_bytes() == path.read_bytes()
+    assert len(list((tmp_path / "dask" / "labels").iterdir())) == len(list((tmp_path / "ref" / "images").iterdir()))

@@ -42,9 +42,15 @@ ACCEPTED = [
     "keras: {rotation_range: 10}\ncopies: 3",
     "pipeline: [{keras: {zoom_range: [0.8, 1.2]}}]",
     "pipeline: [{rotate: {angle: [-10, 10], p: 1}}, {brightness: {factor: {choice: [0.9, 1.1]}}}]",
+    "pipeline: [hflip]\nlabels: {min_visibility: 0.3, min_size: 2, on_empty: redraw, ignore_index: 255}",
+    "pipeline: [hflip]\nlabels: {}",
 ]
 
 REFUSED = [
+    "pipeline: [hflip]\nlabels: {min_visibility: 1.5}",
+    "pipeline: [hflip]\nlabels: {on_empty: drop}",
+    "pipeline: [hflip]\nlabels: {ignore_index: 70000}",
+    "pipeline: [hflip]\nlabels: {min_visiblity: 0.3}",
     "seed: 9223372036854775808\npipeline: [hflip]",  # the schema accepted these six
     "pipeline: [{one_of: {of: [hflip, vflip], p: 7}}]",
     "pipeline: [{some_of: {n: 3, of: [hflip, vflip]}}]",

@@ -85,7 +85,7 @@ def test_every_problem_is_reported_in_line_order():
     assert found == [
         "r.yaml:1: version: 2 is not a supported version; allowed: 1",
         "r.yaml:2: copys: 'copys' is not a recipe key; allowed: version, copies, seed, include_originals, distinct, "
-        "output, pipeline, variants, keras, balance, classes (did you mean 'copies'?)",
+        "output, pipeline, variants, keras, balance, classes, labels (did you mean 'copies'?)",
         "r.yaml:4: pipeline[0].rotat: unknown op 'rotat'; see 'augcli transforms' for the list "
         "(did you mean 'rotate'?)",
         "r.yaml:5: pipeline[1].rotate.angle: range [20, -20] has lo > hi",

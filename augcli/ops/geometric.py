@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from ..imaging import from_pil, has_alpha, hwc, mode_of, premultiplied, size_of, to_pil, to_range
+from ..imaging import from_pil, has_alpha, hwc, mode_of, opaque, premultiplied, size_of, to_pil, to_range
 from ..lazy import lazy, opencv
 from ..sizes import resolve_size, scaled
 from .registry import affine_op, register
@@ -121,7 +121,7 @@ def pillow_resize(img: np.ndarray, size, interpolation: str, box=None) -> np.nda
         return np.dstack([np.asarray(Image.fromarray(np.ascontiguousarray(work[:, :, c])).resize(
             tuple(size), resampling, box=box)) for c in range(work.shape[2])])
 
-    if has_alpha(img) and interpolation != "nearest":
+    if has_alpha(img) and interpolation != "nearest" and not opaque(img):
         # premultiplied in float (Pillow's own 8-bit RGBa loses most of a faint pixel's colour)
         return premultiplied(img, per_channel)
     if img.dtype.kind == "f":  # Pillow's F is float32; bicubic overshoots 0..1
@@ -461,12 +461,12 @@ def _cell_coordinates(edges: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray
     return cell, (np.arange(n) + 0.5 - edges[cell]) / (edges[cell + 1] - edges[cell])
 
 
-def elastic(img: np.ndarray, *, grid: int, magnitude: float, interpolation: str, seed: int, **_) -> np.ndarray:
-    """Grid distortion (Augmentor's random distortion): each cell of the output is
-    drawn from the quadrilateral between its moved corners, bilinearly across the
-    cell (Pillow's quad mesh), resampled with ``cv2.remap``. The border stays
-    put, so no fill is needed."""
-    w, h = size_of(img)
+def elastic_maps(size, *, grid: int, magnitude: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The remap grid of one elastic draw: for every output pixel, the input
+    pixel-centre coordinate it samples (float32 ``map_x``, ``map_y``, h x w).
+    Pixels and masks are remapped with it, and points moved through it
+    (``augcli.targets``), so annotations follow the very same distortion."""
+    w, h = size
     xs, ys, px, py = elastic_mesh((w, h), grid=grid, magnitude=magnitude, seed=seed)
     i, u = _cell_coordinates(xs, w)
     j, v = _cell_coordinates(ys, h)
@@ -480,8 +480,16 @@ def elastic(img: np.ndarray, *, grid: int, magnitude: float, interpolation: str,
         rows = points[:, i] * (1 - u) + points[:, i + 1] * u  # (gy + 1) x w
         return rows[j] * (1 - v) + rows[j + 1] * v - np.float32(0.5)
 
+    return across(px), across(py)
+
+
+def elastic(img: np.ndarray, *, grid: int, magnitude: float, interpolation: str, seed: int, **_) -> np.ndarray:
+    """Grid distortion (Augmentor's random distortion): each cell of the output is
+    drawn from the quadrilateral between its moved corners, bilinearly across the
+    cell (Pillow's quad mesh), resampled with ``cv2.remap``. The border stays
+    put, so no fill is needed."""
     cv2 = opencv()
-    map_x, map_y = across(px), across(py)
+    map_x, map_y = elastic_maps(size_of(img), grid=grid, magnitude=magnitude, seed=seed)
     flag = opencv_interpolation(interpolation)
     return resample(img, interpolation,
                     lambda pixels, _: cv2.remap(pixels, map_x, map_y, flag, borderMode=cv2.BORDER_REPLICATE))
