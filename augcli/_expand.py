@@ -38,7 +38,8 @@ from .outstate import check_out, clear_previous_output, is_empty, previous_run, 
 from .plan import Plan, Task, make_plan
 from .provenance import plugins_used
 from .recipe import Recipe
-from .resume import check_removal, drawings_for, previous_records, recipe_changes, reconcile, take_stock
+from .resume import (check_removal, drawings_for, previous_records, recipe_changes, reconcile, source_of,
+                     take_stock)
 from .label_rules import LabelRules
 from .layouts import check_annotated, finish_layout, scan  # SRC in its layout (class folders or annotated)
 from .scan import OutIdentity, Scan, check_separate, check_src
@@ -243,7 +244,7 @@ def expand(
         return expand_stored(src, out, recipe, jobs=jobs, backend=backend, scheduler=scheduler, resume=resume,
                              overwrite=overwrite, dry_run=dry_run, max_pixels=max_pixels,
                              augment_splits=augment_splits, on_progress=on_progress, on_start=on_start,
-                             storage_options=storage_options, started=started)
+                             storage_options=storage_options, started=started, prune=prune)
     src, out = local_path(str(src)), local_path(str(out))  # file:// URLs are local paths
     src_path, out_path = Path(src), Path(out)
     with _before_writing():
@@ -374,7 +375,7 @@ class _Run:
             summary.src_changes, summary.recipe_changes = resumed.describe(), tuple(resumed.recipe_changes)
             summary.removed, summary.redone = len(resumed.gone), len(resumed.redone)
             # a recipe edit or a moved SRC that changes no output still gets recorded
-            recorded = not resumed.recipe_changes and previous.source in (None, str(self.src.resolve()))
+            recorded = not resumed.recipe_changes and previous.source in (None, source_of(self.src))
             if (previous.status == "complete" and first is None and not resumed.stale
                     and not resumed.dropped_skips and recorded):
                 summary.up_to_date = True  # skips still count: --strict still fails
@@ -482,7 +483,7 @@ class _Run:
             tool="augcli", version=__version__, engine=engine(), engine_fingerprint=fingerprint(),
             recipe=self.recipe.to_plain(),
             recipe_sha256=self.recipe.sha256, training_time_arguments=self.recipe.training_time_arguments(),
-            seed=self.recipe.effective_seed, source=str(self.src.resolve() if isinstance(self.src, Path) else self.src),
+            seed=self.recipe.effective_seed, source=source_of(self.src),
             started=previous.started if previous and previous.started is not None else _now(),
             finished=None, status="running",
             counts=Counts(sources=len(self.found.sources), written=written, skipped=skipped,

@@ -187,7 +187,7 @@ def expand(src, out, recipe_path, copies, seed, balance, jobs, backend, schedule
     train/ val/ test/. OUT gets the same tree with the originals and the
     augmented copies, plus augcli.json, manifest.jsonl and skipped.jsonl.
     SRC is never modified. SRC and OUT may be URLs (s3://bucket/data,
-    gs://, az://) with pip install 'augcli[cloud]'.
+    gs://, az://) with the cloud extra (pip install -e '.[cloud]' in the checkout).
 
     \b
     Examples:

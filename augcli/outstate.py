@@ -53,13 +53,14 @@ def previous_run(out: Path, recipe: Recipe, resume: bool, overwrite: bool) -> Ru
 
 
 def _check_resumable(out: Path, recipe: Recipe) -> RunRecord:
-    return check_resumable(out, read_run_record(out), recipe)
+    return check_resumable(out, read_run_record(out), recipe, recipe.effective_seed)
 
 
-def check_resumable(out, record: RunRecord | None, recipe: Recipe) -> RunRecord:
-    """``record`` (OUT's ``augcli.json``, None when missing) if ``--resume`` can
-    go on from it. A recipe or seed edit is followed (``resume``: outputs it
-    changes are redone); what cannot be followed is refused, naming what differs."""
+def check_resumable(out, record: RunRecord | None, recipe: Recipe, seed: int) -> RunRecord:
+    """``record`` (OUT's ``augcli.json``, None when missing) if ``--resume`` may
+    go on from it with ``recipe``. A recipe or seed edit is followed (``resume``:
+    outputs it changes are redone); what cannot be followed is refused, naming
+    what differs."""
     if record is None:
         raise UsageError(f"--resume: {out} is not empty and has no {RUN_FILE}, so it is not an augcli output")
     if record.recipe_sha256 != recipe.sha256 and (models := changed_models(record.recipe, recipe)):

@@ -126,6 +126,11 @@ def recipe_changes(previous: RunRecord, recipe: Recipe) -> list[str]:
     return changed_keys(previous.recipe, recipe.to_plain(), previous.seed, recipe.effective_seed)
 
 
+def source_of(src) -> str:
+    """SRC as ``augcli.json`` records it: a local folder resolved, a store by its URL."""
+    return str(src.resolve()) if isinstance(src, Path) else str(src)
+
+
 MOST = 0.5  # a resume that would remove more than this share of OUT's outputs asks for --prune
 
 
@@ -135,10 +140,9 @@ def check_removal(resumed: Resumed, previous: RunRecord, src: Path, total: int, 
     if prune:
         return
     gone = resumed.gone
-    here = str(src.resolve()) if isinstance(src, Path) else str(src)  # a URL names itself
-    other_src = previous.source is not None and previous.source != here
+    other_src = previous.source is not None and previous.source != source_of(src)
     if other_src and (gone or resumed.redone):
-        why = f"{shown} was made from {previous.source}, not {here}"
+        why = f"{shown} was made from {previous.source}, not {source_of(src)}"
     elif gone and len(gone) > MOST * total:
         why = f"most of {shown} would go"
     else:

@@ -106,8 +106,8 @@ def test_a_source_too_large_for_memory_is_skipped_not_a_memory_error(tmp_path, r
 # -- one validation for every door -------------------------------------------------------
 
 BAD = [  # (keyword, value, what the line says is allowed)
-    ("copies", -3, "a whole number from 1 to 100,000"),
-    ("copies", 10**6, "a whole number from 1 to 100,000"),
+    ("copies", -3, "a whole number from 0 to 100,000"),
+    ("copies", 10**6, "a whole number from 0 to 100,000"),
     ("seed", -1, "a whole number from 0 to 9,223,372,036,854,775,807"),
     ("seed", 2**80, "a whole number from 0 to 9,223,372,036,854,775,807"),
     ("balance", "maxx", "'max' or a whole number of images per class from 1 to 1,000,000"),

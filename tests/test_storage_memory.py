@@ -61,7 +61,7 @@ def test_a_url_without_the_cloud_extra_is_a_usage_error_naming_it(run, recipe, t
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "fsspec" else real(name, *a))
     result = run("expand", "s3://bucket/data", tmp_path / "out", "--recipe", recipe)
     assert result.exit_code == 2
-    assert "augcli[cloud]" in result.output and "s3://bucket/data" in result.output
+    assert "pip install -e '.[cloud]'" in result.output and "s3://bucket/data" in result.output
     assert not (tmp_path / "out").exists()  # nothing touched
 
 

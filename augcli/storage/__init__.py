@@ -27,7 +27,7 @@ from urllib.parse import unquote, urlsplit
 
 from ..errors import UsageError
 
-CLOUD_EXTRA = "pip install 'augcli[cloud]'"
+CLOUD_EXTRA = "pip install -e '.[cloud]' in the augcli checkout (or the wheel with [cloud])"
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _LOCAL_SCHEMES = ("file", "local")
 

@@ -35,7 +35,7 @@ from .store import Store
 def expand_stored(src, out, recipe: Recipe, *, jobs=None, backend="loky", scheduler=None, resume=False,
                   overwrite=False, dry_run=False, max_pixels, augment_splits=None,
                   on_progress: Callable[[int], None] | None = None, on_start: Callable[[int], None] | None = None,
-                  storage_options: dict | None = None, started: float | None = None) -> Summary:
+                  storage_options: dict | None = None, started: float | None = None, prune: bool = False) -> Summary:
     """``augcli.expand`` with SRC and/or OUT as URLs (or ``Store``), its arguments
     and recipe already checked by ``expand``."""
     started = time.perf_counter() if started is None else started
@@ -73,7 +73,7 @@ def expand_stored(src, out, recipe: Recipe, *, jobs=None, backend="loky", schedu
             kind = _Run if isinstance(out_tree, str) else _StoredRun
             src_arg = Path(src_tree) if isinstance(src_tree, str) else src_tree
             run = kind(src_arg, out_dir, shown, recipe, found, workers)
-            tasks = run.prepare(plan, previous, overwrite, summary)
+            tasks = run.prepare(plan, previous, overwrite, summary, prune)
             if tasks is not None:
                 job_src = str(Path(src_tree).resolve()) if isinstance(src_tree, str) else src_tree
                 job = Job(job_src, run.out, recipe.effective_seed, max_pixels, local_pool=backend == "loky",
@@ -200,9 +200,9 @@ class _StoredRun(_Run):
         done, skipped = _previous_records(store, repair=True)
         resumed = reconcile(plan, self.found, _Listed(set(store.files())), self.src, done, skipped,
                             finished=previous.status == "complete", jobs=self.jobs,
-                            drawings=drawings_for(previous, self.recipe))
+                            drawings=drawings_for(previous, self.recipe))  # recipe edits followed here too
         resumed.recipe_changes = recipe_changes(previous, self.recipe)
-        check_removal(resumed, previous, self.src, len(done), self.shown, prune)
+        check_removal(resumed, previous, self.src, len(done), str(store), prune)
         if resumed.stale or resumed.dropped_skips:
             for record in resumed.stale:
                 store.remove(record.path)
