@@ -135,7 +135,7 @@ def _previous_run(out, recipe: Recipe, resume: bool, overwrite: bool) -> RunReco
     if not any(name != LOCK_FILE for name in names):
         return None
     if resume:
-        return check_resumable(out, run_record(out), recipe, recipe.effective_seed)
+        return check_resumable(out, run_record(out), recipe)
     if overwrite and run_record(out) is None:
         raise UsageError(f"--overwrite: {out} has no augcli.json; augcli only overwrites its own output")
     if not overwrite:
