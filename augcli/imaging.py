@@ -143,6 +143,13 @@ def has_alpha(arr: np.ndarray) -> bool:
     return arr.shape[2] in (2, 4)
 
 
+def opaque(arr: np.ndarray) -> bool:
+    """Whether ``arr`` has alpha and every pixel is fully opaque: weighting by
+    alpha then changes nothing, so ops take the path of colour without alpha
+    and an opaque RGBA image gets exactly the bytes of its RGB twin."""
+    return has_alpha(arr) and bool((arr[:, :, -1] == 255).all())
+
+
 def dtype_of(mode: str) -> np.dtype:
     return np.dtype(_DTYPES.get(mode, "uint8"))
 

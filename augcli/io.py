@@ -98,7 +98,7 @@ def sniff(head: bytes) -> str | None:
 
 @dataclass(frozen=True)
 class Decoded:
-    image: np.ndarray  # a working array (augcli.imaging), read-only
+    image: np.ndarray  # a working array (augcli.imaging); no kernel writes into it
     format: str
     rotated: bool  # EXIF orientation changed the pixels
     icc_profile: bytes | None
@@ -133,10 +133,10 @@ def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decoded:
                 raise Unusable(f"{width}x{height} is {width * height:,} pixels, over the limit of "
                                f"{max_pixels:,} (--max-pixels); likely a decompression bomb")
             fmt = img.format
-            if fmt == "JPEG" and img.mode in ("RGB", "L"):
-                pixels = _opencv_jpeg_pixels(data, img)
-                if pixels is not None:
-                    return Decoded(pixels, fmt, False, img.info.get("icc_profile"))
+            # Pillow decodes, OpenCV could in half the time (the same libjpeg-turbo, the
+            # same pixels for sound files), but it accepts JPEGs Pillow refuses as broken
+            # and prints libjpeg's warnings on the terminal: a corrupt source would be
+            # augmented instead of skipped with its reason
             img.seek(0)
             img.load()
             icc = img.info.get("icc_profile")
@@ -152,22 +152,6 @@ def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decoded:
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, ZeroDivisionError) as exc:
         reason = str(exc).strip() or type(exc).__name__
         raise Unusable(f"cannot decode: {reason}") from None
-
-
-def _opencv_jpeg_pixels(data: bytes, img: Image.Image) -> np.ndarray | None:
-    """An upright RGB or grey JPEG decoded by OpenCV (the same libjpeg-turbo as
-    Pillow's, the same pixels, ``test_opencv_decodes_jpegs_as_pillow_does``, in
-    about half the time and straight into an array), or None: for anything
-    else (an EXIF orientation to apply, CMYK, a file OpenCV refuses, such as a
-    truncated one) Pillow decodes, with its own errors."""
-    if img.getexif().get(0x0112, 1) not in (1, None):
-        return None
-    cv2 = opencv()
-    flag = cv2.IMREAD_COLOR_RGB if img.mode == "RGB" else cv2.IMREAD_GRAYSCALE
-    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), flag | cv2.IMREAD_IGNORE_ORIENTATION)
-    if pixels is None or pixels.shape[:2] != (img.height, img.width):
-        return None
-    return pixels[:, :, None] if pixels.ndim == 2 else pixels
 
 
 # What each output format can hold; anything else is converted, with a note.

@@ -467,18 +467,14 @@ def checked_lines(handle, path: Path | str, fields: dict, on_error: Callable[[Ma
 def repair_torn_tail(path: Path) -> None:
     """Cut a torn last line (a kill mid-append) off a JSON-lines file, so that
     appending goes on from a complete line. Only a regular file is touched
-    (a link or a FIFO is left for the reader to refuse)."""
+    (a link or a FIFO is left for the reader to refuse), and only one of
+    augcli's own: a hard link to it (a ``cp -al`` snapshot) keeps its bytes."""
     path = Path(path)
     try:
         if not stat.S_ISREG(os.lstat(path).st_mode):
             return
-        folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:  # cut in a file of augcli's own: a hard link (a cp -al snapshot) keeps its bytes
-            break_link(folder, path.name)
-        finally:
-            os.close(folder)
-        # the file itself, never a link's target
-        with open(path, "r+b", opener=lambda name, flags: os.open(name, flags | os.O_NOFOLLOW)) as handle:
+        # the file itself, never a link's target; read only, until a cut is needed
+        with open(path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NOFOLLOW)) as handle:
             size = handle.seek(0, os.SEEK_END)
             position = size
             while position > 0:  # back to the last newline, a block at a time
@@ -490,8 +486,18 @@ def repair_torn_tail(path: Path) -> None:
                     position = position - step + newline + 1
                     break
                 position -= step
-            if position != size:
-                handle.truncate(position)
+        if position == size:
+            return
+        folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            break_link(folder, path.name)
+            fd = os.open(path.name, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder)
+            try:
+                os.ftruncate(fd, position)
+            finally:
+                os.close(fd)
+        finally:
+            os.close(folder)
     except FileNotFoundError:
         pass
 

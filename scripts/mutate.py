@@ -147,11 +147,16 @@ MUTANTS = (
     Mutant("p-inclusive", "augcli/sampling.py", "if not rng.random() < step.p:", "if not rng.random() <= step.p:",
            "p: 0 fires when the generator draws 0.0"),
     Mutant("seed-ignores-path", "augcli/sampling.py",
-           "return np.random.SeedSequence(seed, spawn_key=(stable_hash(relpath), copy, *epochs))",
-           "return np.random.SeedSequence(seed, spawn_key=(copy, *epochs))",
+           "return np.random.SeedSequence(seed, spawn_key=(stable_hash(relpath), copy, *extra))",
+           "return np.random.SeedSequence(seed, spawn_key=(copy, *extra))",
            "every source's copy n draws the same parameters"),
-    Mutant("seed-by-position", "augcli/worker.py", "draw(job.seed, source.relpath, target.copy,",
-           "draw(job.seed, source.relpath, len(records),",
+    Mutant("seed-by-position", "augcli/worker.py",
+           "draw(job.seed, source.relpath, target.copy, target.steps, decoded.size)\n"
+           "            stage = f\"augment ({', '.join(op.op for op in ops)})\" if ops else \"encode\"\n"
+           "            out_bytes",
+           "draw(job.seed, source.relpath, len(records), target.steps, decoded.size)\n"
+           "            stage = f\"augment ({', '.join(op.op for op in ops)})\" if ops else \"encode\"\n"
+           "            out_bytes",
            "seeds keyed by position among the task's outputs, not by copy"),
     Mutant("some-of-order", "augcli/sampling.py", "picked = sorted(rng.choice(len(step.steps), size=n, replace=False).tolist())",
            "picked = list(rng.choice(len(step.steps), size=n, replace=False).tolist())",
@@ -194,6 +199,8 @@ MUTANTS = (
            "            raise\n\n\ndef replace_file", "a write that fails midway leaves its temporary file"),
     Mutant("append-through-hard-link", "augcli/outdir.py", "            break_link(root, name)\n", "",
            "--resume appends to a manifest a cp -al snapshot shares"),
+    Mutant("cut-through-hard-link", "augcli/manifest.py", "            break_link(folder, path.name)\n", "",
+           "--resume cuts a torn line off a manifest a cp -al snapshot shares"),
     Mutant("lock-written-through", "augcli/outdir.py", "            fresh = _fresh_lock(root)",
            "            os.close(os.open(LOCK_FILE, os.O_WRONLY | os.O_TRUNC, dir_fd=root))\n"
            "            fresh = _fresh_lock(root)", "a lock file hard-linked to a source image is truncated"),
@@ -208,7 +215,7 @@ MUTANTS = (
            "output.quality is ignored for a JPEG that carries a colour profile", tests=("tests/test_encoding.py",)),
     Mutant("icc-dropped", "augcli/io.py", 'options["icc_profile"] = icc_profile', "pass",
            "the source's colour profile is not written"),
-    Mutant("torn-line-kept", "augcli/manifest.py", "if position != size:", "if False:",
+    Mutant("torn-line-kept", "augcli/manifest.py", "        if position == size:\n            return", "        return",
            "--resume appends after a torn last manifest line"),
     Mutant("resume-redoes-done", "augcli/plan.py", "tuple(t for t in task.targets if t.path not in done_paths)",
            "tuple(task.targets)", "--resume writes (and records) finished images again"),
@@ -250,7 +257,7 @@ RECIPES = ("tests/test_composition_p_range.py", "tests/test_grammar_agreement.py
            "tests/test_recipe_properties.py",
            "tests/test_catalogue.py", "tests/test_dataset.py", "tests/test_expand.py", "tests/test_cli.py")
 RUNS = ("tests/test_atomic_write.py", "tests/test_out_tree.py", "tests/test_output_names.py", "tests/test_originals.py",
-        "tests/test_encoding.py", "tests/test_decode.py", "tests/test_resume_repair.py", "tests/test_sampling_contract.py",
+        "tests/test_encoding.py", "tests/test_resume_repair.py", "tests/test_sampling_contract.py",
         "tests/test_expand.py", "tests/test_inputs.py", "tests/test_dataset.py",
         "tests/test_preview_verify_replay.py", "tests/test_records.py", "tests/test_cli.py", "tests/test_runs.py")
 TESTS = {
@@ -272,7 +279,7 @@ TESTS = {
     "augcli/worker.py": RUNS,
     "augcli/io.py": RUNS,
     "augcli/outdir.py": ("tests/test_inode_identity.py",) + RUNS,
-    "augcli/manifest.py": ("tests/test_tampered_manifest.py",) + RUNS,
+    "augcli/manifest.py": ("tests/test_tampered_manifest.py", "tests/test_inode_identity.py") + RUNS,
     "augcli/_expand.py": RUNS,
     "augcli/outstate.py": RUNS,
     "augcli/render.py": ("tests/test_preview_verify_replay.py",) + RUNS,

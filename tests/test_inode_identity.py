@@ -149,13 +149,15 @@ def _snapshot_by_links(out: Path, snap: Path) -> None:
             os.link(path, dest)
 
 
-def test_resume_never_changes_a_hard_linked_snapshot_of_out(run, src, recipe, tmp_path):
+@pytest.mark.parametrize("torn", [False, True])
+def test_resume_never_changes_a_hard_linked_snapshot_of_out(run, src, recipe, tmp_path, torn):
     """The manifest is appended (and a torn tail cut) only in a file of
     augcli's own: a ``cp -al`` snapshot keeps every byte."""
     out, snap = tmp_path / "out", tmp_path / "snap"
     assert run("expand", src, out, "-r", recipe, "-j", "1").exit_code == 0
-    with open(out / "manifest.jsonl", "ab") as handle:  # a killed run's torn last line
-        handle.write(b'{"path": "cat/c')
+    if torn:
+        with open(out / "manifest.jsonl", "ab") as handle:  # a killed run's torn last line
+            handle.write(b'{"path": "cat/c')
     _snapshot_by_links(out, snap)
     before = snapshot(snap)
     make_image(src / "dog" / "d3.jpg", (30, 40), seed=9)  # something for --resume to append

@@ -9,8 +9,8 @@ from __future__ import annotations
 import io
 import math
 
-from ..imaging import (alpha_weighted, colour_op, from_pil, hwc, max_value, mode_of, split_alpha, to_pil, to_range,
-                       with_alpha)
+from ..imaging import (alpha_weighted, colour_op, from_pil, hwc, max_value, mode_of, opaque, split_alpha, to_pil,
+                       to_range, with_alpha)
 from ..lazy import lazy, opencv
 from .registry import point_op, register
 from .spec import OpSpec, Param
@@ -245,11 +245,12 @@ def sharpen(img: np.ndarray, *, factor: float) -> np.ndarray:
         return img.copy()
     cv2 = opencv()
     colour, alpha = split_alpha(img)
-    if alpha is None and img.dtype == np.uint8:
+    if (alpha is None or opaque(img)) and img.dtype == np.uint8:
         # one pass: the blend folded into the kernel, OpenCV rounds and saturates
         kernel = (1 - factor) * _smooth_kernel()
         kernel[1, 1] += factor
-        out = hwc(cv2.filter2D(img, -1, kernel, borderType=cv2.BORDER_REPLICATE))
+        out = with_alpha(hwc(cv2.filter2D(np.ascontiguousarray(colour), -1, kernel, borderType=cv2.BORDER_REPLICATE)),
+                         alpha)
     else:
         work = colour.astype(np.float32)
         smooth = alpha_weighted(img, lambda a: hwc(cv2.filter2D(a, -1, _smooth_kernel(), borderType=cv2.BORDER_REPLICATE)))
@@ -276,10 +277,11 @@ def blur(img: np.ndarray, *, radius: float) -> np.ndarray:
         return hwc(cv2.sepFilter2D(pixels, depth, weights, weights, borderType=cv2.BORDER_REPLICATE))
 
     colour, alpha = split_alpha(img)
-    if alpha is None and img.dtype == np.uint8:
+    if (alpha is None or opaque(img)) and img.dtype == np.uint8:
         # straight to 8 bits: OpenCV filters in float and rounds once (the same
         # bytes as filtering to float32 and rounding, a fifth less time)
-        return hwc(cv2.sepFilter2D(img, -1, weights, weights, borderType=cv2.BORDER_REPLICATE))
+        return with_alpha(hwc(cv2.sepFilter2D(np.ascontiguousarray(colour), -1, weights, weights,
+                                              borderType=cv2.BORDER_REPLICATE)), alpha)
     if alpha is None:
         return to_range(gaussian(img.astype(np.float64) if wide else img), img.dtype)
     return with_alpha(to_range(alpha_weighted(img, gaussian), img.dtype), alpha)

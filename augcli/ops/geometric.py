@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from ..imaging import from_pil, has_alpha, hwc, mode_of, premultiplied, size_of, to_pil, to_range
+from ..imaging import from_pil, has_alpha, hwc, mode_of, opaque, premultiplied, size_of, to_pil, to_range
 from ..lazy import lazy, opencv
 from ..sizes import resolve_size, scaled
 from .registry import affine_op, register
@@ -121,7 +121,7 @@ def pillow_resize(img: np.ndarray, size, interpolation: str, box=None) -> np.nda
         return np.dstack([np.asarray(Image.fromarray(np.ascontiguousarray(work[:, :, c])).resize(
             tuple(size), resampling, box=box)) for c in range(work.shape[2])])
 
-    if has_alpha(img) and interpolation != "nearest":
+    if has_alpha(img) and interpolation != "nearest" and not opaque(img):
         # premultiplied in float (Pillow's own 8-bit RGBa loses most of a faint pixel's colour)
         return premultiplied(img, per_channel)
     if img.dtype.kind == "f":  # Pillow's F is float32; bicubic overshoots 0..1

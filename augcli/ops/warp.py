@@ -13,7 +13,7 @@ centre is ((w-1)/2, (h-1)/2). OpenCV uses the same convention.
 """
 from __future__ import annotations
 
-from ..imaging import cv_scalar, fill_values, has_alpha, hwc, pil_compatible, premultiplied, to_range
+from ..imaging import cv_scalar, fill_values, has_alpha, hwc, opaque, pil_compatible, premultiplied, to_range
 from ..lazy import lazy, opencv
 
 np = lazy("numpy")
@@ -113,14 +113,17 @@ def warp(
             return cv2.warpAffine(pixels, inverse[:2], tuple(out_size), **kwargs)
         return cv2.warpPerspective(pixels, inverse, tuple(out_size), **kwargs)
 
-    return resample(img, interpolation, run)
+    return resample(img, interpolation, run, fills_transparent=fill == "constant")
 
 
-def resample(img: np.ndarray, interpolation: str, run) -> np.ndarray:
+def resample(img: np.ndarray, interpolation: str, run, *, fills_transparent: bool = False) -> np.ndarray:
     """``run(pixels, premultiplied) -> pixels`` on ``img``'s pixels in a type
     OpenCV resamples, and the result back in ``img``'s dtype, in range. RGBA and
-    LA go premultiplied unless the interpolation is nearest (Pillow's rule)."""
-    if has_alpha(img) and interpolation != "nearest":
+    LA go premultiplied unless the interpolation is nearest (Pillow's rule), or
+    unless every pixel is opaque and nothing transparent comes in from beyond
+    the border (``fills_transparent``): then premultiplying changes nothing and
+    the 8-bit path gives exactly the bytes of the image without alpha."""
+    if has_alpha(img) and interpolation != "nearest" and (fills_transparent or not opaque(img)):
         return premultiplied(img, lambda work: hwc(run(work, True)))
     if img.dtype == np.uint8 and img.shape[2] == 3:
         # OpenCV resamples 4 channels of 8 bits twice as fast as 3 (its SIMD paths

@@ -202,3 +202,14 @@ def test_nearest_takes_the_right_or_lower_pixel_at_exact_halves(channels):
     forward = np.array([[1.0, 0, 0], [0, 1.5, 0.75], [0, 0, 1]])  # output row y shows input row (y - 0.75) / 1.5
     rows = np.clip(np.floor((np.arange(31) - 0.75) / 1.5 + 0.5).astype(int), 0, 30)
     assert np.array_equal(warp(arr, forward, (37, 31), fill="edge", interpolation="nearest"), arr[rows])
+
+
+@pytest.mark.parametrize("name", sorted(MIXING))
+def test_an_opaque_rgba_image_gets_the_bytes_of_its_rgb_twin(name):
+    """Weighting by an alpha of 255 changes nothing, so it is skipped: a colour
+    one level off would be stretched by a later posterize or solarize."""
+    arr = rgb()
+    rgba = np.dstack([arr, np.full(arr.shape[:2] + (1,), 255, np.uint8)])
+    params = MIXING[name]
+    out = REGISTRY[name].kernel(rgba, **params)
+    assert np.array_equal(out[..., :3], REGISTRY[name].kernel(arr, **params)) and (out[..., 3] == 255).all()

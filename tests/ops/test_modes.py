@@ -17,6 +17,11 @@ MODES = ["L", "LA", "RGB", "RGBA", "I;16", "I", "F", "RGBF", "F64", "RGBF64"]  #
 TOP = {"I;16": 65535, "I": 65535, "F": 1.0, "RGBF": 1.0}
 
 
+@pytest.fixture(autouse=True)
+def model_files(example_models):
+    """The model file the onnx op's documented example names (conftest.example_models)."""
+
+
 def image(mode: str, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     if mode.endswith("64"):
