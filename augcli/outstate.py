@@ -53,10 +53,10 @@ def previous_run(out: Path, recipe: Recipe, resume: bool, overwrite: bool) -> Ru
 
 
 def _check_resumable(out: Path, recipe: Recipe) -> RunRecord:
-    return check_resumable(out, read_run_record(out), recipe, recipe.effective_seed)
+    return check_resumable(out, read_run_record(out), recipe)
 
 
-def check_resumable(out, record: RunRecord | None, recipe: Recipe, seed: int) -> RunRecord:
+def check_resumable(out, record: RunRecord | None, recipe: Recipe) -> RunRecord:
     """``record`` (OUT's ``augcli.json``, None when missing) if ``--resume`` may
     go on from it with ``recipe``. A recipe or seed edit is followed (``resume``:
     outputs it changes are redone); what cannot be followed is refused, naming

@@ -150,8 +150,13 @@ MUTANTS = (
            "return np.random.SeedSequence(seed, spawn_key=(stable_hash(relpath), copy, *extra))",
            "return np.random.SeedSequence(seed, spawn_key=(copy, *extra))",
            "every source's copy n draws the same parameters"),
-    Mutant("seed-by-position", "augcli/worker.py", "draw(job.seed, source.relpath, target.copy,",
-           "draw(job.seed, source.relpath, len(records),",
+    Mutant("seed-by-position", "augcli/worker.py",
+           "draw(job.seed, source.relpath, target.copy, target.steps, decoded.size)\n"
+           "            stage = f\"augment ({', '.join(op.op for op in ops)})\" if ops else \"encode\"\n"
+           "            out_bytes",
+           "draw(job.seed, source.relpath, len(records), target.steps, decoded.size)\n"
+           "            stage = f\"augment ({', '.join(op.op for op in ops)})\" if ops else \"encode\"\n"
+           "            out_bytes",
            "seeds keyed by position among the task's outputs, not by copy"),
     Mutant("some-of-order", "augcli/sampling.py", "picked = sorted(rng.choice(len(step.steps), size=n, replace=False).tolist())",
            "picked = list(rng.choice(len(step.steps), size=n, replace=False).tolist())",
