@@ -176,14 +176,16 @@ def test_the_sha256_is_recorded_and_replay_and_resume_refuse_another_file(run, t
 
 
 def test_worker_processes_write_what_one_process_writes(run, tmp_path, monkeypatch):
-    """Each loky worker loads the model itself (once) and writes the same bytes as -j 1."""
+    """Each loky worker loads the model itself (once) and writes the same bytes as -j 1.
+    (An absolute path: this test process's loky workers may have been started
+    by an earlier test, in another current folder.)"""
     monkeypatch.chdir(tmp_path)
     src = tmp_path / "src"
     for i in range(6):
         make_image(src / "a" / f"{i}.png", (24, 18), seed=i)
-    mixing(Path("m.onnx"), np.diag([0.6, 1.2, 0.9]), bias=[5, -3, 0])
+    model = mixing(tmp_path / "m.onnx", np.diag([0.6, 1.2, 0.9]), bias=[5, -3, 0])
     recipe = tmp_path / "r.yaml"
-    recipe.write_text("version: 1\ncopies: 2\npipeline:\n  - onnx: {model: m.onnx, strength: [0.3, 1]}\n")
+    recipe.write_text(f"version: 1\ncopies: 2\npipeline:\n  - onnx: {{model: {model}, strength: [0.3, 1]}}\n")
     assert run("expand", src, "one", "-r", recipe, "-j", "1", "-q").exit_code == 0
     assert run("expand", src, "two", "-r", recipe, "-j", "2", "-q").exit_code == 0
     assert tree_digest(Path("two")) == tree_digest(Path("one"))
