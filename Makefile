@@ -1,7 +1,8 @@
 # Everything a fresh machine needs: Python 3.11, pip and make.
 #   make demo   virtualenv + augcli, expand sample_data/ into out/demo/ (RECIPE=recipes/standard.yaml
 #               for another recipe), and a contact sheet of the same recipe
-#   make demo-detection  the same for sample_annotated/ (YOLO boxes, then masks) into out/detection/, out/segmentation/
+#   make demo-detection  the same for an annotated sample made by scripts/make_sample_annotated.py into
+#               out/sample_annotated/ (YOLO boxes, then masks) into out/detection/, out/segmentation/
 #   make test   virtualenv + dev dependencies, the whole test suite
 #   make bench  the benchmarks (see benchmarks/README.md)
 #   make mutants  plant one-line bugs one at a time; the suite must catch >= 95% (not CI)
@@ -32,14 +33,16 @@ demo: $(VENV)/.installed
 	@echo "demo: outputs in out/demo/, manifest out/demo/manifest.jsonl, contact sheet out/demo/preview.png"
 	@echo "demo: to run augcli yourself, first: . $(VENV)/bin/activate   (or call $(BIN)/augcli)"
 
-# an annotated dataset (sample_annotated/: coins with YOLO boxes and palette masks): boxes
-# and masks move with the pixels; the tree fits two layouts, so each run names one
+# an annotated dataset (coins with YOLO boxes and palette masks, made byte-identically each time by
+# scripts/make_sample_annotated.py): boxes and masks move with the pixels; the tree fits two
+# layouts, so each run names one
 demo-detection: $(VENV)/.installed
-	$(BIN)/augcli expand sample_annotated/ out/detection/ --layout yolo --recipe recipes/detection.yaml --overwrite
-	$(BIN)/augcli expand sample_annotated/ out/segmentation/ --layout masks --recipe recipes/detection.yaml --overwrite
+	$(BIN)/python scripts/make_sample_annotated.py out/sample_annotated
+	$(BIN)/augcli expand out/sample_annotated/ out/detection/ --layout yolo --recipe recipes/detection.yaml --overwrite
+	$(BIN)/augcli expand out/sample_annotated/ out/segmentation/ --layout masks --recipe recipes/detection.yaml --overwrite
 	$(BIN)/augcli stats out/detection
-	$(BIN)/augcli preview sample_annotated/ --layout yolo --recipe recipes/detection.yaml -n 4 -k 3 --out out/detection/preview.png
-	$(BIN)/augcli preview sample_annotated/ --layout masks --recipe recipes/detection.yaml -n 4 -k 3 --out out/segmentation/preview.png
+	$(BIN)/augcli preview out/sample_annotated/ --layout yolo --recipe recipes/detection.yaml -n 4 -k 3 --out out/detection/preview.png
+	$(BIN)/augcli preview out/sample_annotated/ --layout masks --recipe recipes/detection.yaml -n 4 -k 3 --out out/segmentation/preview.png
 	@echo "demo-detection: YOLO tree in out/detection/ (labels/, data.yaml), masks in out/segmentation/; contact sheets preview.png in each"
 
 # class balancing on an unbalanced copy of sample_data: cat 8, coffee 3, rocket 1 image(s)

@@ -1,4 +1,4 @@
-"""Build sample_annotated/: a small detection and segmentation dataset cut from
+"""Build out/sample_annotated/: a small detection and segmentation dataset cut from
 scikit-image's ``coins`` picture (no download), for ``make demo-detection``.
 
 The coins are segmented once, as scikit-image's own coins tutorial does (a
@@ -14,7 +14,7 @@ overlapping, non-square crops (four train, two val) carry:
 The tree fits two layouts, so augcli asks which one: ``--layout yolo`` or
 ``--layout masks``. The output is byte-identical on every run.
 
-    python scripts/make_sample_annotated.py [OUT]     # default: sample_annotated/ in the repo
+    python scripts/make_sample_annotated.py [OUT]     # default: out/sample_annotated/ in the repo
 """
 from __future__ import annotations
 
@@ -82,4 +82,4 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / "sample_annotated")
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / "out" / "sample_annotated")

@@ -14,6 +14,6 @@ graph = helper.make_graph([helper.make_node("Conv", ["x", "W"], ["y"])], "sepia"
                           [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, "H", "W"])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [weights])
 model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-out = Path(__file__).with_name("sepia.onnx")
+out = Path(__file__).resolve().parents[1] / "docs" / "examples" / "sepia.onnx"
 out.write_bytes(model.SerializeToString())
 print(f"wrote {out}")
