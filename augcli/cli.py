@@ -321,8 +321,9 @@ def validate(recipe_path, max_pixels):
               help="Where to write the contact sheet (PNG).")
 @click.option("-n", "--images", type=_AsGiven(), default=6, show_default=True,
               help="Source images (rows), spread over the classes.")
-@click.option("-k", "--variants", type=_AsGiven(), default=4, show_default=True,
-              help="Augmented versions per image (columns after the original).")
+@click.option("-k", "--variants", type=_AsGiven(),
+              help="Augmented versions per image (columns after the original) [default: the recipe's copies, "
+                   "at most 4; 4 for variants or --from].")
 @click.option("--seed", type=_AsGiven(), help="Seed (default: the recipe's): the same as expand's.")
 @click.option("--from", "from_out", type=click.Path(exists=True, file_okay=False),
               help="Draw the sheet from an existing output folder's manifest instead of a recipe.")
@@ -345,14 +346,18 @@ def preview(src, recipe_path, out_path, images, variants, seed, from_out, storag
     from .errors import UsageError
 
     seed = check_seed(seed)
-    images, variants = check_sheet(images, variants)
+    images, variants = check_sheet(images, 4 if variants is None else variants)
+    given = click.get_current_context().get_parameter_source("variants") is not click.core.ParameterSource.DEFAULT
     check_paths(src, recipe_path, out_path, from_out)
     from .storage import tree_of
 
     if from_out is not None:
         rows = rows_from_output(from_out, images=images, variants=variants, seed=seed or 0)
     else:
-        rows = preview_rows(tree_of(src, storage_options), _load_recipe(recipe_path), images=images,
+        recipe = _load_recipe(recipe_path)
+        if not given and not recipe.variants and recipe.copies > 0:
+            variants = min(variants, recipe.copies)  # only copies expand writes: no column it never makes
+        rows = preview_rows(tree_of(src, storage_options), recipe, images=images,
                             variants=variants, seed=seed, layout=layout)
     if not rows:
         raise UsageError("no images to preview (no usable images in the augmented split)")

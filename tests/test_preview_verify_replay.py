@@ -211,3 +211,17 @@ def test_replay_reads_every_format_expand_writes_from_its_name(tmp_path, output)
     targets = [t for task in make_plan(scan(root), recipe).tasks() for t in task.targets]
     assert len(targets) == 16
     assert all(written_format(t.path) == t.encoding.format for t in targets), targets
+
+
+def test_preview_shows_no_more_columns_than_expand_writes_copies(run, pngs, tmp_path):
+    """Without -k the sheet has the recipe's copies (at most 4): a column beyond them is an image
+    expand never writes (the demo's flips recipe showed a 'no op fired' repeat there)."""
+    recipe = tmp_path / "two.yaml"
+    recipe.write_text("version: 1\ncopies: 2\npipeline:\n  - hflip: {p: 0.5}\n")
+    two = run("preview", pngs, "-r", recipe, "--out", tmp_path / "a.png", "-n", "2")
+    assert two.exit_code == 0 and "x 2 augmentations" in two.stderr
+    asked = run("preview", pngs, "-r", recipe, "--out", tmp_path / "b.png", "-n", "2", "-k", "3")
+    assert asked.exit_code == 0 and "x 3 augmentations" in asked.stderr
+    recipe.write_text("version: 1\ncopies: 9\npipeline:\n  - hflip: {p: 0.5}\n")
+    many = run("preview", pngs, "-r", recipe, "--out", tmp_path / "c.png", "-n", "2")
+    assert many.exit_code == 0 and "x 4 augmentations" in many.stderr
