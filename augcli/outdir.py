@@ -240,16 +240,7 @@ def write_atomic(out: OutDir, relpath: str, data: bytes) -> None:
         return out.write(relpath, data)
     *folders, name = parts_of(relpath)
     with out.folder(folders, create=True) as fd:
-        temp = temp_name(name)
-        handle = _create(fd, temp)
-        try:
-            with open(handle, "wb") as stream:
-                stream.write(data)
-            os.replace(temp, name, src_dir_fd=fd, dst_dir_fd=fd)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp, dir_fd=fd)
-            raise
+        _write_new(fd, name, data)
 
 
 def replace_file(path: str | os.PathLike, data: bytes) -> None:
@@ -260,18 +251,24 @@ def replace_file(path: str | os.PathLike, data: bytes) -> None:
     folder, name = os.path.split(os.path.abspath(path))
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        temp = temp_name(name)
-        handle = _create(fd, temp)
-        try:
-            with open(handle, "wb") as stream:
-                stream.write(data)
-            os.replace(temp, name, src_dir_fd=fd, dst_dir_fd=fd)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp, dir_fd=fd)
-            raise
+        _write_new(fd, name, data)
     finally:
         os.close(fd)
+
+
+def _write_new(fd: int, name: str, data: bytes) -> None:
+    """``data`` into a new temporary file in the folder ``fd``, renamed over
+    ``name``: never written into what is there; no temp file left on failure."""
+    temp = temp_name(name)
+    handle = _create(fd, temp)
+    try:
+        with open(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temp, name, src_dir_fd=fd, dst_dir_fd=fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp, dir_fd=fd)
+        raise
 
 
 def _create(fd: int, name: str) -> int:

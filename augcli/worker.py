@@ -15,6 +15,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 from .distinct import draws
 from .io import Unusable, decode
@@ -24,7 +25,7 @@ from .layouts import LabelError, label_digest, layout
 from .limits import max_source_bytes
 from .manifest import ManifestRecord, SkipRecord
 from .outdir import OutDir, write_atomic
-from .plan import Task
+from .plan import Target, Task
 from .provenance import require_plugins
 from .render import TooLarge, draw, render
 from .sampling import AppliedOp
@@ -149,19 +150,11 @@ def process(task: Task, job: Job) -> list[ManifestRecord | SkipRecord]:
     if job.layout != "folders":
         return _annotated(task, job, data, decoded, source_sha)
     records = []
-    distinct: dict | None = None  # drawn at the first distinct target, inside its try
+    drawn = _drawing(task, job, decoded.size)
     for target in task.targets:
-        seed = None
-        ops: tuple[AppliedOp, ...] = ()
-        attempt = 0
         stage = "draw parameters"
         try:
-            if target.kind == "augmented" and target.distinct:
-                if distinct is None:
-                    distinct = _distinct_draws(task, job, decoded.size)
-                ops, seed, attempt = distinct[target.copy]
-            elif target.kind == "augmented":
-                ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.size)
+            ops, seed, attempt = drawn(target)
             stage = f"augment ({', '.join(op.op for op in ops)})" if ops else "encode"
             out_bytes, width, height, note = render(decoded, target, ops, data, job.max_pixels)
         except Exception as exc:
@@ -188,11 +181,26 @@ def process(task: Task, job: Job) -> list[ManifestRecord | SkipRecord]:
     return records
 
 
-def _distinct_draws(task: Task, job: Job, size) -> dict:
-    """copy -> (ops, seed, attempt) for the targets drawn with ``distinct: true``
-    (each depends on the copies before it, so they are drawn together)."""
-    wanted = [t for t in task.targets if t.kind == "augmented" and t.distinct]
-    return draws(job.seed, task.source.relpath, [t.copy for t in wanted], wanted[0].steps, size)
+def _drawing(task: Task, job: Job, size) -> Callable[[Target], tuple[tuple[AppliedOp, ...], int | None, int]]:
+    """target -> (ops, seed, attempt) for one source's targets (no ops for
+    originals and copies). Targets drawn with ``distinct: true`` depend on the
+    copies before them, so they are drawn together, at the first one that asks,
+    inside its caller's guard."""
+    distinct: dict | None = None
+
+    def drawn(target: Target) -> tuple[tuple[AppliedOp, ...], int | None, int]:
+        nonlocal distinct
+        if target.kind != "augmented":
+            return (), None, 0
+        if target.distinct:
+            if distinct is None:
+                wanted = [t for t in task.targets if t.kind == "augmented" and t.distinct]
+                distinct = draws(job.seed, task.source.relpath, [t.copy for t in wanted], wanted[0].steps, size)
+            return distinct[target.copy]
+        ops, seed = draw(job.seed, task.source.relpath, target.copy, target.steps, size)
+        return ops, seed, 0
+
+    return drawn
 
 
 def _annotated(task: Task, job: Job, data: bytes, decoded, source_sha: str) -> list[ManifestRecord | SkipRecord]:
@@ -208,19 +216,11 @@ def _annotated(task: Task, job: Job, data: bytes, decoded, source_sha: str) -> l
         return [_skip(source, f"cannot read {source.labels}: {getattr(exc, 'strerror', None) or exc}", source_sha)]
     label_sha = hashlib.sha256(label_bytes).hexdigest() if label_bytes is not None else label_digest(job.src, source)
     records = []
-    distinct: dict | None = None  # as in process: drawn at the first distinct target
+    drawn = _drawing(task, job, decoded.size)
     for target in task.targets:
-        seed = None
-        ops: tuple[AppliedOp, ...] = ()
-        attempt = 0
         stage = "draw parameters"
         try:
-            if target.kind == "augmented" and target.distinct:
-                if distinct is None:
-                    distinct = _distinct_draws(task, job, decoded.size)
-                ops, seed, attempt = distinct[target.copy]
-            elif target.kind == "augmented":
-                ops, seed = draw(job.seed, source.relpath, target.copy, target.steps, decoded.size)
+            ops, seed, attempt = drawn(target)
             stage = f"augment ({', '.join(op.op for op in ops)})" if ops else "encode"
             out = labelled_output(decoded, data, source, targets, target, ops, job.labels, job.layout, job.seed,
                                   label_bytes, label_sha, job.max_pixels)

@@ -151,12 +151,8 @@ MUTANTS = (
            "return np.random.SeedSequence(seed, spawn_key=(copy, *extra))",
            "every source's copy n draws the same parameters"),
     Mutant("seed-by-position", "augcli/worker.py",
-           "draw(job.seed, source.relpath, target.copy, target.steps, decoded.size)\n"
-           "            stage = f\"augment ({', '.join(op.op for op in ops)})\" if ops else \"encode\"\n"
-           "            out_bytes",
-           "draw(job.seed, source.relpath, len(records), target.steps, decoded.size)\n"
-           "            stage = f\"augment ({', '.join(op.op for op in ops)})\" if ops else \"encode\"\n"
-           "            out_bytes",
+           "ops, seed = draw(job.seed, task.source.relpath, target.copy, target.steps, size)",
+           "ops, seed = draw(job.seed, task.source.relpath, task.targets.index(target), target.steps, size)",
            "seeds keyed by position among the task's outputs, not by copy"),
     Mutant("some-of-order", "augcli/sampling.py", "picked = sorted(rng.choice(len(step.steps), size=n, replace=False).tolist())",
            "picked = list(rng.choice(len(step.steps), size=n, replace=False).tolist())",
@@ -188,15 +184,12 @@ MUTANTS = (
     Mutant("exif-transpose-skipped", "augcli/io.py", "upright = ImageOps.exif_transpose(img) if orientation != 1 else img",
            "upright = img", "EXIF orientation is ignored"),
     Mutant("write-not-atomic", "augcli/outdir.py",
-           "    with out.folder(folders, create=True) as fd:\n        temp = temp_name(name)",
-           "    with out.folder(folders, create=True) as fd:\n        temp = name",
+           "    temp = temp_name(name)\n    handle = _create(fd, temp)",
+           "    temp = name\n    handle = _create(fd, temp)",
            "images are written straight to their final name"),
     Mutant("temp-left-behind", "augcli/outdir.py",
-           "            os.replace(temp, name, src_dir_fd=fd, dst_dir_fd=fd)\n        except BaseException:\n"
-           "            with contextlib.suppress(OSError):\n                os.unlink(temp, dir_fd=fd)\n            raise\n\n\n"
-           "def replace_file",
-           "            os.replace(temp, name, src_dir_fd=fd, dst_dir_fd=fd)\n        except BaseException:\n"
-           "            raise\n\n\ndef replace_file", "a write that fails midway leaves its temporary file"),
+           "        with contextlib.suppress(OSError):\n            os.unlink(temp, dir_fd=fd)\n        raise\n",
+           "        raise\n", "a write that fails midway leaves its temporary file"),
     Mutant("append-through-hard-link", "augcli/outdir.py", "            break_link(root, name)\n", "",
            "--resume appends to a manifest a cp -al snapshot shares"),
     Mutant("cut-through-hard-link", "augcli/manifest.py", "            break_link(folder, path.name)\n", "",
